@@ -1,0 +1,99 @@
+# mirai_ext: the extension (PGXS), its command-line tools, tests and demo.
+#
+#   make demo      everything the demo needs, then the demo (as root, fresh Debian 12)
+#   make test      everything the tests need, then every test; ends "N passed, N failed"
+#   make           build the extension and the tools (needs postgresql-server-dev-15)
+#   make install   install them
+#   make fuzz      long fuzzing runs (FUZZ_SECONDS per target)
+#   make bench     the benchmarks behind README's figures
+#
+# This file parses where pg_config is not installed yet: `make test` and
+# `make demo` install the Debian packages first and then run make again.
+
+EXTENSION    = mirai_ext
+EXTVERSION   = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
+
+DECODE_SRCS  = $(wildcard src/decode/*.c)
+DECODE_HDRS  = $(wildcard src/decode/*.h)
+GLUE_SRCS    = $(wildcard src/pg/*.c)
+
+MODULE_big   = $(EXTENSION)
+OBJS         = $(DECODE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
+SQL_PARTS    = $(sort $(wildcard src/sql/*.sql))
+DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA         = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+
+# pg_regress tests: every sql/NAME.sql without "--" in its name, in this order
+REGRESS      = $(filter-out $(EXTENSION)--%,$(basename $(notdir $(sort $(wildcard sql/*.sql)))))
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+
+PG_CPPFLAGS  = -Isrc/decode -Isrc/pg
+PG_CFLAGS    = -Wall -Wextra -Werror -Wno-unused-parameter
+SHLIB_LINK   = -lpcap -lmaxminddb -lz
+EXTRA_CLEAN  = $(DATA_built) $(TOOLS) $(TOOL_OBJS) build
+
+PG_CONFIG   ?= pg_config
+PGXS        := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+# --- command-line tools: plain C, the decoder built with plain flags --------
+TOOL_CFLAGS  = -std=c99 -D_DEFAULT_SOURCE -O2 -g -Wall -Wextra -Werror -Isrc/decode
+TOOL_DECODE  = $(patsubst src/decode/%.c,build/decode/%.o,$(DECODE_SRCS))
+TOOLS        = $(basename $(wildcard src/bin/mirai_load.c src/bin/mirai_gen.c))
+PREFIX      ?= /usr/local
+
+ifneq ($(PGXS),)
+include $(PGXS)
+
+PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
+PG_LIBDIR     := $(shell $(PG_CONFIG) --libdir)
+
+all: $(TOOLS)
+
+install: install-tools
+
+else
+all install:
+	@echo "pg_config not found: run 'make test' or 'make demo' (as root) to install what is needed" >&2
+	@exit 1
+endif
+
+$(DATA_built): $(SQL_PARTS) $(EXTENSION).control
+	cat $(SQL_PARTS) > $@
+
+# the glue and the decoder objects inside the extension
+$(OBJS): $(DECODE_HDRS) $(wildcard src/pg/*.h)
+
+build/decode/%.o: src/decode/%.c $(DECODE_HDRS)
+	@mkdir -p build/decode
+	$(CC) $(TOOL_CFLAGS) -c -o $@ $<
+
+src/bin/mirai_load: src/bin/mirai_load.c $(TOOL_DECODE)
+	$(CC) $(TOOL_CFLAGS) -I$(PG_INCLUDEDIR) -o $@ $< $(TOOL_DECODE) -L$(PG_LIBDIR) -lpq -lpcap -lz
+
+src/bin/mirai_gen: src/bin/mirai_gen.c
+	$(CC) $(TOOL_CFLAGS) -o $@ $< -lz
+
+install-tools: $(TOOLS)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+
+# --- set-up, tests, demo ----------------------------------------------------
+.PHONY: deps test demo fuzz bench install-tools
+
+deps:
+	@sh test/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all install >/dev/null
+	@sh test/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all install >/dev/null
+	@sh src/demo/demo.sh
+
+fuzz: deps
+	@sh test/fuzz/run.sh long
+
+bench: deps
+	@$(MAKE) --no-print-directory all install >/dev/null
+	@sh test/bench/run.sh

@@ -1,0 +1,362 @@
+/*-------------------------------------------------------------------------
+ *
+ * mx_decode.h
+ *		The mirai_ext decoder: capture files in, packet headers out.
+ *
+ * This library is plain C99 with no PostgreSQL headers.  The extension, the
+ * mirai_load COPY loader, the capture tools and the fuzzers all link it, so
+ * that every way into the database reads a capture file the same way.
+ *
+ * Policy, for every function here:
+ *	- input bytes are untrusted: nothing is read past the bytes available, and
+ *	  every length is checked before it is used;
+ *	- errors are returned, never raised: a function returns an MX_* status
+ *	  and fills a caller-owned mx_error that says what was wrong and where
+ *	  (packet number, byte offset, field, expected and actual values);
+ *	- no globals, no longjmp, no printing, no exit; memory is malloc'd only
+ *	  by the reader and filter objects and freed by their close functions.
+ *
+ * The parts:
+ *	mx_reader.c		pcap / pcapng / gzip containers from a file, fd or memory
+ *	mx_frame.c		link layer, IPv4 / IPv6, TCP / UDP / ICMP -> mx_packet
+ *	mx_packet.c		the packet type's stored (= binary) form and text form
+ *	mx_filter.c		BPF filters, compiled by libpcap per link type
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MX_DECODE_H
+#define MX_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MX_VERSION_STRING "0.1.0"
+
+/*
+ * Status codes.  MX_OK and MX_END are not errors; everything from
+ * MX_ERR_IO on is, and comes with a filled mx_error.
+ */
+typedef enum mx_status
+{
+	MX_OK = 0,					/* a record or packet was produced */
+	MX_END,						/* no more records */
+	MX_SKIP,					/* frame is not an IP packet we decode; see
+								 * mx_skip_reason */
+	MX_ERR_IO,					/* read() or open() failed; errnum is set */
+	MX_ERR_FORMAT,				/* not a capture file at all (bad magic) */
+	MX_ERR_TRUNCATED,			/* the data ends inside a structure */
+	MX_ERR_CORRUPT,				/* a value contradicts the format */
+	MX_ERR_LIMIT,				/* a size beyond what we accept */
+	MX_ERR_PACKET,				/* a packet's own headers are malformed */
+	MX_ERR_SYNTAX,				/* text form: malformed input */
+	MX_ERR_FILTER,				/* BPF expression rejected */
+	MX_ERR_NOMEM				/* malloc failed */
+} mx_status;
+
+/*
+ * Where and what.  `field` names the structure member that was wrong, in a
+ * dotted form users can grep the README for ("pcap.caplen",
+ * "pcapng.block_length", "ipv4.ihl", "gzip.trailer").  packetno is 1-based
+ * and 0 when the error is in a file header.  offset is the byte offset in the
+ * decompressed stream of the structure that failed.
+ */
+typedef struct mx_error
+{
+	mx_status	code;
+	const char *field;
+	uint64_t	packetno;
+	uint64_t	offset;
+	bool		has_values;		/* expected/actual are meaningful */
+	uint64_t	expected;
+	uint64_t	actual;
+	int			errnum;			/* errno, for MX_ERR_IO */
+	char		message[192];	/* what was wrong, lower case, no period */
+} mx_error;
+
+/* Short name of a status ("corrupt", "truncated", ...). */
+extern const char *mx_status_name(mx_status code);
+
+/*
+ * Link types, as pcap and pcapng files number them (LINKTYPE_*, not DLT_*).
+ */
+#define MX_LINKTYPE_NULL		0
+#define MX_LINKTYPE_ETHERNET	1
+#define MX_LINKTYPE_RAW12		12	/* raw IP, as some systems wrote DLT_RAW */
+#define MX_LINKTYPE_RAW14		14	/* raw IP, as OpenBSD / BSD/OS wrote it */
+#define MX_LINKTYPE_RAW			101
+#define MX_LINKTYPE_LOOP		108
+#define MX_LINKTYPE_LINUX_SLL	113
+#define MX_LINKTYPE_IPV4		228
+#define MX_LINKTYPE_IPV6		229
+#define MX_LINKTYPE_LINUX_SLL2	276
+
+/* Name of a link type ("EN10MB", "RAW", ...) or NULL when we don't read it. */
+extern const char *mx_linktype_name(uint32_t linktype);
+
+/* ----------------------------------------------------------------------
+ * Reading capture files
+ * ----------------------------------------------------------------------
+ */
+
+/* The largest captured length and pcapng block we accept. */
+#define MX_MAX_CAPLEN			(256 * 1024)
+#define MX_MAX_BLOCK			(16 * 1024 * 1024)
+/* gzip: give up when the output exceeds this many times the input. */
+#define MX_MAX_GZIP_RATIO		1000
+
+typedef enum mx_format
+{
+	MX_FORMAT_UNKNOWN = 0,
+	MX_FORMAT_PCAP,
+	MX_FORMAT_PCAPNG
+} mx_format;
+
+/* One record of a capture file, as the reader hands it out. */
+typedef struct mx_record
+{
+	const uint8_t *data;		/* caplen bytes; valid until the next call */
+	uint32_t	caplen;			/* bytes captured */
+	uint32_t	wirelen;		/* bytes on the wire */
+	int64_t		ts_ns;			/* nanoseconds since 1970-01-01 00:00 UTC */
+	uint32_t	linktype;		/* LINKTYPE_* of the record's interface */
+	uint32_t	snaplen;		/* snapshot length of the record's interface */
+	uint32_t	interface;		/* pcapng interface id; 0 in pcap */
+	uint64_t	packetno;		/* 1-based, over the whole file */
+	uint64_t	offset;			/* byte offset of the record header */
+} mx_record;
+
+/* What the reader tells about a file, once it has read the file header. */
+typedef struct mx_file_info
+{
+	mx_format	format;
+	bool		gzip;			/* gzip-compressed, found by content */
+	bool		big_endian;		/* byte order of the first section */
+	bool		nanosecond;		/* pcap: nanosecond magic */
+	uint16_t	version_major;
+	uint16_t	version_minor;
+	uint32_t	sections;		/* pcapng sections seen so far */
+	uint32_t	interfaces;		/* pcapng interfaces seen so far, all sections */
+} mx_file_info;
+
+/*
+ * Salvage mode: instead of failing on a damaged record, skip to the next
+ * plausible record and call this with what was skipped (err says why and
+ * where the damage starts; bytes is how many bytes were passed over).
+ */
+typedef void (*mx_skip_callback) (void *arg, const mx_error *err,
+								  uint64_t bytes);
+
+typedef struct mx_reader mx_reader;
+
+/*
+ * Open a reader.  The fd variant takes ownership of fd (closed by
+ * mx_reader_close, also on failure); a regular file is mapped, a pipe or a
+ * socket is read in chunks.  The memory variant reads a caller-owned buffer
+ * that must outlive the reader.  Both return NULL with *err filled.
+ *
+ * The file header is read at once, so a file that is not a capture is
+ * refused here.
+ */
+extern mx_reader *mx_reader_open_fd(int fd, mx_error *err);
+extern mx_reader *mx_reader_open_memory(const uint8_t *buf, size_t len,
+										mx_error *err);
+
+/* Turn salvage mode on (callback non-NULL) or off. */
+extern void mx_reader_set_salvage(mx_reader *rd, mx_skip_callback cb,
+								  void *arg);
+
+/*
+ * The next packet record.  Returns MX_OK with *rec filled, MX_END at the end
+ * of the file, or an error with *err filled.
+ *
+ * A file that ends inside its last record (a collector that died
+ * mid-write) returns MX_END; mx_reader_truncated() then says so and *err
+ * holds where.
+ */
+extern mx_status mx_reader_next(mx_reader *rd, mx_record *rec, mx_error *err);
+
+extern bool mx_reader_truncated(const mx_reader *rd);
+extern const mx_file_info *mx_reader_info(const mx_reader *rd);
+/* Bytes of the (decompressed) stream consumed so far, and of the input. */
+extern uint64_t mx_reader_offset(const mx_reader *rd);
+extern uint64_t mx_reader_input_offset(const mx_reader *rd);
+
+extern void mx_reader_close(mx_reader *rd);
+
+/* ----------------------------------------------------------------------
+ * Decoding frames
+ * ----------------------------------------------------------------------
+ */
+
+/*
+ * Why a frame produced no packet (MX_SKIP).  These are not errors: a
+ * capture holds ARP and spanning tree frames, and a pcapng file may hold
+ * interfaces of link types we do not read.
+ */
+typedef enum mx_skip_reason
+{
+	MX_SKIP_NONE = 0,
+	MX_SKIP_LINKTYPE,			/* link type we do not decode */
+	MX_SKIP_ARP,				/* ARP or RARP */
+	MX_SKIP_LLC,				/* 802.3 length frame: STP, CDP, ... */
+	MX_SKIP_LLDP,				/* LLDP */
+	MX_SKIP_OTHER,				/* any other non-IP payload */
+	MX_SKIP_SHORT,				/* cut by the snaplen before the IP header
+								 * ends */
+	MX_SKIP_NREASONS
+} mx_skip_reason;
+
+extern const char *mx_skip_reason_name(mx_skip_reason reason);
+
+/* Bits of mx_packet.present */
+#define MX_HAS_VLAN		0x01	/* vlan holds the outermost VLAN id */
+#define MX_HAS_PORTS	0x02	/* sport/dport hold ports (TCP, UDP, SCTP,
+								 * UDP-Lite) or ICMP type/code */
+#define MX_HAS_TCP		0x04	/* seq, ack, tcp_flags, window are set: the
+								 * first 16 bytes of the TCP header were
+								 * captured */
+#define MX_IS_FRAGMENT	0x08	/* an IP fragment (more fragments, or offset >
+								 * 0) */
+
+/*
+ * One packet's headers, decoded, in host byte order.  Addresses are in
+ * network order (IPv4 in the first 4 bytes of src/dst, the rest zero).
+ */
+typedef struct mx_packet
+{
+	int64_t		ts_ns;			/* nanoseconds since the Unix epoch */
+	uint32_t	wirelen;		/* frame length on the wire */
+	uint32_t	caplen;			/* frame length captured */
+	uint8_t		ipver;			/* 4 or 6 */
+	uint8_t		proto;			/* IP protocol / IPv6 upper-layer header */
+	uint8_t		ttl;			/* TTL or hop limit */
+	uint8_t		present;		/* MX_HAS_* bits */
+	uint16_t	ipid;			/* IPv4 identification; 0 for IPv6 */
+	uint16_t	vlan;			/* 0..4095 when MX_HAS_VLAN */
+	uint8_t		src[16];
+	uint8_t		dst[16];
+	uint16_t	sport;			/* source port, or ICMP type */
+	uint16_t	dport;			/* destination port, or ICMP code */
+	uint32_t	seq;
+	uint32_t	ack;
+	uint16_t	tcp_flags;		/* 9 bits: NS CWR ECE URG ACK PSH RST SYN FIN */
+	uint16_t	window;
+} mx_packet;
+
+#define MX_TCP_FIN	0x001
+#define MX_TCP_SYN	0x002
+#define MX_TCP_RST	0x004
+#define MX_TCP_PSH	0x008
+#define MX_TCP_ACK	0x010
+#define MX_TCP_URG	0x020
+#define MX_TCP_ECE	0x040
+#define MX_TCP_CWR	0x080
+#define MX_TCP_NS	0x100
+
+#define MX_PROTO_ICMP	1
+#define MX_PROTO_TCP	6
+#define MX_PROTO_UDP	17
+#define MX_PROTO_ICMPV6 58
+
+/*
+ * Decode one record's frame.  Returns MX_OK with *pkt filled, MX_SKIP with
+ * *reason set, or MX_ERR_PACKET with *err filled (for headers that no
+ * capture can produce: an IPv4 header length below 5 words, an IPv6
+ * extension chain that runs past the end of an uncut packet).  A frame cut
+ * by the snaplen is decoded as far as it goes.
+ */
+extern mx_status mx_decode_frame(const mx_record *rec, mx_packet *pkt,
+								 mx_skip_reason *reason, mx_error *err);
+
+/*
+ * Mirai's scanner: an IPv4 TCP packet whose sequence number equals its
+ * destination address, from a source port above 1024.
+ */
+static inline bool
+mx_is_mirai(const mx_packet *p)
+{
+	uint32_t	dst;
+
+	if (p->ipver != 4 || p->proto != MX_PROTO_TCP ||
+		(p->present & MX_HAS_TCP) == 0 || p->sport <= 1024)
+		return false;
+	dst = ((uint32_t) p->dst[0] << 24) | ((uint32_t) p->dst[1] << 16) |
+		((uint32_t) p->dst[2] << 8) | (uint32_t) p->dst[3];
+	return p->seq == dst;
+}
+
+/* ----------------------------------------------------------------------
+ * The packet type's stored form (also its binary send/recv form)
+ * ----------------------------------------------------------------------
+ */
+
+/* The largest stored form: an IPv6 TCP packet with every option. */
+#define MX_PACKED_MAX	72
+
+/* Layout version written in byte 0 of every stored value. */
+#define MX_LAYOUT_VERSION 1
+
+/* Pack into out (MX_PACKED_MAX bytes); returns the length used. */
+extern size_t mx_packet_pack(const mx_packet *p, uint8_t *out);
+
+/*
+ * Unpack and validate a stored form.  Every byte string that is not exactly
+ * what mx_packet_pack writes for some packet is refused with MX_ERR_CORRUPT,
+ * so that byte equality is value equality.
+ */
+extern mx_status mx_packet_unpack(const uint8_t *buf, size_t len,
+								  mx_packet *p, mx_error *err);
+
+/* The timestamp alone, from a stored form that has been validated. */
+extern int64_t mx_packed_ts(const uint8_t *buf);
+
+/* ----------------------------------------------------------------------
+ * The packet type's text form
+ * ----------------------------------------------------------------------
+ */
+
+/* The longest text form, with its terminating zero. */
+#define MX_TEXT_MAX		256
+
+/*
+ * Write the canonical text form, e.g.
+ *	2024-12-14T03:12:45.123456789Z tcp 192.0.2.1:40512 > 203.0.113.7:23
+ *		flags=S seq=3405803783 ack=0 win=14600 ttl=52 id=54321 len=54
+ * (one line).  Returns the length written.
+ */
+extern size_t mx_packet_format(const mx_packet *p, char *out);
+
+/* Parse a text form; accepts what mx_packet_format writes, and more. */
+extern mx_status mx_packet_parse(const char *text, mx_packet *p,
+								 mx_error *err);
+
+/* A nanosecond UTC timestamp as RFC 3339, "2024-12-14T03:12:45.123456789Z". */
+extern size_t mx_format_time(int64_t ts_ns, char *out);
+
+/* TCP flags as letters in the order F S R P A U E C N, or "-" for none. */
+extern size_t mx_format_tcp_flags(uint16_t flags, char *out);
+
+/* ----------------------------------------------------------------------
+ * BPF filters (libpcap)
+ * ----------------------------------------------------------------------
+ */
+
+typedef struct mx_filter mx_filter;
+
+/*
+ * Compile expr for Ethernet to check its syntax at once; other link types
+ * are compiled when a record of that type first comes.  NULL with *err on
+ * failure (libpcap's message in err->message).
+ */
+extern mx_filter *mx_filter_new(const char *expr, mx_error *err);
+
+/* 1 if the record matches, 0 if not, -1 with *err if expr cannot apply. */
+extern int	mx_filter_match(mx_filter *f, const mx_record *rec, mx_error *err);
+
+extern void mx_filter_free(mx_filter *f);
+
+/* The BPF expression equivalent to mx_is_mirai, for tcpdump cross-checks. */
+#define MX_MIRAI_BPF "tcp[4:4] = ip[16:4] and tcp src portrange 1025-65535"
+
+#endif							/* MX_DECODE_H */

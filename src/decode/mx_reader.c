@@ -1,0 +1,999 @@
+/*-------------------------------------------------------------------------
+ *
+ * mx_reader.c
+ *		Capture containers: pcap, pcapng, and gzip of either, from a file
+ *		descriptor (file, pipe, stdin) or from memory.
+ *
+ * The reader keeps one window of the decompressed stream, buf[start..end),
+ * and hands out records that point into it, so a record costs no copy.  The
+ * window grows only to hold the largest record or block it has to (limited
+ * by MX_MAX_CAPLEN and MX_MAX_BLOCK), so memory stays bounded whatever the
+ * file's size.  Input is read with read(2), never mapped: a capture file
+ * truncated under a mapping would raise SIGBUS in the caller.
+ *
+ * What a capture file means follows libpcap (sf-pcap.c, sf-pcapng.c):
+ *	- pcap: either byte order; microsecond (0xa1b2c3d4), nanosecond
+ *	  (0xa1b23c4d) and Kuznetzov's (0xa1b2cd34, 24-byte record headers)
+ *	  magic; versions 2.0-2.2 and DG/UX 543.0 swap the captured and wire
+ *	  lengths, 2.3 may; a snaplen of 0 or above MX_MAX_CAPLEN means
+ *	  MX_MAX_CAPLEN.
+ *	- pcapng: any number of sections, each in its own byte order, each with
+ *	  its own interfaces, which may differ in link type (libpcap 1.10
+ *	  refuses those files; we read them); if_tsresol and if_tsoffset;
+ *	  enhanced, simple and obsolete packet blocks; other blocks skipped.
+ *	- gzip: found by its magic bytes, not by the file name; several members
+ *	  one after another are one stream, as gzip(1) reads them.
+ * Where we are stricter than libpcap, it is to refuse damage: a record
+ * whose captured length exceeds the snaplen is an error here (libpcap cuts
+ * it), and every pcapng block length is checked at both ends.
+ *
+ * A file that ends inside its last record is not an error: the reader
+ * returns MX_END and mx_reader_truncated() says so, so the caller can keep
+ * the packets before it and warn, as tcpdump does.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "mx_bytes.h"
+
+#define WINDOW_INITIAL		(1024 * 1024)
+#define ZIN_SIZE			WINDOW_INITIAL	/* holds what sniffing read */
+#define MAX_INTERFACES		65536
+
+#define PCAP_MAGIC_US		0xa1b2c3d4u
+#define PCAP_MAGIC_NS		0xa1b23c4du
+#define PCAP_MAGIC_KUZ		0xa1b2cd34u
+#define PCAPNG_SHB			0x0a0d0d0au
+#define PCAPNG_BOM			0x1a2b3c4du
+#define PCAPNG_IDB			1u
+#define PCAPNG_PB			2u
+#define PCAPNG_SPB			3u
+#define PCAPNG_EPB			6u
+
+#define NS_PER_SEC			UINT64_C(1000000000)
+
+/* pcap versions before 2.3 wrote caplen and len the other way round */
+typedef enum
+{
+	NOT_SWAPPED, MAYBE_SWAPPED, SWAPPED
+} lengths_order;
+
+/* A pcapng interface: what its packets need to be read. */
+typedef struct interface
+{
+	uint32_t	linktype;
+	uint32_t	snaplen;
+	bool		tsres_pow2;		/* if_tsresol: 2^-exp instead of 10^-exp */
+	uint8_t		tsres_exp;		/* 6 = microseconds, the default */
+	int64_t		tsoffset;		/* if_tsoffset, seconds */
+} interface;
+
+struct mx_reader
+{
+	/* where bytes come from: a descriptor, or a caller's buffer */
+	int			fd;
+	const uint8_t *mem;
+	size_t		memlen;
+	bool		in_eof;			/* the input has no more bytes */
+
+	/* gzip */
+	bool		gz;
+	z_stream	zs;
+	bool		zs_live;		/* inflateInit2 succeeded */
+	bool		z_member_done;	/* Z_STREAM_END seen for the current member */
+	uint8_t    *zin;			/* input chunk, descriptor input only */
+	uint64_t	in_total;		/* input bytes read */
+	uint64_t	z_in_done;		/* compressed bytes of finished members */
+	uint64_t	z_out_done;		/* and what they expanded to */
+
+	/* the window of the (decompressed) stream */
+	uint8_t    *buf;			/* NULL when reading memory uncompressed */
+	const uint8_t *win;			/* buf, or mem */
+	size_t		cap;
+	size_t		start;
+	size_t		end;
+	bool		eof;			/* no byte after win[end] will come */
+	uint64_t	win_offset;		/* stream offset of win[0] */
+
+	/* the file */
+	mx_file_info info;
+	uint64_t	packetno;		/* records handed out so far */
+	bool		truncated;
+	mx_error	trunc_err;
+
+	/* pcap */
+	bool		big;
+	bool		nanosecond;
+	size_t		rec_hdr_len;	/* 16, or 24 for Kuznetzov's */
+	lengths_order lengths;
+	uint32_t	snaplen;
+	uint32_t	linktype;
+
+	/* pcapng: the current section */
+	interface  *ifs;
+	uint32_t	nifs;
+	uint32_t	ifs_cap;
+
+	/* salvage mode */
+	mx_skip_callback salvage_cb;
+	void	   *salvage_arg;
+};
+
+/* ----------------------------------------------------------------------
+ * The window
+ * ----------------------------------------------------------------------
+ */
+
+static uint64_t
+cur_offset(const mx_reader *rd)
+{
+	return rd->win_offset + rd->start;
+}
+
+static size_t
+avail(const mx_reader *rd)
+{
+	return rd->end - rd->start;
+}
+
+/* read(2) until n bytes or end of input; returns bytes read, -1 on error */
+static ssize_t
+read_some(mx_reader *rd, uint8_t *dst, size_t n, mx_error *err)
+{
+	ssize_t		r;
+
+	for (;;)
+	{
+		r = read(rd->fd, dst, n);
+		if (r >= 0)
+			break;
+		if (errno != EINTR)
+		{
+			mx_fail(err, MX_ERR_IO, "read", rd->packetno + 1, cur_offset(rd),
+					"could not read the file: %s", strerror(errno));
+			err->errnum = errno;
+			return -1;
+		}
+	}
+	if (r == 0)
+		rd->in_eof = true;
+	rd->in_total += (uint64_t) r;
+	return r;
+}
+
+/* Inflate into buf[end..cap); sets eof and truncated at the stream's end. */
+static mx_status
+fill_gzip(mx_reader *rd, mx_error *err)
+{
+	int			zr;
+	uint64_t	zin,
+				zout;
+
+	for (;;)
+	{
+		if (rd->z_member_done)
+		{
+			/* another member may follow (gzip -c a b > ab.gz) */
+			if (rd->zs.avail_in < 2 && !rd->in_eof && rd->mem == NULL)
+			{
+				ssize_t		r;
+
+				memmove(rd->zin, rd->zs.next_in, rd->zs.avail_in);
+				r = read_some(rd, rd->zin + rd->zs.avail_in,
+							  ZIN_SIZE - rd->zs.avail_in, err);
+				if (r < 0)
+					return MX_ERR_IO;
+				rd->zs.next_in = rd->zin;
+				rd->zs.avail_in += (uInt) r;
+				continue;
+			}
+			if (rd->zs.avail_in == 0)
+			{
+				rd->eof = true;
+				return MX_OK;
+			}
+			if (rd->zs.avail_in >= 2 && rd->zs.next_in[0] == 0x1f &&
+				rd->zs.next_in[1] == 0x8b)
+			{
+				rd->z_in_done += rd->zs.total_in;
+				rd->z_out_done += rd->zs.total_out;
+				inflateReset(&rd->zs);
+				rd->z_member_done = false;
+				continue;
+			}
+			return mx_fail(err, MX_ERR_CORRUPT, "gzip.trailer", rd->packetno + 1,
+						   rd->win_offset + rd->end,
+						   "%u bytes of trailing garbage follow the gzip stream",
+						   rd->zs.avail_in);
+		}
+		if (rd->zs.avail_in == 0 && !rd->in_eof && rd->mem == NULL)
+		{
+			ssize_t		r = read_some(rd, rd->zin, ZIN_SIZE, err);
+
+			if (r < 0)
+				return MX_ERR_IO;
+			rd->zs.next_in = rd->zin;
+			rd->zs.avail_in = (uInt) r;
+		}
+		if (rd->zs.avail_in == 0)
+		{
+			/* the compressed input ended before the member did */
+			rd->eof = true;
+			if (!rd->truncated)
+			{
+				rd->truncated = true;
+				mx_fail(&rd->trunc_err, MX_ERR_TRUNCATED, "gzip.trailer",
+						rd->packetno + 1, rd->win_offset + rd->end,
+						"the gzip stream ends before its trailer");
+			}
+			return MX_OK;
+		}
+		rd->zs.next_out = rd->buf + rd->end;
+		rd->zs.avail_out = (uInt) (rd->cap - rd->end);
+		zr = inflate(&rd->zs, Z_NO_FLUSH);
+		rd->end = rd->cap - rd->zs.avail_out;
+		if (zr == Z_STREAM_END)
+			rd->z_member_done = true;
+		else if (zr == Z_NEED_DICT || zr == Z_DATA_ERROR || zr == Z_MEM_ERROR)
+		{
+			const char *field = "gzip.data";
+
+			if (rd->zs.msg && strstr(rd->zs.msg, "check"))
+				field = "gzip.trailer";
+			else if (rd->zs.msg && strstr(rd->zs.msg, "header"))
+				field = "gzip.header";
+			return mx_fail(err, zr == Z_MEM_ERROR ? MX_ERR_NOMEM : MX_ERR_CORRUPT,
+						   field, rd->packetno + 1, rd->win_offset + rd->end,
+						   "gzip data is corrupt: %s (compressed byte %llu)",
+						   rd->zs.msg ? rd->zs.msg : "unknown error",
+						   (unsigned long long) (rd->z_in_done + rd->zs.total_in));
+		}
+		zin = rd->z_in_done + rd->zs.total_in;
+		zout = rd->z_out_done + rd->zs.total_out;
+		if (zout > WINDOW_INITIAL && zout / MX_MAX_GZIP_RATIO > zin)
+			return mx_fail_values(err, MX_MAX_GZIP_RATIO, zout / (zin ? zin : 1), MX_ERR_LIMIT, "gzip.ratio", rd->packetno + 1,
+										  rd->win_offset + rd->end,
+										  "gzip stream expands more than %d times: %llu bytes from %llu",
+										  MX_MAX_GZIP_RATIO, (unsigned long long) zout,
+										  (unsigned long long) zin);
+		if (rd->end > rd->start && (rd->end == rd->cap || zr == Z_STREAM_END ||
+									rd->zs.avail_in == 0))
+			return MX_OK;
+	}
+}
+
+/*
+ * Make at least n bytes available at win[start], or as many as remain when
+ * the stream ends first (then rd->eof is set).  Errors are input errors.
+ */
+static mx_status
+need(mx_reader *rd, size_t n, mx_error *err)
+{
+	mx_status	st;
+
+	while (avail(rd) < n && !rd->eof)
+	{
+		if (rd->buf == NULL)
+		{
+			rd->eof = true;		/* memory input: everything is there */
+			break;
+		}
+		/* room: slide the live bytes down, grow if n does not fit */
+		if (rd->start > 0)
+		{
+			memmove(rd->buf, rd->buf + rd->start, avail(rd));
+			rd->win_offset += rd->start;
+			rd->end -= rd->start;
+			rd->start = 0;
+		}
+		if (n > rd->cap)
+		{
+			size_t		ncap = rd->cap;
+			uint8_t    *nb;
+
+			while (ncap < n)
+				ncap *= 2;
+			nb = realloc(rd->buf, ncap);
+			if (nb == NULL)
+				return mx_fail(err, MX_ERR_NOMEM, "buffer", rd->packetno + 1,
+							   cur_offset(rd), "out of memory for a %zu-byte buffer", ncap);
+			rd->buf = nb;
+			rd->win = nb;
+			rd->cap = ncap;
+		}
+		if (rd->gz)
+		{
+			if ((st = fill_gzip(rd, err)) != MX_OK)
+				return st;
+		}
+		else
+		{
+			ssize_t		r = read_some(rd, rd->buf + rd->end, rd->cap - rd->end, err);
+
+			if (r < 0)
+				return MX_ERR_IO;
+			rd->end += (size_t) r;
+			if (r == 0)
+				rd->eof = true;
+		}
+	}
+	return MX_OK;
+}
+
+/* Note that the stream ends inside a structure; the caller returns MX_END. */
+static mx_status
+truncated_at(mx_reader *rd, const char *field, size_t wanted)
+{
+	rd->truncated = true;
+	mx_fail_values(&rd->trunc_err, wanted, avail(rd), MX_ERR_TRUNCATED, field,
+				   rd->packetno + 1, cur_offset(rd),
+				   "the file ends inside record %llu: %zu of its %zu bytes are there",
+				   (unsigned long long) (rd->packetno + 1), avail(rd), wanted);
+	rd->start = rd->end;
+	return MX_END;
+}
+
+/* ----------------------------------------------------------------------
+ * pcap
+ * ----------------------------------------------------------------------
+ */
+
+/* The 24-byte file header at the window's start; magic already matched. */
+static mx_status
+open_pcap(mx_reader *rd, uint32_t magic, mx_error *err)
+{
+	const uint8_t *h;
+
+	if (avail(rd) < 24)
+		return mx_fail_values(err, 24, avail(rd), MX_ERR_TRUNCATED, "pcap.header", 0, 0,
+									  "the file ends inside its pcap header");
+	h = rd->win + rd->start;
+	rd->nanosecond = magic == PCAP_MAGIC_NS;
+	rd->rec_hdr_len = magic == PCAP_MAGIC_KUZ ? 24 : 16;
+	rd->info.format = MX_FORMAT_PCAP;
+	rd->info.big_endian = rd->big;
+	rd->info.nanosecond = rd->nanosecond;
+	rd->info.version_major = mx_get16(h + 4, rd->big);
+	rd->info.version_minor = mx_get16(h + 6, rd->big);
+	if (!((rd->info.version_major == 2 && rd->info.version_minor <= 4) ||
+		  (rd->info.version_major == 543 && rd->info.version_minor == 0)))
+		return mx_fail(err, MX_ERR_FORMAT, "pcap.version", 0, 4,
+					   "unsupported pcap version %u.%u",
+					   rd->info.version_major, rd->info.version_minor);
+	if (rd->info.version_major == 543 || rd->info.version_minor < 3)
+		rd->lengths = SWAPPED;
+	else if (rd->info.version_minor == 3)
+		rd->lengths = MAYBE_SWAPPED;
+	else
+		rd->lengths = NOT_SWAPPED;
+	rd->snaplen = mx_get32(h + 16, rd->big);
+	if (rd->snaplen == 0 || rd->snaplen > MX_MAX_CAPLEN)
+		rd->snaplen = MX_MAX_CAPLEN;
+	/* Kuznetzov's cooked captures add a fake 14-byte Ethernet header */
+	if (magic == PCAP_MAGIC_KUZ && rd->snaplen <= MX_MAX_CAPLEN - 14 &&
+		(mx_get32(h + 20, rd->big) & 0xffff) == MX_LINKTYPE_ETHERNET)
+		rd->snaplen += 14;
+	/* the upper 16 bits hold FCS length and other flags */
+	rd->linktype = mx_get32(h + 20, rd->big) & 0xffff;
+	rd->start += 24;
+	return MX_OK;
+}
+
+/* The next pcap record. */
+static mx_status
+next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
+{
+	const uint8_t *h;
+	uint32_t	sec,
+				frac,
+				caplen,
+				len;
+	mx_status	st;
+	uint64_t	off;
+
+	if ((st = need(rd, rd->rec_hdr_len, err)) != MX_OK)
+		return st;
+	if (avail(rd) == 0)
+		return MX_END;
+	if (avail(rd) < rd->rec_hdr_len)
+		return truncated_at(rd, "pcap.record", rd->rec_hdr_len);
+	h = rd->win + rd->start;
+	off = cur_offset(rd);
+	sec = mx_get32(h, rd->big);
+	frac = mx_get32(h + 4, rd->big);
+	caplen = mx_get32(h + 8, rd->big);
+	len = mx_get32(h + 12, rd->big);
+	if (rd->lengths == SWAPPED ||
+		(rd->lengths == MAYBE_SWAPPED && caplen > len))
+	{
+		uint32_t	t = caplen;
+
+		caplen = len;
+		len = t;
+	}
+	if (caplen > MX_MAX_CAPLEN)
+		return mx_fail_values(err, MX_MAX_CAPLEN, caplen, MX_ERR_LIMIT, "pcap.caplen", rd->packetno + 1, off + 8,
+									  "captured length %u is larger than the largest we accept (%u)",
+									  caplen, MX_MAX_CAPLEN);
+	if (caplen > rd->snaplen)
+		return mx_fail_values(err, rd->snaplen, caplen, MX_ERR_CORRUPT, "pcap.caplen", rd->packetno + 1, off + 8,
+									  "captured length %u is larger than the file's snapshot length %u",
+									  caplen, rd->snaplen);
+	if ((st = need(rd, rd->rec_hdr_len + caplen, err)) != MX_OK)
+		return st;
+	if (avail(rd) < rd->rec_hdr_len + caplen)
+		return truncated_at(rd, "pcap.data", rd->rec_hdr_len + caplen);
+
+	rd->packetno++;
+	rec->data = rd->win + rd->start + rd->rec_hdr_len;
+	rec->caplen = caplen;
+	rec->wirelen = len;
+	rec->ts_ns = (int64_t) ((uint64_t) sec * NS_PER_SEC +
+							(rd->nanosecond ? frac : (uint64_t) frac * 1000));
+	rec->linktype = rd->linktype;
+	rec->snaplen = rd->snaplen;
+	rec->interface = 0;
+	rec->packetno = rd->packetno;
+	rec->offset = off;
+	rd->start += rd->rec_hdr_len + caplen;
+	return MX_OK;
+}
+
+/* ----------------------------------------------------------------------
+ * pcapng
+ * ----------------------------------------------------------------------
+ */
+
+/*
+ * Block timestamp units to nanoseconds, with the interface's resolution and
+ * offset; false when the result does not fit in int64 nanoseconds.
+ */
+static bool
+pcapng_time(const interface *ifc, uint64_t ts, int64_t *out)
+{
+	uint64_t	ns;
+	int64_t		r;
+	unsigned	e = ifc->tsres_exp;
+
+	if (ifc->tsres_pow2)
+	{
+		uint64_t	secs = e >= 64 ? 0 : ts >> e;
+		uint64_t	frac = e >= 64 ? ts : ts & ((UINT64_C(1) << e) - 1);
+
+		if (secs > (uint64_t) INT64_MAX / NS_PER_SEC)
+			return false;
+		/* frac * 1e9 / 2^e without overflow: drop low bits first */
+		if (e > 34)
+		{
+			frac >>= e - 34;
+			e = 34;
+		}
+		ns = secs * NS_PER_SEC + ((frac * NS_PER_SEC) >> e);
+	}
+	else if (e <= 9)
+	{
+		uint64_t	mul = 1;
+		unsigned	i;
+
+		for (i = e; i < 9; i++)
+			mul *= 10;
+		if (ts > (uint64_t) INT64_MAX / mul)
+			return false;
+		ns = ts * mul;
+	}
+	else
+	{
+		uint64_t	div = 1;
+		unsigned	i;
+
+		for (i = 9; i < e; i++)
+			div *= 10;
+		ns = ts / div;
+	}
+	if (ns > (uint64_t) INT64_MAX)
+		return false;
+	r = (int64_t) ns;
+	if (ifc->tsoffset != 0)
+	{
+		int64_t		off = ifc->tsoffset;
+
+		if (off > INT64_MAX / (int64_t) NS_PER_SEC ||
+			off < INT64_MIN / (int64_t) NS_PER_SEC)
+			return false;
+		off *= (int64_t) NS_PER_SEC;
+		if ((off > 0 && r > INT64_MAX - off) || (off < 0 && r < INT64_MIN - off))
+			return false;
+		r += off;
+	}
+	*out = r;
+	return true;
+}
+
+/* Section Header Block at the window's start, type already matched. */
+static mx_status
+pcapng_section(mx_reader *rd, const uint8_t *b, uint32_t blen, mx_error *err)
+{
+	uint64_t	off = cur_offset(rd);
+	uint32_t	bom_le = mx_le32(b + 8);
+
+	if (bom_le == PCAPNG_BOM)
+		rd->big = false;
+	else if (mx_be32(b + 8) == PCAPNG_BOM)
+		rd->big = true;
+	else
+		return mx_fail_values(err, PCAPNG_BOM, bom_le, MX_ERR_CORRUPT, "pcapng.byte_order", rd->packetno + 1,
+									  off + 8, "pcapng section has an unknown byte-order magic 0x%08x",
+									  bom_le);
+	(void) blen;
+	if (mx_get16(b + 12, rd->big) != 1)
+		return mx_fail(err, MX_ERR_FORMAT, "pcapng.version", rd->packetno + 1, off + 12,
+					   "unsupported pcapng version %u.%u",
+					   mx_get16(b + 12, rd->big), mx_get16(b + 14, rd->big));
+	if (rd->info.sections == 0)
+	{
+		rd->info.big_endian = rd->big;
+		rd->info.version_major = mx_get16(b + 12, rd->big);
+		rd->info.version_minor = mx_get16(b + 14, rd->big);
+	}
+	rd->info.sections++;
+	rd->nifs = 0;				/* interfaces belong to their section */
+	return MX_OK;
+}
+
+/* Interface Description Block body b (block of blen bytes). */
+static mx_status
+pcapng_interface(mx_reader *rd, const uint8_t *b, uint32_t blen, mx_error *err)
+{
+	uint64_t	off = cur_offset(rd);
+	interface  *ifc;
+	uint32_t	pos = 16;
+
+	if (blen < 20)
+		return mx_fail_values(err, 20, blen, MX_ERR_CORRUPT, "pcapng.block_length", rd->packetno + 1,
+									  off + 4, "interface description block is too short");
+	if (rd->nifs >= MAX_INTERFACES)
+		return mx_fail(err, MX_ERR_LIMIT, "pcapng.interfaces", rd->packetno + 1, off,
+					   "pcapng section has more than %d interfaces", MAX_INTERFACES);
+	if (rd->nifs == rd->ifs_cap)
+	{
+		uint32_t	ncap = rd->ifs_cap ? rd->ifs_cap * 2 : 8;
+		interface  *n = realloc(rd->ifs, ncap * sizeof(interface));
+
+		if (n == NULL)
+			return mx_fail(err, MX_ERR_NOMEM, "pcapng.interfaces", rd->packetno + 1, off,
+						   "out of memory for interfaces");
+		rd->ifs = n;
+		rd->ifs_cap = ncap;
+	}
+	ifc = &rd->ifs[rd->nifs];
+	ifc->linktype = mx_get16(b + 8, rd->big);
+	ifc->snaplen = mx_get32(b + 12, rd->big);
+	if (ifc->snaplen == 0 || ifc->snaplen > MX_MAX_CAPLEN)
+		ifc->snaplen = MX_MAX_CAPLEN;
+	ifc->tsres_pow2 = false;
+	ifc->tsres_exp = 6;
+	ifc->tsoffset = 0;
+
+	/* options: code, length, value padded to 4; up to the trailing length */
+	while (pos + 4 <= blen - 4)
+	{
+		uint16_t	code = mx_get16(b + pos, rd->big);
+		uint16_t	olen = mx_get16(b + pos + 2, rd->big);
+		uint32_t	padded = ((uint32_t) olen + 3) & ~3u;
+
+		if (code == 0)
+			break;
+		if (pos + 4 + padded > blen - 4)
+			return mx_fail(err, MX_ERR_CORRUPT, "pcapng.option", rd->packetno + 1, off + pos,
+						   "interface option %u runs past the end of its block", code);
+		if (code == 9 && olen == 1)
+		{
+			uint8_t		v = b[pos + 4];
+
+			ifc->tsres_pow2 = (v & 0x80) != 0;
+			ifc->tsres_exp = v & 0x7f;
+			if (!ifc->tsres_pow2 && ifc->tsres_exp > 19)
+				return mx_fail(err, MX_ERR_CORRUPT, "pcapng.if_tsresol", rd->packetno + 1,
+							   off + pos + 4,
+							   "interface time stamp resolution 10^-%u is out of range",
+							   ifc->tsres_exp);
+		}
+		else if (code == 14 && olen == 8)
+		{
+			uint64_t	hi = mx_get32(b + pos + 4 + (rd->big ? 0 : 4), rd->big);
+			uint64_t	lo = mx_get32(b + pos + 4 + (rd->big ? 4 : 0), rd->big);
+
+			ifc->tsoffset = (int64_t) ((hi << 32) | lo);
+		}
+		pos += 4 + padded;
+	}
+	rd->nifs++;
+	rd->info.interfaces++;
+	return MX_OK;
+}
+
+/* The interface a packet block names, or an error. */
+static mx_status
+pcapng_lookup(mx_reader *rd, uint32_t id, uint64_t off, interface **ifc,
+			  mx_error *err)
+{
+	if (id >= rd->nifs)
+		return mx_fail_values(err, rd->nifs, id, MX_ERR_CORRUPT, "pcapng.interface_id", rd->packetno + 1,
+									  off, "packet names interface %u, but its section has %u",
+									  id, rd->nifs);
+	*ifc = &rd->ifs[id];
+	return MX_OK;
+}
+
+/* The next pcapng packet, skipping blocks that are not packets. */
+static mx_status
+next_pcapng(mx_reader *rd, mx_record *rec, mx_error *err)
+{
+	for (;;)
+	{
+		const uint8_t *b;
+		uint32_t	type,
+					blen,
+					trail;
+		uint64_t	off;
+		mx_status	st;
+		interface  *ifc = NULL;
+		uint32_t	hdr = 0,
+					caplen = 0,
+					len = 0,
+					id = 0;
+		uint64_t	ts = 0;
+		bool		packet = false;
+
+		if ((st = need(rd, 12, err)) != MX_OK)
+			return st;
+		if (avail(rd) == 0)
+			return MX_END;
+		if (avail(rd) < 12)
+			return truncated_at(rd, "pcapng.block", 12);
+		b = rd->win + rd->start;
+		off = cur_offset(rd);
+		type = mx_get32(b, rd->big);
+		if (type == PCAPNG_SHB)
+		{
+			/* a new section may change the byte order: read it first */
+			uint32_t	bom = mx_le32(b + 8);
+
+			if (bom == PCAPNG_BOM)
+				rd->big = false;
+			else if (mx_be32(b + 8) == PCAPNG_BOM)
+				rd->big = true;
+			else
+				return mx_fail_values(err, PCAPNG_BOM, bom, MX_ERR_CORRUPT, "pcapng.byte_order",
+											  rd->packetno + 1, off + 8,
+											  "pcapng section has an unknown byte-order magic 0x%08x",
+											  bom);
+		}
+		blen = mx_get32(b + 4, rd->big);
+		if (blen < 12)
+			return mx_fail_values(err, 12, blen, MX_ERR_CORRUPT, "pcapng.block_length",
+										  rd->packetno + 1, off + 4,
+										  "block length %u is smaller than the smallest block", blen);
+		if (blen % 4 != 0)
+			return mx_fail_values(err, (blen + 3) & ~3u, blen, MX_ERR_CORRUPT, "pcapng.block_length",
+										  rd->packetno + 1, off + 4,
+										  "block length %u is not a multiple of 4", blen);
+		if (blen > MX_MAX_BLOCK)
+			return mx_fail_values(err, MX_MAX_BLOCK, blen, MX_ERR_LIMIT, "pcapng.block_length",
+										  rd->packetno + 1, off + 4,
+										  "block length %u is larger than the largest we accept (%u)",
+										  blen, MX_MAX_BLOCK);
+		if ((st = need(rd, blen, err)) != MX_OK)
+			return st;
+		if (avail(rd) < blen)
+			return truncated_at(rd, "pcapng.block", blen);
+		b = rd->win + rd->start;
+		trail = mx_get32(b + blen - 4, rd->big);
+		if (trail != blen)
+			return mx_fail_values(err, blen, trail, MX_ERR_CORRUPT, "pcapng.block_length",
+										  rd->packetno + 1, off + blen - 4,
+										  "trailing block length %u differs from the leading one %u",
+										  trail, blen);
+
+		switch (type)
+		{
+			case PCAPNG_SHB:
+				if (blen < 28)
+					return mx_fail_values(err, 28, blen, MX_ERR_CORRUPT, "pcapng.block_length",
+												  rd->packetno + 1, off + 4,
+												  "section header block is too short");
+				if ((st = pcapng_section(rd, b, blen, err)) != MX_OK)
+					return st;
+				break;
+			case PCAPNG_IDB:
+				if ((st = pcapng_interface(rd, b, blen, err)) != MX_OK)
+					return st;
+				break;
+			case PCAPNG_EPB:
+			case PCAPNG_PB:
+				if (blen < 32)
+					return mx_fail_values(err, 32, blen, MX_ERR_CORRUPT, "pcapng.block_length",
+												  rd->packetno + 1, off + 4,
+												  "packet block is too short");
+				if (type == PCAPNG_EPB)
+					id = mx_get32(b + 8, rd->big);
+				else
+					id = mx_get16(b + 8, rd->big);
+				if ((st = pcapng_lookup(rd, id, off + 8, &ifc, err)) != MX_OK)
+					return st;
+				ts = ((uint64_t) mx_get32(b + 12, rd->big) << 32) | mx_get32(b + 16, rd->big);
+				caplen = mx_get32(b + 20, rd->big);
+				len = mx_get32(b + 24, rd->big);
+				hdr = 28;
+				if (caplen > blen - 32)
+					return mx_fail_values(err, blen - 32, caplen, MX_ERR_CORRUPT, "pcapng.caplen",
+												  rd->packetno + 1, off + 20,
+												  "captured length %u runs past the end of its block",
+												  caplen);
+				packet = true;
+				break;
+			case PCAPNG_SPB:
+				if (blen < 16)
+					return mx_fail_values(err, 16, blen, MX_ERR_CORRUPT, "pcapng.block_length",
+												  rd->packetno + 1, off + 4,
+												  "simple packet block is too short");
+				if ((st = pcapng_lookup(rd, 0, off + 8, &ifc, err)) != MX_OK)
+					return st;
+				len = mx_get32(b + 8, rd->big);
+				caplen = len;
+				if (caplen > ifc->snaplen)
+					caplen = ifc->snaplen;
+				if (caplen > blen - 16)
+					caplen = blen - 16;
+				hdr = 12;
+				packet = true;
+				break;
+			default:
+				break;			/* statistics, names, custom blocks ... */
+		}
+		if (!packet)
+		{
+			rd->start += blen;
+			continue;
+		}
+		if (caplen > ifc->snaplen)
+			return mx_fail_values(err, ifc->snaplen, caplen, MX_ERR_CORRUPT, "pcapng.caplen",
+										  rd->packetno + 1, off + 20,
+										  "captured length %u is larger than the interface's snapshot length %u",
+										  caplen, ifc->snaplen);
+		if (!pcapng_time(ifc, ts, &rec->ts_ns))
+			return mx_fail(err, MX_ERR_CORRUPT, "pcapng.timestamp", rd->packetno + 1, off + 12,
+						   "time stamp %llu of interface %u is out of range",
+						   (unsigned long long) ts, id);
+		rd->packetno++;
+		rec->data = b + hdr;
+		rec->caplen = caplen;
+		rec->wirelen = len;
+		rec->linktype = ifc->linktype;
+		rec->snaplen = ifc->snaplen;
+		rec->interface = id;
+		rec->packetno = rd->packetno;
+		rec->offset = off;
+		rd->start += blen;
+		return MX_OK;
+	}
+}
+
+/* ----------------------------------------------------------------------
+ * Opening and the public calls
+ * ----------------------------------------------------------------------
+ */
+
+/* Find the container by its first bytes and read its header. */
+static mx_status
+open_container(mx_reader *rd, mx_error *err)
+{
+	mx_status	st;
+	const uint8_t *h;
+	uint32_t	le;
+
+	if ((st = need(rd, 24, err)) != MX_OK)
+		return st;
+	if (avail(rd) >= 2 && !rd->gz && rd->win[rd->start] == 0x1f &&
+		rd->win[rd->start + 1] == 0x8b)
+	{
+		/* gzip: what we read so far becomes compressed input */
+		rd->gz = true;
+		rd->info.gzip = true;
+		memset(&rd->zs, 0, sizeof(rd->zs));
+		if (inflateInit2(&rd->zs, 15 + 16) != Z_OK)
+			return mx_fail(err, MX_ERR_NOMEM, "gzip", 0, 0, "could not start zlib");
+		rd->zs_live = true;
+		if (rd->mem)
+		{
+			rd->zs.next_in = (Bytef *) rd->mem;
+			rd->zs.avail_in = (uInt) (rd->memlen > UINT32_MAX ? UINT32_MAX : rd->memlen);
+			rd->in_total = rd->zs.avail_in;
+			rd->buf = malloc(WINDOW_INITIAL);
+			if (rd->buf == NULL)
+				return mx_fail(err, MX_ERR_NOMEM, "buffer", 0, 0, "out of memory");
+			rd->cap = WINDOW_INITIAL;
+		}
+		else
+		{
+			rd->zin = malloc(ZIN_SIZE);
+			if (rd->zin == NULL)
+				return mx_fail(err, MX_ERR_NOMEM, "buffer", 0, 0, "out of memory");
+			memcpy(rd->zin, rd->buf + rd->start, avail(rd));
+			rd->zs.next_in = rd->zin;
+			rd->zs.avail_in = (uInt) avail(rd);
+		}
+		rd->win = rd->buf;
+		rd->start = rd->end = 0;
+		rd->eof = false;
+		if ((st = need(rd, 24, err)) != MX_OK)
+			return st;
+	}
+	if (avail(rd) == 0)
+		return mx_fail(err, MX_ERR_FORMAT, "magic", 0, 0, "the file is empty");
+	if (avail(rd) < 4)
+		return mx_fail(err, MX_ERR_FORMAT, "magic", 0, 0,
+					   "the file is too short to be a capture (%zu bytes)", avail(rd));
+	h = rd->win + rd->start;
+	le = mx_le32(h);
+	if (le == PCAP_MAGIC_US || le == PCAP_MAGIC_NS || le == PCAP_MAGIC_KUZ)
+	{
+		rd->big = false;
+		return open_pcap(rd, le, err);
+	}
+	if (mx_be32(h) == PCAP_MAGIC_US || mx_be32(h) == PCAP_MAGIC_NS ||
+		mx_be32(h) == PCAP_MAGIC_KUZ)
+	{
+		rd->big = true;
+		return open_pcap(rd, mx_be32(h), err);
+	}
+	if (le == PCAPNG_SHB)
+	{
+		rd->info.format = MX_FORMAT_PCAPNG;
+		if (avail(rd) < 12)
+			return mx_fail(err, MX_ERR_TRUNCATED, "pcapng.header", 0, 0,
+						   "the file ends inside its first pcapng block");
+		if (mx_le32(h + 8) != PCAPNG_BOM && mx_be32(h + 8) != PCAPNG_BOM)
+			return mx_fail_values(err, PCAPNG_BOM, mx_le32(h + 8), MX_ERR_CORRUPT, "pcapng.byte_order", 0, 8,
+										  "pcapng section has an unknown byte-order magic 0x%08x",
+										  mx_le32(h + 8));
+		return MX_OK;			/* the SHB is read as the first block */
+	}
+	return mx_fail_values(err, PCAP_MAGIC_US, mx_be32(h), MX_ERR_FORMAT, "magic", 0, 0,
+								  "not a pcap or pcapng file: it starts with 0x%08x",
+								  mx_be32(h));
+}
+
+/* A reader with nothing opened yet. */
+static mx_reader *
+reader_new(mx_error *err)
+{
+	mx_reader  *rd = calloc(1, sizeof(mx_reader));
+
+	if (rd == NULL)
+	{
+		mx_fail(err, MX_ERR_NOMEM, "reader", 0, 0, "out of memory");
+		return NULL;
+	}
+	rd->fd = -1;
+	return rd;
+}
+
+/* Read the file header; on failure close everything and return NULL. */
+static mx_reader *
+reader_start(mx_reader *rd, mx_error *err)
+{
+	if (open_container(rd, err) != MX_OK)
+	{
+		mx_reader_close(rd);
+		return NULL;
+	}
+	return rd;
+}
+
+mx_reader *
+mx_reader_open_fd(int fd, mx_error *err)
+{
+	mx_reader  *rd = reader_new(err);
+
+	if (rd == NULL)
+	{
+		close(fd);
+		return NULL;
+	}
+	rd->fd = fd;
+	rd->buf = malloc(WINDOW_INITIAL);
+	if (rd->buf == NULL)
+	{
+		mx_fail(err, MX_ERR_NOMEM, "buffer", 0, 0, "out of memory");
+		mx_reader_close(rd);
+		return NULL;
+	}
+	rd->win = rd->buf;
+	rd->cap = WINDOW_INITIAL;
+	return reader_start(rd, err);
+}
+
+mx_reader *
+mx_reader_open_memory(const uint8_t *buf, size_t len, mx_error *err)
+{
+	mx_reader  *rd = reader_new(err);
+
+	if (rd == NULL)
+		return NULL;
+	rd->mem = buf;
+	rd->memlen = len;
+	rd->in_eof = true;
+	rd->win = buf;
+	rd->end = len;
+	rd->eof = true;
+	rd->in_total = len;
+	return reader_start(rd, err);
+}
+
+void
+mx_reader_set_salvage(mx_reader *rd, mx_skip_callback cb, void *arg)
+{
+	rd->salvage_cb = cb;
+	rd->salvage_arg = arg;
+}
+
+mx_status
+mx_reader_next(mx_reader *rd, mx_record *rec, mx_error *err)
+{
+	mx_status	st;
+
+	if (rd->info.format == MX_FORMAT_PCAP)
+		st = next_pcap(rd, rec, err);
+	else
+		st = next_pcapng(rd, rec, err);
+	if (st == MX_END && rd->truncated)
+		*err = rd->trunc_err;
+	return st;
+}
+
+bool
+mx_reader_truncated(const mx_reader *rd)
+{
+	return rd->truncated;
+}
+
+const mx_file_info *
+mx_reader_info(const mx_reader *rd)
+{
+	return &rd->info;
+}
+
+uint64_t
+mx_reader_offset(const mx_reader *rd)
+{
+	return cur_offset(rd);
+}
+
+uint64_t
+mx_reader_input_offset(const mx_reader *rd)
+{
+	if (rd->gz)
+		return rd->z_in_done + rd->zs.total_in;
+	return cur_offset(rd);
+}
+
+void
+mx_reader_close(mx_reader *rd)
+{
+	if (rd == NULL)
+		return;
+	if (rd->zs_live)
+		inflateEnd(&rd->zs);
+	if (rd->fd >= 0)
+		close(rd->fd);
+	free(rd->zin);
+	free(rd->buf);
+	free(rd->ifs);
+	free(rd);
+}

@@ -1,0 +1,27 @@
+/*-------------------------------------------------------------------------
+ *
+ * mirai_ext.c
+ *		Module entry: PG_MODULE_MAGIC and _PG_init.
+ *
+ * The type lives in packet.c, the capture readers in capture.c.  Settings
+ * (GUCs) are defined in _PG_init under the reserved prefix "mirai_ext".
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "mirai_ext.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* Called once per backend, when the library is loaded. */
+void
+_PG_init(void)
+{
+	MarkGUCPrefixReserved("mirai_ext");
+}

@@ -1,0 +1,25 @@
+/*-------------------------------------------------------------------------
+ *
+ * mirai_ext.h
+ *		Declarations shared by the PostgreSQL glue files of mirai_ext.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIRAI_EXT_H
+#define MIRAI_EXT_H
+
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+
+#include "mx_decode.h"
+
+/* packet.c */
+extern Datum mirai_packet_datum(const mx_packet *p);
+extern void mirai_packet_unpack(Datum d, mx_packet *p);
+extern TimestampTz mirai_ns_to_timestamptz(int64 ns);
+extern Datum mirai_inet_datum(int ipver, const uint8 *addr);
+
+/* capture.c */
+extern void mirai_report_error(const char *path, const mx_error *err);
+
+#endif							/* MIRAI_EXT_H */

@@ -1,0 +1,60 @@
+#!/bin/sh
+# Make the capture files that the tests read, in directory $1.  Every file is
+# made by mirai_gen with a fixed seed, so the same command gives the same
+# bytes on any machine and expected/ can hold exact counts.  The files must
+# be readable by the server's user (pg_virtualenv runs it as postgres).
+set -eu
+dir=$1
+gen=${MIRAI_GEN:-src/bin/mirai_gen}
+mkdir -p "$dir"
+chmod 755 "$dir"
+umask 022
+
+g() {
+	out=$1
+	shift
+	"$gen" -s 7 -n 500 "$@" -o "$dir/$out"
+}
+
+# one file per pcap flavour and link type
+g ether.pcap -l ether
+g ether_ns_be.pcap -f pcap-ns --byte-order big -l ether
+g vlan.pcap -l ether --vlan 100
+g qinq.pcap -l ether --qinq 100,200
+g sll.pcap -l sll
+g sll2.pcap -l sll2
+g raw.pcap -l raw
+g raw12.pcap -l raw12
+g raw14.pcap -l raw14
+g ipv4.pcap -l ipv4
+g ipv6.pcap -l ipv6
+g null.pcap -l null
+g null_be.pcap -l null --byte-order big
+g loop.pcap -l loop
+g v22.pcap -l ether --pcap-version 2.2
+g kuz.pcap -l ether --kuznetzov
+g snap.pcap -l ether --snaplen 50
+g frag.pcap -l ether --frag 0.3 --ip-options 0.2
+g trunc.pcap -l ether --truncate-last 10
+
+# pcapng: several sections, byte orders, interfaces of different link types
+g ether.pcapng -f pcapng -l ether
+g be.pcapng -f pcapng --byte-order big -l ether
+g mixed.pcapng -f pcapng -l ether,raw,sll2,unknown --sections 3 --byte-order mixed --unknown-blocks
+g blocks.pcapng -f pcapng -l ether --pcapng-blocks epb,spb,opb
+g tsresol.pcapng -f pcapng -l ether --tsresol 9 --tsoffset 1000
+g tsres2.pcapng -f pcapng -l ether --tsresol 0x94
+g trunc.pcapng -f pcapng -l ether --truncate-last 6
+
+# gzip, found by content whatever the name
+g ether.pcap.gz -l ether -z
+g mixed.pcapng.gz -f pcapng -l ether,raw,sll2,unknown --sections 3 --byte-order mixed --unknown-blocks -z
+g gzip_no_suffix -l ether -z
+
+# not captures
+printf 'this is not a capture file\n' >"$dir/not_a_capture.txt"
+: >"$dir/empty.pcap"
+
+# a bigger file for streaming and max_packets
+"$gen" -s 11 -n 50000 -l ether -o "$dir/big.pcap"
+ls -l "$dir" >/dev/null
