@@ -10,10 +10,11 @@ mkdir -p "$dir"
 chmod 755 "$dir"
 umask 022
 
+# each file gets NAME.counts beside it: the generator's own exact counts
 g() {
 	out=$1
 	shift
-	"$gen" -s 7 -n 500 "$@" -o "$dir/$out"
+	"$gen" -s 7 -n 500 "$@" -o "$dir/$out" --counts 2>"$dir/$out.counts"
 }
 
 # one file per pcap flavour and link type

@@ -122,6 +122,7 @@ typedef struct mx_record
 	uint32_t	linktype;		/* LINKTYPE_* of the record's interface */
 	uint32_t	snaplen;		/* snapshot length of the record's interface */
 	uint32_t	interface;		/* pcapng interface id; 0 in pcap */
+	bool		big_endian;		/* byte order of the file or section */
 	uint64_t	packetno;		/* 1-based, over the whole file */
 	uint64_t	offset;			/* byte offset of the record header */
 } mx_record;
@@ -218,6 +219,9 @@ extern const char *mx_skip_reason_name(mx_skip_reason reason);
 								 * captured */
 #define MX_IS_FRAGMENT	0x08	/* an IP fragment (more fragments, or offset >
 								 * 0) */
+#define MX_HAS_SEQ		0x10	/* seq is set: at least 8 bytes of the TCP
+								 * header were captured (always with
+								 * MX_HAS_TCP) */
 
 /*
  * One packet's headers, decoded, in host byte order.  Addresses are in
@@ -279,7 +283,7 @@ mx_is_mirai(const mx_packet *p)
 	uint32_t	dst;
 
 	if (p->ipver != 4 || p->proto != MX_PROTO_TCP ||
-		(p->present & MX_HAS_TCP) == 0 || p->sport <= 1024)
+		(p->present & MX_HAS_SEQ) == 0 || p->sport <= 1024)
 		return false;
 	dst = ((uint32_t) p->dst[0] << 24) | ((uint32_t) p->dst[1] << 16) |
 		((uint32_t) p->dst[2] << 8) | (uint32_t) p->dst[3];
@@ -294,7 +298,7 @@ mx_is_mirai(const mx_packet *p)
 /* The largest stored form: an IPv6 TCP packet with every option. */
 #define MX_PACKED_MAX	72
 
-/* Layout version written in byte 0 of every stored value. */
+/* Layout version, in the low 4 bits of byte 0 of every stored value. */
 #define MX_LAYOUT_VERSION 1
 
 /* Pack into out (MX_PACKED_MAX bytes); returns the length used. */

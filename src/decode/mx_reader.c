@@ -332,8 +332,7 @@ truncated_at(mx_reader *rd, const char *field, size_t wanted)
 	rd->truncated = true;
 	mx_fail_values(&rd->trunc_err, wanted, avail(rd), MX_ERR_TRUNCATED, field,
 				   rd->packetno + 1, cur_offset(rd),
-				   "the file ends inside record %llu: %zu of its %zu bytes are there",
-				   (unsigned long long) (rd->packetno + 1), avail(rd), wanted);
+				   "its last record has %zu of its %zu bytes", avail(rd), wanted);
 	rd->start = rd->end;
 	return MX_END;
 }
@@ -438,6 +437,7 @@ next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 	rec->linktype = rd->linktype;
 	rec->snaplen = rd->snaplen;
 	rec->interface = 0;
+	rec->big_endian = rd->big;
 	rec->packetno = rd->packetno;
 	rec->offset = off;
 	rd->start += rd->rec_hdr_len + caplen;
@@ -777,6 +777,7 @@ next_pcapng(mx_reader *rd, mx_record *rec, mx_error *err)
 		rec->linktype = ifc->linktype;
 		rec->snaplen = ifc->snaplen;
 		rec->interface = id;
+		rec->big_endian = rd->big;
 		rec->packetno = rd->packetno;
 		rec->offset = off;
 		rd->start += blen;
@@ -864,7 +865,7 @@ open_container(mx_reader *rd, mx_error *err)
 										  mx_le32(h + 8));
 		return MX_OK;			/* the SHB is read as the first block */
 	}
-	return mx_fail_values(err, PCAP_MAGIC_US, mx_be32(h), MX_ERR_FORMAT, "magic", 0, 0,
+	return mx_fail(err, MX_ERR_FORMAT, "magic", 0, 0,
 								  "not a pcap or pcapng file: it starts with 0x%08x",
 								  mx_be32(h));
 }

@@ -257,7 +257,7 @@ packet_seq(PG_FUNCTION_ARGS)
 	mx_packet	p;
 
 	PG_GETARG_PACKET(0, &p);
-	if (!(p.present & MX_HAS_TCP))
+	if (!(p.present & MX_HAS_SEQ))
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(p.seq);
 }
@@ -462,7 +462,7 @@ packet_fields(PG_FUNCTION_ARGS)
 	values[i++] = Int32GetDatum(p.sport);
 	nulls[i] = !has_ports(&p);
 	values[i++] = Int32GetDatum(p.dport);
-	nulls[i] = !(p.present & MX_HAS_TCP);
+	nulls[i] = !(p.present & MX_HAS_SEQ);
 	values[i++] = Int64GetDatum(p.seq);
 	nulls[i] = !(p.present & MX_HAS_TCP);
 	values[i++] = Int64GetDatum(p.ack);
