@@ -312,6 +312,9 @@ extern size_t mx_packet_pack(const mx_packet *p, uint8_t *out);
 extern mx_status mx_packet_unpack(const uint8_t *buf, size_t len,
 								  mx_packet *p, mx_error *err);
 
+/* mx_is_mirai on a stored form: 1, 0, or -1 if the form is malformed. */
+extern int	mx_packed_is_mirai(const uint8_t *buf, size_t len);
+
 /* The timestamp alone, from a stored form that has been validated. */
 extern int64_t mx_packed_ts(const uint8_t *buf);
 
