@@ -52,6 +52,15 @@ g ether.pcap.gz -l ether -z
 g mixed.pcapng.gz -f pcapng -l ether,raw,sll2,unknown --sections 3 --byte-order mixed --unknown-blocks -z
 g gzip_no_suffix -l ether -z
 
+# damaged copies for salvage mode (on_error => 'skip'): one record each
+cp "$dir/ether.pcap" "$dir/damaged_caplen.pcap"
+perl test/damage.pl "$dir/damaged_caplen.pcap" 100 caplen >/dev/null
+cp "$dir/ether.pcap" "$dir/damaged_header.pcap"
+perl test/damage.pl "$dir/damaged_header.pcap" 200 garbage >/dev/null
+cp "$dir/ether.pcapng" "$dir/damaged_block.pcapng"
+perl test/damage.pl "$dir/damaged_block.pcapng" 50 blocklen >/dev/null
+gzip -c "$dir/damaged_caplen.pcap" >"$dir/damaged_caplen.pcap.gz"
+
 # not captures
 printf 'this is not a capture file\n' >"$dir/not_a_capture.txt"
 : >"$dir/empty.pcap"

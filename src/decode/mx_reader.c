@@ -122,6 +122,8 @@ struct mx_reader
 	/* salvage mode */
 	mx_skip_callback salvage_cb;
 	void	   *salvage_arg;
+	bool		have_last_sec;	/* last_sec holds a good record's time */
+	uint64_t	last_sec;
 };
 
 /* ----------------------------------------------------------------------
@@ -383,6 +385,8 @@ open_pcap(mx_reader *rd, uint32_t magic, mx_error *err)
 	return MX_OK;
 }
 
+static bool plausible_pcap(const mx_reader *rd, const uint8_t *h, bool timed);
+
 /* The next pcap record. */
 static mx_status
 next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
@@ -423,12 +427,18 @@ next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 		return mx_fail_values(err, rd->snaplen, caplen, MX_ERR_CORRUPT, "pcap.caplen", rd->packetno + 1, off + 8,
 									  "captured length %u is larger than the file's snapshot length %u",
 									  caplen, rd->snaplen);
+	/* salvage mode reads only records that look right */
+	if (rd->salvage_cb && !plausible_pcap(rd, h, true))
+		return mx_fail(err, MX_ERR_CORRUPT, "pcap.record", rd->packetno + 1, off,
+					   "record header is implausible: its time or lengths are out of line");
 	if ((st = need(rd, rd->rec_hdr_len + caplen, err)) != MX_OK)
 		return st;
 	if (avail(rd) < rd->rec_hdr_len + caplen)
 		return truncated_at(rd, "pcap.data", rd->rec_hdr_len + caplen);
 
 	rd->packetno++;
+	rd->have_last_sec = true;
+	rd->last_sec = sec;
 	rec->data = rd->win + rd->start + rd->rec_hdr_len;
 	rec->caplen = caplen;
 	rec->wirelen = len;
@@ -786,6 +796,210 @@ next_pcapng(mx_reader *rd, mx_record *rec, mx_error *err)
 }
 
 /* ----------------------------------------------------------------------
+ * Salvage: finding the next good record after damage
+ * ----------------------------------------------------------------------
+ */
+
+/*
+ * Could h be a pcap record header?  Its captured length fits the snaplen
+ * and the wire length, its fraction of a second is in range, and its time
+ * is within a day before and 30 days after the last good record's.
+ */
+static bool
+plausible_pcap(const mx_reader *rd, const uint8_t *h, bool timed)
+{
+	uint32_t	sec = mx_get32(h, rd->big);
+	uint32_t	frac = mx_get32(h + 4, rd->big);
+	uint32_t	caplen = mx_get32(h + 8, rd->big);
+	uint32_t	len = mx_get32(h + 12, rd->big);
+
+	if (rd->lengths == SWAPPED || (rd->lengths == MAYBE_SWAPPED && caplen > len))
+	{
+		uint32_t	t = caplen;
+
+		caplen = len;
+		len = t;
+	}
+	if (caplen > rd->snaplen || caplen > len || len > MX_MAX_BLOCK)
+		return false;
+	if (frac >= (rd->nanosecond ? 1000000000u : 1000000u))
+		return false;
+	if (timed && rd->have_last_sec &&
+		((uint64_t) sec + 86400 < rd->last_sec ||
+		 (uint64_t) sec > rd->last_sec + 30 * 86400))
+		return false;
+	return true;
+}
+
+/*
+ * Move rd->start to the next plausible pcap record: one whose header is
+ * plausible and is followed by another plausible header, or by the end of
+ * the file.  Scans a byte at a time; at the end of the file, skips it all.
+ */
+static mx_status
+resync_pcap(mx_reader *rd, bool timed, mx_error *err)
+{
+	size_t		hl = rd->rec_hdr_len;
+	mx_status	st;
+
+	rd->start++;
+	for (;; rd->start++)
+	{
+		const uint8_t *h;
+		uint32_t	caplen,
+					len;
+
+		if ((st = need(rd, hl, err)) != MX_OK)
+			return st;
+		if (avail(rd) < hl)
+		{
+			rd->start = rd->end;
+			return MX_END;
+		}
+		if (!plausible_pcap(rd, rd->win + rd->start, timed))
+			continue;
+		h = rd->win + rd->start;
+		caplen = mx_get32(h + 8, rd->big);
+		len = mx_get32(h + 12, rd->big);
+		if (rd->lengths == SWAPPED || (rd->lengths == MAYBE_SWAPPED && caplen > len))
+			caplen = len;
+		if ((st = need(rd, 2 * hl + caplen, err)) != MX_OK)
+			return st;
+		if (avail(rd) == hl + caplen && rd->eof)
+			return MX_OK;		/* the last record */
+		if (avail(rd) >= 2 * hl + caplen &&
+			plausible_pcap(rd, rd->win + rd->start + hl + caplen, timed))
+			return MX_OK;
+	}
+}
+
+/* Block types of pcapng that we recognise when resynchronising. */
+static bool
+known_block(uint32_t type)
+{
+	switch (type)
+	{
+		case PCAPNG_SHB:
+		case PCAPNG_IDB:
+		case PCAPNG_PB:
+		case PCAPNG_SPB:
+		case 4:					/* name resolution */
+		case 5:					/* interface statistics */
+		case PCAPNG_EPB:
+		case 9:					/* systemd journal export */
+		case 10:				/* decryption secrets */
+		case 0x00000bad:		/* custom, copiable */
+		case 0x40000bad:		/* custom, not copiable */
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Move rd->start to the next plausible pcapng block, at a multiple of 4
+ * bytes from the damaged one: a known type, a sane length, the same length
+ * at both ends, and for packet blocks an interface that exists.
+ */
+static mx_status
+resync_pcapng(mx_reader *rd, mx_error *err)
+{
+	mx_status	st;
+
+	rd->start += 4;
+	for (;; rd->start += 4)
+	{
+		const uint8_t *b;
+		uint32_t	type,
+					blen;
+		bool		big = rd->big;
+
+		if ((st = need(rd, 12, err)) != MX_OK)
+			return st;
+		if (avail(rd) < 12)
+		{
+			rd->start = rd->end;
+			return MX_OK;
+		}
+		b = rd->win + rd->start;
+		type = mx_get32(b, big);
+		if (!known_block(type))
+			continue;
+		if (type == PCAPNG_SHB)
+		{
+			if (mx_le32(b + 8) == PCAPNG_BOM)
+				big = false;
+			else if (mx_be32(b + 8) == PCAPNG_BOM)
+				big = true;
+			else
+				continue;
+		}
+		blen = mx_get32(b + 4, big);
+		if (blen < 12 || blen % 4 != 0 || blen > MX_MAX_BLOCK)
+			continue;
+		if ((type == PCAPNG_EPB && mx_get32(b + 8, big) >= rd->nifs) ||
+			(type == PCAPNG_PB && mx_get16(b + 8, big) >= rd->nifs))
+			continue;
+		if ((st = need(rd, blen, err)) != MX_OK)
+			return st;
+		if (avail(rd) < blen)
+			continue;
+		b = rd->win + rd->start;
+		if (mx_get32(b + blen - 4, big) == blen)
+			return MX_OK;
+	}
+}
+
+/*
+ * After a damaged record at rd->start: report it through the callback and
+ * move to the next good record.  Damage inside compressed data ends the
+ * stream: deflate cannot be resumed in the middle.
+ */
+static mx_status
+salvage(mx_reader *rd, mx_error *damage, mx_error *err)
+{
+	uint64_t	from = cur_offset(rd);
+	mx_status	st;
+
+	if (damage->field && strncmp(damage->field, "gzip", 4) == 0)
+	{
+		uint64_t	left = avail(rd);
+
+		rd->start = rd->end;
+		rd->eof = true;
+		rd->salvage_cb(rd->salvage_arg, damage, left);
+		return MX_OK;
+	}
+	if (rd->info.format == MX_FORMAT_PCAP)
+	{
+		/*
+		 * Look for records near the last good one's time first; if there
+		 * are none, the damage may have been in that time: look again
+		 * without it.  The window still holds what was scanned unless the
+		 * stream is compressed or piped and long; then what it slid past
+		 * is lost, and that is what gets reported.
+		 */
+		size_t		mark = rd->start;
+		uint64_t	mark_win = rd->win_offset;
+
+		st = resync_pcap(rd, true, err);
+		if (st == MX_END && rd->have_last_sec && rd->win_offset == mark_win)
+		{
+			rd->start = mark;
+			rd->have_last_sec = false;
+			st = resync_pcap(rd, false, err);
+		}
+		if (st == MX_END)
+			st = MX_OK;
+	}
+	else
+		st = resync_pcapng(rd, err);
+	if (st != MX_OK)
+		return st;
+	rd->salvage_cb(rd->salvage_arg, damage, cur_offset(rd) - from);
+	return MX_OK;
+}
+
+/* ----------------------------------------------------------------------
  * Opening and the public calls
  * ----------------------------------------------------------------------
  */
@@ -949,10 +1163,23 @@ mx_reader_next(mx_reader *rd, mx_record *rec, mx_error *err)
 {
 	mx_status	st;
 
-	if (rd->info.format == MX_FORMAT_PCAP)
-		st = next_pcap(rd, rec, err);
-	else
-		st = next_pcapng(rd, rec, err);
+	for (;;)
+	{
+		if (rd->info.format == MX_FORMAT_PCAP)
+			st = next_pcap(rd, rec, err);
+		else
+			st = next_pcapng(rd, rec, err);
+		if (st == MX_OK || st == MX_END || rd->salvage_cb == NULL ||
+			st == MX_ERR_IO || st == MX_ERR_NOMEM)
+			break;
+		/* salvage mode: step over the damage and try again */
+		{
+			mx_error	damage = *err;
+
+			if ((st = salvage(rd, &damage, err)) != MX_OK)
+				break;
+		}
+	}
 	if (st == MX_END && rd->truncated)
 		*err = rd->trunc_err;
 	return st;
