@@ -236,8 +236,10 @@ is(psql("SELECT coalesce(sum(n), 0) FROM (SELECT * FROM rollups_diff('cap_utc', 
    '0', 'restored triggers keep the restored rollups exact');
 
 # ---- privileges ----
+# the test cluster may ask for a password: the roles get the test user's
+my $pw = defined $ENV{PGPASSWORD} ? "PASSWORD '$ENV{PGPASSWORD}'" : '';
 psql("DROP ROLE IF EXISTS mx_alice; DROP ROLE IF EXISTS mx_bob; DROP ROLE IF EXISTS mx_graf; DROP ROLE IF EXISTS mx_loader;
-      CREATE ROLE mx_alice LOGIN; CREATE ROLE mx_bob LOGIN; CREATE ROLE mx_graf LOGIN; CREATE ROLE mx_loader LOGIN;", db => 'postgres');
+      CREATE ROLE mx_alice LOGIN $pw; CREATE ROLE mx_bob LOGIN $pw; CREATE ROLE mx_graf LOGIN $pw; CREATE ROLE mx_loader LOGIN $pw;", db => 'postgres');
 psql("GRANT CREATE ON SCHEMA public TO mx_alice");
 psql("CREATE TABLE alice_cap (p packet)", user => 'mx_alice');
 psql("INSERT INTO alice_cap SELECT pcap_read('$first')");
