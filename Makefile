@@ -6,6 +6,7 @@
 #   make install   install them
 #   make fuzz      long fuzzing runs (FUZZ_SECONDS per target)
 #   make bench     the benchmarks behind README's figures
+#   make bench-scale  the rollup benchmark at about 100 M packets (long)
 #
 # This file parses where pg_config is not installed yet: `make test` and
 # `make demo` install the Debian packages first and then run make again.
@@ -78,7 +79,7 @@ install-tools: $(TOOLS)
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 
 # --- set-up, tests, demo ----------------------------------------------------
-.PHONY: deps test demo fuzz bench install-tools
+.PHONY: deps test demo fuzz bench bench-scale install-tools
 
 deps:
 	@sh test/deps.sh
@@ -97,3 +98,8 @@ fuzz: deps
 bench: deps
 	@$(MAKE) --no-print-directory all install >/dev/null
 	@sh test/bench/run.sh
+
+# the rollup benchmark at about 100 M packets (54 copies of the study's capture; long)
+bench-scale: deps
+	@$(MAKE) --no-print-directory all install >/dev/null
+	@BENCH_COPIES=54 BENCH_RAW_RUNS=1 sh test/bench/rollup.sh
