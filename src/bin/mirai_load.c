@@ -363,7 +363,7 @@ progress_draw(shared *sh, bool force)
 
 		snprintf(eta, sizeof(eta), ", ETA %ld:%02ld", left / 60, left % 60);
 	}
-	n = snprintf(line, sizeof(line), "\r\033[K%s: files %llu/%d, %spackets, %.1f MB/s%s",
+	n = snprintf(line, sizeof(line), "\r\033[K%s: files %llu/%d, %s packets, %.1f MB/s%s",
 				 PROGNAME, (unsigned long long) done, prog.nfiles, pk,
 				 rate / 1e6, eta);
 	if (write(STDERR_FILENO, line, n) < 0)
