@@ -71,10 +71,8 @@
 
 #define MAX_JOBS		64
 #define HASH_LEN		32
-#ifndef COPY_CHUNK
 #define COPY_CHUNK		(64 * 1024)	/* bytes of rows per PQputCopyData:
 										 * ~1,400 rows; larger measured no faster */
-#endif
 #define ROW_MAX			(6 + MX_PACKED_MAX) /* int16 count, int32 len, value */
 #define READ_CHUNK		(1024 * 1024)	/* pre-hash read size */
 #define PROGRESS_NS		INT64_C(250000000)
@@ -201,7 +199,6 @@ typedef struct progress
 } progress;
 
 static progress prog;
-static const options *g_opt;
 
 /* ----------------------------------------------------------------------
  * Messages
@@ -282,8 +279,11 @@ report_decode_error(const char *path, const mx_error *err)
 		snprintf(values, sizeof(values), " Expected %llu, found %llu.",
 				 (unsigned long long) err->expected,
 				 (unsigned long long) err->actual);
-	emit("%s: error: invalid capture file \"%s\": %s\nDETAIL:  %s%s\n",
-		 PROGNAME, path, err->message, where, values);
+	if (err->code == MX_ERR_FILTER)
+		emit("%s: error: \"%s\": %s\nDETAIL:  %s\n", PROGNAME, path, err->message, where);
+	else
+		emit("%s: error: invalid capture file \"%s\": %s\nDETAIL:  %s%s\n",
+			 PROGNAME, path, err->message, where, values);
 }
 
 /* The server's error, with its detail and hint, after the file's name. */
@@ -970,6 +970,12 @@ stream_packets(worker *w, file_load *f, mx_reader *rd)
 			report_decode_error(f->path, &err);
 			return COPY_DECODE_ERROR;
 		}
+		if (mx_linktype_name(rec.linktype) == NULL)
+		{
+			/* a pcapng interface we do not decode: no filter applies */
+			f->not_ip[MX_SKIP_LINKTYPE]++;
+			continue;
+		}
 		if (w->filter)
 		{
 			int			m = mx_filter_match(w->filter, &rec, &err);
@@ -1075,14 +1081,17 @@ changed_since_hash(file_load *f)
 		now.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec;
 }
 
-/* Print the truncation warning, as pcap_read does. */
+/* Print the truncation warning, in pcap_read's words. */
 static void
 warn_truncated(const file_load *f)
 {
-	emit("%s: warning: capture file \"%s\" ends inside its last record\n"
-		 "DETAIL:  %s At byte offset %llu. The packets before it are kept.\n",
-		 PROGNAME, f->path, f->trunc_err.message,
-		 (unsigned long long) f->trunc_err.offset);
+	const mx_error *e = &f->trunc_err;
+
+	emit("%s: warning: capture file \"%s\" is cut short: %s\n"
+		 "DETAIL:  At record %llu, byte offset %llu, field %s. The %llu records before it are kept.\n",
+		 PROGNAME, f->path, e->message, (unsigned long long) e->packetno,
+		 (unsigned long long) e->offset, e->field,
+		 (unsigned long long) e->packetno - 1);
 }
 
 /*
@@ -1566,6 +1575,7 @@ progress_init(const options *opt)
 	}
 }
 
+/* Parse, connect, resolve the table, load (here or in N workers), sum up. */
 int
 main(int argc, char **argv)
 {
@@ -1580,7 +1590,6 @@ main(int argc, char **argv)
 	worker		w;
 
 	parse_options(argc, argv, &opt);
-	g_opt = &opt;
 	memset(&tg, 0, sizeof(tg));
 
 	if (opt.filter)
