@@ -69,14 +69,20 @@ build/decode/%.o: src/decode/%.c $(DECODE_HDRS)
 	$(CC) $(TOOL_CFLAGS) -c -o $@ $<
 
 src/bin/mirai_load: src/bin/mirai_load.c $(TOOL_DECODE)
-	$(CC) $(TOOL_CFLAGS) -I$(PG_INCLUDEDIR) -o $@ $< $(TOOL_DECODE) -L$(PG_LIBDIR) -lpq -lpcap -lz
+	$(CC) $(TOOL_CFLAGS) -I$(PG_INCLUDEDIR) -o $@ $< $(TOOL_DECODE) -L$(PG_LIBDIR) -lpq -lpcap -lz -lcrypto
 
 src/bin/mirai_gen: src/bin/mirai_gen.c
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -lz
 
+MANPAGES     = $(wildcard src/bin/*.1)
+
 install-tools: $(TOOLS)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+ifneq ($(MANPAGES),)
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(MANPAGES) $(DESTDIR)$(PREFIX)/share/man/man1/
+endif
 
 # --- set-up, tests, demo ----------------------------------------------------
 .PHONY: deps test demo fuzz bench bench-scale install-tools

@@ -160,6 +160,17 @@ typedef struct mx_reader mx_reader;
  * refused here.
  */
 extern mx_reader *mx_reader_open_fd(int fd, mx_error *err);
+
+/*
+ * Called with every chunk of input bytes as the reader reads them from its
+ * descriptor, before any gunzip, in order, each byte once: a caller hashes
+ * or counts what came through a pipe without reading it twice.
+ */
+typedef void (*mx_input_callback) (void *arg, const uint8_t *data, size_t len);
+
+/* mx_reader_open_fd, with cb (non-NULL) seeing every input byte. */
+extern mx_reader *mx_reader_open_fd_tap(int fd, mx_input_callback cb,
+										void *arg, mx_error *err);
 extern mx_reader *mx_reader_open_memory(const uint8_t *buf, size_t len,
 										mx_error *err);
 

@@ -119,6 +119,10 @@ struct mx_reader
 	uint32_t	nifs;
 	uint32_t	ifs_cap;
 
+	/* the caller's tap on raw input bytes */
+	mx_input_callback tap;
+	void	   *tap_arg;
+
 	/* salvage mode */
 	mx_skip_callback salvage_cb;
 	void	   *salvage_arg;
@@ -164,6 +168,8 @@ read_some(mx_reader *rd, uint8_t *dst, size_t n, mx_error *err)
 	}
 	if (r == 0)
 		rd->in_eof = true;
+	else if (rd->tap)
+		rd->tap(rd->tap_arg, dst, (size_t) r);
 	rd->in_total += (uint64_t) r;
 	return r;
 }
@@ -1114,6 +1120,12 @@ reader_start(mx_reader *rd, mx_error *err)
 mx_reader *
 mx_reader_open_fd(int fd, mx_error *err)
 {
+	return mx_reader_open_fd_tap(fd, NULL, NULL, err);
+}
+
+mx_reader *
+mx_reader_open_fd_tap(int fd, mx_input_callback cb, void *arg, mx_error *err)
+{
 	mx_reader  *rd = reader_new(err);
 
 	if (rd == NULL)
@@ -1122,6 +1134,8 @@ mx_reader_open_fd(int fd, mx_error *err)
 		return NULL;
 	}
 	rd->fd = fd;
+	rd->tap = cb;
+	rd->tap_arg = arg;
 	rd->buf = malloc(WINDOW_INITIAL);
 	if (rd->buf == NULL)
 	{
