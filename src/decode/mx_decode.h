@@ -326,6 +326,13 @@ extern mx_status mx_packet_unpack(const uint8_t *buf, size_t len,
 /* mx_is_mirai on a stored form: 1, 0, or -1 if the form is malformed. */
 extern int	mx_packed_is_mirai(const uint8_t *buf, size_t len);
 
+/*
+ * mx_packed_is_mirai that also gives a Mirai packet's IPv4 source (host
+ * order) and destination port (either pointer may be NULL).
+ */
+extern int	mx_packed_mirai_key(const uint8_t *buf, size_t len,
+								uint32_t *src, uint16_t *dport);
+
 /* The timestamp alone, from a stored form that has been validated. */
 extern int64_t mx_packed_ts(const uint8_t *buf);
 

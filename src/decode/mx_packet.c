@@ -314,6 +314,19 @@ mx_packet_unpack(const uint8_t *buf, size_t len, mx_packet *p, mx_error *err)
 int
 mx_packed_is_mirai(const uint8_t *buf, size_t len)
 {
+	return mx_packed_mirai_key(buf, len, NULL, NULL);
+}
+
+/*
+ * What a Mirai rollup needs of a stored form, without unpacking it: -1 when
+ * the bytes are not a well-formed layout 1 value; otherwise whether the
+ * packet is Mirai's (1 or 0) and, for a Mirai packet, its IPv4 source
+ * address (host order) in *src and destination port in *dport (either may
+ * be NULL).
+ */
+int
+mx_packed_mirai_key(const uint8_t *buf, size_t len, uint32_t *src, uint16_t *dport)
+{
 	uint8_t		flags;
 	size_t		n;
 	size_t		lenw;
@@ -332,8 +345,14 @@ mx_packed_is_mirai(const uint8_t *buf, size_t len)
 		n += lenw;
 	if (flags & F_VLAN)
 		n += 2;
-	/* sport at n, seq at n + 4, destination address at 16 */
-	return mx_be16(buf + n) > 1024 && mx_be32(buf + n + 4) == mx_be32(buf + 16);
+	/* sport at n, dport at n + 2, seq at n + 4; addresses at 12 and 16 */
+	if (mx_be16(buf + n) <= 1024 || mx_be32(buf + n + 4) != mx_be32(buf + 16))
+		return 0;
+	if (src)
+		*src = mx_be32(buf + 12);
+	if (dport)
+		*dport = mx_be16(buf + n + 2);
+	return 1;
 }
 
 /* The timestamp of a validated stored form, without unpacking the rest. */
