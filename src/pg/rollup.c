@@ -77,8 +77,9 @@
 #define NS_PER_HOUR		INT64CONST(3600000000000)
 #define NS_PER_QUARTER	INT64CONST(900000000000)
 
-#define ENTRIES_VERSION	1
-#define ENTRY_BYTES		38		/* serialized DayEntry */
+#define ENTRIES_V1		1		/* fixed 38-byte entries, times in ns (read only) */
+#define ENTRIES_V2		2		/* varint entries, times in us (written) */
+#define V1_ENTRY_BYTES	38
 #define COUNTRY_LEN		8		/* NUL-padded; "" = unknown */
 #define PORTS_SHOWN		32		/* ports listed per source, at most */
 
@@ -89,8 +90,8 @@ typedef struct DayEntry
 	uint32		src;			/* IPv4 address, host order */
 	uint16		dport;
 	int64		packets;
-	int64		first_ns;
-	int64		last_ns;
+	int64		first_us;		/* Unix microseconds, rounded down */
+	int64		last_us;
 	char		country[COUNTRY_LEN];
 } DayEntry;
 
@@ -107,8 +108,8 @@ typedef struct EntryHashElem
 	EntryKey	key;
 	char		status;
 	int64		packets;
-	int64		first_ns;
-	int64		last_ns;
+	int64		first_us;
+	int64		last_us;
 } EntryHashElem;
 
 typedef struct HourHashElem
@@ -119,13 +120,20 @@ typedef struct HourHashElem
 	int64		all;
 } HourHashElem;
 
+/* A source's country, cached for one statement. */
+typedef struct CountryHashElem
+{
+	uint32		src;
+	char		status;
+	char		country[COUNTRY_LEN];
+} CountryHashElem;
+
 static inline uint32
 entry_key_hash(EntryKey k)
 {
-	uint32		h = murmurhash32(k.src);
+	uint32		h = murmurhash32(k.src ^ ((uint32) k.dport << 16) ^ (uint32) k.dport);
 
-	h = hash_combine(h, murmurhash32((uint32) k.day));
-	return hash_combine(h, murmurhash32(k.dport));
+	return hash_combine(h, (uint32) k.day);
 }
 
 #define SH_PREFIX		entryhash
@@ -150,6 +158,17 @@ entry_key_hash(EntryKey k)
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+#define SH_PREFIX		countryhash
+#define SH_ELEMENT_TYPE	CountryHashElem
+#define SH_KEY_TYPE		uint32
+#define SH_KEY			src
+#define SH_HASH_KEY(tb, k)	murmurhash32(k)
+#define SH_EQUAL(tb, a, b)	((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
 /* Quarter hours -> day, cached: packets arrive mostly in time order. */
 #define QCACHE_SIZE 256
 typedef struct QCacheSlot
@@ -166,6 +185,10 @@ typedef struct RollupAgg
 	pg_tz	   *tz;
 	entryhash_hash *entries;
 	hourhash_hash *hours;
+	/* the hour being counted, not yet in hours (packets come in runs) */
+	int64		cur_hour;
+	int64		cur_mirai;
+	int64		cur_all;
 	QCacheSlot	qcache[QCACHE_SIZE];
 	/* when set, only packets of these days count (sorted) */
 	int32	   *only_days;
@@ -191,6 +214,37 @@ typedef struct ExtInfo
 	Oid			packet_type;
 } ExtInfo;
 
+/*
+ * Countries of new entries, looked up lazily, once per source and
+ * statement, and only when a GeoIP database is configured.
+ */
+typedef struct CountryLookup
+{
+	bool		enabled;
+	bool		ready;
+	const ExtInfo *info;
+	FmgrInfo	flinfo;
+	countryhash_hash *cache;
+} CountryLookup;
+
+/*
+ * The statements the trigger runs, prepared once per backend (and again
+ * when the extension's schema is not the one they were made for).
+ */
+typedef struct RollupPlans
+{
+	bool		valid;
+	char		nspname[2 * NAMEDATALEN + 3];
+	SPIPlanPtr	tracked;		/* the table's settings */
+	SPIPlanPtr	day_lock;		/* SELECT entries ... FOR UPDATE */
+	SPIPlanPtr	day_insert;		/* a new day row, ON CONFLICT DO NOTHING */
+	SPIPlanPtr	day_update;		/* a locked day row's new contents */
+	SPIPlanPtr	hours_add;		/* upsert of hourly counts */
+	SPIPlanPtr	hours_prune;	/* hours left with no packet */
+} RollupPlans;
+
+static RollupPlans plans;
+
 /* ----------------------------------------------------------------------
  * Small helpers
  * ----------------------------------------------------------------------
@@ -205,6 +259,13 @@ floor_div(int64 a, int64 b)
 	if ((a % b) != 0 && a < 0)
 		q--;
 	return q;
+}
+
+/* A timestamptz from Unix microseconds. */
+static inline TimestampTz
+us_to_timestamptz(int64 us)
+{
+	return (TimestampTz) (us - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
 }
 
 /* The date of a timestamp in zone tz. */
@@ -223,7 +284,7 @@ ts_day(TimestampTz ts, pg_tz *tz)
 }
 
 /* The day (in the aggregation's zone) of a packet time in nanoseconds. */
-static int32
+static inline int32
 agg_day(RollupAgg *agg, int64 ns)
 {
 	int64		q = floor_div(ns, NS_PER_QUARTER);
@@ -268,6 +329,79 @@ ext_info(Oid fn_oid, ExtInfo *info)
 		elog(ERROR, "mirai_ext type packet is missing");
 }
 
+/* SPI_prepare and SPI_keepplan, or an error. */
+static SPIPlanPtr
+keep_plan(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
+
+	if (p == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(p) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return p;
+}
+
+/* Make the trigger's statements, unless they exist for this schema. */
+static void
+prepare_plans(const ExtInfo *info)
+{
+	Oid			t_oid[1] = {OIDOID};
+	Oid			t_day[2] = {OIDOID, DATEOID};
+	Oid			t_row[7] = {OIDOID, DATEOID, INT8OID, INT8OID, TEXTARRAYOID, INT8ARRAYOID, BYTEAOID};
+	Oid			t_hours[4] = {OIDOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	const char *n = info->nspname;
+
+	if (plans.valid && strcmp(plans.nspname, n) == 0)
+		return;
+	if (strlen(n) >= sizeof(plans.nspname))
+		elog(ERROR, "schema name too long");
+	plans.valid = false;
+	if (plans.tracked)
+		SPI_freeplan(plans.tracked);
+	if (plans.day_lock)
+		SPI_freeplan(plans.day_lock);
+	if (plans.day_insert)
+		SPI_freeplan(plans.day_insert);
+	if (plans.day_update)
+		SPI_freeplan(plans.day_update);
+	if (plans.hours_add)
+		SPI_freeplan(plans.hours_add);
+	if (plans.hours_prune)
+		SPI_freeplan(plans.hours_prune);
+	memset(&plans, 0, sizeof(plans));
+
+	plans.tracked = keep_plan(psprintf("SELECT time_zone, on_delete OPERATOR(pg_catalog.=) 'follow' "
+									   "FROM %s.mirai_tracked WHERE tbl = $1::pg_catalog.oid", n),
+							  1, t_oid);
+	plans.day_lock = keep_plan(psprintf("SELECT entries FROM %s.mirai_rollup_day "
+										"WHERE tbl = $1::pg_catalog.oid AND day = $2 FOR UPDATE", n),
+							   2, t_day);
+	plans.day_insert = keep_plan(psprintf("INSERT INTO %s.mirai_rollup_day (tbl, day, packets, sources, "
+										  "countries, country_packets, entries) "
+										  "VALUES ($1::pg_catalog.oid, $2, $3, $4, $5, $6, $7) "
+										  "ON CONFLICT (tbl, day) DO NOTHING", n),
+								 7, t_row);
+	plans.day_update = keep_plan(psprintf("UPDATE %s.mirai_rollup_day SET packets = $3, sources = $4, "
+										  "countries = $5, country_packets = $6, entries = $7 "
+										  "WHERE tbl = $1::pg_catalog.oid AND day = $2", n),
+								 7, t_row);
+	plans.hours_add = keep_plan(psprintf("INSERT INTO %s.mirai_rollup_hour AS h (tbl, hour, packets, all_packets) "
+										 "SELECT $1::pg_catalog.oid, u.hour, u.m, u.a "
+										 "FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), "
+										 "pg_catalog.unnest($4)) AS u(hour, m, a) ORDER BY u.hour "
+										 "ON CONFLICT (tbl, hour) DO UPDATE SET "
+										 "packets = h.packets OPERATOR(pg_catalog.+) excluded.packets, "
+										 "all_packets = h.all_packets OPERATOR(pg_catalog.+) excluded.all_packets", n),
+								4, t_hours);
+	plans.hours_prune = keep_plan(psprintf("DELETE FROM %s.mirai_rollup_hour WHERE tbl = $1::pg_catalog.oid "
+										   "AND hour OPERATOR(pg_catalog.=) ANY ($2) AND all_packets = 0", n),
+								  2, t_hours);
+	strlcpy(plans.nspname, n, sizeof(plans.nspname));
+	plans.valid = true;
+}
+
 /* The one column of type packet of a relation; error when not exactly one. */
 static AttrNumber
 packet_column(TupleDesc desc, Oid packet_type, Oid relid)
@@ -301,15 +435,12 @@ packet_column(TupleDesc desc, Oid packet_type, Oid relid)
 static bool
 read_tracked(const ExtInfo *info, Oid relid, Tracked *t)
 {
-	char	   *sql;
-	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1];
 	bool		isnull;
 
+	prepare_plans(info);
 	values[0] = ObjectIdGetDatum(relid);
-	sql = psprintf("SELECT time_zone, on_delete = 'follow' FROM %s.mirai_tracked "
-				   "WHERE tbl = $1::pg_catalog.oid", info->nspname);
-	if (SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plans.tracked, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reading mirai_tracked failed");
 	if (SPI_processed == 0)
 		return false;
@@ -347,7 +478,25 @@ agg_init(RollupAgg *agg, pg_tz *tz)
 	agg->tz = tz;
 	agg->entries = entryhash_create(agg->cxt, 4096, NULL);
 	agg->hours = hourhash_create(agg->cxt, 64, NULL);
+	agg->cur_hour = PG_INT64_MIN;
 	agg->count_hours = true;
+}
+
+/* Move the hour being counted into the hash. */
+static void
+agg_flush_hour(RollupAgg *agg)
+{
+	HourHashElem *h;
+	bool		found;
+
+	if (agg->cur_all == 0)
+		return;
+	h = hourhash_insert(agg->hours, agg->cur_hour, &found);
+	if (!found)
+		h->mirai = h->all = 0;
+	h->mirai += agg->cur_mirai;
+	h->all += agg->cur_all;
+	agg->cur_mirai = agg->cur_all = 0;
 }
 
 /* Whether day is one of agg->only_days (when that filter is set). */
@@ -373,57 +522,77 @@ agg_wants_day(RollupAgg *agg, int32 day)
 	return false;
 }
 
-/* Fold one packet value into the aggregation. */
-static void
+/*
+ * Fold one packet value into the aggregation.  The stored form is read in
+ * place (time, Mirai test, source, port): no unpacking, no allocation.
+ */
+static inline void
 agg_add(RollupAgg *agg, Datum value)
 {
 	struct varlena *v = (struct varlena *) DatumGetPointer(value);
-	mx_packet	p;
-	mx_error	err;
-	bool		found;
+	const uint8 *buf;
+	size_t		len;
+	int			mirai;
+	uint32		src = 0;
+	uint16		dport = 0;
+	int64		ns;
 
-	if (VARATT_IS_EXTENDED(v))
+	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
 		v = pg_detoast_datum_packed(v);
-	if (mx_packet_unpack((const uint8 *) VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v),
-						 &p, &err) != MX_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("corrupt packet value: %s", err.message)));
+	buf = (const uint8 *) VARDATA_ANY(v);
+	len = VARSIZE_ANY_EXHDR(v);
+	mirai = mx_packed_mirai_key(buf, len, &src, &dport);
+	if (mirai < 0)
+	{
+		mx_packet	p;
+		mx_error	err;
+
+		/* not a stored form: let the full check say why */
+		if (mx_packet_unpack(buf, len, &p, &err) != MX_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("corrupt packet value: %s", err.message)));
+		elog(ERROR, "packet value not understood by the rollups");
+	}
+	ns = mx_packed_ts(buf);
 
 	if (agg->count_hours)
 	{
-		int64		hour = floor_div(p.ts_ns, NS_PER_HOUR);
-		HourHashElem *h = hourhash_insert(agg->hours, hour, &found);
+		int64		hour = floor_div(ns, NS_PER_HOUR);
 
-		if (!found)
-			h->mirai = h->all = 0;
-		h->all++;
-		if (mx_is_mirai(&p))
-			h->mirai++;
+		if (hour != agg->cur_hour)
+		{
+			agg_flush_hour(agg);
+			agg->cur_hour = hour;
+		}
+		agg->cur_all++;
+		agg->cur_mirai += mirai;
 	}
-	if (mx_is_mirai(&p))
+	if (mirai)
 	{
 		EntryKey	k;
 		EntryHashElem *e;
+		bool		found;
+		int64		us = floor_div(ns, 1000);
 
-		k.day = agg_day(agg, p.ts_ns);
-		if (!agg_wants_day(agg, k.day))
+		k.day = agg_day(agg, ns);
+		if (agg->only_days != NULL && !agg_wants_day(agg, k.day))
 			return;
-		k.src = ((uint32) p.src[0] << 24) | ((uint32) p.src[1] << 16) |
-			((uint32) p.src[2] << 8) | p.src[3];
-		k.dport = p.dport;
+		k.src = src;
+		k.dport = dport;
 		e = entryhash_insert(agg->entries, k, &found);
 		if (!found)
 		{
-			e->packets = 0;
-			e->first_ns = p.ts_ns;
-			e->last_ns = p.ts_ns;
+			e->packets = 1;
+			e->first_us = us;
+			e->last_us = us;
+			return;
 		}
 		e->packets++;
-		if (p.ts_ns < e->first_ns)
-			e->first_ns = p.ts_ns;
-		if (p.ts_ns > e->last_ns)
-			e->last_ns = p.ts_ns;
+		if (us < e->first_us)
+			e->first_us = us;
+		if (us > e->last_us)
+			e->last_us = us;
 	}
 }
 
@@ -433,6 +602,7 @@ agg_tuplestore(RollupAgg *agg, Tuplestorestate *ts, TupleDesc desc, AttrNumber a
 {
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	int			ptr = tuplestore_alloc_read_pointer(ts, EXEC_FLAG_REWIND);
+	uint64		n = 0;
 
 	/* a new read pointer starts where pointer 0 is: rewind it */
 	tuplestore_select_read_pointer(ts, ptr);
@@ -444,9 +614,11 @@ agg_tuplestore(RollupAgg *agg, Tuplestorestate *ts, TupleDesc desc, AttrNumber a
 
 		if (!isnull)
 			agg_add(agg, d);
-		CHECK_FOR_INTERRUPTS();
+		if ((++n & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 	ExecDropSingleTupleTableSlot(slot);
+	agg_flush_hour(agg);
 }
 
 /* Fold every row of the table itself (a full scan) into the aggregation. */
@@ -485,15 +657,7 @@ agg_table(RollupAgg *agg, Oid relid, AttrNumber attnum)
 	}
 	SPI_cursor_close(portal);
 	SPI_freeplan(plan);
-}
-
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32		x = *(const uint32 *) a;
-	uint32		y = *(const uint32 *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
+	agg_flush_hour(agg);
 }
 
 static int
@@ -520,6 +684,85 @@ entry_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* A sort key and where its entry is. */
+typedef struct SortItem
+{
+	uint64		key;
+	uint32		pos;
+} SortItem;
+
+/*
+ * Sort entries by (day, src, dport): an LSD radix sort on 64-bit keys
+ * (day offset 16 bits, source 32, port 16) that skips the bytes every key
+ * shares; qsort when the days span more than 16 bits.
+ */
+static DayEntry *
+sort_entries(DayEntry *e, int n)
+{
+	int32		dmin = PG_INT32_MAX,
+				dmax = PG_INT32_MIN;
+	SortItem   *a,
+			   *t;
+	uint32		(*hist)[256];
+	DayEntry   *out;
+	int			i,
+				d;
+
+	for (i = 0; i < n; i++)
+	{
+		dmin = Min(dmin, e[i].day);
+		dmax = Max(dmax, e[i].day);
+	}
+	if (n < 64 || (int64) dmax - dmin > 0xFFFF)
+	{
+		qsort(e, n, sizeof(DayEntry), entry_cmp);
+		return e;
+	}
+	a = palloc(sizeof(SortItem) * n);
+	t = palloc(sizeof(SortItem) * n);
+	hist = palloc0(sizeof(uint32) * 256 * 8);
+	for (i = 0; i < n; i++)
+	{
+		uint64		k = ((uint64) (e[i].day - dmin) << 48) |
+			((uint64) e[i].src << 16) | e[i].dport;
+
+		a[i].key = k;
+		a[i].pos = i;
+		for (d = 0; d < 8; d++)
+			hist[d][(k >> (8 * d)) & 0xFF]++;
+	}
+	for (d = 0; d < 8; d++)
+	{
+		uint32		sum = 0;
+		int			b;
+		SortItem   *swap;
+
+		/* a byte every key shares does not reorder anything */
+		if (hist[d][(a[0].key >> (8 * d)) & 0xFF] == (uint32) n)
+			continue;
+		for (b = 0; b < 256; b++)
+		{
+			uint32		c = hist[d][b];
+
+			hist[d][b] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			t[hist[d][(a[i].key >> (8 * d)) & 0xFF]++] = a[i];
+		swap = a;
+		a = t;
+		t = swap;
+	}
+	out = palloc(sizeof(DayEntry) * n);
+	for (i = 0; i < n; i++)
+		out[i] = e[a[i].pos];
+	pfree(a);
+	pfree(t);
+	pfree(hist);
+	pfree(e);
+	return out;
+}
+
 /* The aggregation's entries as an array sorted by (day, src, dport). */
 static DayEntry *
 agg_entries(RollupAgg *agg, int *n)
@@ -536,87 +779,240 @@ agg_entries(RollupAgg *agg, int *n)
 		out[i].src = e->key.src;
 		out[i].dport = e->key.dport;
 		out[i].packets = e->packets;
-		out[i].first_ns = e->first_ns;
-		out[i].last_ns = e->last_ns;
+		out[i].first_us = e->first_us;
+		out[i].last_us = e->last_us;
 		memset(out[i].country, 0, COUNTRY_LEN);
 		i++;
 	}
-	qsort(out, i, sizeof(DayEntry), entry_cmp);
 	*n = i;
-	return out;
+	return sort_entries(out, i);
 }
 
 /* ----------------------------------------------------------------------
  * The packed entries of a day row (bytea)
  *
- *	byte 0		version (1)
- *	bytes 1-3	zero
- *	bytes 4-7	number of entries, big-endian
- *	then per entry, sorted by (src, dport), 38 bytes, big-endian:
- *		src 4, dport 2, packets 8, first_ns 8, last_ns 8, country 8
+ * Version 2 (written):
+ *	byte 0		2
+ *	varint		number of entries
+ *	varint		number of countries, then each: 1 byte length (1-7), the code
+ *	8 bytes		base: the earliest first_us of the row, big-endian, signed
+ *	then per entry, sorted by (src, dport), unsigned LEB128 varints:
+ *		src - previous src (the first: src), dport, packets,
+ *		first_us - base, last_us - first_us,
+ *		country: 0 unknown, i: the i-th country above
+ * About 15 bytes an entry where version 1 took 38: the row is read and
+ * written back whole by every statement that touches its day, so its size
+ * is most of what tracking costs.
+ *
+ * Version 1 (still read): bytes 4-7 the number of entries, big-endian; then
+ * 38 bytes an entry: src 4, dport 2, packets 8, first_ns 8, last_ns 8,
+ * country 8.
  * ----------------------------------------------------------------------
  */
 
-static bytea *
-entries_pack(const DayEntry *e, int n)
+/* Append an unsigned LEB128 varint. */
+static inline uint8 *
+put_varint(uint8 *p, uint64 v)
 {
-	Size		len = VARHDRSZ + 8 + (Size) n * ENTRY_BYTES;
-	bytea	   *b = palloc(len);
-	char	   *p = VARDATA(b);
-	int			i;
-	uint32		v32;
-	uint16		v16;
-	uint64		v64;
+	while (v >= 0x80)
+	{
+		*p++ = (uint8) (v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8) v;
+	return p;
+}
 
-	SET_VARSIZE(b, len);
-	memset(p, 0, 8);
-	p[0] = ENTRIES_VERSION;
-	v32 = pg_hton32((uint32) n);
-	memcpy(p + 4, &v32, 4);
+/* Read an unsigned LEB128 varint; false when it runs past end. */
+static inline bool
+get_varint(const uint8 **pp, const uint8 *end, uint64 *v)
+{
+	const uint8 *p = *pp;
+	uint64		r = 0;
+	int			shift = 0;
+
+	while (p < end && shift < 64)
+	{
+		uint8		b = *p++;
+
+		r |= (uint64) (b & 0x7F) << shift;
+		if ((b & 0x80) == 0)
+		{
+			*v = r;
+			*pp = p;
+			return true;
+		}
+		shift += 7;
+	}
+	return false;
+}
+
+/* The countries of a day row, and which one each entry has. */
+typedef struct CountryDict
+{
+	int			n;				/* countries; [0] is "" (unknown) */
+	int			cap;
+	char		(*names)[COUNTRY_LEN];
+	int64	   *packets;		/* per country */
+	uint32	   *index;			/* per entry */
+	int			nslots;			/* open addressing: code -> index + 1 */
+	int32	   *slots;
+} CountryDict;
+
+static inline uint32
+country_slot(const char *name, int nslots)
+{
+	uint64		k;
+
+	memcpy(&k, name, 8);
+	return (uint32) ((k * UINT64CONST(0x9E3779B97F4A7C15)) >> 40) & (nslots - 1);
+}
+
+/* Index of name in the dictionary, adding it when new. */
+static int
+dict_index(CountryDict *d, const char *name)
+{
+	uint32		s = country_slot(name, d->nslots);
+
+	while (d->slots[s] != 0)
+	{
+		int			i = d->slots[s] - 1;
+
+		if (memcmp(d->names[i], name, COUNTRY_LEN) == 0)
+			return i;
+		s = (s + 1) & (d->nslots - 1);
+	}
+	if (d->n == d->cap)
+	{
+		d->cap *= 2;
+		d->names = repalloc(d->names, sizeof(*d->names) * d->cap);
+		d->packets = repalloc(d->packets, sizeof(int64) * d->cap);
+	}
+	if (2 * (d->n + 1) > d->nslots)
+	{
+		int			i;
+
+		/* keep the table at most half full */
+		d->nslots *= 2;
+		d->slots = repalloc(d->slots, sizeof(int32) * d->nslots);
+		memset(d->slots, 0, sizeof(int32) * d->nslots);
+		for (i = 0; i < d->n; i++)
+		{
+			uint32		t = country_slot(d->names[i], d->nslots);
+
+			while (d->slots[t] != 0)
+				t = (t + 1) & (d->nslots - 1);
+			d->slots[t] = i + 1;
+		}
+		s = country_slot(name, d->nslots);
+		while (d->slots[s] != 0)
+			s = (s + 1) & (d->nslots - 1);
+	}
+	memcpy(d->names[d->n], name, COUNTRY_LEN);
+	d->packets[d->n] = 0;
+	d->slots[s] = d->n + 1;
+	return d->n++;
+}
+
+/* Build a day row's country dictionary, per-country packets included. */
+static void
+dict_build(CountryDict *d, const DayEntry *e, int n)
+{
+	static const char unknown[COUNTRY_LEN] = {0};
+	int			i,
+				last = 0;
+
+	d->n = 0;
+	d->cap = 64;
+	d->names = palloc(sizeof(*d->names) * d->cap);
+	d->packets = palloc(sizeof(int64) * d->cap);
+	d->nslots = 256;
+	d->slots = palloc0(sizeof(int32) * d->nslots);
+	d->index = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(n, 1));
+	(void) dict_index(d, unknown);
+	for (i = 0; i < n; i++)
+	{
+		/* entries of one source are adjacent and share a country */
+		if (i == 0 || memcmp(e[i].country, e[i - 1].country, COUNTRY_LEN) != 0)
+			last = dict_index(d, e[i].country);
+		d->index[i] = last;
+		d->packets[last] += e[i].packets;
+	}
+}
+
+/* Pack one day's sorted entries (version 2). */
+static bytea *
+entries_pack(const DayEntry *e, int n, const CountryDict *d)
+{
+	Size		cap = VARHDRSZ + 1 + 10 + 10 + (Size) d->n * 8 + 8 + (Size) n * 44;
+	bytea	   *b = MemoryContextAllocHuge(CurrentMemoryContext, cap);
+	uint8	   *start = (uint8 *) VARDATA(b);
+	uint8	   *p = start;
+	int64		base = PG_INT64_MAX;
+	uint64		b64;
+	uint32		prev = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		base = Min(base, e[i].first_us);
+	if (n == 0)
+		base = 0;
+	*p++ = ENTRIES_V2;
+	p = put_varint(p, (uint64) n);
+	p = put_varint(p, (uint64) (d->n - 1));
+	for (i = 1; i < d->n; i++)
+	{
+		size_t		l = strnlen(d->names[i], COUNTRY_LEN - 1);
+
+		*p++ = (uint8) l;
+		memcpy(p, d->names[i], l);
+		p += l;
+	}
+	b64 = pg_hton64((uint64) base);
+	memcpy(p, &b64, 8);
 	p += 8;
 	for (i = 0; i < n; i++)
 	{
-		v32 = pg_hton32(e[i].src);
-		memcpy(p, &v32, 4);
-		v16 = pg_hton16(e[i].dport);
-		memcpy(p + 4, &v16, 2);
-		v64 = pg_hton64((uint64) e[i].packets);
-		memcpy(p + 6, &v64, 8);
-		v64 = pg_hton64((uint64) e[i].first_ns);
-		memcpy(p + 14, &v64, 8);
-		v64 = pg_hton64((uint64) e[i].last_ns);
-		memcpy(p + 22, &v64, 8);
-		memcpy(p + 30, e[i].country, COUNTRY_LEN);
-		p += ENTRY_BYTES;
+		p = put_varint(p, e[i].src - prev);
+		prev = e[i].src;
+		p = put_varint(p, e[i].dport);
+		p = put_varint(p, (uint64) e[i].packets);
+		p = put_varint(p, (uint64) (e[i].first_us - base));
+		p = put_varint(p, (uint64) (e[i].last_us - e[i].first_us));
+		p = put_varint(p, d->index[i]);
 	}
+	SET_VARSIZE(b, VARHDRSZ + (p - start));
 	return b;
 }
 
-/* Unpack a day row's entries; day is copied into each. */
-static DayEntry *
-entries_unpack(bytea *b, int32 day, int *n)
+static void
+entries_corrupt(const char *what)
 {
-	const char *p = VARDATA_ANY(b);
-	Size		len = VARSIZE_ANY_EXHDR(b);
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("corrupt rollup entries: %s", what),
+			 errhint("mirai_rebuild recomputes a table's rollups from its rows.")));
+}
+
+/* Unpack version 1 entries (after the version byte). */
+static DayEntry *
+entries_unpack_v1(const uint8 *p, Size len, int32 day, int *n)
+{
 	uint32		count,
-				v32;
+				v32,
+				i;
 	uint16		v16;
 	uint64		v64;
 	DayEntry   *e;
-	uint32		i;
 
-	if (len < 8 || p[0] != ENTRIES_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("corrupt rollup entries: unknown version")));
+	if (len < 8)
+		entries_corrupt("short header");
 	memcpy(&v32, p + 4, 4);
 	count = pg_ntoh32(v32);
-	if (len != 8 + (Size) count * ENTRY_BYTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("corrupt rollup entries: %zu bytes for %u entries", len, count)));
+	if (len != 8 + (Size) count * V1_ENTRY_BYTES)
+		entries_corrupt("length does not match the number of entries");
 	p += 8;
-	e = palloc(sizeof(DayEntry) * Max(count, 1));
+	e = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * Max(count, 1));
 	for (i = 0; i < count; i++)
 	{
 		e[i].day = day;
@@ -627,13 +1023,79 @@ entries_unpack(bytea *b, int32 day, int *n)
 		memcpy(&v64, p + 6, 8);
 		e[i].packets = (int64) pg_ntoh64(v64);
 		memcpy(&v64, p + 14, 8);
-		e[i].first_ns = (int64) pg_ntoh64(v64);
+		e[i].first_us = floor_div((int64) pg_ntoh64(v64), 1000);
 		memcpy(&v64, p + 22, 8);
-		e[i].last_ns = (int64) pg_ntoh64(v64);
+		e[i].last_us = floor_div((int64) pg_ntoh64(v64), 1000);
 		memcpy(e[i].country, p + 30, COUNTRY_LEN);
 		e[i].country[COUNTRY_LEN - 1] = '\0';
-		p += ENTRY_BYTES;
+		p += V1_ENTRY_BYTES;
 	}
+	*n = (int) count;
+	return e;
+}
+
+/* Unpack a day row's entries; day is copied into each. */
+static DayEntry *
+entries_unpack(bytea *b, int32 day, int *n)
+{
+	const uint8 *p = (const uint8 *) VARDATA_ANY(b);
+	const uint8 *end = p + VARSIZE_ANY_EXHDR(b);
+	uint64		count,
+				ncountries;
+	char		(*names)[COUNTRY_LEN];
+	DayEntry   *e;
+	int64		base;
+	uint64		b64;
+	uint32		src = 0;
+	uint64		i;
+
+	if (p >= end)
+		entries_corrupt("empty");
+	if (*p == ENTRIES_V1)
+		return entries_unpack_v1(p, end - p, day, n);
+	if (*p != ENTRIES_V2)
+		entries_corrupt("unknown version");
+	p++;
+	if (!get_varint(&p, end, &count) || !get_varint(&p, end, &ncountries) ||
+		count > (uint64) (end - p) / 6 || ncountries > (uint64) (end - p) / 2)
+		entries_corrupt("bad header");
+	names = palloc0(sizeof(*names) * (ncountries + 1));
+	for (i = 1; i <= ncountries; i++)
+	{
+		uint8		l;
+
+		if (p >= end || (l = *p++) == 0 || l >= COUNTRY_LEN || l > end - p)
+			entries_corrupt("bad country");
+		memcpy(names[i], p, l);
+		p += l;
+	}
+	if (end - p < 8)
+		entries_corrupt("short header");
+	memcpy(&b64, p, 8);
+	base = (int64) pg_ntoh64(b64);
+	p += 8;
+	e = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * Max(count, 1));
+	for (i = 0; i < count; i++)
+	{
+		uint64		f[6];
+		int			k;
+
+		for (k = 0; k < 6; k++)
+			if (!get_varint(&p, end, &f[k]))
+				entries_corrupt("truncated entry");
+		if (f[0] > PG_UINT32_MAX - src || f[1] > PG_UINT16_MAX || f[5] > ncountries)
+			entries_corrupt("entry out of range");
+		src += (uint32) f[0];
+		e[i].day = day;
+		e[i].src = src;
+		e[i].dport = (uint16) f[1];
+		e[i].packets = (int64) f[2];
+		e[i].first_us = base + (int64) f[3];
+		e[i].last_us = e[i].first_us + (int64) f[4];
+		memcpy(e[i].country, names[f[5]], COUNTRY_LEN);
+	}
+	if (p != end)
+		entries_corrupt("trailing bytes");
 	*n = (int) count;
 	return e;
 }
@@ -643,51 +1105,55 @@ entries_unpack(bytea *b, int32 day, int *n)
  * ----------------------------------------------------------------------
  */
 
-/*
- * Look up the country of every distinct source among entries (sorted by
- * source within each day) with geoip_country(inet), once per source.  Only
- * when mirai_ext.geoip_database is set: otherwise countries stay unknown.
- */
+/* Set up lazy country lookups for one statement. */
 static void
-lookup_countries(const ExtInfo *info, DayEntry *e, int n)
+country_init(CountryLookup *cl, const ExtInfo *info)
 {
 	const char *db = GetConfigOption("mirai_ext.geoip_database", true, false);
-	Oid			argtypes[1] = {INETOID};
-	Oid			fn;
-	FmgrInfo	flinfo;
-	uint32	   *srcs;
-	char	  (*codes)[COUNTRY_LEN];
-	int			nsrc = 0,
-				i;
 
-	if (db == NULL || db[0] == '\0' || n == 0)
+	memset(cl, 0, sizeof(*cl));
+	cl->info = info;
+	cl->enabled = db != NULL && db[0] != '\0';
+}
+
+/*
+ * The country of a source: geoip_country(inet) once per source and
+ * statement, "" when it has no answer or no GeoIP database is configured.
+ */
+static void
+country_of(CountryLookup *cl, uint32 src, char *out)
+{
+	CountryHashElem *c;
+	bool		found;
+
+	memset(out, 0, COUNTRY_LEN);
+	if (cl == NULL || !cl->enabled)
 		return;
-	fn = LookupFuncName(list_make2(makeString(get_namespace_name(info->nsp)),
-								   makeString("geoip_country")),
-						1, argtypes, false);
-	fmgr_info(fn, &flinfo);
+	if (!cl->ready)
+	{
+		Oid			argtypes[1] = {INETOID};
+		Oid			fn;
 
-	/* distinct sources of the batch, sorted */
-	srcs = palloc(sizeof(uint32) * n);
-	for (i = 0; i < n; i++)
-		srcs[i] = e[i].src;
-	qsort(srcs, n, sizeof(uint32), cmp_u32);
-	for (i = 0; i < n; i++)
-		if (nsrc == 0 || srcs[nsrc - 1] != srcs[i])
-			srcs[nsrc++] = srcs[i];
-
-	codes = palloc0(sizeof(*codes) * nsrc);
-	for (i = 0; i < nsrc; i++)
+		fn = LookupFuncName(list_make2(makeString(get_namespace_name(cl->info->nsp)),
+									   makeString("geoip_country")),
+							1, argtypes, false);
+		fmgr_info(fn, &cl->flinfo);
+		cl->cache = countryhash_create(CurrentMemoryContext, 1024, NULL);
+		cl->ready = true;
+	}
+	c = countryhash_insert(cl->cache, src, &found);
+	if (!found)
 	{
 		uint8		addr[4];
 		LOCAL_FCINFO(fcinfo, 1);
 		Datum		r;
 
-		addr[0] = srcs[i] >> 24;
-		addr[1] = srcs[i] >> 16;
-		addr[2] = srcs[i] >> 8;
-		addr[3] = srcs[i];
-		InitFunctionCallInfoData(*fcinfo, &flinfo, 1, InvalidOid, NULL, NULL);
+		memset(c->country, 0, COUNTRY_LEN);
+		addr[0] = src >> 24;
+		addr[1] = src >> 16;
+		addr[2] = src >> 8;
+		addr[3] = src;
+		InitFunctionCallInfoData(*fcinfo, &cl->flinfo, 1, InvalidOid, NULL, NULL);
 		fcinfo->args[0].value = mirai_inet_datum(4, addr);
 		fcinfo->args[0].isnull = false;
 		r = FunctionCallInvoke(fcinfo);
@@ -700,15 +1166,10 @@ lookup_countries(const ExtInfo *info, DayEntry *e, int n)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("country code \"%s\" is longer than %d bytes", s, COUNTRY_LEN - 1),
 						 errdetail("Rollups store the ISO 3166 code that geoip_country returns.")));
-			strlcpy(codes[i], s, COUNTRY_LEN);
+			strlcpy(c->country, s, COUNTRY_LEN);
 		}
 	}
-	for (i = 0; i < n; i++)
-	{
-		uint32	   *hit = bsearch(&e[i].src, srcs, nsrc, sizeof(uint32), cmp_u32);
-
-		memcpy(e[i].country, codes[hit - srcs], COUNTRY_LEN);
-	}
+	memcpy(out, c->country, COUNTRY_LEN);
 }
 
 /* ----------------------------------------------------------------------
@@ -723,17 +1184,33 @@ typedef enum MergeMode
 	MERGE_REPLACE				/* day recomputed from the table */
 } MergeMode;
 
+/* The error of rollups that no longer match their table. */
+static void
+out_of_step(Oid relid, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("rollups of table \"%s\" are out of step with its rows",
+					get_rel_name(relid)),
+			 errdetail("%s", detail),
+			 errhint("Run SELECT mirai_rebuild('%s') to recompute them.",
+					 get_rel_name(relid))));
+}
+
 /*
  * Merge the batch entries b[0..nb) of one day into the stored entries
- * s[0..ns); both sorted by (src, dport).  Sets *stale when a deletion may
- * have removed an entry's first or last packet (the day must be recomputed
- * from the table).  Returns the merged entries.
+ * s[0..ns); both sorted by (src, dport).  A new entry takes the country of
+ * its source's other entries that day when there are any, else the GeoIP
+ * answer (cl).  Sets *stale when a deletion may have removed an entry's
+ * first or last packet (the day must be recomputed from the table).
+ * Returns the merged entries.
  */
 static DayEntry *
 merge_day(DayEntry *s, int ns, DayEntry *b, int nb, MergeMode mode,
-		  int *nout, bool *stale, Oid relid)
+		  int *nout, bool *stale, Oid relid, CountryLookup *cl)
 {
-	DayEntry   *out = palloc(sizeof(DayEntry) * Max(ns + nb, 1));
+	DayEntry   *out = MemoryContextAllocHuge(CurrentMemoryContext,
+											 sizeof(DayEntry) * Max((Size) ns + nb, 1));
 	int			i = 0,
 				j = 0,
 				k = 0;
@@ -764,14 +1241,15 @@ merge_day(DayEntry *s, int ns, DayEntry *b, int nb, MergeMode mode,
 		else if (c > 0)
 		{
 			if (mode == MERGE_SUBTRACT)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("rollups of table \"%s\" are out of step with its rows",
-								get_rel_name(relid)),
-						 errdetail("Deleted packets were never counted."),
-						 errhint("Run SELECT mirai_rebuild('%s') to recompute them.",
-								 get_rel_name(relid))));
-			out[k++] = b[j];
+				out_of_step(relid, "Deleted packets were never counted.");
+			out[k] = b[j];
+			if (k > 0 && out[k - 1].src == b[j].src)
+				memcpy(out[k].country, out[k - 1].country, COUNTRY_LEN);
+			else if (i < ns && s[i].src == b[j].src)
+				memcpy(out[k].country, s[i].country, COUNTRY_LEN);
+			else
+				country_of(cl, b[j].src, out[k].country);
+			k++;
 			j++;
 		}
 		else
@@ -782,21 +1260,15 @@ merge_day(DayEntry *s, int ns, DayEntry *b, int nb, MergeMode mode,
 			{
 				case MERGE_ADD:
 					m.packets += b[j].packets;
-					m.first_ns = Min(m.first_ns, b[j].first_ns);
-					m.last_ns = Max(m.last_ns, b[j].last_ns);
+					m.first_us = Min(m.first_us, b[j].first_us);
+					m.last_us = Max(m.last_us, b[j].last_us);
 					break;
 				case MERGE_SUBTRACT:
 					m.packets -= b[j].packets;
 					if (m.packets < 0)
-						ereport(ERROR,
-								(errcode(ERRCODE_DATA_EXCEPTION),
-								 errmsg("rollups of table \"%s\" are out of step with its rows",
-										get_rel_name(relid)),
-								 errdetail("More packets were deleted than were counted."),
-								 errhint("Run SELECT mirai_rebuild('%s') to recompute them.",
-										 get_rel_name(relid))));
+						out_of_step(relid, "More packets were deleted than were counted.");
 					if (m.packets > 0 &&
-						(b[j].first_ns <= m.first_ns || b[j].last_ns >= m.last_ns))
+						(b[j].first_us <= m.first_us || b[j].last_us >= m.last_us))
 						*stale = true;
 					break;
 				case MERGE_REPLACE:
@@ -815,147 +1287,150 @@ merge_day(DayEntry *s, int ns, DayEntry *b, int nb, MergeMode mode,
 	return out;
 }
 
-/* Build text[] and int8[] of packets per country (unknown = NULL, last). */
+/*
+ * The column values of a day row (tbl, day, packets, sources, countries,
+ * country_packets, entries) from its sorted entries.
+ */
 static void
-day_countries(DayEntry *e, int n, Datum *countries, Datum *cpackets)
+day_values(Oid relid, int32 day, const DayEntry *e, int n, Datum *values)
 {
-	char	  (*names)[COUNTRY_LEN] = palloc(sizeof(*names) * Max(n, 1));
-	int64	   *sums = palloc(sizeof(int64) * Max(n, 1));
-	int			nc = 0,
-				i,
-				c;
-	Datum	   *cd;
+	CountryDict d;
+	int64		packets = 0,
+				sources = 0;
+	int		   *order;
+	Datum	   *cd,
+			   *pd;
 	bool	   *cnull;
-	Datum	   *pd;
 	int			dims[1];
 	int			lbs[1] = {1};
+	int			i,
+				c,
+				nc;
 
-	/* few countries per day: a linear search is fine */
 	for (i = 0; i < n; i++)
 	{
-		for (c = 0; c < nc; c++)
-			if (strcmp(names[c], e[i].country) == 0)
-				break;
-		if (c == nc)
-		{
-			memcpy(names[nc], e[i].country, COUNTRY_LEN);
-			sums[nc++] = 0;
-		}
-		sums[c] += e[i].packets;
+		packets += e[i].packets;
+		if (i == 0 || e[i].src != e[i - 1].src)
+			sources++;
 	}
-	/* sort by name, unknown last (insertion sort: nc is small) */
-	for (i = 1; i < nc; i++)
+	dict_build(&d, e, n);
+
+	/* countries by name, unknown last; only those with packets */
+	order = palloc(sizeof(int) * d.n);
+	nc = 0;
+	for (c = 1; c < d.n; c++)
 	{
-		char		nm[COUNTRY_LEN];
-		int64		sm = sums[i];
+		int			at = nc;
 
-		memcpy(nm, names[i], COUNTRY_LEN);
-		for (c = i - 1; c >= 0; c--)
+		while (at > 0 && strcmp(d.names[order[at - 1]], d.names[c]) > 0)
 		{
-			bool		after = nm[0] == '\0' ? false :
-				(names[c][0] == '\0' || strcmp(names[c], nm) > 0);
-
-			if (!after)
-				break;
-			memcpy(names[c + 1], names[c], COUNTRY_LEN);
-			sums[c + 1] = sums[c];
+			order[at] = order[at - 1];
+			at--;
 		}
-		memcpy(names[c + 1], nm, COUNTRY_LEN);
-		sums[c + 1] = sm;
+		order[at] = c;
+		nc++;
 	}
+	if (d.packets[0] > 0)
+		order[nc++] = 0;
 	cd = palloc(sizeof(Datum) * Max(nc, 1));
 	cnull = palloc(sizeof(bool) * Max(nc, 1));
 	pd = palloc(sizeof(Datum) * Max(nc, 1));
-	for (c = 0; c < nc; c++)
+	for (i = 0; i < nc; i++)
 	{
-		cnull[c] = names[c][0] == '\0';
-		cd[c] = cnull[c] ? (Datum) 0 : CStringGetTextDatum(names[c]);
-		pd[c] = Int64GetDatum(sums[c]);
+		c = order[i];
+		cnull[i] = c == 0;
+		cd[i] = c == 0 ? (Datum) 0 : CStringGetTextDatum(d.names[c]);
+		pd[i] = Int64GetDatum(d.packets[c]);
 	}
 	dims[0] = nc;
-	*countries = PointerGetDatum(construct_md_array(cd, cnull, 1, dims, lbs,
-													TEXTOID, -1, false, TYPALIGN_INT));
-	*cpackets = PointerGetDatum(construct_array(pd, nc, INT8OID, 8, FLOAT8PASSBYVAL,
-												TYPALIGN_DOUBLE));
-}
-
-/* Distinct sources and total packets of sorted entries. */
-static void
-day_totals(DayEntry *e, int n, int64 *packets, int64 *sources)
-{
-	int			i;
-
-	*packets = 0;
-	*sources = 0;
-	for (i = 0; i < n; i++)
-	{
-		*packets += e[i].packets;
-		if (i == 0 || e[i].src != e[i - 1].src)
-			(*sources)++;
-	}
-}
-
-/* Store a day row's new contents (the row exists and is locked). */
-static void
-write_day(const ExtInfo *info, Oid relid, int32 day, DayEntry *e, int n)
-{
-	Oid			argtypes[7] = {OIDOID, DATEOID, INT8OID, INT8OID, TEXTARRAYOID, INT8ARRAYOID, BYTEAOID};
-	Datum		values[7];
-	int64		packets,
-				sources;
-	char	   *sql;
-
-	day_totals(e, n, &packets, &sources);
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = DateADTGetDatum(day);
 	values[2] = Int64GetDatum(packets);
 	values[3] = Int64GetDatum(sources);
-	day_countries(e, n, &values[4], &values[5]);
-	values[6] = PointerGetDatum(entries_pack(e, n));
-	sql = psprintf("UPDATE %s.mirai_rollup_day SET packets = $3, sources = $4, "
-				   "countries = $5, country_packets = $6, entries = $7 "
-				   "WHERE tbl = $1::pg_catalog.oid AND day = $2", info->nspname);
-	if (SPI_execute_with_args(sql, 7, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "updating mirai_rollup_day failed");
+	values[4] = PointerGetDatum(construct_md_array(cd, cnull, 1, dims, lbs,
+												   TEXTOID, -1, false, TYPALIGN_INT));
+	values[5] = PointerGetDatum(construct_array(pd, nc, INT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	values[6] = PointerGetDatum(entries_pack(e, n, &d));
 }
 
 /*
- * Lock the day row (making it first unless subtracting) and return its
- * stored entries; *exists is false when there is no row.
+ * Lock a day row and return its stored entries; false (and nothing locked)
+ * when there is no row.
  */
-static DayEntry *
-lock_day(const ExtInfo *info, Oid relid, int32 day, bool create, int *n, bool *exists)
+static bool
+lock_day(const ExtInfo *info, Oid relid, int32 day, DayEntry **s, int *n)
 {
-	Oid			argtypes[2] = {OIDOID, DATEOID};
 	Datum		values[2];
-	char	   *sql;
 	bool		isnull;
 	Datum		d;
 
+	prepare_plans(info);
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = DateADTGetDatum(day);
-	if (create)
-	{
-		sql = psprintf("INSERT INTO %s.mirai_rollup_day AS d (tbl, day, packets, sources, countries, "
-					   "country_packets, entries) VALUES ($1::pg_catalog.oid, $2, 0, 0, '{}', '{}', "
-					   "'\\x0100000000000000') ON CONFLICT (tbl, day) DO NOTHING",
-					   info->nspname);
-		if (SPI_execute_with_args(sql, 2, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "inserting into mirai_rollup_day failed");
-	}
-	sql = psprintf("SELECT entries FROM %s.mirai_rollup_day "
-				   "WHERE tbl = $1::pg_catalog.oid AND day = $2 FOR UPDATE", info->nspname);
-	if (SPI_execute_with_args(sql, 2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plans.day_lock, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "locking mirai_rollup_day failed");
 	if (SPI_processed == 0)
 	{
-		*exists = false;
+		*s = NULL;
 		*n = 0;
-		return NULL;
+		return false;
 	}
-	*exists = true;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return entries_unpack(DatumGetByteaPP(d), day, n);
+	{
+		bytea	   *bytes = DatumGetByteaPP(d);
+
+		*s = entries_unpack(bytes, day, n);
+		if ((Pointer) bytes != DatumGetPointer(d))
+			pfree(bytes);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return true;
+}
+
+/*
+ * Fold a batch's sorted entries of one day into its row: the row is locked
+ * (days are taken in ascending order by every caller), merged and written
+ * back, or made when the day is new.  Returns whether a deletion left the
+ * day stale (see merge_day).
+ */
+static bool
+store_day(const ExtInfo *info, Oid relid, int32 day, DayEntry *b, int nb,
+		  MergeMode mode, CountryLookup *cl)
+{
+	DayEntry   *s,
+			   *out;
+	int			ns,
+				nout;
+	bool		stale;
+	Datum		values[7];
+
+	prepare_plans(info);
+	if (!lock_day(info, relid, day, &s, &ns))
+	{
+		if (mode == MERGE_SUBTRACT)
+			out_of_step(relid, "Packets of a day that was never counted were deleted.");
+		/* a new day: one INSERT, unless a concurrent loader makes it first */
+		out = merge_day(NULL, 0, b, nb, mode, &nout, &stale, relid, cl);
+		day_values(relid, day, out, nout, values);
+		if (SPI_execute_plan(plans.day_insert, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "inserting into mirai_rollup_day failed");
+		pfree(DatumGetPointer(values[6]));
+		pfree(out);
+		if (SPI_processed == 1)
+			return false;
+		if (!lock_day(info, relid, day, &s, &ns))
+			elog(ERROR, "rollup row of table %u, day %d neither inserted nor found", relid, day);
+	}
+	out = merge_day(s, ns, b, nb, mode, &nout, &stale, relid, cl);
+	day_values(relid, day, out, nout, values);
+	if (SPI_execute_plan(plans.day_update, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "updating mirai_rollup_day failed");
+	pfree(DatumGetPointer(values[6]));
+	pfree(out);
+	if (s)
+		pfree(s);
+	return stale;
 }
 
 /* Add (or subtract) the hourly counts; hours in ascending order. */
@@ -970,13 +1445,12 @@ write_hours(const ExtInfo *info, Oid relid, RollupAgg *agg, int sign)
 	Datum	   *hd,
 			   *md,
 			   *ad;
-	Oid			argtypes[4] = {OIDOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	Datum		values[4];
-	char	   *sql;
 	int			j;
 
 	if (n == 0)
 		return;
+	prepare_plans(info);
 	hours = palloc(sizeof(int64) * n);
 	hourhash_start_iterate(agg->hours, &it);
 	while ((h = hourhash_iterate(agg->hours, &it)) != NULL)
@@ -996,33 +1470,20 @@ write_hours(const ExtInfo *info, Oid relid, RollupAgg *agg, int sign)
 	values[1] = PointerGetDatum(construct_array(hd, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[2] = PointerGetDatum(construct_array(md, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[3] = PointerGetDatum(construct_array(ad, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	sql = psprintf("INSERT INTO %s.mirai_rollup_hour AS h (tbl, hour, packets, all_packets) "
-				   "SELECT $1::pg_catalog.oid, u.hour, u.m, u.a "
-				   "FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(hour, m, a) ORDER BY u.hour "
-				   "ON CONFLICT (tbl, hour) DO UPDATE SET "
-				   "packets = h.packets OPERATOR(pg_catalog.+) excluded.packets, "
-				   "all_packets = h.all_packets OPERATOR(pg_catalog.+) excluded.all_packets",
-				   info->nspname);
-	if (SPI_execute_with_args(sql, 4, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(plans.hours_add, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "upserting mirai_rollup_hour failed");
-	if (sign < 0)
-	{
-		sql = psprintf("DELETE FROM %s.mirai_rollup_hour WHERE tbl = $1::pg_catalog.oid "
-					   "AND hour OPERATOR(pg_catalog.=) ANY ($2) AND all_packets = 0",
-					   info->nspname);
-		if (SPI_execute_with_args(sql, 2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "deleting from mirai_rollup_hour failed");
-	}
+	if (sign < 0 &&
+		SPI_execute_plan(plans.hours_prune, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "deleting from mirai_rollup_hour failed");
 }
 
 /*
- * Apply an aggregation to the day rows: days in ascending order, each
- * locked, merged and written back.  Returns the days a deletion left stale
- * (palloc'd, sorted) in *stale_days.
+ * Apply an aggregation to the day rows, days in ascending order.  Returns
+ * the days a deletion left stale (palloc'd, sorted) in *stale_days.
  */
 static void
 apply_days(const ExtInfo *info, Oid relid, DayEntry *b, int nb, MergeMode mode,
-		   int32 **stale_days, int *n_stale)
+		   CountryLookup *cl, int32 **stale_days, int *n_stale)
 {
 	int			start = 0;
 
@@ -1032,27 +1493,10 @@ apply_days(const ExtInfo *info, Oid relid, DayEntry *b, int nb, MergeMode mode,
 	{
 		int32		day = b[start].day;
 		int			end = start;
-		int			ns,
-					nout;
-		bool		exists,
-					stale;
-		DayEntry   *s,
-				   *out;
 
 		while (end < nb && b[end].day == day)
 			end++;
-		s = lock_day(info, relid, day, mode != MERGE_SUBTRACT, &ns, &exists);
-		if (!exists)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("rollups of table \"%s\" are out of step with its rows",
-							get_rel_name(relid)),
-					 errdetail("Packets of a day that was never counted were deleted."),
-					 errhint("Run SELECT mirai_rebuild('%s') to recompute them.",
-							 get_rel_name(relid))));
-		out = merge_day(s, ns, b + start, end - start, mode, &nout, &stale, relid);
-		write_day(info, relid, day, out, nout);
-		if (stale)
+		if (store_day(info, relid, day, b + start, end - start, mode, cl))
 			(*stale_days)[(*n_stale)++] = day;
 		start = end;
 	}
@@ -1065,7 +1509,7 @@ apply_days(const ExtInfo *info, Oid relid, DayEntry *b, int nb, MergeMode mode,
 static void
 recompute_days(const ExtInfo *info, Tracked *t, pg_tz *tz, int32 *days, int ndays)
 {
-	RollupAgg			agg;
+	RollupAgg	agg;
 	DayEntry   *b;
 	int			nb,
 				i,
@@ -1080,21 +1524,10 @@ recompute_days(const ExtInfo *info, Tracked *t, pg_tz *tz, int32 *days, int nday
 	for (i = 0; i < ndays; i++)
 	{
 		int			end = start;
-		int			ns,
-					nout;
-		bool		exists,
-					stale;
-		DayEntry   *s,
-				   *out;
 
 		while (end < nb && b[end].day == days[i])
 			end++;
-		s = lock_day(info, t->relid, days[i], false, &ns, &exists);
-		if (exists)
-		{
-			out = merge_day(s, ns, b + start, end - start, MERGE_REPLACE, &nout, &stale, t->relid);
-			write_day(info, t->relid, days[i], out, nout);
-		}
+		(void) store_day(info, t->relid, days[i], b + start, end - start, MERGE_REPLACE, NULL);
 		start = end;
 	}
 }
@@ -1205,7 +1638,8 @@ mirai_rollup_trigger(PG_FUNCTION_ARGS)
 		else if (read_tracked(&info, relid, &t) && (sign > 0 || t.follow_deletes))
 		{
 			pg_tz	   *tz = zone_or_error(t.time_zone);
-			RollupAgg			agg;
+			RollupAgg	agg;
+			CountryLookup cl;
 			DayEntry   *b;
 			int			nb;
 			int32	   *stale;
@@ -1215,10 +1649,9 @@ mirai_rollup_trigger(PG_FUNCTION_ARGS)
 			agg_init(&agg, tz);
 			agg_tuplestore(&agg, ts, RelationGetDescr(trig->tg_relation), t.attnum);
 			b = agg_entries(&agg, &nb);
-			if (sign > 0)
-				lookup_countries(&info, b, nb);
+			country_init(&cl, &info);
 			apply_days(&info, relid, b, nb, sign > 0 ? MERGE_ADD : MERGE_SUBTRACT,
-					   &stale, &nstale);
+					   &cl, &stale, &nstale);
 			write_hours(&info, relid, &agg, sign);
 			if (nstale > 0)
 				recompute_days(&info, &t, tz, stale, nstale);
@@ -1314,7 +1747,8 @@ mirai_rollup_admin(PG_FUNCTION_ARGS)
 						 errhint("Use SELECT mirai_track('%s').", get_rel_name(relid))));
 			{
 				pg_tz	   *tz = zone_or_error(t.time_zone);
-				RollupAgg			agg;
+				RollupAgg	agg;
+				CountryLookup cl;
 				DayEntry   *b;
 				int			nb,
 							start = 0;
@@ -1323,7 +1757,7 @@ mirai_rollup_admin(PG_FUNCTION_ARGS)
 				agg_init(&agg, tz);
 				agg_table(&agg, relid, t.attnum);
 				b = agg_entries(&agg, &nb);
-				lookup_countries(&info, b, nb);
+				country_init(&cl, &info);
 				/* days no longer in the table disappear */
 				sql = psprintf("DELETE FROM %s.mirai_rollup_day WHERE tbl = $1::pg_catalog.oid "
 							   "AND NOT (day = ANY ($2))", info.nspname);
@@ -1342,23 +1776,15 @@ mirai_rollup_admin(PG_FUNCTION_ARGS)
 					if (SPI_execute_with_args(sql, 2, at, v, NULL, false, 0) != SPI_OK_DELETE)
 						elog(ERROR, "clearing mirai_rollup_day failed");
 				}
+				/* each day recomputed; countries of entries already there kept */
 				while (start < nb)
 				{
-					int32		day = b[start].day;
-					int			end = start,
-								ns,
-								nout;
-					bool		exists,
-								stale;
-					DayEntry   *s,
-							   *out;
+					int			end = start;
 
-					while (end < nb && b[end].day == day)
+					while (end < nb && b[end].day == b[start].day)
 						end++;
-					s = lock_day(&info, relid, day, true, &ns, &exists);
-					/* carry the countries of entries already there */
-					out = merge_day(s, ns, b + start, end - start, MERGE_REPLACE, &nout, &stale, relid);
-					write_day(&info, relid, day, out, nout);
+					(void) store_day(&info, relid, b[start].day, b + start, end - start,
+									 MERGE_REPLACE, &cl);
 					start = end;
 				}
 				sql = psprintf("DELETE FROM %s.mirai_rollup_hour WHERE tbl = $1::pg_catalog.oid", info.nspname);
@@ -1456,8 +1882,8 @@ mirai_day_sources(PG_FUNCTION_ARGS)
 		while (to < st->n && e[to].src == e[from].src)
 		{
 			packets += e[to].packets;
-			first = Min(first, e[to].first_ns);
-			last = Max(last, e[to].last_ns);
+			first = Min(first, e[to].first_us);
+			last = Max(last, e[to].last_us);
 			to++;
 		}
 		st->pos = to;
@@ -1467,8 +1893,8 @@ mirai_day_sources(PG_FUNCTION_ARGS)
 		addr[3] = e[from].src;
 		values[0] = mirai_inet_datum(4, addr);
 		values[1] = Int64GetDatum(packets);
-		values[2] = TimestampTzGetDatum(mirai_ns_to_timestamptz(first));
-		values[3] = TimestampTzGetDatum(mirai_ns_to_timestamptz(last));
+		values[2] = TimestampTzGetDatum(us_to_timestamptz(first));
+		values[3] = TimestampTzGetDatum(us_to_timestamptz(last));
 		if (e[from].country[0] == '\0')
 			nulls[4] = true;
 		else
