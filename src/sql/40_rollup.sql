@@ -95,6 +95,19 @@ CREATE FUNCTION @extschema@.mirai_day_sources(entries bytea,
 COMMENT ON FUNCTION @extschema@.mirai_day_sources(bytea) IS
     'the sources of a rollup day row''s packed entries: packets, first and last packet of the day, country, ports probed (first 32)';
 
+-- The views' share and "time" columns.  Declared costly, so that a query
+-- with ORDER BY ... LIMIT computes them for the rows it returns only, not
+-- for every source of a busy day.
+CREATE FUNCTION @extschema@.mirai_share(part bigint, whole bigint) RETURNS numeric
+    AS 'MODULE_PATHNAME', 'mirai_share' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
+COMMENT ON FUNCTION @extschema@.mirai_share(bigint, bigint) IS
+    'part::numeric / whole (the views'' shares)';
+
+CREATE FUNCTION @extschema@.mirai_day_start(day date, time_zone text) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'mirai_day_start' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
+COMMENT ON FUNCTION @extschema@.mirai_day_start(date, text) IS
+    'day::timestamp AT TIME ZONE time_zone: the start of a day of a zone (the views'' "time")';
+
 -- ---------------------------------------------------------------------
 -- Tracking
 -- ---------------------------------------------------------------------
@@ -170,8 +183,11 @@ BEGIN
                 USING ERRCODE = 'name_too_long',
                       HINT = 'Give a shorter view_prefix.';
         END IF;
+        -- no security barrier needed: the shared view already shows a role
+        -- only the tables it may read, so this filter hides nothing more;
+        -- without one the planner can flatten it (see mirai_sources)
         EXECUTE pg_catalog.format(
-            'CREATE VIEW %I.%I WITH (security_barrier) AS SELECT * FROM @extschema@.%I WHERE tbl = %L::pg_catalog.regclass',
+            'CREATE VIEW %I.%I AS SELECT * FROM @extschema@.%I WHERE tbl = %L::pg_catalog.regclass',
             rel.nspname, vname, 'mirai_' || kind, tbl::pg_catalog.text);
         EXECUTE pg_catalog.format('ALTER VIEW %I.%I OWNER TO %I', rel.nspname, vname,
                                   pg_catalog.pg_get_userbyid(rel.relowner));
@@ -253,7 +269,7 @@ COMMENT ON FUNCTION @extschema@.mirai_rebuild(regclass) IS
 
 CREATE VIEW @extschema@.mirai_daily WITH (security_barrier) AS
 SELECT d.tbl,
-       (d.day::timestamp AT TIME ZONE t.time_zone) AS "time",
+       @extschema@.mirai_day_start(d.day, t.time_zone) AS "time",
        d.day,
        d.packets,
        d.sources
@@ -264,14 +280,18 @@ SELECT d.tbl,
 COMMENT ON VIEW @extschema@.mirai_daily IS
     'Mirai packets and distinct sources per day of the tracked table''s time zone';
 
-CREATE VIEW @extschema@.mirai_sources WITH (security_barrier) AS
+-- mirai_sources in two layers: the rows a role may read behind the security
+-- barrier, and the computed columns outside it, where the planner can leave
+-- them until after a sort and LIMIT (a barrier subquery computes its whole
+-- target list for every row).
+CREATE VIEW @extschema@.mirai_sources_rows WITH (security_barrier) AS
 SELECT d.tbl,
-       (d.day::timestamp AT TIME ZONE t.time_zone) AS "time",
        d.day,
+       t.time_zone,
+       d.packets AS day_packets,
        s.src,
        s.country,
        s.packets,
-       s.packets::numeric / d.packets AS share,
        s.first_seen,
        s.last_seen,
        s.ports
@@ -280,12 +300,27 @@ SELECT d.tbl,
  CROSS JOIN LATERAL @extschema@.mirai_day_sources(d.entries) s
  WHERE d.packets > 0
    AND @extschema@.mirai_may_read(t.tbl, t.sources_view);
+COMMENT ON VIEW @extschema@.mirai_sources_rows IS
+    'internal to mirai_sources: the per-day sources a role may read';
+
+CREATE VIEW @extschema@.mirai_sources AS
+SELECT r.tbl,
+       @extschema@.mirai_day_start(r.day, r.time_zone) AS "time",
+       r.day,
+       r.src,
+       r.country,
+       r.packets,
+       @extschema@.mirai_share(r.packets, r.day_packets) AS share,
+       r.first_seen,
+       r.last_seen,
+       r.ports
+  FROM @extschema@.mirai_sources_rows r;
 COMMENT ON VIEW @extschema@.mirai_sources IS
     'per day and Mirai source: country (when the packets arrived), packets, share of the day (fraction), first and last packet that day, ports probed';
 
 CREATE VIEW @extschema@.mirai_daily_countries WITH (security_barrier) AS
 SELECT d.tbl,
-       (d.day::timestamp AT TIME ZONE t.time_zone) AS "time",
+       @extschema@.mirai_day_start(d.day, t.time_zone) AS "time",
        d.day,
        u.country,
        u.packets
@@ -344,7 +379,7 @@ COMMENT ON VIEW @extschema@.mirai_bots IS
 
 CREATE VIEW @extschema@.mirai_new_sources WITH (security_barrier) AS
 SELECT b.tbl,
-       (b.first_day::timestamp AT TIME ZONE t.time_zone) AS "time",
+       @extschema@.mirai_day_start(b.first_day, t.time_zone) AS "time",
        b.first_day AS day,
        pg_catalog.count(*) AS new_sources
   FROM @extschema@.mirai_bots b

@@ -9,14 +9,17 @@
 #    once per copy (BENCH_COPIES, different seeds, same 92 days), and writes
 #    it as one binary COPY file per UTC day: what mirai_load streams.
 # 2. Load time: the same files COPYed into a plain table and into a table
-#    tracked in Asia/Tokyo, one transaction per file, alternating, 3 rounds;
-#    reports the medians and the ratio.
+#    tracked in Asia/Tokyo, one transaction per file, BENCH_ROUNDS rounds
+#    (default 3), which table goes first alternating; reports each round's
+#    ratio (wall clock and the loading backend's CPU time) and the medians.
 # 3. Each view's dashboard query (median of 15 runs) against the same
 #    question over the raw table.
 # 4. DuckDB (npm @duckdb/node-api, installed into a scratch directory) on the
 #    same packets exported to CSV and converted to Parquet: the same three
 #    questions (median of 5 runs).
-# Runs in a throw-away cluster (pg_virtualenv) unless PGHOST is set.
+# Runs in a throw-away cluster (pg_virtualenv) unless PGHOST is set;
+# BENCH_KEEP=1 keeps the database and the scratch directory (Parquet file)
+# for further queries.
 set -eu
 
 if [ -z "${PGHOST:-}" ] && [ -z "${MIRAI_BENCH_INNER:-}" ]; then
@@ -51,6 +54,10 @@ while [ "$i" -lt "$copies" ]; do
 		-f "$top/test/bench/rollup_data.sql" >/dev/null
 	i=$((i + 1))
 done
+echo "generated, $(echo "$(now) - $t0" | bc | cut -d. -f1) s; writing one file per UTC day"
+# an index on the UTC day: one scan of the staging table per file would
+# read 93 times 100 M rows at the large scale
+$P -c "CREATE INDEX staging_day ON staging (((packet_time(p) AT TIME ZONE 'UTC')::date))"
 $P -c "DO \$\$
 DECLARE d date;
 BEGIN
@@ -65,31 +72,56 @@ nfiles=$(ls "$work"/*.bin | wc -l)
 $P -c "DROP TABLE staging"
 printf 'made %s packets (%s Mirai) in %s files, %.0f s\n' "$npackets" "$nmirai" "$nfiles" "$(echo "$(now) - $t0" | bc)"
 
-for f in "$work"/*.bin; do echo "COPY :tbl FROM '$f' (FORMAT binary);"; done >"$work/load.sql"
+# the loading session also reports its backend's CPU seconds (utime +
+# stime from /proc: the server runs on this machine), a figure that the
+# other work on a shared machine disturbs less than the wall clock
+{
+	echo 'SELECT pg_backend_pid() AS pid \gset'
+	echo '\setenv MIRAI_BENCH_PID :pid'
+	for f in "$work"/*.bin; do echo "COPY :tbl FROM '$f' (FORMAT binary);"; done
+	echo "\\! awk '{ print (\$14 + \$15) / 100 }' /proc/\$MIRAI_BENCH_PID/stat 2>/dev/null || echo 0"
+} >"$work/load.sql"
 
-echo "== load: the same $nfiles files, one COPY transaction each, $rounds rounds"
+echo "== load: the same $nfiles files, one COPY transaction each, $rounds rounds (wall s, backend CPU s)"
+# load TABLE: prints wall seconds and the backend's CPU seconds
 load() {
 	$P -c "TRUNCATE $1" -c "CHECKPOINT"
 	s=$(now)
-	$P -v tbl="$1" -f "$work/load.sql"
-	echo "$(now) - $s" | bc
+	cpu=$($P -v tbl="$1" -f "$work/load.sql")
+	echo "$(echo "$(now) - $s" | bc) $cpu"
 }
-: >"$work/base.t"
-: >"$work/tracked.t"
+: >"$work/rounds.t"
 r=0
 while [ "$r" -lt "$rounds" ]; do
-	load base >>"$work/base.t"
-	load tracked >>"$work/tracked.t"
+	# alternate which table goes first
+	if [ $((r % 2)) -eq 0 ]; then
+		b=$(load base)
+		t=$(load tracked)
+	else
+		t=$(load tracked)
+		b=$(load base)
+	fi
+	echo "$b $t" >>"$work/rounds.t"
 	r=$((r + 1))
 done
-tb=$(median <"$work/base.t")
-tt=$(median <"$work/tracked.t")
-echo "without tracking: $(tr '\n' ' ' <"$work/base.t")s  median $tb s"
-echo "with tracking:    $(tr '\n' ' ' <"$work/tracked.t")s  median $tt s"
-printf 'load time with tracking: %+.0f%% (%.2f M packets/s without, %.2f M/s with)\n' \
-	"$(echo "($tt / $tb - 1) * 100" | bc -l)" \
-	"$(echo "$npackets / $tb / 1000000" | bc -l)" "$(echo "$npackets / $tt / 1000000" | bc -l)"
+awk '{ printf "round %d: without %.2f s (CPU %.2f s), with %.2f s (CPU %.2f s): %+.0f%% wall, %+.0f%% CPU\n",
+	NR, $1, $2, $3, $4, ($3 / $1 - 1) * 100, ($2 > 0 ? ($4 / $2 - 1) * 100 : 0) }' "$work/rounds.t"
+tb=$(awk '{ print $1 }' "$work/rounds.t" | median)
+tt=$(awk '{ print $3 }' "$work/rounds.t" | median)
+rw=$(awk '{ print $3 / $1 }' "$work/rounds.t" | median)
+rc=$(awk '$2 > 0 { print $4 / $2 }' "$work/rounds.t" | median)
+printf 'load time with tracking: %+.0f%% (median of the per-round ratios; backend CPU %+.0f%%); medians %.2f s without (%.2f M packets/s), %.2f s with (%.2f M/s)\n' \
+	"$(echo "($rw - 1) * 100" | bc -l)" "$(echo "(${rc:-1} - 1) * 100" | bc -l)" \
+	"$tb" "$(echo "$npackets / $tb / 1000000" | bc -l)" "$tt" "$(echo "$npackets / $tt / 1000000" | bc -l)"
+# the loads are done: the files and the untracked copy only take disk space
+rm -f "$work"/*.bin
+$P -c "DROP TABLE base"
 $P -c "VACUUM ANALYZE"
+$P -A -t -c "SELECT format('sizes: packet table %s, rollups %s (day rows %s of packed entries), hourly %s',
+	pg_size_pretty(pg_total_relation_size('tracked')),
+	pg_size_pretty(pg_total_relation_size('mirai_rollup_day') + pg_total_relation_size('mirai_rollup_hour')),
+	pg_size_pretty(sum(length(entries))), pg_size_pretty(pg_total_relation_size('mirai_rollup_hour')))
+	FROM mirai_rollup_day"
 
 # median of N runs of a query, ms (server-side, psql \timing)
 qtime() {
@@ -136,13 +168,18 @@ if [ ! -d "$duck/node_modules/@duckdb/node-api" ]; then
 		exit 0
 	}
 fi
-$P -c "\\copy (SELECT packet_time(p) AS t, host(packet_src(p)) AS src, is_mirai(p) AS mirai, NULL::text AS country FROM tracked) TO '$work/packets.csv' (FORMAT csv, HEADER)"
+# the country column: what the rollups stored (geoip_country when the
+# packets arrived), so that DuckDB answers from the same data
+country="NULL::text"
+case "$R3" in *geoip_country*) country="geoip_country(packet_src(p))" ;; esac
+$P -c "\\copy (SELECT packet_time(p) AS t, host(packet_src(p)) AS src, is_mirai(p) AS mirai, $country AS country FROM tracked) TO '$work/packets.csv' (FORMAT csv, HEADER)"
 cat >"$work/duck.mjs" <<EOF
 import { DuckDBInstance } from '$duck/node_modules/@duckdb/node-api/lib/index.js';
 const inst = await DuckDBInstance.create(':memory:');
 const con = await inst.connect();
 await con.run("SET TimeZone = 'Asia/Tokyo'");
 await con.run("COPY (SELECT * FROM read_csv('$work/packets.csv', header = true, types = {'t': 'TIMESTAMPTZ', 'country': 'VARCHAR'})) TO '$work/packets.parquet' (FORMAT parquet)");
+(await import('fs')).unlinkSync('$work/packets.csv');
 const P = "read_parquet('$work/packets.parquet')";
 const qs = {
   mirai_daily: \`SELECT CAST(t AS DATE) AS day, count(*), count(DISTINCT src) FROM \${P} WHERE mirai GROUP BY 1 ORDER BY 1\`,
@@ -168,4 +205,9 @@ while read -r name ms; do
 	tv=$(cat "$work/view$k.t")
 	printf '%-15s view %8.3f ms   DuckDB/Parquet %8.1f ms   views %6.0fx faster\n' "$name" "$tv" "$ms" "$(echo "$ms / $tv" | bc -l)"
 done <"$work/duck.out"
-psql -X -q -d postgres -c "DROP DATABASE $db"
+if [ -n "${BENCH_KEEP:-}" ]; then
+	echo "kept: database $db and $work"
+	trap - EXIT INT TERM
+else
+	psql -X -q -d postgres -c "DROP DATABASE $db"
+fi
