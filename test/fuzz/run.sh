@@ -17,6 +17,8 @@
 #   FUZZ_CC       the clang to build fuzzers with (default clang, then
 #                 clang-14): Debian packages clang and libclang-rt-14-dev
 #   REPLAY_CC     the compiler for the replay programs (default gcc)
+#   FUZZ_NOBUILD  when set, smoke/long/replay use the binaries already in
+#                 FUZZ_OUT (test/t/070_fuzz.t builds once, runs per target)
 #
 # Targets: reader (whole capture files, fuzz_reader.c), text (packet text
 # input, fuzz_text.c), recv (packet binary input, fuzz_recv.c).  Run it
@@ -147,11 +149,11 @@ case $mode in
 		build_replay
 		;;
 	smoke | long)
-		build_fuzzers
+		[ -n "${FUZZ_NOBUILD:-}" ] || build_fuzzers
 		run_fuzzers
 		;;
 	replay)
-		build_replay
+		[ -n "${FUZZ_NOBUILD:-}" ] || build_replay
 		replay
 		;;
 	*)
