@@ -168,7 +168,9 @@ SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/fuzz_tsresol_p
 
 -- not a file, no file
 SELECT count(*) FROM pcap_read('mirai_fixtures/corpus');
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM pcap_read('mirai_fixtures/corpus/no_such_file.pcap');
+\echo :LAST_ERROR_SQLSTATE
 
 -- an error leaves no rows behind; a warning keeps the packets before it
 CREATE TEMP TABLE corpus_load (p packet);
