@@ -486,7 +486,8 @@ pcapng_time(const interface *ifc, uint64_t ts, int64_t *out)
 		/* frac * 1e9 / 2^e without overflow: drop low bits first */
 		if (e > 34)
 		{
-			frac >>= e - 34;
+			/* 2^-98 and finer: every fraction is below a nanosecond */
+			frac = e - 34 >= 64 ? 0 : frac >> (e - 34);
 			e = 34;
 		}
 		ns = secs * NS_PER_SEC + ((frac * NS_PER_SEC) >> e);
