@@ -1416,16 +1416,15 @@ load_file(worker *w, const char *path)
 	goto done;
 
 fail:
+	/* a terminated backend's FATAL shows as lost only once libpq reads on */
+	rollback(w);
 	if (conn_lost(w))
 	{
 		r = R_CONNECTION;
 		emit("%s: error: \"%s\": the connection to the server was lost\n", PROGNAME, path);
 	}
 	else
-	{
 		r = R_FAILED;
-		rollback(w);
-	}
 	emit("%s: \"%s\" was rolled back: none of its packets were loaded\n", PROGNAME, path);
 
 done:

@@ -466,6 +466,44 @@ sub record_offset
 	ok($rc == 0 && sql("SELECT count(*) FROM killed") == $count{'big.pcap'}, 'the rerun loads the whole file');
 }
 
+# ---- the server stops the COPY --------------------------------------------
+{
+	# a constraint the file breaks: the server's error, that file only
+	sql("CREATE TABLE chk (p packet CHECK (NOT is_mirai(p)))");
+	my ($rc, $out, $err) = ml("-t chk $fx/big.pcap $fx/ipv6.pcap");
+	ok($rc == 1 && $err =~ /"[^"]*big\.pcap": server: new row for relation "chk" violates check constraint "chk_p_check"\nDETAIL:  Failing row contains/
+		&& $out =~ /2 files: 1 loaded, 0 already loaded, 1 failed/,
+		'a constraint violation: the server\'s error and detail, that file fails, the next loads');
+	is(sql("SELECT count(*) FROM chk") . ' ' . sql("SELECT count(*) FROM mirai_load_ledger WHERE table_name = 'chk'::regclass"),
+		"$count{'ipv6.pcap'} 1", '... and nothing of the failed file stays');
+
+	# the backend is terminated in the middle of the COPY: exit 3
+	sql("CREATE TABLE slow (p packet); "
+		  . "CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN PERFORM pg_sleep(0.0005); RETURN NEW; END\$\$; "
+		  . "CREATE TRIGGER slow_row BEFORE INSERT ON slow FOR EACH ROW EXECUTE FUNCTION slow_row()");
+	my $pid = fork();
+	if ($pid == 0)
+	{
+		open(STDOUT, '>', "$dir/term.out");
+		open(STDERR, '>', "$dir/term.err");
+		exec($load, '-d', $db, '-t', 'slow', "$fx/big.pcap");
+		exit 127;
+	}
+	my $copying = 0;
+	for (my $t = 0; $t < 300 && !$copying; $t++)
+	{
+		sleep 0.05;
+		$copying = sql("SELECT count(*) FROM pg_stat_progress_copy WHERE relid = 'slow'::regclass AND tuples_processed > 100");
+	}
+	sql("SELECT pg_terminate_backend(pid) FROM pg_stat_progress_copy WHERE relid = 'slow'::regclass");
+	waitpid($pid, 0);
+	my $code = $? >> 8;
+	ok($copying && $code == 3 && slurp("$dir/term.err") =~ /the connection to the server was lost/,
+		'the backend terminated in the middle of a COPY: exit 3, connection lost')
+	  or diag("exit $code: " . slurp("$dir/term.err"));
+	is(sql("SELECT count(*) FROM slow"), 0, '... and nothing of the file stays');
+}
+
 # ---- -j 2, and concurrent loaders of the same file -------------------------
 {
 	sql("CREATE TABLE par (p packet)");
