@@ -51,6 +51,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -80,6 +81,7 @@
 										 * ~1,400 rows; larger measured no faster */
 #define ROW_MAX			(6 + MX_PACKED_MAX) /* int16 count, int32 len, value */
 #define READ_CHUNK		(1024 * 1024)	/* pre-hash read size */
+#define NSLOTS			16		/* COPY chunks between the two threads */
 #define PROGRESS_NS		INT64_C(250000000)
 #define MAX_DAMAGE_WARNINGS 10	/* per file and kind, as pcap_read */
 
@@ -182,7 +184,14 @@ typedef struct file_load
 	uint64_t	malformed;		/* packets with malformed headers skipped */
 } file_load;
 
-/* A worker: one connection, one COPY buffer. */
+/*
+ * A worker: one connection, and two threads while a file streams.  The
+ * decoding thread reads, hashes, gunzips and decodes the file and packs
+ * rows into COPY chunks (slots); the worker's own thread sends them.  The
+ * slots form a ring: the decoder fills slot (qhead + qcount) % NSLOTS,
+ * the sender sends slot qhead; the mutex guards qhead, qcount and the
+ * flags.
+ */
 typedef struct worker
 {
 	int			id;
@@ -191,8 +200,21 @@ typedef struct worker
 	shared	   *sh;
 	PGconn	   *conn;
 	mx_filter  *filter;
-	uint8_t    *buf;			/* COPY rows */
+	uint8_t    *buf;			/* COPY rows being packed: a slot */
 	size_t		len;
+	uint8_t    *slots[NSLOTS];
+	size_t		slot_len[NSLOTS];
+	bool		threaded;		/* a decoding thread feeds the sender */
+	pthread_mutex_t mu;
+	pthread_cond_t filled;		/* a slot was queued, or decoding ended */
+	pthread_cond_t freed;		/* a slot was sent, or sending stopped */
+	int			qhead;
+	int			qcount;
+	bool		decoded;		/* the decoding thread is done: ce is set */
+	bool		stopped;		/* the sender stopped: the COPY failed */
+	int			ce;				/* the decoding thread's copy_end */
+	file_load  *f;				/* for the decoding thread */
+	mx_reader  *rd;
 	uint8_t    *readbuf;		/* pre-hash reads */
 	EVP_MD_CTX *md;
 	char		host[256];
@@ -1002,16 +1024,37 @@ put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t) v;
 }
 
-/* Send the buffered rows; false when the server stopped the COPY. */
+/*
+ * Send the buffered rows, or hand them to the sending thread and take the
+ * next free slot; false when the server stopped the COPY.
+ */
 static bool
 flush_rows(worker *w)
 {
+	bool		ok;
+	int			i;
+
 	if (w->len == 0)
 		return true;
-	if (w->conn && PQputCopyData(w->conn, (const char *) w->buf, (int) w->len) != 1)
-		return false;
+	if (!w->threaded)
+	{
+		if (w->conn && PQputCopyData(w->conn, (const char *) w->buf, (int) w->len) != 1)
+			return false;
+		w->len = 0;
+		return true;
+	}
+	pthread_mutex_lock(&w->mu);
+	i = (w->qhead + w->qcount) % NSLOTS;
+	w->slot_len[i] = w->len;
+	w->qcount++;
+	pthread_cond_signal(&w->filled);
+	while (w->qcount == NSLOTS && !w->stopped)
+		pthread_cond_wait(&w->freed, &w->mu);
+	ok = !w->stopped;
+	w->buf = w->slots[(w->qhead + w->qcount) % NSLOTS];
+	pthread_mutex_unlock(&w->mu);
 	w->len = 0;
-	return true;
+	return ok;
 }
 
 /* How a COPY ended. */
@@ -1123,6 +1166,105 @@ stream_packets(worker *w, file_load *f, mx_reader *rd)
 		}
 	}
 	return COPY_DONE;
+}
+
+/*
+ * Decode the whole file into COPY rows after the header in w->buf: the
+ * packets, what is left of the input (through the hash), the trailer.
+ */
+static copy_end
+decode_all(worker *w, file_load *f, mx_reader *rd)
+{
+	copy_end	ce = stream_packets(w, f, rd);
+
+	if (ce == COPY_DONE && !drain_input(w, f))
+		ce = COPY_DECODE_ERROR;
+	if (ce == COPY_DONE)
+	{
+		/* the trailer: field count -1 */
+		w->buf[w->len++] = 0xff;
+		w->buf[w->len++] = 0xff;
+		if (!flush_rows(w))
+			ce = COPY_SERVER_ERROR;
+	}
+	return ce;
+}
+
+/* The decoding thread: decode_all, then tell the sender it is done. */
+static void *
+decode_thread(void *arg)
+{
+	worker	   *w = (worker *) arg;
+	copy_end	ce = decode_all(w, w->f, w->rd);
+
+	pthread_mutex_lock(&w->mu);
+	w->ce = ce;
+	w->decoded = true;
+	pthread_cond_signal(&w->filled);
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/*
+ * Stream the file into the COPY: decode in a second thread while this one
+ * sends, so that neither waits for the other (gunzip and decoding go on
+ * while a send blocks on a full socket).  Falls back to one thread when no
+ * thread can be started.
+ */
+static copy_end
+decode_and_send(worker *w, file_load *f, mx_reader *rd)
+{
+	pthread_t	th;
+	int			i;
+	size_t		n;
+	bool		sending = true;
+
+	w->f = f;
+	w->rd = rd;
+	w->qhead = 0;
+	w->qcount = 0;
+	w->decoded = false;
+	w->stopped = false;
+	w->threaded = true;
+	if (pthread_create(&th, NULL, decode_thread, w) != 0)
+	{
+		w->threaded = false;
+		return decode_all(w, f, rd);
+	}
+	for (;;)
+	{
+		pthread_mutex_lock(&w->mu);
+		while (w->qcount == 0 && !w->decoded)
+			pthread_cond_wait(&w->filled, &w->mu);
+		if (w->qcount == 0)
+		{
+			pthread_mutex_unlock(&w->mu);
+			break;
+		}
+		i = w->qhead;
+		n = w->slot_len[i];
+		pthread_mutex_unlock(&w->mu);
+
+		if (sending && PQputCopyData(w->conn, (const char *) w->slots[i], (int) n) != 1)
+		{
+			/* the server ended the COPY: stop the decoder, drop the rest */
+			sending = false;
+			pthread_mutex_lock(&w->mu);
+			w->stopped = true;
+			pthread_mutex_unlock(&w->mu);
+		}
+		pthread_mutex_lock(&w->mu);
+		w->qhead = (w->qhead + 1) % NSLOTS;
+		w->qcount--;
+		pthread_cond_signal(&w->freed);
+		pthread_mutex_unlock(&w->mu);
+	}
+	pthread_join(th, NULL);
+	w->threaded = false;
+	w->buf = w->slots[0];
+	if (!sending && w->ce == COPY_DONE)
+		return COPY_SERVER_ERROR;
+	return (copy_end) w->ce;
 }
 
 /* Add a finished file's counts to the run's totals. */
@@ -1310,20 +1452,13 @@ load_file(worker *w, const char *path)
 		PQclear(res);
 	}
 
-	w->len = 0;
+	w->buf = w->slots[0];
 	memcpy(w->buf, header, sizeof(header));
 	w->len = sizeof(header);
-	ce = stream_packets(w, &f, rd);
-	if (ce == COPY_DONE && !drain_input(w, &f))
-		ce = COPY_DECODE_ERROR;
-	if (ce == COPY_DONE)
-	{
-		/* the trailer: field count -1 */
-		w->buf[w->len++] = 0xff;
-		w->buf[w->len++] = 0xff;
-		if (!flush_rows(w))
-			ce = COPY_SERVER_ERROR;
-	}
+	if (opt->dry_run)
+		ce = decode_all(w, &f, rd);
+	else
+		ce = decode_and_send(w, &f, rd);
 	if (opt->dry_run)
 	{
 		w->len = 0;
@@ -1451,10 +1586,16 @@ run_worker(worker *w)
 	int			i;
 	result		r;
 
-	w->buf = malloc(COPY_CHUNK + ROW_MAX + 64);
+	for (i = 0; i < NSLOTS; i++)
+		if ((w->slots[i] = malloc(COPY_CHUNK + ROW_MAX + 64)) == NULL)
+			break;
+	w->buf = w->slots[0];
 	w->readbuf = malloc(READ_CHUNK);
 	w->md = EVP_MD_CTX_new();
-	if (w->buf == NULL || w->readbuf == NULL || w->md == NULL)
+	if (i < NSLOTS || w->readbuf == NULL || w->md == NULL ||
+		pthread_mutex_init(&w->mu, NULL) != 0 ||
+		pthread_cond_init(&w->filled, NULL) != 0 ||
+		pthread_cond_init(&w->freed, NULL) != 0)
 	{
 		emit("%s: error: out of memory\n", PROGNAME);
 		return EXIT_FAILED;
@@ -1493,7 +1634,8 @@ run_worker(worker *w)
 		PQfinish(w->conn);
 	w->conn = NULL;
 	EVP_MD_CTX_free(w->md);
-	free(w->buf);
+	for (i = 0; i < NSLOTS; i++)
+		free(w->slots[i]);
 	free(w->readbuf);
 	return status;
 }
