@@ -1922,7 +1922,8 @@ main(int argc, char **argv)
 		while (running > 0)
 		{
 			int			ws;
-			pid_t		p = waitpid(-1, &ws, WNOHANG);
+			/* without a progress line to draw, wait for a worker to end */
+			pid_t		p = waitpid(-1, &ws, prog.on ? WNOHANG : 0);
 
 			if (p > 0)
 			{
