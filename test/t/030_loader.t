@@ -414,6 +414,19 @@ sub record_offset
 	($rc, $out, $err) = ml("--on-error=skip -t dmg_all $fx/ether.pcap $fx/damaged_caplen.pcap $fx/damaged_block.pcapng $dir/malformed.pcap");
 	ok($rc == 0 && $out =~ /4 files: 4 loaded, .*; damaged: 3 files, 2 regions \(226 bytes\) and 1 malformed packets skipped$/m,
 		'the summary sums the damage of several files');
+	# damage far into a big file: thousands of rows are in flight when the
+	# decoding thread finds it; the COPY is aborted, nothing stays
+	system("cp $fx/big.pcap $dir/bigdamaged.pcap");
+	my $boff = `perl $ENV{MIRAI_TOP}/test/damage.pl $dir/bigdamaged.pcap 40000 caplen`;
+	chomp $boff;
+	sql("CREATE TABLE bigdmg (p packet)");
+	($rc, $out, $err) = ml("-t bigdmg $dir/bigdamaged.pcap");
+	ok($rc == 1 && $err =~ /At packet 40000, byte offset ${\ ($boff + 8)}, field pcap\.caplen/
+		&& sql("SELECT count(*) FROM bigdmg") == 0,
+		'damage at packet 40000 of 50000: reported where it is, and none of the 39999 packets before it stay');
+	($rc, $out, $err) = ml("--on-error=skip -t bigdmg $dir/bigdamaged.pcap");
+	ok($rc == 0 && sql("SELECT count(*) FROM bigdmg") == $count{'big.pcap'} - 1,
+		'the same file with --on-error=skip: every packet but the damaged one');
 	($rc, $out, $err) = ml("--on-error=skip -n $fx/damaged_header.pcap");
 	ok($rc == 0 && $err =~ /is damaged: skipped 1 damaged regions \(106 bytes\) and 0 malformed packets\nDETAIL:  The 489 packets around the damage were decoded\./,
 		'--dry-run --on-error=skip reports the damage too');
