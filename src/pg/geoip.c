@@ -45,10 +45,11 @@
  * The netmask of an inet argument is ignored: '10.1.2.3/8' looks up
  * 10.1.2.3, and a cidr value looks up its network address.
  *
- * Speed.  geoip_country keeps the last country codes it decoded in a small
- * direct-mapped cache keyed by the record's data-section offset, so a lookup
- * costs the tree walk and a cache probe; the cache is tied to the handle's
- * generation and is void after a reopen.
+ * Speed.  geoip_country keeps the country codes it decoded in two small
+ * direct-mapped caches, one keyed by the record's data-section offset (so a
+ * lookup costs the tree walk and a probe) and one by IPv4 address (a repeated
+ * source costs a probe).  Both are tied to the handle's generation and are
+ * void after a reopen, so they never outlive the file they came from.
  *
  *-------------------------------------------------------------------------
  */
@@ -152,8 +153,14 @@ static geoip_db dbs[GEOIP_NDB] = {
 
 static uint32 next_generation = 1;
 
-/* Country codes by data-section offset, for geoip_country. */
-#define CC_CACHE_SIZE 1024
+/*
+ * geoip_country's caches, valid while their generation is the handle's:
+ * country codes by data-section offset (a few hundred distinct records in
+ * a country database), and by IPv4 address (sources repeat: in a honeypot
+ * capture a thousand addresses send most packets).  Direct-mapped.
+ */
+#define CC_CACHE_BITS 10
+#define ADDR_CACHE_BITS 13
 typedef struct cc_slot
 {
 	uint32		generation;
@@ -161,7 +168,15 @@ typedef struct cc_slot
 	uint8		len;			/* 0: the record has no country */
 	char		cc[7];			/* ISO 3166-1 alpha-2 is 2; room for odd files */
 } cc_slot;
-static cc_slot cc_cache[CC_CACHE_SIZE];
+typedef struct addr_slot
+{
+	uint32		generation;
+	uint32		addr;			/* IPv4, host order */
+	uint8		len;			/* 0: no country */
+	char		cc[7];
+} addr_slot;
+static cc_slot cc_cache[1 << CC_CACHE_BITS];
+static addr_slot addr_cache[1 << ADDR_CACHE_BITS];
 
 /* How far the layout probe walks the search tree at open. */
 #define PROBE_MAX_NODES		20000
@@ -629,30 +644,21 @@ inet_bytes(inet *ip, int *ipver)
 	return addr;
 }
 
-/*
- * The country code of an address into cc (NUL-terminated, at most 6
- * bytes); false when the database has no country for it.  Raises the ERROR
- * of an unconfigured or unusable database.  For C callers (rollups).
- */
-bool
-mirai_geoip_country_code(int ipver, const uint8 *addr, char *cc)
+/* The country code of the record at entry, through the offset cache. */
+static const cc_slot *
+record_country(geoip_db *db, MMDB_entry_s *entry)
 {
-	geoip_db   *db = db_ready(GEOIP_COUNTRY);
-	MMDB_entry_s entry;
 	cc_slot    *slot;
 
-	unmap_v4(&ipver, &addr);
-	if (!db_lookup(db, ipver, addr, &entry, NULL))
-		return false;
-	slot = &cc_cache[(entry.offset * UINT64CONST(2654435761) >> 16) % CC_CACHE_SIZE];
-	if (slot->generation != db->generation || slot->offset != entry.offset)
+	slot = &cc_cache[(uint32) (entry->offset * UINT64CONST(2654435761)) >> (32 - CC_CACHE_BITS)];
+	if (slot->generation != db->generation || slot->offset != entry->offset)
 	{
 		MMDB_entry_data_s data;
 
 		slot->generation = 0;
 		slot->len = 0;
 		/* codes are ASCII letters, the same bytes in every server encoding */
-		if (record_get(db, &entry, F_COUNTRY, &data) &&
+		if (record_get(db, entry, F_COUNTRY, &data) &&
 			data.type == MMDB_DATA_TYPE_UTF8_STRING &&
 			data.data_size > 0 && data.data_size < sizeof(slot->cc) &&
 			printable_ascii(data.utf8_string, data.data_size))
@@ -661,13 +667,56 @@ mirai_geoip_country_code(int ipver, const uint8 *addr, char *cc)
 			slot->len = data.data_size;
 		}
 		slot->cc[slot->len] = '\0';
-		slot->offset = entry.offset;
+		slot->offset = entry->offset;
 		slot->generation = db->generation;
 	}
-	if (slot->len == 0)
-		return false;
-	memcpy(cc, slot->cc, slot->len + 1);
-	return true;
+	return slot;
+}
+
+/*
+ * The country code of an address into cc (NUL-terminated, at most 6
+ * bytes); returns its length, 0 when the database has no country for it.
+ * Raises the ERROR of an unconfigured or unusable database.  For C callers
+ * (rollups) too.
+ */
+int
+mirai_geoip_country_code(int ipver, const uint8 *addr, char *cc)
+{
+	geoip_db   *db = db_ready(GEOIP_COUNTRY);
+	MMDB_entry_s entry;
+	const cc_slot *rec;
+	addr_slot  *aslot = NULL;
+	uint32		a4 = 0;
+	int			len = 0;
+
+	unmap_v4(&ipver, &addr);
+	if (ipver == 4)
+	{
+		a4 = ((uint32) addr[0] << 24) | ((uint32) addr[1] << 16) |
+			((uint32) addr[2] << 8) | addr[3];
+		aslot = &addr_cache[(uint32) (a4 * UINT64CONST(2654435761)) >> (32 - ADDR_CACHE_BITS)];
+		if (aslot->generation == db->generation && aslot->addr == a4)
+		{
+			memcpy(cc, aslot->cc, aslot->len + 1);
+			return aslot->len;
+		}
+	}
+	if (db_lookup(db, ipver, addr, &entry, NULL))
+	{
+		rec = record_country(db, &entry);
+		len = rec->len;
+		memcpy(cc, rec->cc, len + 1);
+	}
+	else
+		cc[0] = '\0';
+	if (aslot)
+	{
+		aslot->addr = a4;
+		aslot->generation = db->generation;
+		aslot->len = len;
+		memcpy(aslot->cc, cc, len + 1);
+	}
+	return len;
 }
 
 /*
@@ -693,10 +742,11 @@ geoip_country(PG_FUNCTION_ARGS)
 	int			ipver;
 	const uint8 *addr = inet_bytes(ip, &ipver);
 	char		cc[8];
+	int			len = mirai_geoip_country_code(ipver, addr, cc);
 
-	if (!mirai_geoip_country_code(ipver, addr, cc))
+	if (len == 0)
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(cc));
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(cc, len));
 }
 
 /* A text field of the record for the argument, or NULL. */

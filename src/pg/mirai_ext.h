@@ -25,6 +25,6 @@ extern void mirai_report_error(const char *path, const mx_error *err);
 /* geoip.c */
 extern void mirai_geoip_init(void);
 extern bool mirai_geoip_available(bool asn);
-extern bool mirai_geoip_country_code(int ipver, const uint8 *addr, char *cc);
+extern int	mirai_geoip_country_code(int ipver, const uint8 *addr, char *cc);
 
 #endif							/* MIRAI_EXT_H */

@@ -1,0 +1,16 @@
+#!/bin/sh
+# `make bench`: every benchmark in test/bench, in one throw-away cluster
+# sized for them.  Each prints its figures as ratios against a baseline
+# measured in the same run.
+set -eu
+export MIRAI_GEN="$(pwd)/src/bin/mirai_gen"
+export MIRAI_LOAD="$(pwd)/src/bin/mirai_load"
+exec pg_virtualenv -t -v 15 \
+	-o shared_buffers=1GB -o max_wal_size=8GB -o checkpoint_timeout=30min \
+	-o max_worker_processes=8 -o work_mem=64MB \
+	sh -c 'for b in test/bench/*.pl test/bench/*.sh; do
+		case "$b" in */run.sh) continue ;; esac
+		[ -f "$b" ] || continue
+		echo "== $b"
+		case "$b" in *.pl) perl "$b" ;; *) sh "$b" ;; esac
+	done'
