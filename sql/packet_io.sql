@@ -11,6 +11,10 @@ SELECT '2024-12-14T00:00:00Z 47 192.0.2.1 > 203.0.113.7 ttl=64 id=9 len=1500 fra
 SELECT '2024-12-14T00:00:00Z tcp 192.0.2.1:1 > 203.0.113.7:2 ttl=64 id=9 len=1500 caplen=38 frag'::packet;
 SELECT '1970-01-01T00:00:00Z tcp 0.0.0.0:0 > 255.255.255.255:65535 flags=FSRPAUECN seq=4294967295 ack=4294967295 win=65535 ttl=255 id=65535 len=4294967295 caplen=0'::packet;
 
+-- a TCP header cut by the snaplen after 8 bytes keeps its sequence number
+SELECT '2024-12-14T00:00:00Z tcp 192.0.2.1:1025 > 192.0.2.2:2 seq=3221225986 ttl=1 id=1 len=54 caplen=42'::packet AS p \gset
+SELECT :'p'::packet, packet_seq(:'p'), packet_ack(:'p'), packet_flags(:'p'), is_mirai(:'p');
+
 -- what people type: a space instead of T, no Z, fewer digits, any flag order
 SELECT '2024-12-14 03:12:45.25 tcp 192.0.2.1:40512 > 203.0.113.7:23 flags=AS seq=1 ack=0 win=0 ttl=52 id=1 len=54'::packet;
 SELECT '2024-12-14 03:12:45 tcp 192.0.2.1:40512 > 203.0.113.7:23 len=54 ttl=52 id=1 flags=- seq=1 ack=0 win=0'::packet;
@@ -52,7 +56,8 @@ SELECT '2024-12-14T00:00:00Z tcp 192.0.2.1:1 > 192.0.2.2 ttl=1 id=1 len=54'::pac
 SELECT '2024-12-14T00:00:00Z tcp 192.0.2.1:1 > 192.0.2.2:2 ttl=256 id=1 len=54'::packet;
 SELECT '2024-12-14T00:00:00Z tcp 192.0.2.1:1 > 192.0.2.2:2 ttl=1 id=1'::packet;
 SELECT '2024-12-14T00:00:00Z tcp 192.0.2.1:1 > 192.0.2.2:2 ttl=1 len=54'::packet;
-SELECT '2024-12-14T00:00:00Z tcp 192.0.2.1:1 > 192.0.2.2:2 ttl=1 id=1 len=54 seq=5'::packet;
+SELECT '2024-12-14T00:00:00Z tcp 192.0.2.1:1 > 192.0.2.2:2 ttl=1 id=1 len=54 seq=5 ack=6'::packet;
+SELECT '2024-12-14T00:00:00Z udp 192.0.2.1:1 > 192.0.2.2:2 ttl=1 id=1 len=54 seq=5'::packet;
 SELECT '2024-12-14T00:00:00Z tcp 192.0.2.1:1 > 192.0.2.2:2 flags=SS seq=1 ack=1 win=1 ttl=1 id=1 len=54'::packet;
 SELECT '2024-12-14T00:00:00Z udp 192.0.2.1:1 > 192.0.2.2:2 flags=S seq=1 ack=1 win=1 ttl=1 id=1 len=54'::packet;
 SELECT '2024-12-14T00:00:00Z 47 192.0.2.1:1 > 192.0.2.2:2 ttl=1 id=1 len=54'::packet;

@@ -11,10 +11,11 @@ mkdir -p "$dir"
 chmod 755 "$dir"
 umask 022
 
+# each file gets NAME.counts beside it: the generator's own exact counts
 g() {
 	out=$1
 	shift
-	"$gen" -s 7 -n 500 "$@" -o "$dir/$out"
+	"$gen" -s 7 -n 500 "$@" -o "$dir/$out" --counts 2>"$dir/$out.counts"
 }
 
 # one file per pcap flavour and link type
@@ -52,9 +53,24 @@ g ether.pcap.gz -l ether -z
 g mixed.pcapng.gz -f pcapng -l ether,raw,sll2,unknown --sections 3 --byte-order mixed --unknown-blocks -z
 g gzip_no_suffix -l ether -z
 
+# damaged copies for salvage mode (on_error => 'skip'): one record each
+cp "$dir/ether.pcap" "$dir/damaged_caplen.pcap"
+perl test/damage.pl "$dir/damaged_caplen.pcap" 100 caplen >/dev/null
+cp "$dir/ether.pcap" "$dir/damaged_header.pcap"
+perl test/damage.pl "$dir/damaged_header.pcap" 200 garbage >/dev/null
+cp "$dir/ether.pcapng" "$dir/damaged_block.pcapng"
+perl test/damage.pl "$dir/damaged_block.pcapng" 50 blocklen >/dev/null
+gzip -c "$dir/damaged_caplen.pcap" >"$dir/damaged_caplen.pcap.gz"
+
 # not captures
 printf 'this is not a capture file\n' >"$dir/not_a_capture.txt"
 : >"$dir/empty.pcap"
+
+# the crafted corpus of damaged files (test/corpus/, see its README.md)
+mkdir -p "$dir/corpus"
+chmod 755 "$dir/corpus"
+cp test/corpus/*.pcap test/corpus/*.pcapng test/corpus/*.gz "$dir/corpus/"
+chmod 644 "$dir/corpus/"*
 
 # GeoIP test databases (mmdb), built with MaxMind's writer from test/geoip/*.csv
 mmdb() {

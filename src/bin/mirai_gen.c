@@ -941,6 +941,7 @@ gen_mirai(Gen *g, Packet *pk, Packet *second, int want_opts)
 	size_t		len;
 	uint16_t	sport;
 	uint16_t	dport;
+	uint16_t	win;
 
 	h.src = g->scanners[rng_below(r, rng_below(r, SCANNER_POOL) + 1)];
 	h.dst = g->opt->dst;
@@ -951,8 +952,9 @@ gen_mirai(Gen *g, Packet *pk, Packet *second, int want_opts)
 	h.df = 0;
 	sport = (uint16_t) rng_range(r, 1025, 65535);
 	dport = rng_below(r, 10) < 9 ? 23 : 2323;
-	len = tcp_build(seg, sport, dport, h.dst, 0, TH_SYN,
-					(uint16_t) rng_u32(r), NULL, 0, NULL, 0);
+	win = (uint16_t) rng_u32(r);
+	len = tcp_build(seg, sport, dport, h.dst, 0, TH_SYN, win, NULL, 0,
+					NULL, 0);
 	l4_csum4(seg, len, h.src, h.dst, PROTO_TCP, 16);
 	return emit_ip4(g, pk, second, &h, seg, len, 20, want_opts, 0);
 }
@@ -1002,12 +1004,26 @@ static const uint16_t scan_ports[] = {
 	52869, 6379, 5900
 };
 
+#define NSCAN_PORTS		(sizeof(scan_ports) / sizeof(scan_ports[0]))
+
 /* Common service ports seen as backscatter sources. */
 static const uint16_t service_ports[] = {80, 443, 53, 22, 25, 8080, 3306};
+
+#define NSERVICE_PORTS	(sizeof(service_ports) / sizeof(service_ports[0]))
+
+/* IoT discovery ports probed over UDP; none has a multi-line tcpdump printer. */
+static const uint16_t probe_ports[] = {37810, 3702, 37020, 9999, 32414, 10001};
+
+#define NPROBE_PORTS	(sizeof(probe_ports) / sizeof(probe_ports[0]))
 
 /*
  * Non-Mirai IPv4 traffic.  If want_frag, generate a large datagram and
  * fragment it.  Returns the number of packets made.
+ *
+ * Note: every PRNG draw is a statement of its own, never one of several
+ * function arguments, since C leaves the order in which arguments are
+ * evaluated unspecified (gcc and clang differ), and that would break
+ * reproducibility across compilers.
  */
 static int
 gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
@@ -1018,11 +1034,19 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 	uint8_t		seg[MAX_L3];
 	uint8_t		opt[40];
 	uint8_t		payload[MAX_L3];
-	size_t		optlen;
-	size_t		plen;
+	size_t		optlen = 0;
+	size_t		plen = 0;
 	size_t		len;
 	size_t		hdr;
 	uint32_t	w;
+	uint16_t	sport;
+	uint16_t	dport;
+	uint32_t	seq;
+	uint32_t	ack;
+	uint16_t	win;
+	uint16_t	id16;
+	uint16_t	seq16;
+	uint8_t		flags;
 
 	h.src = rand_public_ip4(r, o->dst);
 	h.dst = o->dst;
@@ -1040,15 +1064,14 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 		if (w < 6)
 		{
 			/* oversized DNS response (reflection backscatter) */
-			put_be16(payload, (uint16_t) rng_u32(r));
 			put_be16(payload + 2, 0x8180);
 			put_be16(payload + 4, 0);
 			put_be16(payload + 6, 0);
 			put_be16(payload + 8, 0);
 			put_be16(payload + 10, 0);
 			h.proto = PROTO_UDP;
-			len = udp_build(seg, 53, (uint16_t) rng_range(r, 1024, 65535),
-							payload, plen);
+			dport = (uint16_t) rng_range(r, 1024, 65535);
+			len = udp_build(seg, 53, dport, payload, plen);
 			l4_csum4(seg, len, h.src, h.dst, PROTO_UDP, 6);
 			hdr = 8;
 		}
@@ -1056,8 +1079,9 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 		{
 			/* oversized ping */
 			h.proto = PROTO_ICMP;
-			len = echo_build(seg, 8, (uint16_t) rng_u32(r),
-							 (uint16_t) rng_below(r, 1000), payload, plen);
+			id16 = (uint16_t) rng_u32(r);
+			seq16 = (uint16_t) rng_below(r, 1000);
+			len = echo_build(seg, 8, id16, seq16, payload, plen);
 			put_be16(seg + 2, csum_buf(seg, len));
 			hdr = 8;
 		}
@@ -1065,9 +1089,11 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 		{
 			/* TCP data */
 			h.proto = PROTO_TCP;
-			len = tcp_build(seg, (uint16_t) rng_range(r, 32768, 60999),
-							80, rng_u32(r), rng_u32(r), TH_PSH | TH_ACK,
-							502, NULL, 0, payload, plen);
+			sport = (uint16_t) rng_range(r, 32768, 60999);
+			seq = rng_u32(r);
+			ack = rng_u32(r);
+			len = tcp_build(seg, sport, 80, seq, ack, TH_PSH | TH_ACK, 502,
+							NULL, 0, payload, plen);
 			l4_csum4(seg, len, h.src, h.dst, PROTO_TCP, 16);
 			hdr = 20;
 		}
@@ -1080,23 +1106,23 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 		/* another scanner: SYN with options, random sequence number */
 		h.proto = PROTO_TCP;
 		optlen = syn_options(r, opt, 1460);
-		len = tcp_build(seg, (uint16_t) rng_range(r, 1024, 65535),
-						scan_ports[rng_below(r, sizeof(scan_ports) / sizeof(scan_ports[0]))],
-						rng_u32(r), 0, TH_SYN,
-						(uint16_t) (rng_below(r, 2) ? 64240 : 29200),
-						opt, optlen, NULL, 0);
+		sport = (uint16_t) rng_range(r, 1024, 65535);
+		dport = scan_ports[rng_below(r, NSCAN_PORTS)];
+		seq = rng_u32(r);
+		win = rng_below(r, 2) ? 64240 : 29200;
+		len = tcp_build(seg, sport, dport, seq, 0, TH_SYN, win, opt, optlen,
+						NULL, 0);
 		hdr = 20 + optlen;
 	}
 	else if (w < 40)
 	{
 		/* near misses of the Mirai fingerprint */
 		uint32_t	v = rng_below(r, 4);
-		uint32_t	seq = h.dst;
-		uint16_t	sport;
 
 		h.proto = PROTO_TCP;
 		h.df = 0;
 		h.ttl = (uint8_t) rng_range(r, 30, 64);
+		seq = h.dst;
 		if (v == 0)
 		{
 			seq = h.dst + 1;
@@ -1111,36 +1137,37 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 			sport = 1024;
 		else
 			sport = (uint16_t) rng_range(r, 0, 1024);
-		len = tcp_build(seg, sport, rng_below(r, 10) < 9 ? 23 : 2323, seq, 0,
-						TH_SYN, (uint16_t) rng_u32(r), NULL, 0, NULL, 0);
+		dport = rng_below(r, 10) < 9 ? 23 : 2323;
+		win = (uint16_t) rng_u32(r);
+		len = tcp_build(seg, sport, dport, seq, 0, TH_SYN, win, NULL, 0,
+						NULL, 0);
 		hdr = 20;
 	}
 	else if (w < 55)
 	{
 		/* backscatter: SYN-ACK, RST or RST-ACK with random numbers */
 		uint32_t	v = rng_below(r, 3);
-		uint8_t		flags = v == 0 ? (TH_SYN | TH_ACK) : v == 1 ? TH_RST : (TH_RST | TH_ACK);
 
+		flags = v == 0 ? (TH_SYN | TH_ACK) : v == 1 ? TH_RST : (TH_RST | TH_ACK);
 		h.proto = PROTO_TCP;
-		optlen = 0;
 		if (v == 0)
 		{
 			put_be16(opt, 0x0204);
 			put_be16(opt + 2, 1460);
 			optlen = 4;
 		}
-		len = tcp_build(seg,
-						service_ports[rng_below(r, sizeof(service_ports) / sizeof(service_ports[0]))],
-						(uint16_t) rng_range(r, 1024, 65535), rng_u32(r),
-						rng_u32(r), flags, v == 0 ? 65535 : 0, opt, optlen,
-						NULL, 0);
+		sport = service_ports[rng_below(r, NSERVICE_PORTS)];
+		dport = (uint16_t) rng_range(r, 1024, 65535);
+		seq = rng_u32(r);
+		ack = rng_u32(r);
+		len = tcp_build(seg, sport, dport, seq, ack, flags,
+						v == 0 ? 65535 : 0, opt, optlen, NULL, 0);
 		hdr = 20 + optlen;
 	}
 	else if (w < 75)
 	{
-		/* UDP: DNS query, NTP client, SSDP discovery, or a random probe */
+		/* UDP: DNS query, NTP client, SSDP discovery, or an IoT probe */
 		uint32_t	v = rng_below(r, 4);
-		uint16_t	dport;
 		static const char *const names[] = {"\3www\7example\3com", "\3isc\3org", "\7example\3net"};
 		static const char ssdp[] = "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
 			"MAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n";
@@ -1180,15 +1207,12 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 		}
 		else
 		{
-			/* IoT discovery ports; none has a multi-line tcpdump printer */
-			static const uint16_t probe_ports[] = {37810, 3702, 37020, 9999, 32414, 10001};
-
-			dport = probe_ports[rng_below(r, sizeof(probe_ports) / sizeof(probe_ports[0]))];
+			dport = probe_ports[rng_below(r, NPROBE_PORTS)];
 			plen = rng_range(r, 8, 64);
 			rng_bytes(r, payload, plen);
 		}
-		len = udp_build(seg, (uint16_t) rng_range(r, 32768, 60999), dport,
-						payload, plen);
+		sport = (uint16_t) rng_range(r, 32768, 60999);
+		len = udp_build(seg, sport, dport, payload, plen);
 		l4_csum4(seg, len, h.src, h.dst, PROTO_UDP, 6);
 		return emit_ip4(g, pk, second, &h, seg, len, 8, want_opts, 0);
 	}
@@ -1201,8 +1225,9 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 		plen = rng_below(r, 2) ? 56 : 32;
 		for (i = 0; i < plen; i++)
 			payload[i] = (uint8_t) (0x10 + i);
-		len = echo_build(seg, 8, (uint16_t) rng_u32(r),
-						 (uint16_t) rng_below(r, 100), payload, plen);
+		id16 = (uint16_t) rng_u32(r);
+		seq16 = (uint16_t) rng_below(r, 100);
+		len = echo_build(seg, 8, id16, seq16, payload, plen);
 		put_be16(seg + 2, csum_buf(seg, len));
 		return emit_ip4(g, pk, second, &h, seg, len, 8, want_opts, 0);
 	}
@@ -1215,8 +1240,10 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 		h.proto = PROTO_TCP;
 		plen = sizeof(get) - 1;
 		memcpy(payload, get, plen);
-		len = tcp_build(seg, (uint16_t) rng_range(r, 32768, 60999), 80,
-						rng_u32(r), rng_u32(r), TH_PSH | TH_ACK, 502, NULL,
+		sport = (uint16_t) rng_range(r, 32768, 60999);
+		seq = rng_u32(r);
+		ack = rng_u32(r);
+		len = tcp_build(seg, sport, 80, seq, ack, TH_PSH | TH_ACK, 502, NULL,
 						0, payload, plen);
 		hdr = 20;
 	}
@@ -1237,29 +1264,42 @@ gen_ip6(Gen *g, Packet *pk)
 	size_t		optlen;
 	size_t		i;
 	uint8_t		nxt;
+	uint8_t		hlim;
+	uint32_t	flow;
 
 	rand_ip6(r, src);
 	if (rng_below(r, 10) < 6)
 	{
+		uint16_t	sport;
+		uint16_t	dport;
+		uint32_t	seq;
+
 		nxt = PROTO_TCP;
 		optlen = syn_options(r, opt, 1440);
-		len = tcp_build(seg, (uint16_t) rng_range(r, 1024, 65535),
-						scan_ports[rng_below(r, sizeof(scan_ports) / sizeof(scan_ports[0]))],
-						rng_u32(r), 0, TH_SYN, 64800, opt, optlen, NULL, 0);
+		sport = (uint16_t) rng_range(r, 1024, 65535);
+		dport = scan_ports[rng_below(r, NSCAN_PORTS)];
+		seq = rng_u32(r);
+		len = tcp_build(seg, sport, dport, seq, 0, TH_SYN, 64800, opt, optlen,
+						NULL, 0);
 		l4_csum6(seg, len, src, g->dst6, nxt, 16);
 	}
 	else
 	{
+		uint16_t	id16;
+		uint16_t	seq16;
+
 		nxt = PROTO_ICMP6;
 		for (i = 0; i < 56; i++)
 			payload[i] = (uint8_t) (0x10 + i);
-		len = echo_build(seg, 128, (uint16_t) rng_u32(r),
-						 (uint16_t) rng_below(r, 100), payload, 56);
+		id16 = (uint16_t) rng_u32(r);
+		seq16 = (uint16_t) rng_below(r, 100);
+		len = echo_build(seg, 128, id16, seq16, payload, 56);
 		l4_csum6(seg, len, src, g->dst6, nxt, 2);
 	}
+	flow = rng_u32(r);
+	hlim = (uint8_t) rng_range(r, 40, 64);
 	pk->kind = PK_IP6;
-	pk->len = ip6_build(pk->l3, rng_u32(r), nxt, (uint8_t) rng_range(r, 40, 64),
-						src, g->dst6, seg, len);
+	pk->len = ip6_build(pk->l3, flow, nxt, hlim, src, g->dst6, seg, len);
 	mac_from_addr(pk->src_mac, src + 12);
 	memcpy(pk->dst_mac, g->honeypot_mac, 6);
 	pk->sll_pkttype = 0;
@@ -2224,7 +2264,7 @@ parse_blocks(Options *o, const char *s)
 	{
 		const char *comma = strchr(p, ',');
 		size_t		len = comma ? (size_t) (comma - p) : strlen(p);
-		BlockKind	bk;
+		BlockKind	bk = BLK_EPB;
 
 		if (len == 3 && strncmp(p, "epb", 3) == 0)
 			bk = BLK_EPB;

@@ -122,6 +122,7 @@ typedef struct mx_record
 	uint32_t	linktype;		/* LINKTYPE_* of the record's interface */
 	uint32_t	snaplen;		/* snapshot length of the record's interface */
 	uint32_t	interface;		/* pcapng interface id; 0 in pcap */
+	bool		big_endian;		/* byte order of the file or section */
 	uint64_t	packetno;		/* 1-based, over the whole file */
 	uint64_t	offset;			/* byte offset of the record header */
 } mx_record;
@@ -159,6 +160,17 @@ typedef struct mx_reader mx_reader;
  * refused here.
  */
 extern mx_reader *mx_reader_open_fd(int fd, mx_error *err);
+
+/*
+ * Called with every chunk of input bytes as the reader reads them from its
+ * descriptor, before any gunzip, in order, each byte once: a caller hashes
+ * or counts what came through a pipe without reading it twice.
+ */
+typedef void (*mx_input_callback) (void *arg, const uint8_t *data, size_t len);
+
+/* mx_reader_open_fd, with cb (non-NULL) seeing every input byte. */
+extern mx_reader *mx_reader_open_fd_tap(int fd, mx_input_callback cb,
+										void *arg, mx_error *err);
 extern mx_reader *mx_reader_open_memory(const uint8_t *buf, size_t len,
 										mx_error *err);
 
@@ -218,6 +230,9 @@ extern const char *mx_skip_reason_name(mx_skip_reason reason);
 								 * captured */
 #define MX_IS_FRAGMENT	0x08	/* an IP fragment (more fragments, or offset >
 								 * 0) */
+#define MX_HAS_SEQ		0x10	/* seq is set: at least 8 bytes of the TCP
+								 * header were captured (always with
+								 * MX_HAS_TCP) */
 
 /*
  * One packet's headers, decoded, in host byte order.  Addresses are in
@@ -279,7 +294,7 @@ mx_is_mirai(const mx_packet *p)
 	uint32_t	dst;
 
 	if (p->ipver != 4 || p->proto != MX_PROTO_TCP ||
-		(p->present & MX_HAS_TCP) == 0 || p->sport <= 1024)
+		(p->present & MX_HAS_SEQ) == 0 || p->sport <= 1024)
 		return false;
 	dst = ((uint32_t) p->dst[0] << 24) | ((uint32_t) p->dst[1] << 16) |
 		((uint32_t) p->dst[2] << 8) | (uint32_t) p->dst[3];
@@ -294,7 +309,7 @@ mx_is_mirai(const mx_packet *p)
 /* The largest stored form: an IPv6 TCP packet with every option. */
 #define MX_PACKED_MAX	72
 
-/* Layout version written in byte 0 of every stored value. */
+/* Layout version, in the low 4 bits of byte 0 of every stored value. */
 #define MX_LAYOUT_VERSION 1
 
 /* Pack into out (MX_PACKED_MAX bytes); returns the length used. */
@@ -307,6 +322,9 @@ extern size_t mx_packet_pack(const mx_packet *p, uint8_t *out);
  */
 extern mx_status mx_packet_unpack(const uint8_t *buf, size_t len,
 								  mx_packet *p, mx_error *err);
+
+/* mx_is_mirai on a stored form: 1, 0, or -1 if the form is malformed. */
+extern int	mx_packed_is_mirai(const uint8_t *buf, size_t len);
 
 /* The timestamp alone, from a stored form that has been validated. */
 extern int64_t mx_packed_ts(const uint8_t *buf);

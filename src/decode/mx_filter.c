@@ -31,10 +31,20 @@ typedef struct program
 struct mx_filter
 {
 	char	   *expr;
+	uint8_t    *swapbuf;		/* DLT_NULL frames with their family swapped */
 	int			nprogs;
 	program		progs[MAX_PROGRAMS];
 	int			last;			/* index of the last program used */
 };
+
+/* True on a big-endian machine. */
+static bool
+host_is_big_endian(void)
+{
+	const uint16_t one = 1;
+
+	return *(const uint8_t *) &one == 0;
+}
 
 /* libpcap's DLT_* for a file's LINKTYPE_*. */
 static int
@@ -132,6 +142,28 @@ mx_filter_match(mx_filter *f, const mx_record *rec, mx_error *err)
 	memset(&h, 0, sizeof(h));
 	h.caplen = rec->caplen;
 	h.len = rec->wirelen;
+	if (rec->linktype == MX_LINKTYPE_NULL && rec->caplen >= 4 &&
+		rec->big_endian != host_is_big_endian())
+	{
+		/*
+		 * DLT_NULL's family is in the capturing host's byte order, which
+		 * libpcap takes to be the file's.  A program compiled without a
+		 * file compares in our byte order, so show it the family swapped,
+		 * as libpcap does for a swapped file.
+		 */
+		if (f->swapbuf == NULL && (f->swapbuf = malloc(MX_MAX_CAPLEN)) == NULL)
+		{
+			mx_fail(err, MX_ERR_NOMEM, "filter", rec->packetno, rec->offset,
+					"out of memory");
+			return -1;
+		}
+		memcpy(f->swapbuf, rec->data, rec->caplen);
+		f->swapbuf[0] = rec->data[3];
+		f->swapbuf[1] = rec->data[2];
+		f->swapbuf[2] = rec->data[1];
+		f->swapbuf[3] = rec->data[0];
+		return pcap_offline_filter(&p->prog, &h, f->swapbuf) != 0;
+	}
 	return pcap_offline_filter(&p->prog, &h, rec->data) != 0;
 }
 
@@ -145,6 +177,7 @@ mx_filter_free(mx_filter *f)
 	for (i = 0; i < f->nprogs; i++)
 		if (f->progs[i].ok)
 			pcap_freecode(&f->progs[i].prog);
+	free(f->swapbuf);
 	free(f->expr);
 	free(f);
 }

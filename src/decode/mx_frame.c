@@ -77,9 +77,14 @@ decode_transport(frame *f, uint32_t off, uint32_t end)
 	switch (p->proto)
 	{
 		case MX_PROTO_TCP:
-			if (avail >= 16)
+			/* a snaplen may cut the header: keep what is there */
+			if (avail >= 8)
 			{
 				p->seq = mx_be32(d + 4);
+				p->present |= MX_HAS_SEQ;
+			}
+			if (avail >= 16)
+			{
 				p->ack = mx_be32(d + 8);
 				p->tcp_flags = (uint16_t) (((d[12] & 1) << 8) | d[13]);
 				p->window = mx_be16(d + 14);
@@ -96,8 +101,6 @@ decode_transport(frame *f, uint32_t off, uint32_t end)
 				p->dport = mx_be16(d + 2);
 				p->present |= MX_HAS_PORTS;
 			}
-			else
-				p->present &= (uint8_t) ~MX_HAS_TCP;
 			break;
 		case MX_PROTO_ICMP:
 		case MX_PROTO_ICMPV6:

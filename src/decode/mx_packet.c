@@ -9,7 +9,8 @@
  * packet at 39 bytes (40 with PostgreSQL's 1-byte varlena header: a heap row
  * of one packet is then 64 bytes, less than the pcap record it came from).
  *
- *	byte  0		layout version, 1
+ *	byte  0		low 4 bits: layout version, 1; bit 0x10: TCP sequence number
+ *				alone (the snaplen cut the TCP header between 8 and 16 bytes)
  *	byte  1		bits: 0x01 IPv6, 0x02 VLAN, 0x04 caplen differs from wirelen,
  *				0x08 lengths take 4 bytes, 0x10 ports, 0x20 TCP,
  *				0x40 TCP NS flag, 0x80 IP fragment
@@ -25,6 +26,7 @@
  *	2 + 2		when 0x10: source and destination port (ICMP: type, code)
  *	4+4+1+2		when 0x20: sequence, acknowledgement, flags (low 8 bits),
  *				window
+ *	4			when byte 0 has 0x10: sequence
  *
  * Every packet has exactly one stored form (lengths take 4 bytes only when
  * one exceeds 65535, caplen only when it differs, IPv4 address bytes beyond
@@ -54,6 +56,7 @@
 #define F_TCP		0x20
 #define F_TCPNS		0x40
 #define F_FRAG		0x80
+#define F0_SEQ		0x10		/* in byte 0 */
 
 #define NS_PER_SEC	INT64_C(1000000000)
 
@@ -98,6 +101,8 @@ mx_packet_pack(const mx_packet *p, uint8_t *out)
 		flags |= F_FRAG;
 
 	out[0] = MX_LAYOUT_VERSION;
+	if ((p->present & (MX_HAS_SEQ | MX_HAS_TCP)) == MX_HAS_SEQ)
+		out[0] |= F0_SEQ;
 	out[1] = flags;
 	out[2] = p->proto;
 	out[3] = p->ttl;
@@ -150,12 +155,17 @@ mx_packet_pack(const mx_packet *p, uint8_t *out)
 		mx_put16(out + n + 9, p->window);
 		n += 11;
 	}
+	else if (out[0] & F0_SEQ)
+	{
+		mx_put32(out + n, p->seq);
+		n += 4;
+	}
 	return n;
 }
 
 /* The length a stored form with these flag bits must have. */
 static size_t
-packed_length(uint8_t flags)
+packed_length(uint8_t flags0, uint8_t flags)
 {
 	size_t		n = 12;
 	size_t		lenw = (flags & F_LONGLEN) ? 4 : 2;
@@ -170,6 +180,8 @@ packed_length(uint8_t flags)
 		n += 4;
 	if (flags & F_TCP)
 		n += 11;
+	if (flags0 & F0_SEQ)
+		n += 4;
 	return n;
 }
 
@@ -185,15 +197,15 @@ mx_packet_unpack(const uint8_t *buf, size_t len, mx_packet *p, mx_error *err)
 	if (len < 2)
 		return mx_fail_values(err, 12, len, MX_ERR_CORRUPT, "packet.length", 0, 0,
 									  "packet value is too short");
-	if (buf[0] != MX_LAYOUT_VERSION)
+	if ((buf[0] & 0x0f) != MX_LAYOUT_VERSION || (buf[0] & ~(0x0f | F0_SEQ)) != 0)
 		return mx_fail_values(err, MX_LAYOUT_VERSION, buf[0], MX_ERR_CORRUPT, "packet.version", 0, 0,
-									  "unsupported packet layout version %u",
-									  buf[0]);
+							  "unsupported packet layout version %u (byte 0x%02x)",
+							  buf[0] & 0x0f, buf[0]);
 	flags = buf[1];
-	if (len != packed_length(flags))
-		return mx_fail_values(err, packed_length(flags), len, MX_ERR_CORRUPT, "packet.length", 0, 1,
-									  "packet value has %zu bytes where its flags 0x%02x call for %zu",
-									  len, flags, packed_length(flags));
+	if (len != packed_length(buf[0], flags))
+		return mx_fail_values(err, packed_length(buf[0], flags), len, MX_ERR_CORRUPT, "packet.length", 0, 1,
+							  "packet value has %zu bytes where its flags 0x%02x%02x call for %zu",
+							  len, buf[0], flags, packed_length(buf[0], flags));
 
 	p->ipver = (flags & F_IPV6) ? 6 : 4;
 	p->proto = buf[2];
@@ -265,7 +277,10 @@ mx_packet_unpack(const uint8_t *buf, size_t len, mx_packet *p, mx_error *err)
 		if (p->proto != MX_PROTO_TCP || !(flags & F_PORTS))
 			return mx_fail(err, MX_ERR_CORRUPT, "packet.flags", 0, 1,
 						   "packet value has TCP fields without TCP ports");
-		p->present |= MX_HAS_TCP;
+		if (buf[0] & F0_SEQ)
+			return mx_fail(err, MX_ERR_CORRUPT, "packet.flags", 0, 0,
+						   "packet value has both all TCP fields and the sequence number alone");
+		p->present |= MX_HAS_TCP | MX_HAS_SEQ;
 		p->seq = mx_be32(buf + n);
 		p->ack = mx_be32(buf + n + 4);
 		p->tcp_flags = buf[n + 8];
@@ -277,9 +292,48 @@ mx_packet_unpack(const uint8_t *buf, size_t len, mx_packet *p, mx_error *err)
 	else if (flags & F_TCPNS)
 		return mx_fail(err, MX_ERR_CORRUPT, "packet.flags", 0, 1,
 					   "packet value has the TCP NS flag without TCP fields");
+	else if (buf[0] & F0_SEQ)
+	{
+		if (p->proto != MX_PROTO_TCP || !(flags & F_PORTS))
+			return mx_fail(err, MX_ERR_CORRUPT, "packet.flags", 0, 0,
+						   "packet value has a TCP sequence number without TCP ports");
+		p->present |= MX_HAS_SEQ;
+		p->seq = mx_be32(buf + n);
+		n += 4;
+	}
 	if (flags & F_FRAG)
 		p->present |= MX_IS_FRAGMENT;
 	return MX_OK;
+}
+
+/*
+ * is_mirai on a stored form without unpacking it: the hot path of counting
+ * Mirai packets.  Returns -1 when the bytes are not a well-formed layout 1
+ * value, so that the caller unpacks them and reports the error.
+ */
+int
+mx_packed_is_mirai(const uint8_t *buf, size_t len)
+{
+	uint8_t		flags;
+	size_t		n;
+	size_t		lenw;
+
+	if (len < 12 || (buf[0] & ~F0_SEQ) != MX_LAYOUT_VERSION)
+		return -1;
+	flags = buf[1];
+	if (len != packed_length(buf[0], flags))
+		return -1;
+	if ((flags & F_IPV6) || buf[2] != MX_PROTO_TCP || !(flags & F_PORTS) ||
+		!((flags & F_TCP) || (buf[0] & F0_SEQ)))
+		return 0;
+	lenw = (flags & F_LONGLEN) ? 4 : 2;
+	n = 12 + 8 + 2 + lenw;
+	if (flags & F_CAPLEN)
+		n += lenw;
+	if (flags & F_VLAN)
+		n += 2;
+	/* sport at n, seq at n + 4, destination address at 16 */
+	return mx_be16(buf + n) > 1024 && mx_be32(buf + n + 4) == mx_be32(buf + 16);
 }
 
 /* The timestamp of a validated stored form, without unpacking the rest. */
@@ -445,6 +499,8 @@ mx_packet_format(const mx_packet *p, char *out)
 		n += (size_t) sprintf(out + n, " flags=%s seq=%u ack=%u win=%u",
 							  fl, p->seq, p->ack, p->window);
 	}
+	else if (p->present & MX_HAS_SEQ)
+		n += (size_t) sprintf(out + n, " seq=%u", p->seq);
 	n += (size_t) sprintf(out + n, " ttl=%u", p->ttl);
 	if (p->ipver == 4)
 		n += (size_t) sprintf(out + n, " id=%u", p->ipid);
@@ -850,11 +906,11 @@ mx_packet_parse(const char *text, mx_packet *p, mx_error *err)
 	if (p->ipver == 6 && seen[K_ID])
 		return mx_fail(err, MX_ERR_SYNTAX, "id", 0, (uint64_t) (ps.pos - text),
 					   "IPv6 packet text cannot have the field \"id\"");
-	tcp = seen[K_FLAGS] || seen[K_SEQ] || seen[K_ACK] || seen[K_WIN];
+	tcp = seen[K_FLAGS] || seen[K_ACK] || seen[K_WIN];
 	if (tcp && !(seen[K_FLAGS] && seen[K_SEQ] && seen[K_ACK] && seen[K_WIN]))
 		return mx_fail(err, MX_ERR_SYNTAX, "flags", 0, (uint64_t) (ps.pos - text),
-					   "TCP fields flags, seq, ack and win must appear together");
-	if (tcp && (p->proto != MX_PROTO_TCP || !sport))
+					   "TCP fields flags, ack and win need each other and seq");
+	if ((tcp || seen[K_SEQ]) && (p->proto != MX_PROTO_TCP || !sport))
 		return mx_fail(err, MX_ERR_SYNTAX, "flags", 0, (uint64_t) (ps.pos - text),
 					   "TCP fields need protocol tcp and ports");
 	if (seen[K_TYPE] != seen[K_CODE])
@@ -874,11 +930,15 @@ mx_packet_parse(const char *text, mx_packet *p, mx_error *err)
 		p->sport = (uint16_t) val[K_TYPE];
 		p->dport = (uint16_t) val[K_CODE];
 	}
+	if (seen[K_SEQ])
+	{
+		p->present |= MX_HAS_SEQ;
+		p->seq = (uint32_t) val[K_SEQ];
+	}
 	if (tcp)
 	{
 		p->present |= MX_HAS_TCP;
 		p->tcp_flags = (uint16_t) val[K_FLAGS];
-		p->seq = (uint32_t) val[K_SEQ];
 		p->ack = (uint32_t) val[K_ACK];
 		p->window = (uint16_t) val[K_WIN];
 	}

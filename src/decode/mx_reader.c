@@ -119,9 +119,15 @@ struct mx_reader
 	uint32_t	nifs;
 	uint32_t	ifs_cap;
 
+	/* the caller's tap on raw input bytes */
+	mx_input_callback tap;
+	void	   *tap_arg;
+
 	/* salvage mode */
 	mx_skip_callback salvage_cb;
 	void	   *salvage_arg;
+	bool		have_last_sec;	/* last_sec holds a good record's time */
+	uint64_t	last_sec;
 };
 
 /* ----------------------------------------------------------------------
@@ -162,6 +168,8 @@ read_some(mx_reader *rd, uint8_t *dst, size_t n, mx_error *err)
 	}
 	if (r == 0)
 		rd->in_eof = true;
+	else if (rd->tap)
+		rd->tap(rd->tap_arg, dst, (size_t) r);
 	rd->in_total += (uint64_t) r;
 	return r;
 }
@@ -332,8 +340,7 @@ truncated_at(mx_reader *rd, const char *field, size_t wanted)
 	rd->truncated = true;
 	mx_fail_values(&rd->trunc_err, wanted, avail(rd), MX_ERR_TRUNCATED, field,
 				   rd->packetno + 1, cur_offset(rd),
-				   "the file ends inside record %llu: %zu of its %zu bytes are there",
-				   (unsigned long long) (rd->packetno + 1), avail(rd), wanted);
+				   "its last record has %zu of its %zu bytes", avail(rd), wanted);
 	rd->start = rd->end;
 	return MX_END;
 }
@@ -384,6 +391,8 @@ open_pcap(mx_reader *rd, uint32_t magic, mx_error *err)
 	return MX_OK;
 }
 
+static bool plausible_pcap(const mx_reader *rd, const uint8_t *h, bool timed);
+
 /* The next pcap record. */
 static mx_status
 next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
@@ -424,12 +433,18 @@ next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 		return mx_fail_values(err, rd->snaplen, caplen, MX_ERR_CORRUPT, "pcap.caplen", rd->packetno + 1, off + 8,
 									  "captured length %u is larger than the file's snapshot length %u",
 									  caplen, rd->snaplen);
+	/* salvage mode reads only records that look right */
+	if (rd->salvage_cb && !plausible_pcap(rd, h, true))
+		return mx_fail(err, MX_ERR_CORRUPT, "pcap.record", rd->packetno + 1, off,
+					   "record header is implausible: its time or lengths are out of line");
 	if ((st = need(rd, rd->rec_hdr_len + caplen, err)) != MX_OK)
 		return st;
 	if (avail(rd) < rd->rec_hdr_len + caplen)
 		return truncated_at(rd, "pcap.data", rd->rec_hdr_len + caplen);
 
 	rd->packetno++;
+	rd->have_last_sec = true;
+	rd->last_sec = sec;
 	rec->data = rd->win + rd->start + rd->rec_hdr_len;
 	rec->caplen = caplen;
 	rec->wirelen = len;
@@ -438,6 +453,7 @@ next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 	rec->linktype = rd->linktype;
 	rec->snaplen = rd->snaplen;
 	rec->interface = 0;
+	rec->big_endian = rd->big;
 	rec->packetno = rd->packetno;
 	rec->offset = off;
 	rd->start += rd->rec_hdr_len + caplen;
@@ -470,7 +486,8 @@ pcapng_time(const interface *ifc, uint64_t ts, int64_t *out)
 		/* frac * 1e9 / 2^e without overflow: drop low bits first */
 		if (e > 34)
 		{
-			frac >>= e - 34;
+			/* 2^-98 and finer: every fraction is below a nanosecond */
+			frac = e - 34 >= 64 ? 0 : frac >> (e - 34);
 			e = 34;
 		}
 		ns = secs * NS_PER_SEC + ((frac * NS_PER_SEC) >> e);
@@ -777,11 +794,216 @@ next_pcapng(mx_reader *rd, mx_record *rec, mx_error *err)
 		rec->linktype = ifc->linktype;
 		rec->snaplen = ifc->snaplen;
 		rec->interface = id;
+		rec->big_endian = rd->big;
 		rec->packetno = rd->packetno;
 		rec->offset = off;
 		rd->start += blen;
 		return MX_OK;
 	}
+}
+
+/* ----------------------------------------------------------------------
+ * Salvage: finding the next good record after damage
+ * ----------------------------------------------------------------------
+ */
+
+/*
+ * Could h be a pcap record header?  Its captured length fits the snaplen
+ * and the wire length, its fraction of a second is in range, and its time
+ * is within a day before and 30 days after the last good record's.
+ */
+static bool
+plausible_pcap(const mx_reader *rd, const uint8_t *h, bool timed)
+{
+	uint32_t	sec = mx_get32(h, rd->big);
+	uint32_t	frac = mx_get32(h + 4, rd->big);
+	uint32_t	caplen = mx_get32(h + 8, rd->big);
+	uint32_t	len = mx_get32(h + 12, rd->big);
+
+	if (rd->lengths == SWAPPED || (rd->lengths == MAYBE_SWAPPED && caplen > len))
+	{
+		uint32_t	t = caplen;
+
+		caplen = len;
+		len = t;
+	}
+	if (caplen > rd->snaplen || caplen > len || len > MX_MAX_BLOCK)
+		return false;
+	if (frac >= (rd->nanosecond ? 1000000000u : 1000000u))
+		return false;
+	if (timed && rd->have_last_sec &&
+		((uint64_t) sec + 86400 < rd->last_sec ||
+		 (uint64_t) sec > rd->last_sec + 30 * 86400))
+		return false;
+	return true;
+}
+
+/*
+ * Move rd->start to the next plausible pcap record: one whose header is
+ * plausible and is followed by another plausible header, or by the end of
+ * the file.  Scans a byte at a time; at the end of the file, skips it all.
+ */
+static mx_status
+resync_pcap(mx_reader *rd, bool timed, mx_error *err)
+{
+	size_t		hl = rd->rec_hdr_len;
+	mx_status	st;
+
+	rd->start++;
+	for (;; rd->start++)
+	{
+		const uint8_t *h;
+		uint32_t	caplen,
+					len;
+
+		if ((st = need(rd, hl, err)) != MX_OK)
+			return st;
+		if (avail(rd) < hl)
+		{
+			rd->start = rd->end;
+			return MX_END;
+		}
+		if (!plausible_pcap(rd, rd->win + rd->start, timed))
+			continue;
+		h = rd->win + rd->start;
+		caplen = mx_get32(h + 8, rd->big);
+		len = mx_get32(h + 12, rd->big);
+		if (rd->lengths == SWAPPED || (rd->lengths == MAYBE_SWAPPED && caplen > len))
+			caplen = len;
+		if ((st = need(rd, 2 * hl + caplen, err)) != MX_OK)
+			return st;
+		if (avail(rd) == hl + caplen && rd->eof)
+			return MX_OK;		/* the last record */
+		if (avail(rd) >= 2 * hl + caplen &&
+			plausible_pcap(rd, rd->win + rd->start + hl + caplen, timed))
+			return MX_OK;
+	}
+}
+
+/* Block types of pcapng that we recognise when resynchronising. */
+static bool
+known_block(uint32_t type)
+{
+	switch (type)
+	{
+		case PCAPNG_SHB:
+		case PCAPNG_IDB:
+		case PCAPNG_PB:
+		case PCAPNG_SPB:
+		case 4:					/* name resolution */
+		case 5:					/* interface statistics */
+		case PCAPNG_EPB:
+		case 9:					/* systemd journal export */
+		case 10:				/* decryption secrets */
+		case 0x00000bad:		/* custom, copiable */
+		case 0x40000bad:		/* custom, not copiable */
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Move rd->start to the next plausible pcapng block, at a multiple of 4
+ * bytes from the damaged one: a known type, a sane length, the same length
+ * at both ends, and for packet blocks an interface that exists.
+ */
+static mx_status
+resync_pcapng(mx_reader *rd, mx_error *err)
+{
+	mx_status	st;
+
+	rd->start += 4;
+	for (;; rd->start += 4)
+	{
+		const uint8_t *b;
+		uint32_t	type,
+					blen;
+		bool		big = rd->big;
+
+		if ((st = need(rd, 12, err)) != MX_OK)
+			return st;
+		if (avail(rd) < 12)
+		{
+			rd->start = rd->end;
+			return MX_OK;
+		}
+		b = rd->win + rd->start;
+		type = mx_get32(b, big);
+		if (!known_block(type))
+			continue;
+		if (type == PCAPNG_SHB)
+		{
+			if (mx_le32(b + 8) == PCAPNG_BOM)
+				big = false;
+			else if (mx_be32(b + 8) == PCAPNG_BOM)
+				big = true;
+			else
+				continue;
+		}
+		blen = mx_get32(b + 4, big);
+		if (blen < 12 || blen % 4 != 0 || blen > MX_MAX_BLOCK)
+			continue;
+		if ((type == PCAPNG_EPB && mx_get32(b + 8, big) >= rd->nifs) ||
+			(type == PCAPNG_PB && mx_get16(b + 8, big) >= rd->nifs))
+			continue;
+		if ((st = need(rd, blen, err)) != MX_OK)
+			return st;
+		if (avail(rd) < blen)
+			continue;
+		b = rd->win + rd->start;
+		if (mx_get32(b + blen - 4, big) == blen)
+			return MX_OK;
+	}
+}
+
+/*
+ * After a damaged record at rd->start: report it through the callback and
+ * move to the next good record.  Damage inside compressed data ends the
+ * stream: deflate cannot be resumed in the middle.
+ */
+static mx_status
+salvage(mx_reader *rd, mx_error *damage, mx_error *err)
+{
+	uint64_t	from = cur_offset(rd);
+	mx_status	st;
+
+	if (damage->field && strncmp(damage->field, "gzip", 4) == 0)
+	{
+		uint64_t	left = avail(rd);
+
+		rd->start = rd->end;
+		rd->eof = true;
+		rd->salvage_cb(rd->salvage_arg, damage, left);
+		return MX_OK;
+	}
+	if (rd->info.format == MX_FORMAT_PCAP)
+	{
+		/*
+		 * Look for records near the last good one's time first; if there
+		 * are none, the damage may have been in that time: look again
+		 * without it.  The window still holds what was scanned unless the
+		 * stream is compressed or piped and long; then what it slid past
+		 * is lost, and that is what gets reported.
+		 */
+		size_t		mark = rd->start;
+		uint64_t	mark_win = rd->win_offset;
+
+		st = resync_pcap(rd, true, err);
+		if (st == MX_END && rd->have_last_sec && rd->win_offset == mark_win)
+		{
+			rd->start = mark;
+			rd->have_last_sec = false;
+			st = resync_pcap(rd, false, err);
+		}
+		if (st == MX_END)
+			st = MX_OK;
+	}
+	else
+		st = resync_pcapng(rd, err);
+	if (st != MX_OK)
+		return st;
+	rd->salvage_cb(rd->salvage_arg, damage, cur_offset(rd) - from);
+	return MX_OK;
 }
 
 /* ----------------------------------------------------------------------
@@ -864,7 +1086,7 @@ open_container(mx_reader *rd, mx_error *err)
 										  mx_le32(h + 8));
 		return MX_OK;			/* the SHB is read as the first block */
 	}
-	return mx_fail_values(err, PCAP_MAGIC_US, mx_be32(h), MX_ERR_FORMAT, "magic", 0, 0,
+	return mx_fail(err, MX_ERR_FORMAT, "magic", 0, 0,
 								  "not a pcap or pcapng file: it starts with 0x%08x",
 								  mx_be32(h));
 }
@@ -899,6 +1121,12 @@ reader_start(mx_reader *rd, mx_error *err)
 mx_reader *
 mx_reader_open_fd(int fd, mx_error *err)
 {
+	return mx_reader_open_fd_tap(fd, NULL, NULL, err);
+}
+
+mx_reader *
+mx_reader_open_fd_tap(int fd, mx_input_callback cb, void *arg, mx_error *err)
+{
 	mx_reader  *rd = reader_new(err);
 
 	if (rd == NULL)
@@ -907,6 +1135,8 @@ mx_reader_open_fd(int fd, mx_error *err)
 		return NULL;
 	}
 	rd->fd = fd;
+	rd->tap = cb;
+	rd->tap_arg = arg;
 	rd->buf = malloc(WINDOW_INITIAL);
 	if (rd->buf == NULL)
 	{
@@ -948,10 +1178,23 @@ mx_reader_next(mx_reader *rd, mx_record *rec, mx_error *err)
 {
 	mx_status	st;
 
-	if (rd->info.format == MX_FORMAT_PCAP)
-		st = next_pcap(rd, rec, err);
-	else
-		st = next_pcapng(rd, rec, err);
+	for (;;)
+	{
+		if (rd->info.format == MX_FORMAT_PCAP)
+			st = next_pcap(rd, rec, err);
+		else
+			st = next_pcapng(rd, rec, err);
+		if (st == MX_OK || st == MX_END || rd->salvage_cb == NULL ||
+			st == MX_ERR_IO || st == MX_ERR_NOMEM)
+			break;
+		/* salvage mode: step over the damage and try again */
+		{
+			mx_error	damage = *err;
+
+			if ((st = salvage(rd, &damage, err)) != MX_OK)
+				break;
+		}
+	}
 	if (st == MX_END && rd->truncated)
 		*err = rd->trunc_err;
 	return st;

@@ -29,8 +29,12 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "mirai_ext.h"
 
@@ -45,7 +49,18 @@ typedef struct read_state
 	uint64		filtered;
 	uint64		skipped[MX_SKIP_NREASONS];
 	uint64		packetno;		/* record being read, for errcontext */
+	uint64		records;		/* records read */
 	bool		done;
+	bool		salvage;		/* on_error => 'skip' */
+	uint64		damaged;		/* damaged regions stepped over */
+	uint64		damaged_bytes;
+	uint64		malformed;		/* packets with malformed headers skipped */
+	int			npending;		/* damage reports not yet raised */
+	mx_error	pending[4];
+	uint64		pending_bytes[4];
+	bool		track_linktypes;	/* pcap_file_info wants them */
+	int			nlinktypes;
+	uint32		linktypes[64];
 	MemoryContextCallback cleanup;
 } read_state;
 
@@ -115,6 +130,52 @@ mirai_report_error(const char *path, const mx_error *err)
 			 errdetail("%s%s", where, values)));
 }
 
+/* How many damage reports are raised one by one before only counting. */
+#define MAX_DAMAGE_WARNINGS 10
+
+/*
+ * Salvage mode callback, called by the decoder: keep the report, to be
+ * raised once control is back in PostgreSQL code (never ereport from
+ * inside the decoder).
+ */
+static void
+note_damage(void *arg, const mx_error *err, uint64_t bytes)
+{
+	read_state *st = (read_state *) arg;
+
+	st->damaged++;
+	st->damaged_bytes += bytes;
+	if (st->npending < (int) lengthof(st->pending))
+	{
+		st->pending[st->npending] = *err;
+		st->pending_bytes[st->npending] = bytes;
+		st->npending++;
+	}
+}
+
+/* Raise the damage reports the decoder left, as WARNINGs. */
+static void
+raise_damage(read_state *st)
+{
+	int			i;
+
+	for (i = 0; i < st->npending; i++)
+	{
+		const mx_error *e = &st->pending[i];
+
+		if (st->damaged - st->npending + i + 1 > MAX_DAMAGE_WARNINGS)
+			break;
+		ereport(WARNING,
+				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+				 errmsg("skipped %llu damaged bytes of capture file \"%s\": %s",
+						(unsigned long long) st->pending_bytes[i], st->path, e->message),
+				 errdetail("At record %llu, byte offset %llu, field %s.",
+						   (unsigned long long) e->packetno,
+						   (unsigned long long) e->offset, e->field)));
+	}
+	st->npending = 0;
+}
+
 /* errcontext for anything raised while a file is being read. */
 static void
 read_error_context(void *arg)
@@ -156,7 +217,7 @@ open_capture(const char *path)
 	return rd;
 }
 
-/* NOTICE with the frames that were not IP, if any. */
+/* NOTICE with the frames that were not IP, if any; WARNING for damage. */
 static void
 report_skipped(read_state *st)
 {
@@ -164,6 +225,15 @@ report_skipped(read_state *st)
 	uint64		total = 0;
 	int			r;
 
+	if (st->damaged || st->malformed)
+		ereport(WARNING,
+				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+				 errmsg("capture file \"%s\" is damaged: skipped %llu damaged regions (%llu bytes) and %llu malformed packets",
+						st->path, (unsigned long long) st->damaged,
+						(unsigned long long) st->damaged_bytes,
+						(unsigned long long) st->malformed),
+				 errdetail("The %lld packets around the damage were read.",
+						   (long long) st->returned)));
 	for (r = 1; r < MX_SKIP_NREASONS; r++)
 		total += st->skipped[r];
 	if (total == 0)
@@ -195,19 +265,40 @@ read_next(read_state *st, mx_packet *pkt)
 		CHECK_FOR_INTERRUPTS();
 		st->packetno++;
 		s = mx_reader_next(st->rd, &rec, &err);
+		if (st->npending)
+			raise_damage(st);
 		if (s == MX_END)
 		{
 			if (mx_reader_truncated(st->rd))
 				ereport(WARNING,
 						(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-						 errmsg("capture file \"%s\" ends inside its last record", st->path),
-						 errdetail("%s At byte offset %llu. The packets before it are kept.",
-								   err.message, (unsigned long long) err.offset)));
+						 errmsg("capture file \"%s\" is cut short: %s", st->path, err.message),
+						 errdetail("At record %llu, byte offset %llu, field %s. The %llu records before it are kept.",
+								   (unsigned long long) err.packetno,
+								   (unsigned long long) err.offset, err.field,
+								   (unsigned long long) err.packetno - 1)));
 			return false;
 		}
 		if (s != MX_OK)
 			mirai_report_error(st->path, &err);
 		st->packetno = rec.packetno;
+		st->records = rec.packetno;
+		if (mx_linktype_name(rec.linktype) == NULL)
+		{
+			/* a pcapng interface we do not decode: no filter applies */
+			st->skipped[MX_SKIP_LINKTYPE]++;
+			continue;
+		}
+		if (st->track_linktypes)
+		{
+			int			i;
+
+			for (i = 0; i < st->nlinktypes; i++)
+				if (st->linktypes[i] == rec.linktype)
+					break;
+			if (i == st->nlinktypes && i < (int) lengthof(st->linktypes))
+				st->linktypes[st->nlinktypes++] = rec.linktype;
+		}
 		if (st->filter)
 		{
 			int			m = mx_filter_match(st->filter, &rec, &err);
@@ -226,6 +317,18 @@ read_next(read_state *st, mx_packet *pkt)
 		if (s == MX_SKIP)
 		{
 			st->skipped[reason]++;
+			continue;
+		}
+		if (st->salvage && s == MX_ERR_PACKET)
+		{
+			if (++st->malformed <= MAX_DAMAGE_WARNINGS)
+				ereport(WARNING,
+						(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+						 errmsg("skipped a malformed packet of capture file \"%s\": %s",
+								st->path, err.message),
+						 errdetail("At packet %llu, byte offset %llu, field %s.",
+								   (unsigned long long) err.packetno,
+								   (unsigned long long) err.offset, err.field)));
 			continue;
 		}
 		mirai_report_error(st->path, &err);
@@ -275,7 +378,9 @@ pcap_read(PG_FUNCTION_ARGS)
 			{
 				char	   *mode = text_to_cstring(PG_GETARG_TEXT_PP(3));
 
-				if (strcmp(mode, "error") != 0)
+				if (strcmp(mode, "skip") == 0)
+					st->salvage = true;
+				else if (strcmp(mode, "error") != 0)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("invalid value for on_error: \"%s\"", mode),
@@ -295,6 +400,8 @@ pcap_read(PG_FUNCTION_ARGS)
 					mirai_report_error(st->path, &err);
 			}
 			st->rd = open_capture(st->path);
+			if (st->salvage)
+				mx_reader_set_salvage(st->rd, note_damage, st);
 		}
 		funcctx->user_fctx = st;
 		MemoryContextSwitchTo(oldcxt);
@@ -321,4 +428,128 @@ pcap_read(PG_FUNCTION_ARGS)
 	}
 	st->returned++;
 	SRF_RETURN_NEXT(funcctx, mirai_packet_datum(&pkt));
+}
+
+/*
+ * pcap_file_info(path text, filter text): one row describing a capture
+ * file: its container, its link types, and counts of what it holds, read
+ * with the same rules as pcap_read.
+ */
+PG_FUNCTION_INFO_V1(pcap_file_info);
+Datum
+pcap_file_info(PG_FUNCTION_ARGS)
+{
+	read_state *st;
+	mx_packet	pkt;
+	TupleDesc	tupdesc;
+	Datum		values[19];
+	bool		nulls[19];
+	uint64		ip4 = 0,
+				ip6 = 0,
+				ip4_tcp = 0,
+				mirai = 0,
+				skipped = 0;
+	int64		first_ns = 0,
+				last_ns = 0;
+	bool		any = false;
+	const mx_file_info *info;
+	StringInfoData reasons;
+	ErrorContextCallback errcb;
+	Datum		lts[lengthof(st->linktypes)];
+	int			i = 0,
+				r;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	check_read_privilege();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	/*
+	 * In the call's memory context, not on the stack: the reset callback
+	 * that closes the file on error lives as long as that context.
+	 */
+	st = palloc0(sizeof(read_state));
+	st->path = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	st->max_packets = -1;
+	st->cleanup.func = read_state_cleanup;
+	st->cleanup.arg = st;
+	/* the callback closes the file if anything below raises an error */
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &st->cleanup);
+	if (!PG_ARGISNULL(1))
+	{
+		mx_error	err;
+
+		st->filter = mx_filter_new(text_to_cstring(PG_GETARG_TEXT_PP(1)), &err);
+		if (st->filter == NULL)
+			mirai_report_error(st->path, &err);
+	}
+	st->rd = open_capture(st->path);
+	st->track_linktypes = true;
+
+	errcb.callback = read_error_context;
+	errcb.arg = st;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	while (read_next(st, &pkt))
+	{
+		if (pkt.ipver == 4)
+			ip4++;
+		else
+			ip6++;
+		if (pkt.ipver == 4 && pkt.proto == MX_PROTO_TCP)
+			ip4_tcp++;
+		if (mx_is_mirai(&pkt))
+			mirai++;
+		if (!any || pkt.ts_ns < first_ns)
+			first_ns = pkt.ts_ns;
+		if (!any || pkt.ts_ns > last_ns)
+			last_ns = pkt.ts_ns;
+		any = true;
+	}
+	error_context_stack = errcb.previous;
+
+	info = mx_reader_info(st->rd);
+	initStringInfo(&reasons);
+	appendStringInfoChar(&reasons, '{');
+	for (r = 1; r < MX_SKIP_NREASONS; r++)
+	{
+		skipped += st->skipped[r];
+		if (st->skipped[r])
+			appendStringInfo(&reasons, "%s\"%s\": %llu", reasons.len > 1 ? ", " : "",
+							 mx_skip_reason_name(r), (unsigned long long) st->skipped[r]);
+	}
+	appendStringInfoChar(&reasons, '}');
+	for (r = 0; r < st->nlinktypes; r++)
+		lts[r] = Int32GetDatum((int32) st->linktypes[r]);
+
+	memset(nulls, 0, sizeof(nulls));
+	values[i++] = CStringGetTextDatum(info->format == MX_FORMAT_PCAP ? "pcap" : "pcapng");
+	values[i++] = BoolGetDatum(info->gzip);
+	values[i++] = CStringGetTextDatum(info->big_endian ? "big" : "little");
+	values[i++] = CStringGetTextDatum(psprintf("%u.%u", info->version_major, info->version_minor));
+	nulls[i] = info->format != MX_FORMAT_PCAP;
+	values[i++] = CStringGetTextDatum(info->nanosecond ? "ns" : "us");
+	nulls[i] = info->format != MX_FORMAT_PCAPNG;
+	values[i++] = Int32GetDatum((int32) info->sections);
+	nulls[i] = info->format != MX_FORMAT_PCAPNG;
+	values[i++] = Int32GetDatum((int32) info->interfaces);
+	values[i++] = PointerGetDatum(construct_array(lts, st->nlinktypes, INT4OID,
+												  4, true, TYPALIGN_INT));
+	values[i++] = Int64GetDatum((int64) st->records);
+	values[i++] = Int64GetDatum((int64) st->filtered);
+	values[i++] = Int64GetDatum((int64) ip4);
+	values[i++] = Int64GetDatum((int64) ip6);
+	values[i++] = Int64GetDatum((int64) ip4_tcp);
+	values[i++] = Int64GetDatum((int64) mirai);
+	values[i++] = Int64GetDatum((int64) skipped);
+	values[i++] = DirectFunctionCall1(jsonb_in, CStringGetDatum(reasons.data));
+	nulls[i] = !any;
+	values[i++] = TimestampTzGetDatum(mirai_ns_to_timestamptz(first_ns));
+	nulls[i] = !any;
+	values[i++] = TimestampTzGetDatum(mirai_ns_to_timestamptz(last_ns));
+	values[i++] = BoolGetDatum(mx_reader_truncated(st->rd));
+	Assert(i == lengthof(values));
+	read_state_cleanup(st);
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

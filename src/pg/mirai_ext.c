@@ -4,8 +4,8 @@
  *		Module entry: PG_MODULE_MAGIC and _PG_init.
  *
  * The type lives in packet.c, the capture readers in capture.c, GeoIP
- * lookups in geoip.c.  Settings
- * (GUCs) are defined in _PG_init under the reserved prefix "mirai_ext".
+ * lookups in geoip.c.  Settings (GUCs) are defined in _PG_init under the
+ * reserved prefix "mirai_ext", before the prefix is reserved.
  *
  *-------------------------------------------------------------------------
  */

@@ -39,12 +39,9 @@
 Datum
 mirai_packet_datum(const mx_packet *p)
 {
-	uint8		buf[MX_PACKED_MAX];
-	size_t		len = mx_packet_pack(p, buf);
-	bytea	   *res = (bytea *) palloc(VARHDRSZ + len);
+	bytea	   *res = (bytea *) palloc(VARHDRSZ + MX_PACKED_MAX);
 
-	SET_VARSIZE(res, VARHDRSZ + len);
-	memcpy(VARDATA(res), buf, len);
+	SET_VARSIZE(res, VARHDRSZ + mx_packet_pack(p, (uint8 *) VARDATA(res)));
 	return PointerGetDatum(res);
 }
 
@@ -257,7 +254,7 @@ packet_seq(PG_FUNCTION_ARGS)
 	mx_packet	p;
 
 	PG_GETARG_PACKET(0, &p);
-	if (!(p.present & MX_HAS_TCP))
+	if (!(p.present & MX_HAS_SEQ))
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(p.seq);
 }
@@ -424,9 +421,15 @@ PG_FUNCTION_INFO_V1(is_mirai);
 Datum
 is_mirai(PG_FUNCTION_ARGS)
 {
+	struct varlena *v = PG_GETARG_VARLENA_PP(0);
+	int			r;
 	mx_packet	p;
 
-	PG_GETARG_PACKET(0, &p);
+	/* the hot path of counting: no unpacking */
+	r = mx_packed_is_mirai((const uint8 *) VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+	if (r >= 0)
+		PG_RETURN_BOOL(r == 1);
+	PG_GETARG_PACKET(0, &p);	/* reports what is wrong */
 	PG_RETURN_BOOL(mx_is_mirai(&p));
 }
 
@@ -462,7 +465,7 @@ packet_fields(PG_FUNCTION_ARGS)
 	values[i++] = Int32GetDatum(p.sport);
 	nulls[i] = !has_ports(&p);
 	values[i++] = Int32GetDatum(p.dport);
-	nulls[i] = !(p.present & MX_HAS_TCP);
+	nulls[i] = !(p.present & MX_HAS_SEQ);
 	values[i++] = Int64GetDatum(p.seq);
 	nulls[i] = !(p.present & MX_HAS_TCP);
 	values[i++] = Int64GetDatum(p.ack);

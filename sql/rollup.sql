@@ -1,0 +1,142 @@
+-- Rollups: mirai_track, maintenance by INSERT, COPY, DELETE and TRUNCATE,
+-- the views and the range functions.  Every check compares a rollup with
+-- the same GROUP BY over the raw table.
+\set VERBOSITY default
+
+-- rollups_diff(t, zone): rows where a view and the GROUP BY over t differ
+CREATE FUNCTION rollups_diff(t regclass, zone text)
+RETURNS TABLE (what text, n bigint) LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        WITH raw AS (
+            SELECT (packet_time(p) AT TIME ZONE %2$L)::date AS day, packet_src(p) AS src,
+                   packet_dport(p) AS dport, packet_time(p) AS t
+              FROM %1$s WHERE is_mirai(p)),
+        rd AS (SELECT day, count(*) AS packets, count(DISTINCT src) AS sources FROM raw GROUP BY day),
+        vd AS (SELECT day, packets, sources FROM mirai_daily WHERE tbl = %1$L::regclass),
+        rs AS (SELECT day, src, count(*) AS packets, min(t) AS first_seen, max(t) AS last_seen,
+                      array_agg(DISTINCT dport ORDER BY dport) AS ports,
+                      count(*)::numeric / (SELECT packets FROM rd WHERE rd.day = raw.day) AS share
+                 FROM raw GROUP BY day, src),
+        vs AS (SELECT day, src, packets, first_seen, last_seen, ports, share
+                 FROM mirai_sources WHERE tbl = %1$L::regclass),
+        rh AS (SELECT date_trunc('hour', packet_time(p), 'UTC') AS hour,
+                      count(*) FILTER (WHERE is_mirai(p)) AS packets, count(*) AS all_packets
+                 FROM %1$s GROUP BY 1),
+        vh AS (SELECT "time" AS hour, packets, all_packets FROM mirai_hourly WHERE tbl = %1$L::regclass),
+        rb AS (SELECT src, min(t) AS first_seen, max(t) AS last_seen, min(day) AS first_day,
+                      count(DISTINCT day) AS days, count(*) AS packets FROM raw GROUP BY src),
+        vb AS (SELECT src, first_seen, last_seen, first_day, days, packets
+                 FROM mirai_bots WHERE tbl = %1$L::regclass),
+        rc AS (SELECT NULL::text AS country, count(*) AS packets FROM raw HAVING count(*) > 0),
+        vc AS (SELECT country, packets FROM mirai_countries WHERE tbl = %1$L::regclass)
+        SELECT 'daily', count(*) FROM ((TABLE rd EXCEPT TABLE vd) UNION ALL (TABLE vd EXCEPT TABLE rd)) x
+        UNION ALL
+        SELECT 'sources', count(*) FROM ((TABLE rs EXCEPT TABLE vs) UNION ALL (TABLE vs EXCEPT TABLE rs)) x
+        UNION ALL
+        SELECT 'hourly', count(*) FROM ((TABLE rh EXCEPT TABLE vh) UNION ALL (TABLE vh EXCEPT TABLE rh)) x
+        UNION ALL
+        SELECT 'bots', count(*) FROM ((TABLE rb EXCEPT TABLE vb) UNION ALL (TABLE vb EXCEPT TABLE rb)) x
+        UNION ALL
+        SELECT 'countries', count(*) FROM ((TABLE rc EXCEPT TABLE vc) UNION ALL (TABLE vc EXCEPT TABLE rc)) x
+    $q$, t, zone);
+END $$;
+
+-- a Mirai packet: seq = destination address (203.0.113.7 = 3405803783)
+CREATE FUNCTION mp(ts text, src text, dport int) RETURNS packet LANGUAGE sql AS $$
+    SELECT format('%s tcp %s:40000 > 203.0.113.7:%s flags=S seq=3405803783 ack=0 win=1 ttl=50 id=1 len=54',
+                  ts, src, dport)::packet $$;
+
+CREATE TABLE cap (p packet);
+CREATE TABLE cap_tokyo (p packet);
+
+-- backfill from rows already there; no GeoIP configured: one NOTICE
+INSERT INTO cap SELECT pcap_read('mirai_fixtures/ether.pcap');
+SELECT mirai_track('cap');
+SELECT mirai_track('cap_tokyo', time_zone => 'Asia/Tokyo', on_delete => 'keep');
+SELECT tbl, time_zone, on_delete, daily_view, sources_view, countries_view FROM mirai_tracked ORDER BY tbl::text;
+SELECT * FROM rollups_diff('cap', 'UTC');
+SELECT day, packets, sources FROM mirai_daily WHERE tbl = 'cap'::regclass;
+
+-- plain INSERT: a packet at 15:30 UTC is on the next day in Tokyo
+INSERT INTO cap_tokyo VALUES
+    (mp('2024-12-13T14:59:59.999999999Z', '192.0.2.1', 23)),
+    (mp('2024-12-13T15:00:00Z', '192.0.2.1', 23)),
+    (mp('2024-12-13T15:30:00Z', '192.0.2.1', 2323)),
+    (mp('2024-12-13T15:31:00Z', '192.0.2.2', 23)),
+    ('2024-12-13T15:32:00Z tcp 192.0.2.3:40000 > 203.0.113.7:23 flags=S seq=1 ack=0 win=1 ttl=50 id=1 len=54');
+SELECT day, "time", packets, sources FROM mirai_daily WHERE tbl = 'cap_tokyo'::regclass ORDER BY day;
+SELECT day, src, packets, share, first_seen, last_seen, ports, country
+  FROM mirai_sources WHERE tbl = 'cap_tokyo'::regclass ORDER BY day, src;
+SELECT "time", packets, all_packets FROM mirai_hourly WHERE tbl = 'cap_tokyo'::regclass ORDER BY 1;
+SELECT * FROM rollups_diff('cap_tokyo', 'Asia/Tokyo');
+
+-- INSERT ... SELECT pcap_read, and COPY in binary (the loader's path)
+INSERT INTO cap_tokyo SELECT pcap_read('mirai_fixtures/big.pcap');
+SELECT current_setting('data_directory') || '/mirai_regress_rollup.bin' AS binfile \gset
+COPY (SELECT p FROM cap) TO :'binfile' (FORMAT binary);
+COPY cap FROM :'binfile' (FORMAT binary);
+COPY cap_tokyo FROM :'binfile' (FORMAT binary);
+SELECT * FROM rollups_diff('cap', 'UTC');
+SELECT * FROM rollups_diff('cap_tokyo', 'Asia/Tokyo');
+
+-- deletes: cap follows them, cap_tokyo keeps its rollups as history
+SELECT sum(packets) AS tokyo_before FROM mirai_daily WHERE tbl = 'cap_tokyo'::regclass;
+DELETE FROM cap WHERE packet_src(p) << '128.0.0.0/1';
+DELETE FROM cap WHERE packet_time(p) < (SELECT min(packet_time(p)) + interval '10 seconds' FROM cap);
+DELETE FROM cap_tokyo WHERE packet_src(p) << '128.0.0.0/1';
+SELECT * FROM rollups_diff('cap', 'UTC');
+SELECT sum(packets) AS tokyo_after FROM mirai_daily WHERE tbl = 'cap_tokyo'::regclass;
+TRUNCATE cap_tokyo;
+SELECT count(*) > 0 AS tokyo_history_kept FROM mirai_daily WHERE tbl = 'cap_tokyo'::regclass;
+TRUNCATE cap;
+SELECT count(*) AS cap_rows_after_truncate FROM mirai_daily WHERE tbl = 'cap'::regclass;
+INSERT INTO cap SELECT pcap_read('mirai_fixtures/ether.pcap');
+SELECT * FROM rollups_diff('cap', 'UTC');
+
+-- mirai_rebuild recomputes from the rows: history is gone for a 'keep' table
+SELECT mirai_rebuild('cap_tokyo');
+SELECT count(*) AS tokyo_rows_after_rebuild FROM mirai_daily WHERE tbl = 'cap_tokyo'::regclass;
+
+-- range functions
+INSERT INTO cap_tokyo VALUES
+    (mp('2024-12-13T15:00:00Z', '192.0.2.1', 23)),
+    (mp('2024-12-13T16:00:00Z', '192.0.2.1', 23)),
+    (mp('2024-12-14T15:00:00Z', '192.0.2.2', 23));
+SELECT day, packets, sources FROM mirai_daily('2024-12-14 00:00+09', '2024-12-16 00:00+09', 'cap_tokyo');
+SELECT src, country, packets, share, first_seen, last_seen, days
+  FROM mirai_sources('2024-12-14 00:00+09', '2024-12-16 00:00+09', 'cap_tokyo');
+SELECT country, packets, share, rank FROM mirai_countries('2024-12-14 00:00+09', '2024-12-16 00:00+09', 'cap_tokyo');
+SELECT day, packets FROM mirai_daily_packets('UTC', '2024-12-13', '2024-12-16', 'cap_tokyo');
+SELECT day, new_sources FROM mirai_new_sources WHERE tbl = 'cap_tokyo'::regclass ORDER BY day;
+SELECT src, first_day, last_day, days, packets, ports FROM mirai_bots WHERE tbl = 'cap_tokyo'::regclass ORDER BY src;
+
+-- a partitioned table: statement triggers on the parent see every partition
+CREATE TABLE cap_part (p packet, day date) PARTITION BY RANGE (day);
+CREATE TABLE cap_part_13 PARTITION OF cap_part FOR VALUES FROM ('2024-12-13') TO ('2024-12-14');
+CREATE TABLE cap_part_14 PARTITION OF cap_part FOR VALUES FROM ('2024-12-14') TO ('2024-12-15');
+SELECT mirai_track('cap_part');
+INSERT INTO cap_part VALUES
+    (mp('2024-12-13T10:00:00Z', '192.0.2.1', 23), '2024-12-13'),
+    (mp('2024-12-14T10:00:00Z', '192.0.2.1', 23), '2024-12-14'),
+    (mp('2024-12-14T11:00:00Z', '192.0.2.9', 23), '2024-12-14');
+DELETE FROM cap_part WHERE day = '2024-12-13';
+SELECT * FROM rollups_diff('cap_part', 'UTC');
+
+-- errors
+SELECT mirai_track('cap');
+SELECT mirai_track('mirai_fixture_missing');
+CREATE TABLE two (a packet, b packet);
+SELECT mirai_track('two');
+CREATE TABLE nopacket (a int);
+SELECT mirai_track('nopacket');
+CREATE TABLE cap_bad (p packet);
+SELECT mirai_track('cap_bad', time_zone => 'Mars/Olympus');
+SELECT mirai_track('cap_bad', on_delete => 'forget');
+SELECT mirai_untrack('cap_bad');
+
+-- untrack drops triggers, views and rollups
+SELECT mirai_untrack('cap_part');
+SELECT count(*) FROM mirai_daily WHERE tbl = 'cap_part'::regclass;
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'cap_part'::regclass AND NOT tgisinternal;
+SELECT to_regclass('cap_part_mirai_daily');

@@ -1,0 +1,1697 @@
+/*-------------------------------------------------------------------------
+ *
+ * mirai_load.c
+ *	  Bulk loader: capture files on a client, decoded here with the shared
+ *	  decoder, streamed into a table's packet column with
+ *	  COPY ... FROM STDIN (FORMAT binary).
+ *
+ *		mirai_load -d "host=db dbname=honeypot" -t capture /spool/h00.pcapng.gz ...
+ *		tcpdump -i eth0 -w - tcp | mirai_load -d honeypot -t capture -
+ *
+ * The server does no decoding: each row of the COPY stream is the packet
+ * type's binary form (mx_packet_pack), which packet_recv validates.
+ *
+ * Invariants and policy:
+ *	- One file, one transaction: BEGIN, COPY, one ledger row, COMMIT.  An
+ *	  error, a crash or kill -9 leaves nothing of the file (the server
+ *	  rolls back when the connection drops).
+ *	- The ledger (@extschema@.mirai_load_ledger) names each file by the
+ *	  SHA-256 of its bytes as read (before gunzip).  A regular file is
+ *	  hashed before loading, so a file already in the ledger for the table
+ *	  is skipped without sending anything; the check holds an advisory lock
+ *	  keyed on (table, hash) until COMMIT, so that a second loader of the
+ *	  same content waits and then skips it.  A pipe (stdin, a fifo) is
+ *	  hashed as it streams and checked just before COMMIT (rolled back when
+ *	  already loaded).  A partial unique index on (table, hash) backs both.
+ *	  --force loads again and records a row marked forced.
+ *	- A regular file that changes while it is loaded (size, mtime, or more
+ *	  bytes than were hashed) is rolled back as an error.
+ *	- Nothing the user types is spliced into SQL: the table is resolved by
+ *	  the server (to_regclass, SQL quoting rules), the column by
+ *	  parse_ident, and every identifier in the COPY command is quoted with
+ *	  PQescapeIdentifier; values go as parameters.
+ *	- No allocation per packet: rows are packed straight into one COPY
+ *	  buffer that is sent in large PQputCopyData chunks.
+ *	- -j N forks N workers, each with its own connection, taking files
+ *	  from the list in order through a counter in shared memory.
+ *
+ * Exit status: 0 every file loaded or already loaded; 1 some file failed;
+ * 2 usage error (nothing loaded); 3 connection failed or was lost.
+ *
+ * src/bin/mirai_load.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+
+#include "mx_decode.h"
+
+#define PROGNAME		"mirai_load"
+
+#define EXIT_FAILED		1
+#define EXIT_USAGE		2
+#define EXIT_CONNECT	3
+
+#define MAX_JOBS		64
+#define HASH_LEN		32
+#define COPY_CHUNK		(64 * 1024)	/* bytes of rows per PQputCopyData:
+										 * ~1,400 rows; larger measured no faster */
+#define ROW_MAX			(6 + MX_PACKED_MAX) /* int16 count, int32 len, value */
+#define READ_CHUNK		(1024 * 1024)	/* pre-hash read size */
+#define PROGRESS_NS		INT64_C(250000000)
+
+/* What the command line asked for. */
+typedef struct options
+{
+	const char *conninfo;
+	const char *table;
+	const char *column;
+	const char *filter;
+	const char *on_error;
+	bool		mirai_only;
+	bool		force;
+	bool		quiet;
+	bool		verbose;
+	bool		stop_on_error;
+	bool		dry_run;
+	int			jobs;
+	char	  **files;
+	int			nfiles;
+} options;
+
+/* The table, resolved once, and the SQL built for it. */
+typedef struct target
+{
+	char	   *display;		/* schema.table as the server prints it */
+	char	   *column;			/* the packet column's name */
+	char		oid[16];		/* the table's OID, as a parameter */
+	uint32_t	oidnum;
+	char	   *copy_sql;
+	char	   *lookup_sql;
+	char	   *size_sql;
+	char	   *record_sql;
+	char	   *filter_text;	/* for the ledger: the options as given */
+} target;
+
+/* Counts for the whole run, summed by every worker. */
+typedef struct totals
+{
+	uint64_t	files_loaded;
+	uint64_t	files_skipped;
+	uint64_t	files_failed;
+	uint64_t	packets;
+	uint64_t	filtered;
+	uint64_t	not_ip[MX_SKIP_NREASONS];
+	uint64_t	bytes;			/* input bytes of finished files */
+} totals;
+
+/* The file a worker is on, for the progress line. */
+typedef struct slot
+{
+	volatile uint64_t bytes;
+	volatile uint64_t packets;
+} slot;
+
+/* Shared between the parent and the workers (an anonymous shared map). */
+typedef struct shared
+{
+	volatile int next;			/* next index in the file list */
+	volatile int stop;			/* --stop-on-error tripped, or connection lost */
+	volatile int attempted;		/* files taken from the list */
+	totals		tot;
+	slot		slots[MAX_JOBS];
+} shared;
+
+/* The result of one file. */
+typedef enum result
+{
+	R_LOADED,
+	R_SKIPPED,
+	R_FAILED,
+	R_CONNECTION				/* the connection is gone: stop this worker */
+} result;
+
+/* One file being loaded. */
+typedef struct file_load
+{
+	const char *path;			/* as given; "-" for stdin */
+	char	   *ledger_name;	/* what the ledger records */
+	int			fd;
+	bool		regular;		/* a regular file (its size is known) */
+	bool		prehashed;		/* hashed before loading */
+	struct stat st;
+	uint8_t		hash[HASH_LEN];
+	EVP_MD_CTX *md;				/* streaming hash (pipes), else NULL */
+	uint64_t	size;			/* bytes hashed */
+	uint64_t	in_bytes;		/* bytes the reader read */
+	uint64_t	packets;
+	uint64_t	filtered;
+	uint64_t	not_ip[MX_SKIP_NREASONS];
+	bool		truncated;
+	mx_error	trunc_err;
+} file_load;
+
+/* A worker: one connection, one COPY buffer. */
+typedef struct worker
+{
+	int			id;
+	const options *opt;
+	const target *tg;
+	shared	   *sh;
+	PGconn	   *conn;
+	mx_filter  *filter;
+	uint8_t    *buf;			/* COPY rows */
+	size_t		len;
+	uint8_t    *readbuf;		/* pre-hash reads */
+	EVP_MD_CTX *md;
+	char		host[256];
+	bool		draw;			/* this process draws the progress line */
+} worker;
+
+/* Progress line state (drawn by the process that owns the terminal). */
+typedef struct progress
+{
+	bool		on;
+	bool		shown;
+	int64_t		start_ns;
+	int64_t		last_ns;
+	uint64_t	total_bytes;	/* of the regular files */
+	bool		sizes_known;	/* every input is a regular file */
+	int			nfiles;
+	int			jobs;
+} progress;
+
+static progress prog;
+
+/* ----------------------------------------------------------------------
+ * Messages
+ * ----------------------------------------------------------------------
+ */
+
+/* Monotonic clock in nanoseconds. */
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * INT64_C(1000000000) + ts.tv_nsec;
+}
+
+/*
+ * Write one message to stderr in a single write(2), so that messages of
+ * parallel workers do not interleave; clears the progress line first.
+ */
+static void
+emit(const char *fmt,...)
+{
+	char		buf[4096];
+	int			n = 0;
+	va_list		ap;
+
+	if (prog.on)
+		n = snprintf(buf, sizeof(buf), "\r\033[K");
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	va_end(ap);
+	if (n >= (int) sizeof(buf))
+		n = sizeof(buf) - 1;
+	if (write(STDERR_FILENO, buf, n) < 0)
+	{
+		/* nowhere left to report it */
+	}
+	prog.shown = false;
+}
+
+/* A usage error: message, hint, exit 2. */
+static void
+usage_error(const char *fmt,...)
+{
+	char		buf[1024];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	emit("%s: %s\nTry \"%s --help\" for more information.\n", PROGNAME, buf,
+		 PROGNAME);
+	exit(EXIT_USAGE);
+}
+
+/* A decoder error, worded as pcap_read words it in SQL. */
+static void
+report_decode_error(const char *path, const mx_error *err)
+{
+	char		where[200];
+	char		values[100] = "";
+
+	if (err->code == MX_ERR_IO)
+	{
+		emit("%s: error: could not read capture file \"%s\": %s\n",
+			 PROGNAME, path, strerror(err->errnum));
+		return;
+	}
+	if (err->packetno == 0)
+		snprintf(where, sizeof(where), "In the file header, at byte offset %llu, field %s.",
+				 (unsigned long long) err->offset, err->field);
+	else
+		snprintf(where, sizeof(where), "At packet %llu, byte offset %llu, field %s.",
+				 (unsigned long long) err->packetno,
+				 (unsigned long long) err->offset, err->field);
+	if (err->has_values)
+		snprintf(values, sizeof(values), " Expected %llu, found %llu.",
+				 (unsigned long long) err->expected,
+				 (unsigned long long) err->actual);
+	if (err->code == MX_ERR_FILTER)
+		emit("%s: error: \"%s\": %s\nDETAIL:  %s\n", PROGNAME, path, err->message, where);
+	else
+		emit("%s: error: invalid capture file \"%s\": %s\nDETAIL:  %s%s\n",
+			 PROGNAME, path, err->message, where, values);
+}
+
+/* The server's error, with its detail and hint, after the file's name. */
+static void
+report_server_error(const char *path, PGconn *conn, PGresult *res)
+{
+	const char *msg;
+	const char *detail = NULL;
+	const char *hint = NULL;
+	char		buf[2048];
+	size_t		n;
+
+	if (res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY))
+	{
+		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+		hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+	}
+	else
+		msg = PQerrorMessage(conn);
+	snprintf(buf, sizeof(buf), "%s", msg);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	emit("%s: error: \"%s\": server: %s\n%s%s%s%s%s%s", PROGNAME, path, buf,
+		 detail ? "DETAIL:  " : "", detail ? detail : "", detail ? "\n" : "",
+		 hint ? "HINT:  " : "", hint ? hint : "", hint ? "\n" : "");
+}
+
+/* ----------------------------------------------------------------------
+ * Progress line and summary
+ * ----------------------------------------------------------------------
+ */
+
+/* "1.23 M" style counts. */
+static void
+human(char *out, size_t size, double v)
+{
+	if (v >= 1e9)
+		snprintf(out, size, "%.2f G", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(out, size, "%.2f M", v / 1e6);
+	else if (v >= 1e4)
+		snprintf(out, size, "%.1f k", v / 1e3);
+	else
+		snprintf(out, size, "%.0f", v);
+}
+
+/* Draw the progress line from the shared counts, at most 4 times a second. */
+static void
+progress_draw(shared *sh, bool force)
+{
+	int64_t		t = now_ns();
+	uint64_t	bytes = sh->tot.bytes;
+	uint64_t	packets = sh->tot.packets;
+	uint64_t	done;
+	double		secs,
+				rate;
+	char		pk[32],
+				eta[32] = "";
+	char		line[160];
+	int			i,
+				n;
+
+	if (!prog.on || (!force && t - prog.last_ns < PROGRESS_NS))
+		return;
+	prog.last_ns = t;
+	for (i = 0; i < prog.jobs; i++)
+	{
+		bytes += sh->slots[i].bytes;
+		packets += sh->slots[i].packets;
+	}
+	done = sh->tot.files_loaded + sh->tot.files_skipped + sh->tot.files_failed;
+	secs = (t - prog.start_ns) / 1e9;
+	rate = secs > 0 ? bytes / secs : 0;
+	human(pk, sizeof(pk), (double) packets);
+	if (prog.sizes_known && rate > 0 && bytes <= prog.total_bytes)
+	{
+		long		left = (long) ((prog.total_bytes - bytes) / rate + 0.5);
+
+		snprintf(eta, sizeof(eta), ", ETA %ld:%02ld", left / 60, left % 60);
+	}
+	n = snprintf(line, sizeof(line), "\r\033[K%s: files %llu/%d, %s packets, %.1f MB/s%s",
+				 PROGNAME, (unsigned long long) done, prog.nfiles, pk,
+				 rate / 1e6, eta);
+	if (write(STDERR_FILENO, line, n) < 0)
+	{
+		/* a progress line is not worth an error */
+	}
+	prog.shown = true;
+}
+
+/* Clear the progress line before the summary. */
+static void
+progress_clear(void)
+{
+	if (prog.on && prog.shown && write(STDERR_FILENO, "\r\033[K", 4) < 0)
+	{
+		/* nothing to do */
+	}
+	prog.shown = false;
+}
+
+/* The one-line summary on stdout. */
+static void
+print_summary(const options *opt, shared *sh, int64_t elapsed_ns)
+{
+	const totals *t = &sh->tot;
+	double		secs = elapsed_ns / 1e9;
+	char		rate[32];
+	char		left_text[48] = "";
+	char		reasons[512] = "";
+	size_t		n = 0;
+	int			r;
+	int			left = opt->nfiles - (int) (t->files_loaded + t->files_skipped + t->files_failed);
+
+	human(rate, sizeof(rate), secs > 0 ? t->packets / secs : 0);
+	if (left > 0)
+		snprintf(left_text, sizeof(left_text), ", %d not attempted", left);
+	if (t->filtered)
+		n += snprintf(reasons + n, sizeof(reasons) - n, "%s%llu filtered",
+					  n ? ", " : "", (unsigned long long) t->filtered);
+	for (r = 1; r < MX_SKIP_NREASONS && n < sizeof(reasons); r++)
+		if (t->not_ip[r])
+			n += snprintf(reasons + n, sizeof(reasons) - n, "%s%llu %s",
+						  n ? ", " : "", (unsigned long long) t->not_ip[r],
+						  mx_skip_reason_name(r));
+	printf("%s: %d file%s: %llu loaded, %llu already loaded, %llu failed%s; "
+		   "%llu packets %s in %.2f s (%s packets/s, %.1f MB/s)%s%s\n",
+		   PROGNAME, opt->nfiles, opt->nfiles == 1 ? "" : "s",
+		   (unsigned long long) t->files_loaded,
+		   (unsigned long long) t->files_skipped,
+		   (unsigned long long) t->files_failed, left_text,
+		   (unsigned long long) t->packets,
+		   opt->dry_run ? "decoded (dry run)" : "loaded",
+		   secs, rate, secs > 0 ? t->bytes / secs / 1e6 : 0.0,
+		   n ? "; not loaded: " : "", reasons);
+	fflush(stdout);
+}
+
+/* ----------------------------------------------------------------------
+ * Connection and target
+ * ----------------------------------------------------------------------
+ */
+
+/* The effective connection options, without the password. */
+static void
+describe_conninfo(PGconn *conn, char *out, size_t size)
+{
+	PQconninfoOption *opts = conn ? PQconninfo(conn) : NULL;
+	PQconninfoOption *o;
+	size_t		n = 0;
+
+	out[0] = '\0';
+	if (opts == NULL)
+		return;
+	for (o = opts; o->keyword; o++)
+	{
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "host") != 0 && strcmp(o->keyword, "hostaddr") != 0 &&
+			strcmp(o->keyword, "port") != 0 && strcmp(o->keyword, "dbname") != 0 &&
+			strcmp(o->keyword, "user") != 0 && strcmp(o->keyword, "sslmode") != 0)
+			continue;
+		n += snprintf(out + n, size > n ? size - n : 0, "%s%s=%s", n ? " " : "",
+					  o->keyword, o->val);
+	}
+	PQconninfoFree(opts);
+}
+
+/* Connect as every PostgreSQL client does; NULL with a message on failure. */
+static PGconn *
+connect_db(const options *opt)
+{
+	const char *keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *vals[] = {opt->conninfo, PROGNAME, NULL};
+	PGconn	   *conn = PQconnectdbParams(keys, vals, 1);
+	char		desc[512];
+	char		msg[1024];
+	size_t		n;
+
+	if (conn && PQstatus(conn) == CONNECTION_OK)
+		return conn;
+	describe_conninfo(conn, desc, sizeof(desc));
+	snprintf(msg, sizeof(msg), "%s", conn ? PQerrorMessage(conn) : "out of memory");
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	emit("%s: error: could not connect to the database: %s\nDETAIL:  Connection: %s\n",
+		 PROGNAME, msg, desc[0] ? desc : "(defaults)");
+	PQfinish(conn);
+	return NULL;
+}
+
+/* Run a query with text parameters; returns the result (caller clears). */
+static PGresult *
+query(PGconn *conn, const char *sql, int n, const char *const *params)
+{
+	return PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+/* Quote an identifier with the server's rules; exits on failure. */
+static char *
+quote_ident(PGconn *conn, const char *name)
+{
+	char	   *q = PQescapeIdentifier(conn, name, strlen(name));
+	char	   *r;
+
+	if (q == NULL)
+	{
+		emit("%s: error: %s", PROGNAME, PQerrorMessage(conn));
+		exit(EXIT_USAGE);
+	}
+	r = strdup(q);
+	PQfreemem(q);
+	return r;
+}
+
+/* malloc'd printf. */
+static char *
+xasprintf(const char *fmt,...)
+{
+	va_list		ap;
+	int			n;
+	char	   *s;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	s = malloc(n + 1);
+	if (s == NULL)
+	{
+		emit("%s: error: out of memory\n", PROGNAME);
+		exit(EXIT_FAILED);
+	}
+	va_start(ap, fmt);
+	vsnprintf(s, n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/* Fail the run before loading anything: table, column or extension. */
+static void
+target_error(PGresult *res, const char *fmt,...)
+{
+	char		buf[1024];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	emit("%s: error: %s\n", PROGNAME, buf);
+	PQclear(res);
+	exit(EXIT_USAGE);
+}
+
+/*
+ * Resolve the table and its packet column with the server, check the
+ * extension and the privilege, and build the SQL every file uses.
+ */
+static void
+resolve_target(PGconn *conn, const options *opt, target *tg)
+{
+	PGresult   *res;
+	const char *p[3];
+	char	   *schema,
+			   *qschema,
+			   *qtable,
+			   *qcol;
+	char		typoid[16];
+	int			i;
+
+	/* the extension: its schema and the packet type */
+	res = PQexec(conn,
+				 "SELECT n.nspname, t.oid "
+				 "FROM pg_catalog.pg_extension e "
+				 "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
+				 "JOIN pg_catalog.pg_type t ON t.typnamespace = e.extnamespace "
+				 "  AND t.typname = 'packet' "
+				 "WHERE e.extname = 'mirai_ext'");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		target_error(res, "could not look up the extension: %s", PQerrorMessage(conn));
+	if (PQntuples(res) != 1)
+		target_error(res, "extension \"mirai_ext\" is not installed in database \"%s\"\n"
+					 "HINT:  Run CREATE EXTENSION mirai_ext; in that database first.",
+					 PQdb(conn));
+	schema = strdup(PQgetvalue(res, 0, 0));
+	snprintf(typoid, sizeof(typoid), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+
+	/* the table, named as in SQL: -t '"My.Table"' or -t 'public.capture' */
+	p[0] = opt->table;
+	res = query(conn,
+				"SELECT c.oid, n.nspname, c.relname, c.relkind, "
+				"  c.oid::pg_catalog.regclass::pg_catalog.text, "
+				"  pg_catalog.has_table_privilege(c.oid, 'INSERT') "
+				"FROM pg_catalog.pg_class c "
+				"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+				"WHERE c.oid = pg_catalog.to_regclass($1)", 1, p);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		target_error(res, "invalid table name \"%s\": %s", opt->table,
+					 PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+	if (PQntuples(res) != 1)
+	{
+		bool		upper = false;
+
+		for (i = 0; opt->table[i]; i++)
+			if (opt->table[i] >= 'A' && opt->table[i] <= 'Z')
+				upper = true;
+		target_error(res, "table \"%s\" does not exist%s", opt->table,
+					 upper && strchr(opt->table, '"') == NULL
+					 ? "\nHINT:  Names are folded to lower case as in SQL; quote a name with capitals: -t '\"Name\"'."
+					 : "");
+	}
+	if (strchr("rpf", PQgetvalue(res, 0, 3)[0]) == NULL)
+		target_error(res, "\"%s\" is not a table", PQgetvalue(res, 0, 4));
+	tg->oidnum = (uint32_t) strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+	snprintf(tg->oid, sizeof(tg->oid), "%s", PQgetvalue(res, 0, 0));
+	tg->display = strdup(PQgetvalue(res, 0, 4));
+	if (strcmp(PQgetvalue(res, 0, 5), "t") != 0 && !opt->dry_run)
+		target_error(res, "permission denied: cannot insert into table %s", tg->display);
+	qtable = xasprintf("%s.%s", quote_ident(conn, PQgetvalue(res, 0, 1)),
+					   quote_ident(conn, PQgetvalue(res, 0, 2)));
+	PQclear(res);
+
+	/* its packet columns (or domains over packet) */
+	p[0] = tg->oid;
+	p[1] = typoid;
+	p[2] = opt->column;
+	res = query(conn,
+				"SELECT a.attname, "
+				"  $3::pg_catalog.text IS NOT NULL AND a.attname = "
+				"    (pg_catalog.parse_ident($3::pg_catalog.text))[1] "
+				"FROM pg_catalog.pg_attribute a "
+				"JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+				"WHERE a.attrelid = $1::pg_catalog.oid AND a.attnum > 0 "
+				"  AND NOT a.attisdropped AND a.attgenerated = '' "
+				"  AND (a.atttypid = $2::pg_catalog.oid "
+				"       OR (t.typtype = 'd' AND t.typbasetype = $2::pg_catalog.oid)) "
+				"ORDER BY a.attnum", 3, p);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		target_error(res, "invalid column name \"%s\": %s", opt->column ? opt->column : "",
+					 PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+	if (PQntuples(res) == 0)
+		target_error(res, "table %s has no column of type packet\n"
+					 "HINT:  mirai_load loads into a column of type %s.packet, e.g. CREATE TABLE capture (p %s.packet).",
+					 tg->display, schema, schema);
+	tg->column = NULL;
+	if (opt->column)
+	{
+		for (i = 0; i < PQntuples(res); i++)
+			if (strcmp(PQgetvalue(res, i, 1), "t") == 0)
+				tg->column = strdup(PQgetvalue(res, i, 0));
+		if (tg->column == NULL)
+			target_error(res, "table %s has no column \"%s\" of type packet", tg->display,
+						 opt->column);
+	}
+	else if (PQntuples(res) > 1)
+	{
+		char		names[512] = "";
+		size_t		n = 0;
+
+		for (i = 0; i < PQntuples(res) && n < sizeof(names); i++)
+			n += snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "",
+						  PQgetvalue(res, i, 0));
+		target_error(res, "table %s has several columns of type packet (%s)\n"
+					 "HINT:  Choose one with --column.", tg->display, names);
+	}
+	else
+		tg->column = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+
+	qschema = quote_ident(conn, schema);
+	qcol = quote_ident(conn, tg->column);
+	tg->copy_sql = xasprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", qtable, qcol);
+	tg->lookup_sql = xasprintf(
+							   "SELECT file_name, loaded_at, packets FROM %s.mirai_load_ledger "
+							   "WHERE table_name = $1::pg_catalog.oid::pg_catalog.regclass "
+							   "  AND content_hash = $2::pg_catalog.bytea "
+							   "ORDER BY loaded_at LIMIT 1", qschema);
+	tg->size_sql = xasprintf(
+							 "SELECT 1 FROM %s.mirai_load_ledger "
+							 "WHERE table_name = $1::pg_catalog.oid::pg_catalog.regclass "
+							 "  AND file_size = $2::pg_catalog.int8 LIMIT 1", qschema);
+	tg->record_sql = xasprintf(
+							   "INSERT INTO %s.mirai_load_ledger (table_name, file_name, client_host, "
+							   "  file_size, content_hash, packets, filtered, not_ip, truncated, "
+							   "  filter, forced) "
+							   "VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3, $4, "
+							   "  $5::pg_catalog.bytea, $6, $7, $8, $9, $10, $11) "
+							   "ON CONFLICT (table_name, content_hash) WHERE NOT forced DO NOTHING",
+							   qschema);
+	free(schema);
+}
+
+/* ----------------------------------------------------------------------
+ * Loading one file
+ * ----------------------------------------------------------------------
+ */
+
+/* The reader's tap: count, and hash when the file is a pipe. */
+static void
+tap(void *arg, const uint8_t *data, size_t len)
+{
+	file_load  *f = (file_load *) arg;
+
+	f->in_bytes += len;
+	if (f->md)
+		EVP_DigestUpdate(f->md, data, len);
+}
+
+/* Hash a regular file from its current offset to its end, then rewind. */
+static bool
+prehash(worker *w, file_load *f)
+{
+	off_t		start = lseek(f->fd, 0, SEEK_CUR);
+	ssize_t		r;
+	unsigned int hl;
+
+	if (start < 0)
+		start = 0;
+	EVP_DigestInit_ex(w->md, EVP_sha256(), NULL);
+	f->size = 0;
+	for (;;)
+	{
+		r = read(f->fd, w->readbuf, READ_CHUNK);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+		{
+			emit("%s: error: could not read capture file \"%s\": %s\n", PROGNAME,
+				 f->path, strerror(errno));
+			return false;
+		}
+		if (r == 0)
+			break;
+		EVP_DigestUpdate(w->md, w->readbuf, r);
+		f->size += r;
+	}
+	EVP_DigestFinal_ex(w->md, f->hash, &hl);
+	if (lseek(f->fd, start, SEEK_SET) < 0)
+	{
+		emit("%s: error: could not rewind \"%s\": %s\n", PROGNAME, f->path, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* Hash as "\x..." for a bytea parameter. */
+static void
+hash_hex(const uint8_t *h, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	int			i;
+
+	out[0] = '\\';
+	out[1] = 'x';
+	for (i = 0; i < HASH_LEN; i++)
+	{
+		out[2 + 2 * i] = hex[h[i] >> 4];
+		out[3 + 2 * i] = hex[h[i] & 15];
+	}
+	out[2 + 2 * HASH_LEN] = '\0';
+}
+
+/* The connection is gone? */
+static bool
+conn_lost(worker *w)
+{
+	return w->conn == NULL || PQstatus(w->conn) == CONNECTION_BAD;
+}
+
+/* Run a command that returns no rows; false (reported) on error. */
+static bool
+command(worker *w, const char *path, const char *sql)
+{
+	PGresult   *res = PQexec(w->conn, sql);
+	bool		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		report_server_error(path, w->conn, res);
+	PQclear(res);
+	return ok;
+}
+
+/* Roll the file's transaction back (errors ignored: the server does it). */
+static void
+rollback(worker *w)
+{
+	PGresult   *res;
+
+	if (conn_lost(w))
+		return;
+	while ((res = PQgetResult(w->conn)) != NULL)
+		PQclear(res);
+	res = PQexec(w->conn, "ROLLBACK");
+	PQclear(res);
+}
+
+/*
+ * Take the advisory lock for (table, hash) and look the content up in the
+ * ledger.  1: already loaded (message printed when verbose), 0: not yet,
+ * -1: error (reported).  The lock is held until the transaction ends.
+ */
+static int
+ledger_lookup(worker *w, file_load *f)
+{
+	char		hex[2 + 2 * HASH_LEN + 1];
+	char		key[32];
+	const char *p[2];
+	PGresult   *res;
+	uint64_t	k = 0;
+	int			i;
+	int			found;
+
+	for (i = 0; i < 8; i++)
+		k = (k << 8) | f->hash[i];
+	k ^= w->tg->oidnum;
+	snprintf(key, sizeof(key), "%lld", (long long) (int64_t) k);
+	p[0] = key;
+	res = query(w->conn, "SELECT pg_catalog.pg_advisory_xact_lock($1::pg_catalog.int8)", 1, p);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		report_server_error(f->path, w->conn, res);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	hash_hex(f->hash, hex);
+	p[0] = w->tg->oid;
+	p[1] = hex;
+	/* a new statement: its snapshot sees what the lock holder committed */
+	res = query(w->conn, w->tg->lookup_sql, 2, p);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		report_server_error(f->path, w->conn, res);
+		PQclear(res);
+		return -1;
+	}
+	found = PQntuples(res) > 0;
+	if (found && !w->opt->force && w->opt->verbose)
+		emit("%s: skipped \"%s\": already loaded into %s as \"%s\" at %s (%s packets)\n",
+			 PROGNAME, f->path, w->tg->display, PQgetvalue(res, 0, 0),
+			 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return found;
+}
+
+/*
+ * Has the ledger a file of this size for the table?  1 yes, 0 no, -1 error.
+ * Same content means same size, so "no" means "not loaded yet".
+ */
+static int
+ledger_size_seen(worker *w, file_load *f)
+{
+	char		size[24];
+	const char *p[2];
+	PGresult   *res;
+	int			found;
+
+	snprintf(size, sizeof(size), "%lld", (long long) f->st.st_size);
+	p[0] = w->tg->oid;
+	p[1] = size;
+	res = query(w->conn, w->tg->size_sql, 2, p);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		report_server_error(f->path, w->conn, res);
+		PQclear(res);
+		return -1;
+	}
+	found = PQntuples(res) > 0;
+	PQclear(res);
+	return found;
+}
+
+/* Insert the file's ledger row.  1: inserted, 0: a concurrent load won. */
+static int
+ledger_record(worker *w, file_load *f)
+{
+	char		hex[2 + 2 * HASH_LEN + 1];
+	char		size[24],
+				packets[24],
+				filtered[24],
+				notip[24];
+	const char *p[11];
+	PGresult   *res;
+	uint64_t	n = 0;
+	int			r,
+				inserted;
+
+	for (r = 1; r < MX_SKIP_NREASONS; r++)
+		n += f->not_ip[r];
+	hash_hex(f->hash, hex);
+	snprintf(size, sizeof(size), "%llu", (unsigned long long) f->size);
+	snprintf(packets, sizeof(packets), "%llu", (unsigned long long) f->packets);
+	snprintf(filtered, sizeof(filtered), "%llu", (unsigned long long) f->filtered);
+	snprintf(notip, sizeof(notip), "%llu", (unsigned long long) n);
+	p[0] = w->tg->oid;
+	p[1] = f->ledger_name;
+	p[2] = w->host[0] ? w->host : NULL;
+	p[3] = size;
+	p[4] = hex;
+	p[5] = packets;
+	p[6] = filtered;
+	p[7] = notip;
+	p[8] = f->truncated ? "t" : "f";
+	p[9] = w->tg->filter_text;
+	p[10] = w->opt->force ? "t" : "f";
+	res = query(w->conn, w->tg->record_sql, 11, p);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		report_server_error(f->path, w->conn, res);
+		PQclear(res);
+		return -1;
+	}
+	inserted = strcmp(PQcmdTuples(res), "1") == 0;
+	PQclear(res);
+	return inserted;
+}
+
+/* Put 32 bits big-endian. */
+static inline void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t) (v >> 24);
+	p[1] = (uint8_t) (v >> 16);
+	p[2] = (uint8_t) (v >> 8);
+	p[3] = (uint8_t) v;
+}
+
+/* Send the buffered rows; false when the server stopped the COPY. */
+static bool
+flush_rows(worker *w)
+{
+	if (w->len == 0)
+		return true;
+	if (w->conn && PQputCopyData(w->conn, (const char *) w->buf, (int) w->len) != 1)
+		return false;
+	w->len = 0;
+	return true;
+}
+
+/* How a COPY ended. */
+typedef enum copy_end
+{
+	COPY_DONE,					/* every packet sent */
+	COPY_DECODE_ERROR,			/* the file is bad (reported) */
+	COPY_SERVER_ERROR			/* the server refused (not yet reported) */
+} copy_end;
+
+/*
+ * Decode the file and stream its packets into the COPY (or count them, on a
+ * dry run).  Rows are packed straight into the COPY buffer.
+ */
+static copy_end
+stream_packets(worker *w, file_load *f, mx_reader *rd)
+{
+	const options *opt = w->opt;
+	slot	   *sl = &w->sh->slots[w->id];
+	mx_record	rec;
+	mx_packet	pkt;
+	mx_error	err;
+	mx_status	s;
+	mx_skip_reason reason;
+	uint64_t	since = 0;
+
+	for (;;)
+	{
+		uint8_t    *row;
+		size_t		n;
+
+		s = mx_reader_next(rd, &rec, &err);
+		if (s == MX_END)
+		{
+			if (mx_reader_truncated(rd))
+			{
+				f->truncated = true;
+				f->trunc_err = err;
+			}
+			break;
+		}
+		if (s != MX_OK)
+		{
+			report_decode_error(f->path, &err);
+			return COPY_DECODE_ERROR;
+		}
+		if (mx_linktype_name(rec.linktype) == NULL)
+		{
+			/* a pcapng interface we do not decode: no filter applies */
+			f->not_ip[MX_SKIP_LINKTYPE]++;
+			continue;
+		}
+		if (w->filter)
+		{
+			int			m = mx_filter_match(w->filter, &rec, &err);
+
+			if (m < 0)
+			{
+				report_decode_error(f->path, &err);
+				return COPY_DECODE_ERROR;
+			}
+			if (m == 0)
+			{
+				f->filtered++;
+				continue;
+			}
+		}
+		s = mx_decode_frame(&rec, &pkt, &reason, &err);
+		if (s == MX_SKIP)
+		{
+			f->not_ip[reason]++;
+			continue;
+		}
+		if (s != MX_OK)
+		{
+			report_decode_error(f->path, &err);
+			return COPY_DECODE_ERROR;
+		}
+		if (opt->mirai_only && !mx_is_mirai(&pkt))
+		{
+			f->filtered++;
+			continue;
+		}
+		/* one row: field count 1, value length, the packet's binary form */
+		row = w->buf + w->len;
+		n = mx_packet_pack(&pkt, row + 6);
+		row[0] = 0;
+		row[1] = 1;
+		put32(row + 2, (uint32_t) n);
+		w->len += 6 + n;
+		f->packets++;
+		if (w->len > COPY_CHUNK)
+		{
+			if (!flush_rows(w))
+				return COPY_SERVER_ERROR;
+			if (++since >= 4)
+			{
+				since = 0;
+				sl->bytes = f->in_bytes;
+				sl->packets = f->packets;
+				if (w->draw)
+					progress_draw(w->sh, false);
+			}
+		}
+	}
+	return COPY_DONE;
+}
+
+/* Add a finished file's counts to the run's totals. */
+static void
+add_totals(worker *w, file_load *f, result r)
+{
+	totals	   *t = &w->sh->tot;
+	slot	   *sl = &w->sh->slots[w->id];
+	int			i;
+
+	__sync_fetch_and_add(&t->bytes, f->in_bytes > f->size ? f->in_bytes : f->size);
+	if (r == R_LOADED)
+	{
+		__sync_fetch_and_add(&t->files_loaded, 1);
+		__sync_fetch_and_add(&t->packets, f->packets);
+		__sync_fetch_and_add(&t->filtered, f->filtered);
+		for (i = 0; i < MX_SKIP_NREASONS; i++)
+			__sync_fetch_and_add(&t->not_ip[i], f->not_ip[i]);
+	}
+	else if (r == R_SKIPPED)
+		__sync_fetch_and_add(&t->files_skipped, 1);
+	else
+		__sync_fetch_and_add(&t->files_failed, 1);
+	sl->bytes = 0;
+	sl->packets = 0;
+}
+
+/* The file's name for the ledger: an absolute path for a regular file. */
+static char *
+ledger_name(const file_load *f)
+{
+	char		buf[PATH_MAX];
+
+	if (strcmp(f->path, "-") != 0 && f->regular && realpath(f->path, buf) != NULL)
+		return strdup(buf);
+	return strdup(f->path);
+}
+
+/* Did a regular file change since it was hashed? */
+static bool
+changed_since_hash(file_load *f)
+{
+	struct stat now;
+
+	if (fstat(f->fd, &now) != 0)
+		return true;
+	return f->in_bytes != f->size || now.st_size != f->st.st_size ||
+		now.st_mtim.tv_sec != f->st.st_mtim.tv_sec ||
+		now.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec;
+}
+
+/* Print the truncation warning, in pcap_read's words. */
+static void
+warn_truncated(const file_load *f)
+{
+	const mx_error *e = &f->trunc_err;
+
+	emit("%s: warning: capture file \"%s\" is cut short: %s\n"
+		 "DETAIL:  At record %llu, byte offset %llu, field %s. The %llu records before it are kept.\n",
+		 PROGNAME, f->path, e->message, (unsigned long long) e->packetno,
+		 (unsigned long long) e->offset, e->field,
+		 (unsigned long long) e->packetno - 1);
+}
+
+/*
+ * Load one file in one transaction.  Every error is reported here, with the
+ * file's name; the transaction is rolled back on any error.
+ */
+static result
+load_file(worker *w, const char *path)
+{
+	const options *opt = w->opt;
+	file_load	f;
+	mx_reader  *rd = NULL;
+	mx_error	err;
+	PGresult   *res;
+	copy_end	ce;
+	result		r = R_FAILED;
+	int64_t		t0 = now_ns();
+	int			found;
+	static const uint8_t header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0377, '\r', '\n', 0,
+	0, 0, 0, 0, 0, 0, 0, 0};
+	unsigned int hl;
+
+	memset(&f, 0, sizeof(f));
+	f.path = path;
+	if (strcmp(path, "-") == 0)
+		f.fd = dup(STDIN_FILENO);
+	else
+		f.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f.fd < 0 || fstat(f.fd, &f.st) != 0)
+	{
+		emit("%s: error: could not open capture file \"%s\": %s\n", PROGNAME, path,
+			 strerror(errno));
+		if (f.fd >= 0)
+			close(f.fd);
+		add_totals(w, &f, R_FAILED);
+		return R_FAILED;
+	}
+	f.regular = S_ISREG(f.st.st_mode);
+	f.ledger_name = ledger_name(&f);
+
+	/*
+	 * Hash a regular file first when the ledger has a file of its size for
+	 * the table (a rerun, most likely), so that it is skipped without
+	 * sending anything.  Otherwise its content cannot be in the ledger yet:
+	 * hash it as it streams, like a pipe, and look it up before COMMIT.
+	 */
+	if (!opt->dry_run && f.regular)
+	{
+		found = ledger_size_seen(w, &f);
+		if (found < 0)
+		{
+			close(f.fd);
+			goto fail;
+		}
+		if (found)
+		{
+			if (!prehash(w, &f))
+			{
+				close(f.fd);
+				goto done;
+			}
+			f.prehashed = true;
+		}
+	}
+	if (!opt->dry_run && !f.prehashed)
+	{
+		f.md = w->md;
+		EVP_DigestInit_ex(f.md, EVP_sha256(), NULL);
+	}
+
+	rd = mx_reader_open_fd_tap(f.fd, tap, &f, &err);
+	if (rd == NULL)
+	{
+		report_decode_error(path, &err);	/* nothing was sent */
+		goto done;
+	}
+
+	if (!opt->dry_run)
+	{
+		if (!command(w, path, "BEGIN ISOLATION LEVEL READ COMMITTED"))
+			goto fail;
+		if (f.prehashed)
+		{
+			found = ledger_lookup(w, &f);
+			if (found < 0)
+				goto fail;
+			if (found && !opt->force)
+			{
+				rollback(w);
+				r = R_SKIPPED;
+				goto done;
+			}
+		}
+		res = PQexec(w->conn, w->tg->copy_sql);
+		if (PQresultStatus(res) != PGRES_COPY_IN)
+		{
+			report_server_error(path, w->conn, res);
+			PQclear(res);
+			goto fail;
+		}
+		PQclear(res);
+	}
+
+	w->len = 0;
+	memcpy(w->buf, header, sizeof(header));
+	w->len = sizeof(header);
+	ce = stream_packets(w, &f, rd);
+	if (ce == COPY_DONE)
+	{
+		/* the trailer: field count -1 */
+		w->buf[w->len++] = 0xff;
+		w->buf[w->len++] = 0xff;
+		if (!flush_rows(w))
+			ce = COPY_SERVER_ERROR;
+	}
+	if (opt->dry_run)
+	{
+		w->len = 0;
+		if (ce != COPY_DONE)
+			goto done;
+		if (f.truncated)
+			warn_truncated(&f);
+		r = R_LOADED;
+		goto done;
+	}
+	if (ce == COPY_DONE && f.prehashed && changed_since_hash(&f))
+	{
+		emit("%s: error: capture file \"%s\" changed while it was being loaded (%llu bytes hashed, %llu read)\n"
+			 "HINT:  Load a file once its writer has closed it.\n",
+			 PROGNAME, path, (unsigned long long) f.size,
+			 (unsigned long long) f.in_bytes);
+		ce = COPY_DECODE_ERROR;
+	}
+	w->len = 0;
+	if (PQputCopyEnd(w->conn, ce == COPY_DONE ? NULL : "mirai_load: the capture file is invalid") != 1 &&
+		ce == COPY_DONE)
+		ce = COPY_SERVER_ERROR;
+	res = PQgetResult(w->conn);
+	if (ce == COPY_DONE || ce == COPY_SERVER_ERROR)
+	{
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		{
+			report_server_error(path, w->conn, res);
+			PQclear(res);
+			goto fail;
+		}
+		if (ce == COPY_SERVER_ERROR)
+		{
+			emit("%s: error: \"%s\": %s", PROGNAME, path, PQerrorMessage(w->conn));
+			PQclear(res);
+			goto fail;
+		}
+		if (strtoull(PQcmdTuples(res), NULL, 10) != f.packets)
+		{
+			emit("%s: error: \"%s\": the server counted %s rows, %llu were sent\n",
+				 PROGNAME, path, PQcmdTuples(res), (unsigned long long) f.packets);
+			PQclear(res);
+			goto fail;
+		}
+	}
+	PQclear(res);
+	while ((res = PQgetResult(w->conn)) != NULL)
+		PQclear(res);
+	if (ce != COPY_DONE)
+		goto fail;
+
+	/* hashed as it streamed: the hash is known now */
+	if (!f.prehashed)
+	{
+		EVP_DigestFinal_ex(f.md, f.hash, &hl);
+		f.size = f.in_bytes;
+		found = ledger_lookup(w, &f);
+		if (found < 0)
+			goto fail;
+		if (found && !opt->force)
+		{
+			rollback(w);
+			r = R_SKIPPED;
+			goto done;
+		}
+	}
+	found = ledger_record(w, &f);
+	if (found < 0)
+		goto fail;
+	if (found == 0)
+	{
+		/* another loader committed the same content first */
+		if (opt->verbose)
+			emit("%s: skipped \"%s\": loaded by a concurrent mirai_load\n", PROGNAME, path);
+		rollback(w);
+		r = R_SKIPPED;
+		goto done;
+	}
+	if (!command(w, path, "COMMIT"))
+		goto fail;
+	r = R_LOADED;
+	if (f.truncated)
+		warn_truncated(&f);
+	if (opt->verbose)
+		emit("%s: loaded \"%s\": %llu packets (%llu filtered) in %.2f s\n", PROGNAME, path,
+			 (unsigned long long) f.packets, (unsigned long long) f.filtered,
+			 (now_ns() - t0) / 1e9);
+	goto done;
+
+fail:
+	if (conn_lost(w))
+	{
+		r = R_CONNECTION;
+		emit("%s: error: \"%s\": the connection to the server was lost\n", PROGNAME, path);
+	}
+	else
+	{
+		r = R_FAILED;
+		rollback(w);
+	}
+	emit("%s: \"%s\" was rolled back: none of its packets were loaded\n", PROGNAME, path);
+
+done:
+	if (r == R_FAILED && opt->dry_run)
+		emit("%s: \"%s\" failed\n", PROGNAME, path);
+	/* the reader owns f.fd; a failed open or prehash has closed it */
+	if (rd)
+		mx_reader_close(rd);
+	add_totals(w, &f, r);
+	free(f.ledger_name);
+	return r;
+}
+
+/* ----------------------------------------------------------------------
+ * Workers
+ * ----------------------------------------------------------------------
+ */
+
+/* Take files from the list until it is empty; returns the exit status. */
+static int
+run_worker(worker *w)
+{
+	int			status = 0;
+	int			i;
+	result		r;
+
+	w->buf = malloc(COPY_CHUNK + ROW_MAX + 64);
+	w->readbuf = malloc(READ_CHUNK);
+	w->md = EVP_MD_CTX_new();
+	if (w->buf == NULL || w->readbuf == NULL || w->md == NULL)
+	{
+		emit("%s: error: out of memory\n", PROGNAME);
+		return EXIT_FAILED;
+	}
+	if (gethostname(w->host, sizeof(w->host)) != 0)
+		w->host[0] = '\0';
+	w->host[sizeof(w->host) - 1] = '\0';
+	if (!w->opt->dry_run && w->conn == NULL)
+	{
+		w->conn = connect_db(w->opt);
+		if (w->conn == NULL)
+			return EXIT_CONNECT;
+	}
+	for (;;)
+	{
+		if (w->sh->stop)
+			break;
+		i = __sync_fetch_and_add(&w->sh->next, 1);
+		if (i >= w->opt->nfiles)
+			break;
+		__sync_fetch_and_add(&w->sh->attempted, 1);
+		r = load_file(w, w->opt->files[i]);
+		if (r == R_FAILED)
+		{
+			status = EXIT_FAILED;
+			if (w->opt->stop_on_error)
+				w->sh->stop = 1;
+		}
+		else if (r == R_CONNECTION)
+		{
+			status = EXIT_CONNECT;
+			break;
+		}
+	}
+	if (w->conn)
+		PQfinish(w->conn);
+	w->conn = NULL;
+	EVP_MD_CTX_free(w->md);
+	free(w->buf);
+	free(w->readbuf);
+	return status;
+}
+
+/* ----------------------------------------------------------------------
+ * Command line
+ * ----------------------------------------------------------------------
+ */
+
+/* --help */
+static void
+help(void)
+{
+	printf("%s loads packet capture files into a table of the mirai_ext extension,\n"
+		   "decoding them on this machine and streaming the packets with COPY.\n\n", PROGNAME);
+	printf("Usage:\n  %s [OPTION]... -t TABLE FILE...\n\n", PROGNAME);
+	printf("FILE is a pcap or pcapng file, gzip-compressed or not (found by content);\n"
+		   "\"-\" reads standard input (e.g. tcpdump -w - or zcat).\n\n");
+	printf("Options:\n"
+		   "  -d, --dbname=CONNINFO    database name, conninfo string or URI\n"
+		   "                           (PG* environment variables and ~/.pgpass apply)\n"
+		   "  -t, --table=TABLE        table to load, named as in SQL (schema.table;\n"
+		   "                           quote capitals, dots and quotes: -t '\"My.Table\"')\n"
+		   "  -c, --column=NAME        the column of type packet, when the table has several\n"
+		   "  -f, --filter=BPF         load only the frames this BPF expression matches\n"
+		   "                           (tcpdump syntax; \"vlan and ...\" for tagged frames)\n"
+		   "  -m, --mirai-only         load only Mirai scanner packets (is_mirai)\n"
+		   "  -F, --force              load files again even when the ledger has them\n"
+		   "  -j, --jobs=N             load N files at once, on N connections (default 1)\n"
+		   "  -s, --stop-on-error      stop at the first file that fails\n"
+		   "      --on-error=MODE      error: a bad record fails its file (default);\n"
+		   "                           skip: not supported yet (exits 2)\n"
+		   "  -n, --dry-run            decode and count only, no database\n"
+		   "  -q, --quiet              no progress line, no summary; errors and warnings only\n"
+		   "  -v, --verbose            one line per file (loaded, skipped)\n"
+		   "  -V, --version            show the version and exit\n"
+		   "  -h, --help               show this help and exit\n\n");
+	printf("Each file is loaded in one transaction, with a row in the ledger table\n"
+		   "mirai_load_ledger that names it by the SHA-256 of its bytes: a file whose\n"
+		   "content is already in the ledger for the table is skipped, whatever its name.\n"
+		   "A corrupt file is reported (file, packet, byte offset, field), rolled back,\n"
+		   "and the next file is loaded.  A file that ends inside its last record is\n"
+		   "loaded without that record, with a warning.\n\n");
+	printf("Exit status:\n"
+		   "  0  every file was loaded, or was already loaded\n"
+		   "  1  some file failed (nothing of it was loaded)\n"
+		   "  2  usage error, or the table, column or extension is wrong (nothing loaded)\n"
+		   "  3  could not connect, or the connection was lost\n\n");
+	printf("See also the manual page mirai_load(1).\n");
+}
+
+/* A positive integer option value, or a usage error. */
+static int
+parse_jobs(const char *s)
+{
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *s == '\0' || *end != '\0' || v < 1 || v > MAX_JOBS)
+		usage_error("invalid number of jobs \"%s\": must be 1 to %d", s, MAX_JOBS);
+	return (int) v;
+}
+
+/* Parse the command line into *opt; exits on --help, --version, errors. */
+static void
+parse_options(int argc, char **argv, options *opt)
+{
+	static const struct option longopts[] = {
+		{"dbname", required_argument, NULL, 'd'},
+		{"table", required_argument, NULL, 't'},
+		{"column", required_argument, NULL, 'c'},
+		{"filter", required_argument, NULL, 'f'},
+		{"mirai-only", no_argument, NULL, 'm'},
+		{"force", no_argument, NULL, 'F'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"stop-on-error", no_argument, NULL, 's'},
+		{"on-error", required_argument, NULL, 'E'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	int			c;
+	int			i,
+				stdins = 0;
+
+	memset(opt, 0, sizeof(*opt));
+	opt->jobs = 1;
+	opt->on_error = "error";
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:t:c:f:mFj:snqvVh", longopts, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'd':
+				opt->conninfo = optarg;
+				break;
+			case 't':
+				opt->table = optarg;
+				break;
+			case 'c':
+				opt->column = optarg;
+				break;
+			case 'f':
+				opt->filter = optarg;
+				break;
+			case 'm':
+				opt->mirai_only = true;
+				break;
+			case 'F':
+				opt->force = true;
+				break;
+			case 'j':
+				opt->jobs = parse_jobs(optarg);
+				break;
+			case 's':
+				opt->stop_on_error = true;
+				break;
+			case 'E':
+				opt->on_error = optarg;
+				break;
+			case 'n':
+				opt->dry_run = true;
+				break;
+			case 'q':
+				opt->quiet = true;
+				break;
+			case 'v':
+				opt->verbose = true;
+				break;
+			case 'V':
+				printf("%s (mirai_ext) %s\n", PROGNAME, MX_VERSION_STRING);
+				exit(0);
+			case 'h':
+				help();
+				exit(0);
+			case ':':
+				usage_error("option \"%s\" needs a value", argv[optind - 1]);
+				break;
+			default:
+				if (optopt)
+					usage_error("invalid option \"-%c\"", optopt);
+				usage_error("invalid option \"%s\"", argv[optind - 1]);
+		}
+	}
+	if (strcmp(opt->on_error, "skip") == 0)
+	{
+		emit("%s: --on-error=skip is not supported yet: the decoder has no salvage mode yet\n",
+			 PROGNAME);
+		exit(EXIT_USAGE);
+	}
+	if (strcmp(opt->on_error, "error") != 0)
+		usage_error("invalid value for --on-error: \"%s\" (valid: error, skip)", opt->on_error);
+	if (opt->table == NULL && !opt->dry_run)
+		usage_error("no table given (-t TABLE)");
+	if (opt->quiet && opt->verbose)
+		usage_error("--quiet and --verbose contradict each other");
+	opt->files = argv + optind;
+	opt->nfiles = argc - optind;
+	if (opt->nfiles == 0)
+		usage_error("no file given (use \"-\" for standard input)");
+	for (i = 0; i < opt->nfiles; i++)
+	{
+		if (strcmp(opt->files[i], "-") == 0)
+			stdins++;
+		else if (opt->files[i][0] == '\0')
+			usage_error("empty file name");
+	}
+	if (stdins > 1)
+		usage_error("standard input (\"-\") can be read only once");
+}
+
+/* Fill the progress state: on a terminal, unless -q. */
+static void
+progress_init(const options *opt)
+{
+	int			i;
+	struct stat st;
+
+	memset(&prog, 0, sizeof(prog));
+	prog.on = !opt->quiet && isatty(STDERR_FILENO);
+	prog.start_ns = now_ns();
+	prog.nfiles = opt->nfiles;
+	prog.jobs = opt->jobs;
+	prog.sizes_known = true;
+	for (i = 0; i < opt->nfiles; i++)
+	{
+		if (strcmp(opt->files[i], "-") != 0 && stat(opt->files[i], &st) == 0 &&
+			S_ISREG(st.st_mode))
+			prog.total_bytes += (uint64_t) st.st_size;
+		else
+			prog.sizes_known = false;
+	}
+}
+
+/* Parse, connect, resolve the table, load (here or in N workers), sum up. */
+int
+main(int argc, char **argv)
+{
+	options		opt;
+	target		tg;
+	shared	   *sh;
+	PGconn	   *conn = NULL;
+	mx_filter  *filter = NULL;
+	mx_error	err;
+	int			status = 0;
+	int			i;
+	worker		w;
+
+	parse_options(argc, argv, &opt);
+	memset(&tg, 0, sizeof(tg));
+
+	if (opt.filter)
+	{
+		filter = mx_filter_new(opt.filter, &err);
+		if (filter == NULL)
+			usage_error("%s", err.message);
+	}
+	if (opt.filter && opt.mirai_only)
+		tg.filter_text = xasprintf("--filter=%s --mirai-only", opt.filter);
+	else if (opt.filter)
+		tg.filter_text = xasprintf("--filter=%s", opt.filter);
+	else if (opt.mirai_only)
+		tg.filter_text = xasprintf("--mirai-only");
+
+	if (!opt.dry_run)
+	{
+		conn = connect_db(&opt);
+		if (conn == NULL)
+			return EXIT_CONNECT;
+		resolve_target(conn, &opt, &tg);
+	}
+
+	sh = mmap(NULL, sizeof(shared), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+	{
+		emit("%s: error: could not map shared memory: %s\n", PROGNAME, strerror(errno));
+		return EXIT_FAILED;
+	}
+	memset(sh, 0, sizeof(shared));
+	progress_init(&opt);
+
+	memset(&w, 0, sizeof(w));
+	w.opt = &opt;
+	w.tg = &tg;
+	w.sh = sh;
+	w.filter = filter;
+	if (opt.jobs == 1 || opt.nfiles == 1)
+	{
+		prog.jobs = 1;
+		w.conn = conn;
+		w.draw = true;
+		status = run_worker(&w);
+	}
+	else
+	{
+		int			njobs = opt.jobs < opt.nfiles ? opt.jobs : opt.nfiles;
+		pid_t		pids[MAX_JOBS];
+		int			running = 0;
+
+		prog.jobs = njobs;
+		PQfinish(conn);			/* each worker connects on its own */
+		fflush(stdout);
+		for (i = 0; i < njobs; i++)
+		{
+			pids[i] = fork();
+			if (pids[i] < 0)
+			{
+				emit("%s: error: could not fork: %s\n", PROGNAME, strerror(errno));
+				status = EXIT_FAILED;
+				break;
+			}
+			if (pids[i] == 0)
+			{
+				w.id = i;
+				_exit(run_worker(&w));
+			}
+			running++;
+		}
+		while (running > 0)
+		{
+			int			ws;
+			pid_t		p = waitpid(-1, &ws, WNOHANG);
+
+			if (p > 0)
+			{
+				int			code = WIFEXITED(ws) ? WEXITSTATUS(ws) : EXIT_FAILED;
+
+				if (!WIFEXITED(ws))
+					emit("%s: error: a worker died (signal %d)\n", PROGNAME,
+						 WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
+				if (code == EXIT_CONNECT || (code == EXIT_FAILED && status == 0))
+					status = code;
+				running--;
+				continue;
+			}
+			if (p < 0 && errno != EINTR)
+				break;
+			progress_draw(sh, false);
+			{
+				struct timespec ts = {0, 50 * 1000 * 1000};
+
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	progress_clear();
+	if (status == 0 && sh->tot.files_failed > 0)
+		status = EXIT_FAILED;
+	if (!opt.quiet)
+		print_summary(&opt, sh, now_ns() - prog.start_ns);
+	mx_filter_free(filter);
+	return status;
+}

@@ -1,0 +1,72 @@
+-- ---------------------------------------------------------------------
+-- The mirai_load ledger: which capture files were loaded into which table
+-- ---------------------------------------------------------------------
+--
+-- mirai_load (the client-side COPY loader) writes one row here in the same
+-- transaction as a file's packets, so a row exists exactly when the packets
+-- are there.  A rerun skips a file whose content hash already has a row for
+-- the same table; --force loads it again and records a row with forced.
+--
+-- Who sees and writes what (row-level security): a role may insert rows
+-- for tables it may INSERT into, as itself; see rows of tables it may
+-- SELECT from or INSERT into; delete rows of tables it may DELETE from or
+-- TRUNCATE (to load a file again after emptying a table).  Rows are never
+-- updated.
+
+CREATE TABLE @extschema@.mirai_load_ledger (
+    table_name   regclass NOT NULL,
+    file_name    text NOT NULL,
+    client_host  text,
+    file_size    bigint NOT NULL CHECK (file_size >= 0),
+    content_hash bytea NOT NULL CHECK (pg_catalog.octet_length(content_hash) = 32),
+    packets      bigint NOT NULL CHECK (packets >= 0),
+    filtered     bigint NOT NULL DEFAULT 0 CHECK (filtered >= 0),
+    not_ip       bigint NOT NULL DEFAULT 0 CHECK (not_ip >= 0),
+    truncated    boolean NOT NULL DEFAULT false,
+    filter       text,
+    forced       boolean NOT NULL DEFAULT false,
+    loaded_by    name NOT NULL DEFAULT CURRENT_USER,
+    loaded_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
+-- One regular load per (table, content): the second of two concurrent
+-- loaders of the same content fails to insert and rolls back.
+CREATE UNIQUE INDEX mirai_load_ledger_once
+    ON @extschema@.mirai_load_ledger (table_name, content_hash) WHERE NOT forced;
+-- mirai_load hashes a file before loading it only when a file of its size
+-- was loaded into the table (same content, same size)
+CREATE INDEX mirai_load_ledger_size
+    ON @extschema@.mirai_load_ledger (table_name, file_size);
+
+COMMENT ON TABLE @extschema@.mirai_load_ledger IS
+    'capture files loaded by mirai_load: one row per file and table, written in the file''s own transaction';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.table_name IS 'table the packets went into';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.file_name IS
+    'absolute path on the client for a regular file, the name as given for a pipe, - for stdin';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.client_host IS 'host name of the client that ran mirai_load';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.file_size IS 'bytes of the file as read (compressed size for gzip)';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.content_hash IS
+    'SHA-256 of the file''s bytes as read (before gunzip): the file''s identity, whatever its name';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.packets IS 'packets loaded';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.filtered IS 'IP packets left out by --filter or --mirai-only';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.not_ip IS 'frames that are not IP packets (ARP, STP, unknown link types ...)';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.truncated IS 'the file ended inside its last record (that record was not loaded)';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.filter IS 'the BPF filter and --mirai-only, as given; NULL when none';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.forced IS 'loaded again on purpose with --force';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.loaded_by IS 'role that loaded the file';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.loaded_at IS 'start of the loading transaction';
+
+-- pg_dump keeps the rows (the table belongs to the extension)
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_load_ledger', '');
+
+ALTER TABLE @extschema@.mirai_load_ledger ENABLE ROW LEVEL SECURITY;
+CREATE POLICY mirai_load_ledger_read ON @extschema@.mirai_load_ledger FOR SELECT
+    USING (pg_catalog.has_table_privilege(table_name, 'SELECT')
+           OR pg_catalog.has_table_privilege(table_name, 'INSERT'));
+CREATE POLICY mirai_load_ledger_write ON @extschema@.mirai_load_ledger FOR INSERT
+    WITH CHECK (loaded_by = CURRENT_USER
+                AND pg_catalog.has_table_privilege(table_name, 'INSERT'));
+CREATE POLICY mirai_load_ledger_forget ON @extschema@.mirai_load_ledger FOR DELETE
+    USING (pg_catalog.has_table_privilege(table_name, 'DELETE')
+           OR pg_catalog.has_table_privilege(table_name, 'TRUNCATE'));
+GRANT SELECT, INSERT, DELETE ON @extschema@.mirai_load_ledger TO PUBLIC;

@@ -1,0 +1,469 @@
+#!/usr/bin/perl
+#
+# 030_loader.t
+#	  mirai_load, the client-side COPY loader, against the real cluster:
+#	  several files, stdin (cat, zcat), a corrupt file in the middle of a
+#	  list, reruns, kill -9 in the middle of a file, -j 2, concurrent
+#	  loaders, a wrong password, quoted table names, tables without a packet
+#	  column, and counts equal to pcap_read's and tcpdump's for the same
+#	  files.
+#
+# Environment (set by test/run.sh inside pg_virtualenv): MIRAI_LOAD,
+# MIRAI_GEN, MIRAI_FIXTURES (client paths), MIRAI_FIXTURES_SQL (the same
+# files as the server opens them), MIRAI_WORK, PGHOST/PGPORT/PGUSER/PGPASSWORD.
+#
+# test/t/030_loader.t
+#
+use strict;
+use warnings;
+use Test::More;
+use Time::HiRes qw(sleep time);
+use POSIX qw(WNOHANG);
+
+my $load = $ENV{MIRAI_LOAD} || 'src/bin/mirai_load';
+my $gen = $ENV{MIRAI_GEN} || 'src/bin/mirai_gen';
+my $fx = $ENV{MIRAI_FIXTURES};
+my $fxsql = $ENV{MIRAI_FIXTURES_SQL};
+my $work = $ENV{MIRAI_WORK};
+
+plan skip_all => 'not inside the test cluster (MIRAI_FIXTURES, MIRAI_WORK)'
+  unless $fx && $fxsql && $work && -x $load;
+
+my $MIRAI_BPF = 'tcp[4:4] = ip[16:4] and tcp src portrange 1025-65535';
+my $db = 'mirai_load_t';
+my $dir = "$work/loader";
+mkdir $dir or die "mkdir $dir: $!";
+
+# Quote one word for sh.
+sub shq
+{
+	my ($s) = @_;
+	$s =~ s/'/'\\''/g;
+	return "'$s'";
+}
+
+# Read a whole file.
+sub slurp
+{
+	my ($f) = @_;
+	open(my $fh, '<:raw', $f) or return '';
+	local $/;
+	my $d = <$fh>;
+	close($fh);
+	return $d // '';
+}
+
+# Write a whole file.
+sub spew
+{
+	my ($f, $d) = @_;
+	open(my $fh, '>:raw', $f) or die "cannot write $f: $!";
+	print $fh $d;
+	close($fh);
+}
+
+# Run SQL in the test database; returns trimmed output (dies on error).
+sub sql
+{
+	my ($q, $dbname) = @_;
+	$dbname //= $db;
+	my $qf = "$dir/q.sql";
+	spew($qf, $q);
+	my $out = `psql -X -A -t -q -v ON_ERROR_STOP=1 -d $dbname -f $qf 2>$dir/q.err`;
+	die "psql failed: $q\n$out" . slurp("$dir/q.err") if $? != 0;
+	$out =~ s/\s+\z//;
+	return $out;
+}
+
+# Run a shell command line; returns (exit status, stdout, stderr).
+my $runno = 0;
+sub run
+{
+	my ($cmd) = @_;
+	$runno++;
+	my ($o, $e) = ("$dir/run$runno.out", "$dir/run$runno.err");
+	system("$cmd >$o 2>$e");
+	my $rc = $? == -1 ? 255 : ($? & 127 ? 128 + ($? & 127) : $? >> 8);
+	return ($rc, slurp($o), slurp($e));
+}
+
+# mirai_load with arguments (already shell-quoted where needed).
+sub ml
+{
+	my ($args) = @_;
+	return run(shq($load) . " -d $db $args");
+}
+
+# Packets pcap_read returns for a fixture (server side).
+sub pcap_read_count
+{
+	my ($name, $filter) = @_;
+	my $f = defined $filter ? ", " . sql_lit($filter) : '';
+	return sql("SELECT count(*) FROM (SELECT pcap_read('$fxsql/$name'$f)) s");
+}
+
+# An SQL string literal.
+sub sql_lit
+{
+	my ($s) = @_;
+	$s =~ s/'/''/g;
+	return "'$s'";
+}
+
+# Lines tcpdump prints for a file with a filter.
+sub tcpdump_count
+{
+	my ($file, $filter) = @_;
+	my $n = `tcpdump -nn -r @{[shq($file)]} @{[shq($filter)]} 2>/dev/null | wc -l`;
+	chomp $n;
+	return $n + 0;
+}
+
+system("dropdb --if-exists $db >/dev/null 2>&1");
+system("createdb $db") == 0 or die "createdb failed";
+sql("CREATE EXTENSION mirai_ext");
+END
+{
+	system("dropdb --if-exists $db >/dev/null 2>&1") if defined $db;
+}
+
+# ---- command line ------------------------------------------------------
+{
+	my ($rc, $out) = run(shq($load) . " --help");
+	ok($rc == 0 && $out =~ /--table/ && $out =~ /--jobs/ && $out =~ /Exit status/,
+		'--help exits 0 and lists the options and exit codes');
+	($rc, $out) = run(shq($load) . " -V");
+	like($out, qr/^mirai_load \(mirai_ext\) \d+\.\d+/, '-V prints the version');
+	my $err;
+	($rc, $out, $err) = run(shq($load) . " --bogus -t x f");
+	ok($rc == 2 && $err =~ /invalid option/, 'an unknown option is a usage error (exit 2)');
+	($rc, $out, $err) = run(shq($load) . " $fx/ether.pcap");
+	ok($rc == 2 && $err =~ /no table/, 'no table: exit 2');
+	($rc, $out, $err) = run(shq($load) . " -t x");
+	ok($rc == 2 && $err =~ /no file/, 'no file: exit 2');
+	($rc, $out, $err) = run(shq($load) . " -t x --on-error=skip $fx/ether.pcap");
+	ok($rc == 2 && $err =~ /not supported yet/, '--on-error=skip: not supported yet, exit 2');
+	($rc, $out, $err) = run(shq($load) . " -t x -f 'tcp port' $fx/ether.pcap");
+	ok($rc == 2 && $err =~ /invalid filter/, 'a bad BPF filter is a usage error');
+	($rc, $out, $err) = run(shq($load) . " -t x - -");
+	ok($rc == 2 && $err =~ /only once/, 'stdin twice is a usage error');
+	($rc, $out, $err) = run(shq($load) . " -n $fx/ether.pcap");
+	like($out, qr/1 loaded.* \d+ packets decoded \(dry run\)/, '--dry-run decodes without a database');
+}
+
+# ---- several files, counts equal pcap_read's ---------------------------
+my @files = qw(ether.pcap ether_ns_be.pcap vlan.pcap qinq.pcap sll2.pcap raw.pcap null.pcap
+  ipv6.pcap frag.pcap kuz.pcap v22.pcap mixed.pcapng blocks.pcapng tsresol.pcapng
+  ether.pcap.gz mixed.pcapng.gz);
+my %count;
+$count{$_} = pcap_read_count($_) for (@files, 'trunc.pcap', 'big.pcap');
+sql("CREATE TABLE cap (p packet)");
+{
+	my ($rc, $out, $err) = ml("-t cap " . join(' ', map { "$fx/$_" } @files));
+	is($rc, 0, 'several files in one run: exit 0');
+	like($out, qr/^mirai_load: ${\ scalar(@files)} files: ${\ scalar(@files)} loaded, 0 already loaded, 0 failed;/,
+		'the summary counts the files');
+	my $sum = 0;
+	$sum += $count{$_} for @files;
+	is(sql("SELECT count(*) FROM cap"), $sum, 'the table holds as many packets as pcap_read reads');
+	my $union = join(' UNION ALL ', map { "SELECT pcap_read('$fxsql/$_') AS p" } @files);
+	is(sql("SELECT count(*) FROM (SELECT p FROM cap EXCEPT ALL SELECT p FROM ($union) s) d"), 0,
+		'every loaded packet is one pcap_read reads');
+	is(sql("SELECT count(*) FROM (SELECT p FROM ($union) s EXCEPT ALL SELECT p FROM cap) d"), 0,
+		'every packet pcap_read reads was loaded');
+	my $bad = 0;
+	for my $f (@files)
+	{
+		my $n = sql("SELECT packets FROM mirai_load_ledger WHERE table_name = 'cap'::regclass "
+			  . "AND file_name = " . sql_lit("$fx/$f"));
+		$bad++ if $n ne $count{$f};
+	}
+	is($bad, 0, 'one ledger row per file, with pcap_read\'s count');
+	like($out, qr/packets loaded in .*packets\/s.*not loaded: .*arp/, 'the summary gives rates and skipped frames by reason');
+
+	# a rerun: nothing doubled
+	($rc, $out, $err) = ml("-t cap " . join(' ', map { "$fx/$_" } @files));
+	ok($rc == 0 && $out =~ /0 loaded, ${\ scalar(@files)} already loaded/, 'rerun: every file is already loaded, exit 0');
+	is(sql("SELECT count(*) FROM cap"), $sum, 'rerun: nothing doubled');
+	($rc, $out, $err) = ml("-q -t cap $fx/ether.pcap");
+	ok($rc == 0 && $out eq '' && $err eq '', '-q prints nothing when all goes well');
+
+	# same content under another name is the same file
+	system("cp $fx/ether.pcap $dir/renamed.pcap");
+	($rc, $out, $err) = ml("-v -t cap $dir/renamed.pcap");
+	ok($rc == 0 && $err =~ /skipped .*already loaded into cap as ".*ether\.pcap"/,
+		'a copy under another name is skipped as already loaded');
+	# fixtures.sh makes gzip_no_suffix with the options of ether.pcap.gz
+	($rc, $out, $err) = ml("-v -t cap $fx/gzip_no_suffix");
+	ok($rc == 0 && $err =~ /skipped .*gzip_no_suffix.*already loaded into cap as ".*ether\.pcap\.gz"/,
+		'a gzip file with the same bytes as one loaded is skipped');
+	# --force loads it again, on purpose
+	($rc, $out, $err) = ml("--force -t cap $fx/ether.pcap");
+	is(sql("SELECT count(*) FROM cap"), $sum + $count{'ether.pcap'}, '--force loads again');
+	is(sql("SELECT count(*) FROM mirai_load_ledger WHERE forced"), 1, '--force is recorded in the ledger');
+}
+
+# ---- counts equal tcpdump's --------------------------------------------
+{
+	sql("CREATE TABLE tcp_only (p packet); CREATE TABLE mirai (p packet); CREATE TABLE vl (p packet)");
+	my $f = "$fx/big.pcap";
+	my ($rc, $out) = ml("-t tcp_only --filter tcp $f");
+	is(sql("SELECT count(*) FROM tcp_only"), tcpdump_count($f, 'tcp'), "--filter tcp = tcpdump 'tcp'");
+	($rc, $out) = ml("--mirai-only -t mirai $f");
+	my $n = sql("SELECT count(*) FROM mirai");
+	is($n, tcpdump_count($f, $MIRAI_BPF), '--mirai-only = tcpdump with the Mirai BPF');
+	is($n, sql("SELECT count(*) FROM (SELECT pcap_read('$fxsql/big.pcap') p) s WHERE is_mirai(p)"),
+		'--mirai-only = is_mirai over pcap_read');
+	is(sql("SELECT filtered + packets FROM mirai_load_ledger WHERE table_name = 'mirai'::regclass"),
+		$count{'big.pcap'}, 'the ledger counts the packets left out by --mirai-only');
+	is($count{'big.pcap'}, tcpdump_count($f, 'ip or ip6'), "all packets = tcpdump 'ip or ip6'");
+	($rc, $out) = ml("-t vl $fx/vlan.pcap");
+	is(sql("SELECT count(*) FROM vl"), tcpdump_count("$fx/vlan.pcap", 'vlan and (ip or ip6)'),
+		"VLAN file = tcpdump 'vlan and (ip or ip6)'");
+	# a pcapng with an interface of a link type we do not decode: skipped, not an error
+	sql("CREATE TABLE mx (p packet)");
+	($rc, $out) = ml("-t mx --filter tcp $fx/mixed.pcapng");
+	ok($rc == 0 && sql("SELECT count(*) FROM mx") == pcap_read_count('mixed.pcapng', 'tcp'),
+		'--filter on a pcapng with an unknown link type = pcap_read with the filter');
+}
+
+# ---- stdin ---------------------------------------------------------------
+{
+	sql("CREATE TABLE piped (p packet)");
+	my ($rc, $out, $err) = run("cat $fx/ether.pcap | " . shq($load) . " -d $db -t piped -");
+	ok($rc == 0 && sql("SELECT count(*) FROM piped") == $count{'ether.pcap'}, 'cat FILE | mirai_load -');
+	is(sql("SELECT file_name || ' ' || file_size FROM mirai_load_ledger WHERE table_name = 'piped'::regclass"),
+		'- ' . -s "$fx/ether.pcap", 'stdin is recorded as "-" with the bytes read');
+	($rc, $out, $err) = run("zcat $fx/mixed.pcapng.gz | " . shq($load) . " -d $db -t piped -");
+	ok($rc == 0 && sql("SELECT count(*) FROM piped") == $count{'ether.pcap'} + $count{'mixed.pcapng.gz'},
+		'zcat FILE.gz | mirai_load -');
+	# the same bytes again through stdin, and as a file: already loaded
+	($rc, $out, $err) = run("cat $fx/ether.pcap | " . shq($load) . " -d $db -t piped -");
+	ok($rc == 0 && $out =~ /1 already loaded/, 'the same content on stdin again is skipped');
+	system("zcat $fx/mixed.pcapng.gz > $dir/mixed.pcapng");
+	($rc, $out, $err) = ml("-t piped $dir/mixed.pcapng");
+	ok($rc == 0 && $out =~ /1 already loaded/, 'a file with the content stdin had is skipped');
+	is(sql("SELECT count(*) FROM piped"), $count{'ether.pcap'} + $count{'mixed.pcapng.gz'}, 'stdin: nothing doubled');
+	($rc, $out, $err) = run("printf 'not a capture' | " . shq($load) . " -d $db -t piped -");
+	ok($rc == 1 && $err =~ /invalid capture file "-": not a pcap or pcapng file/, 'garbage on stdin: exit 1 with the reason');
+}
+
+# ---- a corrupt file in the middle of a list --------------------------------
+# Overwrite the captured length of record 100 (of 500) of a copy of ether.pcap.
+sub record_offset
+{
+	my ($data, $k) = @_;
+	my $off = 24;
+	for (my $i = 1; $i < $k; $i++)
+	{
+		my $caplen = unpack('V', substr($data, $off + 8, 4));
+		$off += 16 + $caplen;
+	}
+	return $off;
+}
+{
+	my $data = slurp("$fx/ether.pcap");
+	my $off = record_offset($data, 100);
+	substr($data, $off + 8, 4) = pack('V', 70000);
+	spew("$dir/bad.pcap", $data);
+	system("$gen -s 21 -n 300 -o $dir/good1.pcap");
+	system("$gen -s 22 -n 300 -f pcapng -o $dir/good2.pcapng");
+	sql("CREATE TABLE mid (p packet)");
+	my ($rc, $out, $err) = ml("--stop-on-error -t mid $dir/good1.pcap $dir/bad.pcap $dir/good2.pcapng");
+	ok($rc == 1 && $out =~ /1 loaded, 0 already loaded, 1 failed, 1 not attempted/,
+		'--stop-on-error stops at the corrupt file, exit 1');
+	($rc, $out, $err) = ml("-t mid $dir/good1.pcap $dir/bad.pcap $dir/good2.pcapng");
+	is($rc, 1, 'a corrupt file in the middle: exit 1');
+	like($err, qr/invalid capture file ".*bad\.pcap": captured length 70000 is larger than the file's snapshot length 65535\nDETAIL:  At packet 100, byte offset ${\ ($off + 8)}, field pcap\.caplen\. Expected 65535, found 70000\./,
+		'the error names the file, packet number, byte offset, field and values');
+	like($err, qr/"[^"]*bad\.pcap" was rolled back/, 'the corrupt file is rolled back');
+	like($out, qr/1 loaded, 1 already loaded, 1 failed/, 'the files after it are loaded');
+	my $expect = sql("SELECT sum(packets) FROM mirai_load_ledger WHERE table_name = 'mid'::regclass");
+	ok(sql("SELECT count(*) FROM mid") == $expect && $expect > 500,
+		'none of the 99 good packets before the damage stay');
+	is(sql("SELECT count(*) FROM mirai_load_ledger WHERE file_name LIKE '%bad.pcap'"), 0, 'no ledger row for the corrupt file');
+
+	# the same error in SQL
+	system("chmod 644 $dir/bad.pcap; chmod 755 $dir");
+	my $sqlerr = `psql -X -q -d $db -c "SELECT count(*) FROM pcap_read('$dir/bad.pcap')" 2>&1`;
+	ok($sqlerr =~ /captured length 70000 is larger than the file's snapshot length 65535/ &&
+		$sqlerr =~ /At packet 100, byte offset ${\ ($off + 8)}, field pcap\.caplen/,
+		'pcap_read reports the same error, at the same place');
+
+	# a cut-short last record: warning, the packets before it are kept
+	sql("CREATE TABLE tr (p packet)");
+	($rc, $out, $err) = ml("-t tr $fx/trunc.pcap");
+	ok($rc == 0 && $err =~ /warning: capture file ".*trunc\.pcap" is cut short: .*\nDETAIL:  At record 500, byte offset \d+, field pcap\.data\. The 499 records before it are kept\./,
+		'a truncated last record is a warning in pcap_read\'s words, exit 0');
+	is(sql("SELECT count(*) FROM tr"), $count{'trunc.pcap'}, 'the packets before it are kept, as pcap_read keeps them');
+	is(sql("SELECT truncated FROM mirai_load_ledger WHERE table_name = 'tr'::regclass"), 't', 'the ledger says truncated');
+	($rc, $out, $err) = ml("-t tr $fx/not_a_capture.txt $fx/empty.pcap $dir/missing.pcap");
+	ok($rc == 1 && $err =~ /not_a_capture\.txt": not a pcap or pcapng file/ && $err =~ /empty\.pcap": the file is empty/
+		&& $err =~ /missing\.pcap": No such file/, 'not a capture, empty, missing: each reported, exit 1');
+}
+
+# ---- kill -9 in the middle of a file --------------------------------------
+{
+	sql("CREATE TABLE killed (p packet)");
+	my $fifo = "$dir/slow.fifo";
+	system("mkfifo $fifo") == 0 or die "mkfifo";
+	my $big = slurp("$fx/big.pcap");
+	my $half = int(length($big) / 2);
+	my $writer = fork();
+	if ($writer == 0)
+	{
+		open(my $fh, '>:raw', $fifo) or exit 1;
+		print $fh substr($big, 0, $half);
+		sleep 60;				# hold the fifo open: the loader waits mid-file
+		exit 0;
+	}
+	my $loader = fork();
+	if ($loader == 0)
+	{
+		open(STDOUT, '>', "$dir/killed.out");
+		open(STDERR, '>', "$dir/killed.err");
+		exec($load, '-d', $db, '-t', 'killed', $fifo);
+		exit 127;
+	}
+	my $copied = 0;
+	for (my $t = 0; $t < 300 && !$copied; $t++)
+	{
+		sleep 0.1;
+		$copied = sql("SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy "
+			  . "WHERE relid = 'killed'::regclass");
+	}
+	ok($copied > 0, "the loader is in the middle of the COPY ($copied rows sent)");
+	kill 'KILL', $loader;
+	waitpid($loader, 0);
+	kill 'KILL', $writer;
+	waitpid($writer, 0);
+	for (my $t = 0; $t < 100; $t++)
+	{
+		last if sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mirai_load'") == 0;
+		sleep 0.1;
+	}
+	is(sql("SELECT count(*) FROM killed"), 0, 'after kill -9, nothing of the file stays');
+	is(sql("SELECT count(*) FROM mirai_load_ledger WHERE table_name = 'killed'::regclass"), 0,
+		'after kill -9, no ledger row');
+	my ($rc, $out) = ml("-t killed $fx/big.pcap");
+	ok($rc == 0 && sql("SELECT count(*) FROM killed") == $count{'big.pcap'}, 'the rerun loads the whole file');
+}
+
+# ---- -j 2, and concurrent loaders of the same file -------------------------
+{
+	sql("CREATE TABLE par (p packet)");
+	my @list = ("$fx/big.pcap", "$fx/ether.pcap.gz", "$fx/mixed.pcapng", "$fx/big.pcap", "$fx/sll2.pcap",
+		"$fx/ether.pcap.gz");
+	my ($rc, $out, $err) = ml("-j 2 -t par @list");
+	ok($rc == 0 && $out =~ /6 files: 4 loaded, 2 already loaded, 0 failed/, '-j 2: every file loaded once');
+	my $sum = $count{'big.pcap'} + $count{'ether.pcap.gz'} + $count{'mixed.pcapng'} + $count{'sll2.pcap'};
+	is(sql("SELECT count(*) FROM par"), $sum, '-j 2: counts equal pcap_read\'s, nothing doubled');
+
+	sql("CREATE TABLE conc (p packet)");
+	my @pids;
+	for my $i (1 .. 3)
+	{
+		my $pid = fork();
+		if ($pid == 0)
+		{
+			open(STDOUT, '>', "$dir/conc$i.out");
+			open(STDERR, '>', "$dir/conc$i.err");
+			exec($load, '-d', $db, '-t', 'conc', "$fx/big.pcap");
+			exit 127;
+		}
+		push @pids, $pid;
+	}
+	waitpid($_, 0) for @pids;
+	my $loaded = 0;
+	$loaded += (slurp("$dir/conc$_.out") =~ /: 1 loaded/ ? 1 : 0) for 1 .. 3;
+	is($loaded, 1, 'three concurrent loaders of one file: exactly one loads it');
+	is(sql("SELECT count(*) FROM conc"), $count{'big.pcap'}, 'concurrent loaders: nothing doubled');
+	my $pipes = 0;
+	for my $i (1 .. 2)
+	{
+		my $pid = fork();
+		if ($pid == 0)
+		{
+			open(STDOUT, '>', "$dir/cpipe$i.out");
+			open(STDERR, '>', "$dir/cpipe$i.err");
+			exec('sh', '-c', "cat $fx/ether.pcap | " . shq($load) . " -d $db -t conc -");
+			exit 127;
+		}
+		push @pids, $pid;
+	}
+	waitpid($_, 0) for @pids;
+	$pipes += (slurp("$dir/cpipe$_.out") =~ /: 1 loaded/ ? 1 : 0) for 1 .. 2;
+	is($pipes, 1, 'two concurrent loaders of the same stdin content: exactly one loads it');
+}
+
+# ---- connection, roles, privileges -----------------------------------------
+{
+	sql("DROP ROLE IF EXISTS mirai_load_r; CREATE ROLE mirai_load_r LOGIN PASSWORD 'Right-pw'");
+	my $ci = "host=localhost dbname=$db user=mirai_load_r password=Wrong-pw";
+	my ($rc, $out, $err) = run(shq($load) . " -d " . shq($ci) . " -t cap $fx/ether.pcap");
+	is($rc, 3, 'wrong password: exit 3');
+	like($err, qr/could not connect to the database: .*password authentication failed for user "mirai_load_r"/,
+		'wrong password: libpq\'s message');
+	ok($err =~ /Connection: .*user=mirai_load_r/ && $err !~ /Wrong-pw/,
+		'the conninfo is shown without the password');
+	($rc, $out, $err) = run(shq($load) . " -d " . shq("postgresql://mirai_load_r:Wrong-pw\@localhost/$db")
+		  . " -t cap $fx/ether.pcap");
+	ok($rc == 3 && $err !~ /Wrong-pw/, 'a URI with a wrong password: exit 3, password not shown');
+	($rc, $out, $err) = run(shq($load) . " -d " . shq("host=localhost port=1 dbname=$db") . " -t cap $fx/ether.pcap");
+	ok($rc == 3 && $err =~ /Connection refused/, 'no server: exit 3 with libpq\'s message');
+
+	# a plain role: needs INSERT on the table; the ledger lets it record its own loads
+	sql("CREATE TABLE own (p packet)");
+	my $ok = "host=localhost dbname=$db user=mirai_load_r password=Right-pw";
+	($rc, $out, $err) = run(shq($load) . " -d " . shq($ok) . " -t own $fx/ether.pcap");
+	ok($rc == 2 && $err =~ /permission denied: cannot insert into table own/, 'no INSERT privilege: exit 2 before loading');
+	sql("GRANT INSERT ON own TO mirai_load_r");
+	($rc, $out, $err) = run("PGPASSWORD=Right-pw " . shq($load) . " -d " . shq("host=localhost dbname=$db user=mirai_load_r")
+		  . " -t own $fx/ether.pcap $fx/sll2.pcap");
+	ok($rc == 0 && sql("SELECT count(*) FROM own") == $count{'ether.pcap'} + $count{'sll2.pcap'},
+		'a role with INSERT loads (password from PGPASSWORD)');
+	is(sql("SELECT string_agg(DISTINCT loaded_by, ',') FROM mirai_load_ledger WHERE table_name = 'own'::regclass"),
+		'mirai_load_r', 'the ledger records who loaded');
+	($rc, $out, $err) = run("PGPASSWORD=Right-pw " . shq($load) . " -d " . shq("host=localhost dbname=$db user=mirai_load_r")
+		  . " -t own $fx/ether.pcap");
+	ok($rc == 0 && $out =~ /1 already loaded/, 'the plain role sees its ledger rows on a rerun');
+	my $forged = `psql -X -q -d "host=localhost dbname=$db user=mirai_load_r password=Right-pw" -c "INSERT INTO mirai_load_ledger (table_name, file_name, file_size, content_hash, packets) VALUES ('cap', 'x', 1, decode(repeat('00', 32), 'hex'), 0)" 2>&1`;
+	like($forged, qr/row-level security/, 'a role cannot write ledger rows for a table it cannot insert into');
+}
+
+# ---- table names, columns -----------------------------------------------------
+{
+	sql(q{CREATE TABLE "Cap.Ta""ble" (id serial, note text DEFAULT 'x', pk packet)});
+	my ($rc, $out, $err) = ml(q{-t '"Cap.Ta""ble"' } . "$fx/ether.pcap");
+	ok($rc == 0 && sql(q{SELECT count(pk) FROM "Cap.Ta""ble"}) == $count{'ether.pcap'},
+		'a table named with capitals, a dot and a quote, quoted as in SQL');
+	($rc, $out, $err) = ml(q{-t 'Cap.Ta"ble' } . "$fx/ether.pcap");
+	ok($rc == 2 && $err =~ /(does not exist|invalid table name)/, 'the same name unquoted is refused: exit 2');
+	sql(q{CREATE SCHEMA "Sch ema"; CREATE TABLE "Sch ema"."T" (p packet)});
+	($rc, $out, $err) = ml(q{-t '"Sch ema"."T"' } . "$fx/ether.pcap");
+	ok($rc == 0 && sql(q{SELECT count(*) FROM "Sch ema"."T"}) == $count{'ether.pcap'}, 'a schema-qualified quoted name');
+	($rc, $out, $err) = ml(q{-t 'cap; DROP TABLE cap' } . "$fx/ether.pcap");
+	ok($rc == 2 && sql("SELECT count(*) FROM pg_class WHERE relname = 'cap'") == 1, 'SQL in a table name is not run');
+
+	sql("CREATE TABLE nopkt (a int, b text)");
+	($rc, $out, $err) = ml("-t nopkt $fx/ether.pcap");
+	ok($rc == 2 && $err =~ /table nopkt has no column of type packet/, 'a table without a packet column: clear error, exit 2');
+	is(sql("SELECT count(*) FROM mirai_load_ledger WHERE table_name = 'nopkt'::regclass"), 0, '... and nothing loaded');
+	($rc, $out, $err) = ml("-t nosuch $fx/ether.pcap");
+	ok($rc == 2 && $err =~ /table "nosuch" does not exist/, 'a missing table: exit 2');
+
+	sql(q{CREATE TABLE two (a packet, "B" packet)});
+	($rc, $out, $err) = ml("-t two $fx/ether.pcap");
+	ok($rc == 2 && $err =~ /several columns of type packet \(a, B\)/, 'two packet columns need --column');
+	($rc, $out, $err) = ml(q{-t two --column '"B"' } . "$fx/ether.pcap");
+	ok($rc == 0 && sql(q{SELECT count("B") || ' ' || count(a) FROM two}) eq "$count{'ether.pcap'} 0",
+		'--column picks the column (quoted as in SQL)');
+}
+
+# ---- pg_dump keeps the ledger ------------------------------------------------
+{
+	my $dump = `pg_dump -a -d $db 2>&1`;
+	ok($dump =~ /COPY public\.mirai_load_ledger/ && $dump =~ /\Q$fx\/ether.pcap\E/, 'pg_dump dumps the ledger rows');
+}
+
+done_testing();
