@@ -100,8 +100,12 @@ SQL
 
 # ---- parallel workers -------------------------------------------------
 {
+	# the country file by a path relative to the data directory, which is
+	# every backend's and worker's working directory (test/in_cluster.sh
+	# links the fixtures there), the ASN file by an absolute path
+	my $country = $ENV{MIRAI_FIXTURES_SQL} ? "$ENV{MIRAI_FIXTURES_SQL}/geoip-country.mmdb" : "$dir/country.mmdb";
 	my $setup = <<"SQL";
-SET mirai_ext.geoip_database = '$dir/country.mmdb';
+SET mirai_ext.geoip_database = '$country';
 SET mirai_ext.geoip_asn_database = '$dir/asn.mmdb';
 SQL
 	my $load = <<'SQL';
