@@ -182,14 +182,14 @@ static addr_slot addr_cache[1 << ADDR_CACHE_BITS];
 #define PROBE_MAX_NODES		20000
 #define PROBE_MAX_RECORDS	256
 
-/* What the assign hooks mark. */
+/* The country setting changed: check the handle at its next use. */
 static void
 assign_country_db(const char *newval, void *extra)
 {
 	dbs[GEOIP_COUNTRY].setting_changed = true;
 }
 
-/* What the assign hooks mark. */
+/* The ASN setting changed: check the handle at its next use. */
 static void
 assign_asn_db(const char *newval, void *extra)
 {
@@ -674,8 +674,9 @@ record_country(geoip_db *db, MMDB_entry_s *entry)
 }
 
 /*
- * The country code of an address into cc (NUL-terminated, at most 6
- * bytes); returns its length, 0 when the database has no country for it.
+ * The country code of an address into cc (a buffer of at least 7 bytes:
+ * the code, at most 6, and a NUL); returns its length, 0 when the database
+ * has no country for it.
  * Raises the ERROR of an unconfigured or unusable database.  For C callers
  * (rollups) too.
  */
