@@ -71,7 +71,7 @@ build/decode/%.o: src/decode/%.c $(DECODE_HDRS)
 	$(CC) $(TOOL_CFLAGS) -c -o $@ $<
 
 src/bin/mirai_load: src/bin/mirai_load.c $(TOOL_DECODE)
-	$(CC) $(TOOL_CFLAGS) -I$(PG_INCLUDEDIR) -o $@ $< $(TOOL_DECODE) -L$(PG_LIBDIR) -lpq -lpcap -lz -lcrypto
+	$(CC) $(TOOL_CFLAGS) -I$(PG_INCLUDEDIR) -o $@ $< $(TOOL_DECODE) -L$(PG_LIBDIR) -lpq -lpcap -lz -lcrypto -pthread
 
 src/bin/mirai_gen: src/bin/mirai_gen.c
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -lz

@@ -46,8 +46,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (npacked != size || memcmp(packed, copy, size) != 0)
 			fuzz_fail("unpack accepted %zu bytes that pack writes differently (%zu bytes)",
 					  size, npacked);
-		if (copy[0] != MX_LAYOUT_VERSION)
-			fuzz_fail("unpack accepted layout version %u", copy[0]);
+		/* the low 4 bits of byte 0 are the layout version */
+		if ((copy[0] & 0x0f) != MX_LAYOUT_VERSION)
+			fuzz_fail("unpack accepted layout version %u", copy[0] & 0x0f);
+		/* and is_mirai on the stored bytes agrees with the unpacked one */
+		if (mx_packed_is_mirai(copy, size) != (mx_is_mirai(&p) ? 1 : 0))
+			fuzz_fail("mx_packed_is_mirai disagrees with mx_is_mirai");
 	}
 	else
 	{
