@@ -34,6 +34,8 @@
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,6 +92,8 @@ struct mx_reader
 	uint64_t	in_total;		/* input bytes read */
 	uint64_t	z_in_done;		/* compressed bytes of finished members */
 	uint64_t	z_out_done;		/* and what they expanded to */
+	bool		z_failed;		/* corrupt data met: z_err is the error */
+	mx_error	z_err;
 
 	/* the window of the (decompressed) stream */
 	uint8_t    *buf;			/* NULL when reading memory uncompressed */
@@ -119,9 +123,12 @@ struct mx_reader
 	uint32_t	nifs;
 	uint32_t	ifs_cap;
 
-	/* the caller's tap on raw input bytes */
+	/* the caller's hooks on reading the descriptor */
 	mx_input_callback tap;
 	void	   *tap_arg;
+	bool		(*interrupted) (void *arg);
+	void	   *interrupted_arg;
+	bool		pollable;		/* not a regular file: reads may wait */
 
 	/* salvage mode */
 	mx_skip_callback salvage_cb;
@@ -153,6 +160,27 @@ read_some(mx_reader *rd, uint8_t *dst, size_t n, mx_error *err)
 {
 	ssize_t		r;
 
+	/* a stalled pipe must not block a caller that wants to cancel */
+	while (rd->interrupted && rd->pollable)
+	{
+		struct pollfd pfd;
+		int			pr;
+
+		pfd.fd = rd->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		pr = poll(&pfd, 1, 100);
+		if (pr > 0 || (pr < 0 && errno != EINTR))
+			break;				/* readable, closed, or an error read() reports */
+		/* a timeout, or a signal (a cancel comes as one) */
+		if (rd->interrupted(rd->interrupted_arg))
+		{
+			mx_fail(err, MX_ERR_IO, "read", rd->packetno + 1, cur_offset(rd),
+					"reading was interrupted");
+			err->errnum = EINTR;
+			return -1;
+		}
+	}
 	for (;;)
 	{
 		r = read(rd->fd, dst, n);
@@ -181,7 +209,15 @@ fill_gzip(mx_reader *rd, mx_error *err)
 	int			zr;
 	uint64_t	zin,
 				zout;
+	size_t		end0 = rd->end;
 
+	if (rd->z_failed)
+	{
+		/* the data before the damage has been handed out: now the error */
+		*err = rd->z_err;
+		err->packetno = rd->packetno + 1;
+		return err->code;
+	}
 	for (;;)
 	{
 		if (rd->z_member_done)
@@ -255,11 +291,21 @@ fill_gzip(mx_reader *rd, mx_error *err)
 				field = "gzip.trailer";
 			else if (rd->zs.msg && strstr(rd->zs.msg, "header"))
 				field = "gzip.header";
-			return mx_fail(err, zr == Z_MEM_ERROR ? MX_ERR_NOMEM : MX_ERR_CORRUPT,
-						   field, rd->packetno + 1, rd->win_offset + rd->end,
-						   "gzip data is corrupt: %s (compressed byte %llu)",
-						   rd->zs.msg ? rd->zs.msg : "unknown error",
-						   (unsigned long long) (rd->z_in_done + rd->zs.total_in));
+			mx_fail(err, zr == Z_MEM_ERROR ? MX_ERR_NOMEM : MX_ERR_CORRUPT,
+					field, rd->packetno + 1, rd->win_offset + rd->end,
+					"gzip data is corrupt: %s (compressed byte %llu)",
+					rd->zs.msg ? rd->zs.msg : "unknown error",
+					(unsigned long long) (rd->z_in_done + rd->zs.total_in));
+			if (zr == Z_MEM_ERROR || rd->end == end0)
+				return err->code;
+			/*
+			 * Bytes inflated before the damage are good: hand them out
+			 * first, and fail at the next fill, at the record the damage
+			 * cuts.
+			 */
+			rd->z_failed = true;
+			rd->z_err = *err;
+			return MX_OK;
 		}
 		zin = rd->z_in_done + rd->zs.total_in;
 		zout = rd->z_out_done + rd->zs.total_out;
@@ -486,7 +532,8 @@ pcapng_time(const interface *ifc, uint64_t ts, int64_t *out)
 		/* frac * 1e9 / 2^e without overflow: drop low bits first */
 		if (e > 34)
 		{
-			frac >>= e - 34;
+			/* 2^-98 and finer: every fraction is below a nanosecond */
+			frac = e - 34 >= 64 ? 0 : frac >> (e - 34);
 			e = 34;
 		}
 		ns = secs * NS_PER_SEC + ((frac * NS_PER_SEC) >> e);
@@ -999,6 +1046,15 @@ salvage(mx_reader *rd, mx_error *damage, mx_error *err)
 	}
 	else
 		st = resync_pcapng(rd, err);
+	if (st != MX_OK && st != MX_ERR_IO && st != MX_ERR_NOMEM &&
+		err->field && strncmp(err->field, "gzip", 4) == 0)
+	{
+		/* the scan ran into damaged compressed data: the stream ends there */
+		mx_error	gz = *err;
+
+		rd->salvage_cb(rd->salvage_arg, damage, cur_offset(rd) - from);
+		return salvage(rd, &gz, err);
+	}
 	if (st != MX_OK)
 		return st;
 	rd->salvage_cb(rd->salvage_arg, damage, cur_offset(rd) - from);
@@ -1126,7 +1182,19 @@ mx_reader_open_fd(int fd, mx_error *err)
 mx_reader *
 mx_reader_open_fd_tap(int fd, mx_input_callback cb, void *arg, mx_error *err)
 {
+	mx_input_hooks hooks;
+
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.tap = cb;
+	hooks.tap_arg = arg;
+	return mx_reader_open_fd_hooks(fd, &hooks, err);
+}
+
+mx_reader *
+mx_reader_open_fd_hooks(int fd, const mx_input_hooks *hooks, mx_error *err)
+{
 	mx_reader  *rd = reader_new(err);
+	struct stat stbuf;
 
 	if (rd == NULL)
 	{
@@ -1134,8 +1202,14 @@ mx_reader_open_fd_tap(int fd, mx_input_callback cb, void *arg, mx_error *err)
 		return NULL;
 	}
 	rd->fd = fd;
-	rd->tap = cb;
-	rd->tap_arg = arg;
+	if (hooks)
+	{
+		rd->tap = hooks->tap;
+		rd->tap_arg = hooks->tap_arg;
+		rd->interrupted = hooks->interrupted;
+		rd->interrupted_arg = hooks->interrupted_arg;
+	}
+	rd->pollable = fstat(fd, &stbuf) != 0 || !S_ISREG(stbuf.st_mode);
 	rd->buf = malloc(WINDOW_INITIAL);
 	if (rd->buf == NULL)
 	{
