@@ -234,8 +234,6 @@ typedef struct CountryLookup
 {
 	bool		enabled;
 	bool		ready;
-	const ExtInfo *info;
-	FmgrInfo	flinfo;
 	countryhash_hash *cache;
 } CountryLookup;
 
@@ -1237,13 +1235,13 @@ country_init(CountryLookup *cl, const ExtInfo *info)
 	const char *db = GetConfigOption("mirai_ext.geoip_database", true, false);
 
 	memset(cl, 0, sizeof(*cl));
-	cl->info = info;
 	cl->enabled = db != NULL && db[0] != '\0';
 }
 
 /*
- * The country of a source: geoip_country(inet) once per source and
- * statement, "" when it has no answer or no GeoIP database is configured.
+ * The country of a source: the GeoIP answer (geoip.c, as geoip_country
+ * gives it) once per source and statement, "" when it has none or no
+ * GeoIP database is configured.
  */
 static void
 country_of(CountryLookup *cl, uint32 src, char *out)
@@ -1256,13 +1254,6 @@ country_of(CountryLookup *cl, uint32 src, char *out)
 		return;
 	if (!cl->ready)
 	{
-		Oid			argtypes[1] = {INETOID};
-		Oid			fn;
-
-		fn = LookupFuncName(list_make2(makeString(get_namespace_name(cl->info->nsp)),
-									   makeString("geoip_country")),
-							1, argtypes, false);
-		fmgr_info(fn, &cl->flinfo);
 		cl->cache = countryhash_create(CurrentMemoryContext, 1024, NULL);
 		cl->ready = true;
 	}
@@ -1270,29 +1261,14 @@ country_of(CountryLookup *cl, uint32 src, char *out)
 	if (!found)
 	{
 		uint8		addr[4];
-		LOCAL_FCINFO(fcinfo, 1);
-		Datum		r;
 
+		StaticAssertStmt(COUNTRY_LEN >= 7, "country codes take up to 6 bytes and a NUL");
 		memset(c->country, 0, COUNTRY_LEN);
 		addr[0] = src >> 24;
 		addr[1] = src >> 16;
 		addr[2] = src >> 8;
 		addr[3] = src;
-		InitFunctionCallInfoData(*fcinfo, &cl->flinfo, 1, InvalidOid, NULL, NULL);
-		fcinfo->args[0].value = mirai_inet_datum(4, addr);
-		fcinfo->args[0].isnull = false;
-		r = FunctionCallInvoke(fcinfo);
-		if (!fcinfo->isnull)
-		{
-			char	   *s = TextDatumGetCString(r);
-
-			if (strlen(s) >= COUNTRY_LEN)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("country code \"%s\" is longer than %d bytes", s, COUNTRY_LEN - 1),
-						 errdetail("Rollups store the ISO 3166 code that geoip_country returns.")));
-			strlcpy(c->country, s, COUNTRY_LEN);
-		}
+		(void) mirai_geoip_country_code(4, addr, c->country);
 	}
 	memcpy(out, c->country, COUNTRY_LEN);
 }

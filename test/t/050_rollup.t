@@ -216,6 +216,56 @@ is(psql("SELECT sum(packets) FROM mirai_daily WHERE tbl = 'cap_hist'::regclass")
    'retention: dropping a partition and deleting rows keep the rollups');
 ok(psql("SELECT count(*) FROM cap_hist WHERE is_mirai(p)") < $hist_before, 'retention: raw rows are gone');
 
+# ---- countries: GeoIP configured when the packets arrive ----
+# the test database (test/geoip/country.csv): 192.0.2.0/24 JP,
+# 198.51.100.0/24 US, 203.0.113.0/25 TW, 203.0.113.128/25 CN, 1.0.0.0/24 AU,
+# 100.64.0.0/10 a record without a country, 10.0.0.0/8 no record
+SKIP:
+{
+	skip 'no GeoIP test database (MIRAI_FIXTURES_SQL not set)', 8 unless $ENV{MIRAI_FIXTURES_SQL};
+	my $set = "SET mirai_ext.geoip_database = '$ENV{MIRAI_FIXTURES_SQL}/geoip-country.mmdb';";
+	my $packets = sub {
+		my ($from, $n, $src) = @_;
+		return "INSERT INTO cap_geo SELECT format('2024-12-%sT%s:%s:00Z tcp %s:%s > 203.0.113.7:%s flags=S seq=3405803783 ack=0 win=1 ttl=50 id=1 len=54',
+		    13 + g % 2, lpad((g % 24)::text, 2, '0'), lpad((g % 60)::text, 2, '0'), host($src), 1025 + g % 60000,
+		    CASE WHEN g % 5 = 0 THEN 2323 ELSE 23 END)::packet FROM generate_series($from, $from + $n - 1) g;";
+	};
+	my $mixed = "(ARRAY[inet '192.0.2.1', '198.51.100.1', '203.0.113.1', '203.0.113.129', '1.0.0.1', '100.64.0.1', '10.9.9.1'])[1 + g % 7] + (g % 19)";
+	# some rows before tracking (the backfill looks countries up too), then loads
+	psql("CREATE TABLE cap_geo (p packet); " . $packets->(1, 700, $mixed));
+	psql("$set SELECT mirai_track('cap_geo'); " . $packets->(701, 2300, $mixed));
+	my $raw_vs_view = "WITH rc AS (SELECT %s AS country, count(*) AS packets FROM cap_geo WHERE is_mirai(p) GROUP BY 1),
+	    vc AS (SELECT country, packets FROM mirai_countries WHERE tbl = 'cap_geo'::regclass)
+	    SELECT count(*) FROM ((TABLE rc EXCEPT TABLE vc) UNION ALL (TABLE vc EXCEPT TABLE rc)) x";
+	is(psql($set . sprintf($raw_vs_view, 'geoip_country(packet_src(p))')), '0',
+	   'mirai_countries equals GROUP BY geoip_country over the rows');
+	is(psql("SELECT string_agg(coalesce(country, '-'), ',' ORDER BY country) FROM mirai_countries WHERE tbl = 'cap_geo'::regclass"),
+	   'AU,CN,JP,TW,US,-', 'the countries of the test database, unknown last');
+	is(psql("$set SELECT count(*) FROM mirai_sources WHERE tbl = 'cap_geo'::regclass AND country IS DISTINCT FROM geoip_country(src)"),
+	   '0', 'each source of each day has its GeoIP country');
+	is(psql("$set WITH r AS (SELECT (packet_time(p) AT TIME ZONE 'UTC')::date AS day, geoip_country(packet_src(p)) AS country, count(*) AS packets
+	                         FROM cap_geo WHERE is_mirai(p) GROUP BY 1, 2),
+	              v AS (SELECT day, country, packets FROM mirai_daily_countries WHERE tbl = 'cap_geo'::regclass)
+	         SELECT count(*) FROM ((TABLE r EXCEPT TABLE v) UNION ALL (TABLE v EXCEPT TABLE r)) x"),
+	   '0', 'mirai_daily_countries equals the GROUP BY per day and country');
+	# without the database: sources already seen keep their country, new ones have none
+	psql($packets->(5001, 1000, "CASE WHEN g % 2 = 0 THEN inet '198.51.100.1' + (g % 19) ELSE inet '198.51.100.200' + (g % 10) END"));
+	is(psql("SELECT count(*) FILTER (WHERE src < '198.51.100.200' AND country IS DISTINCT FROM 'US') || ':' ||
+	                count(*) FILTER (WHERE src >= '198.51.100.200' AND country IS NOT NULL) || ':' ||
+	                (count(*) FILTER (WHERE src >= '198.51.100.200') > 0)
+	         FROM mirai_sources WHERE tbl = 'cap_geo'::regclass AND src << '198.51.100.0/24'"),
+	   '0:0:true', 'a stored country stays when the GeoIP database goes; new sources get none');
+	is(psql($set . sprintf($raw_vs_view,
+	        "CASE WHEN packet_src(p) >= '198.51.100.200' AND packet_src(p) << '198.51.100.0/24' THEN NULL ELSE geoip_country(packet_src(p)) END")),
+	   '0', 'mirai_countries counts each packet under the country its source had when it arrived');
+	my $geo_digest = "SELECT md5(string_agg(concat_ws('|', day, packets, sources, countries, country_packets, md5(entries)), ',' ORDER BY day))
+	                  FROM mirai_rollup_day WHERE tbl = 'cap_geo'::regclass";
+	my $before = psql($geo_digest);
+	psql("$set SELECT mirai_rebuild('cap_geo')");
+	is(psql($geo_digest), $before, 'mirai_rebuild keeps the stored countries');
+	isnt(psql("SELECT count(*) FROM mirai_rollup_day WHERE tbl = 'cap_geo'::regclass"), '0', 'cap_geo has rollups');
+}
+
 # ---- pg_dump and pg_restore into a second database ----
 my $digest = "SELECT md5(string_agg(concat_ws('|', tbl::text, day, packets, sources, countries, country_packets, md5(entries)), ',' ORDER BY tbl::text, day)) FROM mirai_rollup_day";
 my $hdigest = "SELECT md5(string_agg(concat_ws('|', tbl::text, hour, packets, all_packets), ',' ORDER BY tbl::text, hour)) FROM mirai_rollup_hour";
