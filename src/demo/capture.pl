@@ -180,9 +180,11 @@ my %nets;				# country => [ [first address, size], ... ]
 	my $file = "$opt{cache}/networks-" . substr($mmdb_sha, 0, 16) . '.tsv';
 	if (!-s $file)
 	{
-		require MaxMind::DB::Reader;
+		# the XS reader (libmaxminddb): the pure-Perl one takes minutes here
+		eval { require MaxMind::DB::Reader::XS; 1 }
+		  or die "$0: MaxMind::DB::Reader::XS is missing (Debian package libmaxmind-db-reader-xs-perl)\n";
 		my $t0 = time;
-		my $r = MaxMind::DB::Reader->new(file => $opt{mmdb});
+		my $r = MaxMind::DB::Reader::XS->new(file => $opt{mmdb});
 		my $v6 = $r->metadata->ip_version == 6;
 		my @rows;
 		# IPv4 networks: in an IPv6 tree, ::/96 (its aliases are skipped)
