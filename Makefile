@@ -5,6 +5,8 @@
 #   make           build the extension and the tools (needs postgresql-server-dev-15)
 #   make install   install them
 #   make fuzz      long fuzzing runs (FUZZ_SECONDS per target)
+#   make asan-check  pg_regress against an ASan/UBSan build of the extension
+#                  (run it under flock /tmp/mirai_ext.lock, like make test)
 #   make bench     the benchmarks behind README's figures
 #   make bench-scale  the rollup benchmark at about 100 M packets (long)
 #
@@ -69,7 +71,7 @@ build/decode/%.o: src/decode/%.c $(DECODE_HDRS)
 	$(CC) $(TOOL_CFLAGS) -c -o $@ $<
 
 src/bin/mirai_load: src/bin/mirai_load.c $(TOOL_DECODE)
-	$(CC) $(TOOL_CFLAGS) -I$(PG_INCLUDEDIR) -o $@ $< $(TOOL_DECODE) -L$(PG_LIBDIR) -lpq -lpcap -lz -lcrypto
+	$(CC) $(TOOL_CFLAGS) -I$(PG_INCLUDEDIR) -o $@ $< $(TOOL_DECODE) -L$(PG_LIBDIR) -lpq -lpcap -lz -lcrypto -pthread
 
 src/bin/mirai_gen: src/bin/mirai_gen.c
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -lz
@@ -84,8 +86,30 @@ ifneq ($(MANPAGES),)
 	install -m 644 $(MANPAGES) $(DESTDIR)$(PREFIX)/share/man/man1/
 endif
 
+# --- the extension built with AddressSanitizer and UBSan (asan-check) -------
+# Objects go to build/asan, never over the normal ones; asan-install puts the
+# .so, the control file and the script under ASAN_ROOT (a private tree that
+# the test cluster reads through Debian's extension_destdir), never in the
+# system directories.  test/asan.sh runs the server with libasan preloaded.
+ASAN_FLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_DIR     = build/asan
+ASAN_ROOT   ?= $(ASAN_DIR)/root
+ASAN_OBJS    = $(patsubst src/%.c,$(ASAN_DIR)/%.o,$(DECODE_SRCS) $(GLUE_SRCS))
+
+$(ASAN_DIR)/%.o: src/%.c $(DECODE_HDRS) $(wildcard src/pg/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(ASAN_FLAGS) -c -o $@ $<
+
+$(ASAN_DIR)/$(EXTENSION).so: $(ASAN_OBJS)
+	$(CC) -shared $(ASAN_FLAGS) -o $@ $(ASAN_OBJS) $(LDFLAGS) $(SHLIB_LINK)
+
+asan-install: $(ASAN_DIR)/$(EXTENSION).so $(DATA_built)
+	install -d $(ASAN_ROOT)$(pkglibdir) $(ASAN_ROOT)$(datadir)/extension
+	install -m 755 $(ASAN_DIR)/$(EXTENSION).so $(ASAN_ROOT)$(pkglibdir)/
+	install -m 644 $(EXTENSION).control $(DATA_built) $(DATA) $(ASAN_ROOT)$(datadir)/extension/
+
 # --- set-up, tests, demo ----------------------------------------------------
-.PHONY: deps test demo fuzz bench bench-scale install-tools
+.PHONY: deps test demo fuzz bench bench-scale install-tools asan-install asan-check
 
 deps:
 	@sh test/deps.sh
@@ -100,6 +124,10 @@ demo: deps
 
 fuzz: deps
 	@sh test/fuzz/run.sh long
+
+asan-check: deps
+	@$(MAKE) --no-print-directory all >/dev/null
+	@sh test/asan.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all install >/dev/null

@@ -65,6 +65,12 @@ gzip -c "$dir/damaged_caplen.pcap" >"$dir/damaged_caplen.pcap.gz"
 printf 'this is not a capture file\n' >"$dir/not_a_capture.txt"
 : >"$dir/empty.pcap"
 
+# the crafted corpus of damaged files (test/corpus/, see its README.md)
+mkdir -p "$dir/corpus"
+chmod 755 "$dir/corpus"
+cp test/corpus/*.pcap test/corpus/*.pcapng test/corpus/*.gz "$dir/corpus/"
+chmod 644 "$dir/corpus/"*
+
 # a bigger file for streaming and max_packets
 "$gen" -s 11 -n 50000 -l ether -o "$dir/big.pcap"
 ls -l "$dir" >/dev/null

@@ -26,6 +26,11 @@
  *	  --force loads again and records a row marked forced.
  *	- A regular file that changes while it is loaded (size, mtime, or more
  *	  bytes than were hashed) is rolled back as an error.
+ *	- --on-error=skip reads with the decoder's salvage mode, the rules and
+ *	  words of pcap_read(..., on_error => 'skip'): damaged regions and
+ *	  malformed packets are skipped, warned about and counted in the
+ *	  ledger; the hash still covers every byte of the file (what the
+ *	  reader gave up on is read through the hash after it).
  *	- Nothing the user types is spliced into SQL: the table is resolved by
  *	  the server (to_regclass, SQL quoting rules), the column by
  *	  parse_ident, and every identifier in the COPY command is quoted with
@@ -46,6 +51,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -75,7 +81,9 @@
 										 * ~1,400 rows; larger measured no faster */
 #define ROW_MAX			(6 + MX_PACKED_MAX) /* int16 count, int32 len, value */
 #define READ_CHUNK		(1024 * 1024)	/* pre-hash read size */
+#define NSLOTS			16		/* COPY chunks between the two threads */
 #define PROGRESS_NS		INT64_C(250000000)
+#define MAX_DAMAGE_WARNINGS 10	/* per file and kind, as pcap_read */
 
 /* What the command line asked for. */
 typedef struct options
@@ -91,6 +99,7 @@ typedef struct options
 	bool		verbose;
 	bool		stop_on_error;
 	bool		dry_run;
+	bool		salvage;		/* --on-error=skip */
 	int			jobs;
 	char	  **files;
 	int			nfiles;
@@ -120,6 +129,10 @@ typedef struct totals
 	uint64_t	filtered;
 	uint64_t	not_ip[MX_SKIP_NREASONS];
 	uint64_t	bytes;			/* input bytes of finished files */
+	uint64_t	files_damaged;	/* loaded files with damage skipped */
+	uint64_t	damaged;		/* damaged regions skipped */
+	uint64_t	damaged_bytes;
+	uint64_t	malformed;		/* malformed packets skipped */
 } totals;
 
 /* The file a worker is on, for the progress line. */
@@ -166,9 +179,19 @@ typedef struct file_load
 	uint64_t	not_ip[MX_SKIP_NREASONS];
 	bool		truncated;
 	mx_error	trunc_err;
+	uint64_t	damaged;		/* --on-error=skip: damaged regions skipped */
+	uint64_t	damaged_bytes;
+	uint64_t	malformed;		/* packets with malformed headers skipped */
 } file_load;
 
-/* A worker: one connection, one COPY buffer. */
+/*
+ * A worker: one connection, and two threads while a file streams.  The
+ * decoding thread reads, hashes, gunzips and decodes the file and packs
+ * rows into COPY chunks (slots); the worker's own thread sends them.  The
+ * slots form a ring: the decoder fills slot (qhead + qcount) % NSLOTS,
+ * the sender sends slot qhead; the mutex guards qhead, qcount and the
+ * flags.
+ */
 typedef struct worker
 {
 	int			id;
@@ -177,8 +200,21 @@ typedef struct worker
 	shared	   *sh;
 	PGconn	   *conn;
 	mx_filter  *filter;
-	uint8_t    *buf;			/* COPY rows */
+	uint8_t    *buf;			/* COPY rows being packed: a slot */
 	size_t		len;
+	uint8_t    *slots[NSLOTS];
+	size_t		slot_len[NSLOTS];
+	bool		threaded;		/* a decoding thread feeds the sender */
+	pthread_mutex_t mu;
+	pthread_cond_t filled;		/* a slot was queued, or decoding ended */
+	pthread_cond_t freed;		/* a slot was sent, or sending stopped */
+	int			qhead;
+	int			qcount;
+	bool		decoded;		/* the decoding thread is done: ce is set */
+	bool		stopped;		/* the sender stopped: the COPY failed */
+	int			ce;				/* the decoding thread's copy_end */
+	file_load  *f;				/* for the decoding thread */
+	mx_reader  *rd;
 	uint8_t    *readbuf;		/* pre-hash reads */
 	EVP_MD_CTX *md;
 	char		host[256];
@@ -396,6 +432,7 @@ print_summary(const options *opt, shared *sh, int64_t elapsed_ns)
 	char		rate[32];
 	char		left_text[48] = "";
 	char		reasons[512] = "";
+	char		damage[160] = "";
 	size_t		n = 0;
 	int			r;
 	int			left = opt->nfiles - (int) (t->files_loaded + t->files_skipped + t->files_failed);
@@ -411,8 +448,14 @@ print_summary(const options *opt, shared *sh, int64_t elapsed_ns)
 			n += snprintf(reasons + n, sizeof(reasons) - n, "%s%llu %s",
 						  n ? ", " : "", (unsigned long long) t->not_ip[r],
 						  mx_skip_reason_name(r));
+	if (t->files_damaged)
+		snprintf(damage, sizeof(damage),
+				 "; damaged: %llu file%s, %llu regions (%llu bytes) and %llu malformed packets skipped",
+				 (unsigned long long) t->files_damaged, t->files_damaged == 1 ? "" : "s",
+				 (unsigned long long) t->damaged, (unsigned long long) t->damaged_bytes,
+				 (unsigned long long) t->malformed);
 	printf("%s: %d file%s: %llu loaded, %llu already loaded, %llu failed%s; "
-		   "%llu packets %s in %.2f s (%s packets/s, %.1f MB/s)%s%s\n",
+		   "%llu packets %s in %.2f s (%s packets/s, %.1f MB/s)%s%s%s\n",
 		   PROGNAME, opt->nfiles, opt->nfiles == 1 ? "" : "s",
 		   (unsigned long long) t->files_loaded,
 		   (unsigned long long) t->files_skipped,
@@ -420,7 +463,7 @@ print_summary(const options *opt, shared *sh, int64_t elapsed_ns)
 		   (unsigned long long) t->packets,
 		   opt->dry_run ? "decoded (dry run)" : "loaded",
 		   secs, rate, secs > 0 ? t->bytes / secs / 1e6 : 0.0,
-		   n ? "; not loaded: " : "", reasons);
+		   n ? "; not loaded: " : "", reasons, damage);
 	fflush(stdout);
 }
 
@@ -671,9 +714,9 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 	tg->record_sql = xasprintf(
 							   "INSERT INTO %s.mirai_load_ledger (table_name, file_name, client_host, "
 							   "  file_size, content_hash, packets, filtered, not_ip, truncated, "
-							   "  filter, forced) "
+							   "  damaged_regions, damaged_bytes, malformed, filter, forced) "
 							   "VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3, $4, "
-							   "  $5::pg_catalog.bytea, $6, $7, $8, $9, $10, $11) "
+							   "  $5::pg_catalog.bytea, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
 							   "ON CONFLICT (table_name, content_hash) WHERE NOT forced DO NOTHING",
 							   qschema);
 	free(schema);
@@ -693,6 +736,63 @@ tap(void *arg, const uint8_t *data, size_t len)
 	f->in_bytes += len;
 	if (f->md)
 		EVP_DigestUpdate(f->md, data, len);
+}
+
+/*
+ * Salvage mode (--on-error=skip): the reader stepped over a damaged region.
+ * Count it, and warn about the first few in pcap_read's words.
+ */
+static void
+note_damage(void *arg, const mx_error *err, uint64_t bytes)
+{
+	file_load  *f = (file_load *) arg;
+
+	f->damaged++;
+	f->damaged_bytes += bytes;
+	if (f->damaged <= MAX_DAMAGE_WARNINGS)
+		emit("%s: warning: skipped %llu damaged bytes of capture file \"%s\": %s\n"
+			 "DETAIL:  At record %llu, byte offset %llu, field %s.\n",
+			 PROGNAME, (unsigned long long) bytes, f->path, err->message,
+			 (unsigned long long) err->packetno,
+			 (unsigned long long) err->offset, err->field);
+}
+
+/* Salvage mode: a frame whose headers are malformed, skipped. */
+static void
+note_malformed(file_load *f, const mx_error *err)
+{
+	if (++f->malformed <= MAX_DAMAGE_WARNINGS)
+		emit("%s: warning: skipped a malformed packet of capture file \"%s\": %s\n"
+			 "DETAIL:  At packet %llu, byte offset %llu, field %s.\n",
+			 PROGNAME, f->path, err->message, (unsigned long long) err->packetno,
+			 (unsigned long long) err->offset, err->field);
+}
+
+/*
+ * Read what the reader left of the input through the tap, so that the hash
+ * covers the whole file: salvage mode gives up at damage inside gzip data
+ * (deflate cannot resume), before the end of the input.
+ */
+static bool
+drain_input(worker *w, file_load *f)
+{
+	ssize_t		r;
+
+	for (;;)
+	{
+		r = read(f->fd, w->readbuf, READ_CHUNK);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+		{
+			emit("%s: error: could not read capture file \"%s\": %s\n", PROGNAME,
+				 f->path, strerror(errno));
+			return false;
+		}
+		if (r == 0)
+			return true;
+		tap(f, w->readbuf, (size_t) r);
+	}
 }
 
 /* Hash a regular file from its current offset to its end, then rewind. */
@@ -867,8 +967,11 @@ ledger_record(worker *w, file_load *f)
 	char		size[24],
 				packets[24],
 				filtered[24],
-				notip[24];
-	const char *p[11];
+				notip[24],
+				damaged[24],
+				damaged_bytes[24],
+				malformed[24];
+	const char *p[14];
 	PGresult   *res;
 	uint64_t	n = 0;
 	int			r,
@@ -881,6 +984,10 @@ ledger_record(worker *w, file_load *f)
 	snprintf(packets, sizeof(packets), "%llu", (unsigned long long) f->packets);
 	snprintf(filtered, sizeof(filtered), "%llu", (unsigned long long) f->filtered);
 	snprintf(notip, sizeof(notip), "%llu", (unsigned long long) n);
+	snprintf(damaged, sizeof(damaged), "%llu", (unsigned long long) f->damaged);
+	snprintf(damaged_bytes, sizeof(damaged_bytes), "%llu",
+			 (unsigned long long) f->damaged_bytes);
+	snprintf(malformed, sizeof(malformed), "%llu", (unsigned long long) f->malformed);
 	p[0] = w->tg->oid;
 	p[1] = f->ledger_name;
 	p[2] = w->host[0] ? w->host : NULL;
@@ -890,9 +997,12 @@ ledger_record(worker *w, file_load *f)
 	p[6] = filtered;
 	p[7] = notip;
 	p[8] = f->truncated ? "t" : "f";
-	p[9] = w->tg->filter_text;
-	p[10] = w->opt->force ? "t" : "f";
-	res = query(w->conn, w->tg->record_sql, 11, p);
+	p[9] = damaged;
+	p[10] = damaged_bytes;
+	p[11] = malformed;
+	p[12] = w->tg->filter_text;
+	p[13] = w->opt->force ? "t" : "f";
+	res = query(w->conn, w->tg->record_sql, 14, p);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
 		report_server_error(f->path, w->conn, res);
@@ -914,16 +1024,37 @@ put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t) v;
 }
 
-/* Send the buffered rows; false when the server stopped the COPY. */
+/*
+ * Send the buffered rows, or hand them to the sending thread and take the
+ * next free slot; false when the server stopped the COPY.
+ */
 static bool
 flush_rows(worker *w)
 {
+	bool		ok;
+	int			i;
+
 	if (w->len == 0)
 		return true;
-	if (w->conn && PQputCopyData(w->conn, (const char *) w->buf, (int) w->len) != 1)
-		return false;
+	if (!w->threaded)
+	{
+		if (w->conn && PQputCopyData(w->conn, (const char *) w->buf, (int) w->len) != 1)
+			return false;
+		w->len = 0;
+		return true;
+	}
+	pthread_mutex_lock(&w->mu);
+	i = (w->qhead + w->qcount) % NSLOTS;
+	w->slot_len[i] = w->len;
+	w->qcount++;
+	pthread_cond_signal(&w->filled);
+	while (w->qcount == NSLOTS && !w->stopped)
+		pthread_cond_wait(&w->freed, &w->mu);
+	ok = !w->stopped;
+	w->buf = w->slots[(w->qhead + w->qcount) % NSLOTS];
+	pthread_mutex_unlock(&w->mu);
 	w->len = 0;
-	return true;
+	return ok;
 }
 
 /* How a COPY ended. */
@@ -997,6 +1128,11 @@ stream_packets(worker *w, file_load *f, mx_reader *rd)
 			f->not_ip[reason]++;
 			continue;
 		}
+		if (s == MX_ERR_PACKET && opt->salvage)
+		{
+			note_malformed(f, &err);
+			continue;
+		}
 		if (s != MX_OK)
 		{
 			report_decode_error(f->path, &err);
@@ -1032,6 +1168,105 @@ stream_packets(worker *w, file_load *f, mx_reader *rd)
 	return COPY_DONE;
 }
 
+/*
+ * Decode the whole file into COPY rows after the header in w->buf: the
+ * packets, what is left of the input (through the hash), the trailer.
+ */
+static copy_end
+decode_all(worker *w, file_load *f, mx_reader *rd)
+{
+	copy_end	ce = stream_packets(w, f, rd);
+
+	if (ce == COPY_DONE && !drain_input(w, f))
+		ce = COPY_DECODE_ERROR;
+	if (ce == COPY_DONE)
+	{
+		/* the trailer: field count -1 */
+		w->buf[w->len++] = 0xff;
+		w->buf[w->len++] = 0xff;
+		if (!flush_rows(w))
+			ce = COPY_SERVER_ERROR;
+	}
+	return ce;
+}
+
+/* The decoding thread: decode_all, then tell the sender it is done. */
+static void *
+decode_thread(void *arg)
+{
+	worker	   *w = (worker *) arg;
+	copy_end	ce = decode_all(w, w->f, w->rd);
+
+	pthread_mutex_lock(&w->mu);
+	w->ce = ce;
+	w->decoded = true;
+	pthread_cond_signal(&w->filled);
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/*
+ * Stream the file into the COPY: decode in a second thread while this one
+ * sends, so that neither waits for the other (gunzip and decoding go on
+ * while a send blocks on a full socket).  Falls back to one thread when no
+ * thread can be started.
+ */
+static copy_end
+decode_and_send(worker *w, file_load *f, mx_reader *rd)
+{
+	pthread_t	th;
+	int			i;
+	size_t		n;
+	bool		sending = true;
+
+	w->f = f;
+	w->rd = rd;
+	w->qhead = 0;
+	w->qcount = 0;
+	w->decoded = false;
+	w->stopped = false;
+	w->threaded = true;
+	if (pthread_create(&th, NULL, decode_thread, w) != 0)
+	{
+		w->threaded = false;
+		return decode_all(w, f, rd);
+	}
+	for (;;)
+	{
+		pthread_mutex_lock(&w->mu);
+		while (w->qcount == 0 && !w->decoded)
+			pthread_cond_wait(&w->filled, &w->mu);
+		if (w->qcount == 0)
+		{
+			pthread_mutex_unlock(&w->mu);
+			break;
+		}
+		i = w->qhead;
+		n = w->slot_len[i];
+		pthread_mutex_unlock(&w->mu);
+
+		if (sending && PQputCopyData(w->conn, (const char *) w->slots[i], (int) n) != 1)
+		{
+			/* the server ended the COPY: stop the decoder, drop the rest */
+			sending = false;
+			pthread_mutex_lock(&w->mu);
+			w->stopped = true;
+			pthread_mutex_unlock(&w->mu);
+		}
+		pthread_mutex_lock(&w->mu);
+		w->qhead = (w->qhead + 1) % NSLOTS;
+		w->qcount--;
+		pthread_cond_signal(&w->freed);
+		pthread_mutex_unlock(&w->mu);
+	}
+	pthread_join(th, NULL);
+	w->threaded = false;
+	w->buf = w->slots[0];
+	if (!sending && w->ce == COPY_DONE)
+		return COPY_SERVER_ERROR;
+	return (copy_end) w->ce;
+}
+
 /* Add a finished file's counts to the run's totals. */
 static void
 add_totals(worker *w, file_load *f, result r)
@@ -1048,6 +1283,13 @@ add_totals(worker *w, file_load *f, result r)
 		__sync_fetch_and_add(&t->filtered, f->filtered);
 		for (i = 0; i < MX_SKIP_NREASONS; i++)
 			__sync_fetch_and_add(&t->not_ip[i], f->not_ip[i]);
+		if (f->damaged || f->malformed)
+		{
+			__sync_fetch_and_add(&t->files_damaged, 1);
+			__sync_fetch_and_add(&t->damaged, f->damaged);
+			__sync_fetch_and_add(&t->damaged_bytes, f->damaged_bytes);
+			__sync_fetch_and_add(&t->malformed, f->malformed);
+		}
 	}
 	else if (r == R_SKIPPED)
 		__sync_fetch_and_add(&t->files_skipped, 1);
@@ -1092,6 +1334,19 @@ warn_truncated(const file_load *f)
 		 PROGNAME, f->path, e->message, (unsigned long long) e->packetno,
 		 (unsigned long long) e->offset, e->field,
 		 (unsigned long long) e->packetno - 1);
+}
+
+/* Salvage mode: the file's damage, in pcap_read's words, once it is loaded. */
+static void
+warn_damaged(const file_load *f, const char *what)
+{
+	if (f->damaged == 0 && f->malformed == 0)
+		return;
+	emit("%s: warning: capture file \"%s\" is damaged: skipped %llu damaged regions (%llu bytes) and %llu malformed packets\n"
+		 "DETAIL:  The %llu packets around the damage were %s.\n",
+		 PROGNAME, f->path, (unsigned long long) f->damaged,
+		 (unsigned long long) f->damaged_bytes, (unsigned long long) f->malformed,
+		 (unsigned long long) f->packets, what);
 }
 
 /*
@@ -1168,6 +1423,8 @@ load_file(worker *w, const char *path)
 		report_decode_error(path, &err);	/* nothing was sent */
 		goto done;
 	}
+	if (opt->salvage)
+		mx_reader_set_salvage(rd, note_damage, &f);
 
 	if (!opt->dry_run)
 	{
@@ -1195,18 +1452,13 @@ load_file(worker *w, const char *path)
 		PQclear(res);
 	}
 
-	w->len = 0;
+	w->buf = w->slots[0];
 	memcpy(w->buf, header, sizeof(header));
 	w->len = sizeof(header);
-	ce = stream_packets(w, &f, rd);
-	if (ce == COPY_DONE)
-	{
-		/* the trailer: field count -1 */
-		w->buf[w->len++] = 0xff;
-		w->buf[w->len++] = 0xff;
-		if (!flush_rows(w))
-			ce = COPY_SERVER_ERROR;
-	}
+	if (opt->dry_run)
+		ce = decode_all(w, &f, rd);
+	else
+		ce = decode_and_send(w, &f, rd);
 	if (opt->dry_run)
 	{
 		w->len = 0;
@@ -1214,6 +1466,7 @@ load_file(worker *w, const char *path)
 			goto done;
 		if (f.truncated)
 			warn_truncated(&f);
+		warn_damaged(&f, "decoded");
 		r = R_LOADED;
 		goto done;
 	}
@@ -1290,6 +1543,7 @@ load_file(worker *w, const char *path)
 	r = R_LOADED;
 	if (f.truncated)
 		warn_truncated(&f);
+	warn_damaged(&f, "loaded");
 	if (opt->verbose)
 		emit("%s: loaded \"%s\": %llu packets (%llu filtered) in %.2f s\n", PROGNAME, path,
 			 (unsigned long long) f.packets, (unsigned long long) f.filtered,
@@ -1297,16 +1551,15 @@ load_file(worker *w, const char *path)
 	goto done;
 
 fail:
+	/* a terminated backend's FATAL shows as lost only once libpq reads on */
+	rollback(w);
 	if (conn_lost(w))
 	{
 		r = R_CONNECTION;
 		emit("%s: error: \"%s\": the connection to the server was lost\n", PROGNAME, path);
 	}
 	else
-	{
 		r = R_FAILED;
-		rollback(w);
-	}
 	emit("%s: \"%s\" was rolled back: none of its packets were loaded\n", PROGNAME, path);
 
 done:
@@ -1333,10 +1586,16 @@ run_worker(worker *w)
 	int			i;
 	result		r;
 
-	w->buf = malloc(COPY_CHUNK + ROW_MAX + 64);
+	for (i = 0; i < NSLOTS; i++)
+		if ((w->slots[i] = malloc(COPY_CHUNK + ROW_MAX + 64)) == NULL)
+			break;
+	w->buf = w->slots[0];
 	w->readbuf = malloc(READ_CHUNK);
 	w->md = EVP_MD_CTX_new();
-	if (w->buf == NULL || w->readbuf == NULL || w->md == NULL)
+	if (i < NSLOTS || w->readbuf == NULL || w->md == NULL ||
+		pthread_mutex_init(&w->mu, NULL) != 0 ||
+		pthread_cond_init(&w->filled, NULL) != 0 ||
+		pthread_cond_init(&w->freed, NULL) != 0)
 	{
 		emit("%s: error: out of memory\n", PROGNAME);
 		return EXIT_FAILED;
@@ -1375,7 +1634,8 @@ run_worker(worker *w)
 		PQfinish(w->conn);
 	w->conn = NULL;
 	EVP_MD_CTX_free(w->md);
-	free(w->buf);
+	for (i = 0; i < NSLOTS; i++)
+		free(w->slots[i]);
 	free(w->readbuf);
 	return status;
 }
@@ -1406,8 +1666,9 @@ help(void)
 		   "  -F, --force              load files again even when the ledger has them\n"
 		   "  -j, --jobs=N             load N files at once, on N connections (default 1)\n"
 		   "  -s, --stop-on-error      stop at the first file that fails\n"
-		   "      --on-error=MODE      error: a bad record fails its file (default);\n"
-		   "                           skip: not supported yet (exits 2)\n"
+		   "      --on-error=MODE      error: a damaged record fails its file (default);\n"
+		   "                           skip: skip damaged records and malformed packets,\n"
+		   "                           load the rest, and report what was skipped\n"
 		   "  -n, --dry-run            decode and count only, no database\n"
 		   "  -q, --quiet              no progress line, no summary; errors and warnings only\n"
 		   "  -v, --verbose            one line per file (loaded, skipped)\n"
@@ -1417,7 +1678,9 @@ help(void)
 		   "mirai_load_ledger that names it by the SHA-256 of its bytes: a file whose\n"
 		   "content is already in the ledger for the table is skipped, whatever its name.\n"
 		   "A corrupt file is reported (file, packet, byte offset, field), rolled back,\n"
-		   "and the next file is loaded.  A file that ends inside its last record is\n"
+		   "and the next file is loaded; with --on-error=skip, its damaged records are\n"
+		   "skipped with a warning each and the rest is loaded, as pcap_read(...,\n"
+		   "on_error => 'skip') reads it.  A file that ends inside its last record is\n"
 		   "loaded without that record, with a warning.\n\n");
 	printf("Exit status:\n"
 		   "  0  every file was loaded, or was already loaded\n"
@@ -1526,12 +1789,8 @@ parse_options(int argc, char **argv, options *opt)
 		}
 	}
 	if (strcmp(opt->on_error, "skip") == 0)
-	{
-		emit("%s: --on-error=skip is not supported yet: the decoder has no salvage mode yet\n",
-			 PROGNAME);
-		exit(EXIT_USAGE);
-	}
-	if (strcmp(opt->on_error, "error") != 0)
+		opt->salvage = true;
+	else if (strcmp(opt->on_error, "error") != 0)
 		usage_error("invalid value for --on-error: \"%s\" (valid: error, skip)", opt->on_error);
 	if (opt->table == NULL && !opt->dry_run)
 		usage_error("no table given (-t TABLE)");
@@ -1663,7 +1922,8 @@ main(int argc, char **argv)
 		while (running > 0)
 		{
 			int			ws;
-			pid_t		p = waitpid(-1, &ws, WNOHANG);
+			/* without a progress line to draw, wait for a worker to end */
+			pid_t		p = waitpid(-1, &ws, prog.on ? WNOHANG : 0);
 
 			if (p > 0)
 			{

@@ -90,6 +90,8 @@ struct mx_reader
 	uint64_t	in_total;		/* input bytes read */
 	uint64_t	z_in_done;		/* compressed bytes of finished members */
 	uint64_t	z_out_done;		/* and what they expanded to */
+	bool		z_failed;		/* corrupt data met: z_err is the error */
+	mx_error	z_err;
 
 	/* the window of the (decompressed) stream */
 	uint8_t    *buf;			/* NULL when reading memory uncompressed */
@@ -181,7 +183,15 @@ fill_gzip(mx_reader *rd, mx_error *err)
 	int			zr;
 	uint64_t	zin,
 				zout;
+	size_t		end0 = rd->end;
 
+	if (rd->z_failed)
+	{
+		/* the data before the damage has been handed out: now the error */
+		*err = rd->z_err;
+		err->packetno = rd->packetno + 1;
+		return err->code;
+	}
 	for (;;)
 	{
 		if (rd->z_member_done)
@@ -255,11 +265,21 @@ fill_gzip(mx_reader *rd, mx_error *err)
 				field = "gzip.trailer";
 			else if (rd->zs.msg && strstr(rd->zs.msg, "header"))
 				field = "gzip.header";
-			return mx_fail(err, zr == Z_MEM_ERROR ? MX_ERR_NOMEM : MX_ERR_CORRUPT,
-						   field, rd->packetno + 1, rd->win_offset + rd->end,
-						   "gzip data is corrupt: %s (compressed byte %llu)",
-						   rd->zs.msg ? rd->zs.msg : "unknown error",
-						   (unsigned long long) (rd->z_in_done + rd->zs.total_in));
+			mx_fail(err, zr == Z_MEM_ERROR ? MX_ERR_NOMEM : MX_ERR_CORRUPT,
+					field, rd->packetno + 1, rd->win_offset + rd->end,
+					"gzip data is corrupt: %s (compressed byte %llu)",
+					rd->zs.msg ? rd->zs.msg : "unknown error",
+					(unsigned long long) (rd->z_in_done + rd->zs.total_in));
+			if (zr == Z_MEM_ERROR || rd->end == end0)
+				return err->code;
+			/*
+			 * Bytes inflated before the damage are good: hand them out
+			 * first, and fail at the next fill, at the record the damage
+			 * cuts.
+			 */
+			rd->z_failed = true;
+			rd->z_err = *err;
+			return MX_OK;
 		}
 		zin = rd->z_in_done + rd->zs.total_in;
 		zout = rd->z_out_done + rd->zs.total_out;
@@ -486,7 +506,8 @@ pcapng_time(const interface *ifc, uint64_t ts, int64_t *out)
 		/* frac * 1e9 / 2^e without overflow: drop low bits first */
 		if (e > 34)
 		{
-			frac >>= e - 34;
+			/* 2^-98 and finer: every fraction is below a nanosecond */
+			frac = e - 34 >= 64 ? 0 : frac >> (e - 34);
 			e = 34;
 		}
 		ns = secs * NS_PER_SEC + ((frac * NS_PER_SEC) >> e);
@@ -999,6 +1020,15 @@ salvage(mx_reader *rd, mx_error *damage, mx_error *err)
 	}
 	else
 		st = resync_pcapng(rd, err);
+	if (st != MX_OK && st != MX_ERR_IO && st != MX_ERR_NOMEM &&
+		err->field && strncmp(err->field, "gzip", 4) == 0)
+	{
+		/* the scan ran into damaged compressed data: the stream ends there */
+		mx_error	gz = *err;
+
+		rd->salvage_cb(rd->salvage_arg, damage, cur_offset(rd) - from);
+		return salvage(rd, &gz, err);
+	}
 	if (st != MX_OK)
 		return st;
 	rd->salvage_cb(rd->salvage_arg, damage, cur_offset(rd) - from);

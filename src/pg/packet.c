@@ -112,6 +112,7 @@ packet_recv(PG_FUNCTION_ARGS)
 	const uint8 *bytes;
 	mx_packet	p;
 	mx_error	err;
+	bytea	   *res;
 
 	if (len > MX_PACKED_MAX)
 		ereport(ERROR,
@@ -125,7 +126,16 @@ packet_recv(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary packet value"),
 				 errdetail("Field %s: %s.", err.field, err.message)));
-	PG_RETURN_DATUM(mirai_packet_datum(&p));
+
+	/*
+	 * unpack accepts exactly the byte strings pack writes (the stored form
+	 * is canonical), so the bytes are stored as they came, without packing
+	 * them again: this is the hot path of COPY (FORMAT binary).
+	 */
+	res = (bytea *) palloc(VARHDRSZ + len);
+	SET_VARSIZE(res, VARHDRSZ + len);
+	memcpy(VARDATA(res), bytes, len);
+	PG_RETURN_BYTEA_P(res);
 }
 
 PG_FUNCTION_INFO_V1(packet_send);

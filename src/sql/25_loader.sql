@@ -23,6 +23,9 @@ CREATE TABLE @extschema@.mirai_load_ledger (
     filtered     bigint NOT NULL DEFAULT 0 CHECK (filtered >= 0),
     not_ip       bigint NOT NULL DEFAULT 0 CHECK (not_ip >= 0),
     truncated    boolean NOT NULL DEFAULT false,
+    damaged_regions bigint NOT NULL DEFAULT 0 CHECK (damaged_regions >= 0),
+    damaged_bytes bigint NOT NULL DEFAULT 0 CHECK (damaged_bytes >= 0),
+    malformed    bigint NOT NULL DEFAULT 0 CHECK (malformed >= 0),
     filter       text,
     forced       boolean NOT NULL DEFAULT false,
     loaded_by    name NOT NULL DEFAULT CURRENT_USER,
@@ -51,6 +54,12 @@ COMMENT ON COLUMN @extschema@.mirai_load_ledger.packets IS 'packets loaded';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.filtered IS 'IP packets left out by --filter or --mirai-only';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.not_ip IS 'frames that are not IP packets (ARP, STP, unknown link types ...)';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.truncated IS 'the file ended inside its last record (that record was not loaded)';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.damaged_regions IS
+    'damaged regions of the file stepped over by --on-error=skip (0 in the default mode, where damage fails the file)';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.damaged_bytes IS
+    'bytes of the (decompressed) stream in those damaged regions';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.malformed IS
+    'frames skipped by --on-error=skip because their IP or transport headers are malformed';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.filter IS 'the BPF filter and --mirai-only, as given; NULL when none';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.forced IS 'loaded again on purpose with --force';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.loaded_by IS 'role that loaded the file';

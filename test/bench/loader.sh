@@ -16,6 +16,14 @@
 #       (FORMAT binary) of the same rows, the ceiling of any COPY client
 # and the ratios against the bars: a/b >= 1, a/c >= 4, d >= 2, e >= 1.6.
 #
+# For each, also the CPU seconds (median of the rounds) of: the client
+# (every process of the command: mirai_load, zcat, tcpdump, awk, psql),
+# the server's backends (what the postmaster reaped: the backends that ran
+# the command), the server's background processes (WAL writer,
+# checkpointer, ...), and the other processes of the machine (CPU time the
+# kernel counted as busy, less the three before) -- the figures behind
+# what limits a ratio.  Linux only (/proc).
+#
 # The machine is shared and noisy: every timing is the median of ROUNDS
 # runs (default 5; the slow baseline (c): BASE_ROUNDS, default 1), taken
 # in alternation with the others so that noise hurts every side alike.
@@ -45,12 +53,31 @@ q() {
 	psql -X -q -A -t -v ON_ERROR_STOP=1 -d $db -c "SET client_min_messages = warning" -c "$1"
 }
 q "CREATE EXTENSION mirai_ext"
-q "CREATE TABLE t (p packet)"
-q "CREATE TABLE cols (ts timestamptz, src inet, dst inet, sport int, dport int, seq bigint, flags int, ttl int)"
+# no autovacuum: a VACUUM or ANALYZE of one run's 2 M rows would otherwise
+# land, at random, in the time and CPU of a later run
+q "CREATE TABLE t (p packet) WITH (autovacuum_enabled = off)"
+q "CREATE TABLE cols (ts timestamptz, src inet, dst inet, sport int, dport int, seq bigint, flags int, ttl int) WITH (autovacuum_enabled = off)"
 
 # seconds since an arbitrary point, with nanoseconds
 now() {
 	date +%s.%N
+}
+
+# CPU accounting, in clock ticks: the reaped children of this shell (the
+# client), of the postmaster (backends), the live children of the
+# postmaster (background), and the machine's busy time
+tck=$(getconf CLK_TCK)
+pm=$(head -n 1 "$(q "SHOW data_directory")/postmaster.pid" 2>/dev/null || echo 0)
+reaped() {
+	awk '{ print $16 + $17 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+background() {
+	for c in $(pgrep -P "$pm" 2>/dev/null); do
+		awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null
+	done | awk '{ s += $1 } END { print s + 0 }'
+}
+busy() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
 
 # empty the tables and the ledger between runs, and settle
@@ -64,15 +91,29 @@ time_of() {
 	name=$1
 	shift
 	reset
+	b0=$(reaped "$pm") g0=$(background) m0=$(busy) c0=$(reaped $$)
 	t0=$(now)
 	"$@" >/dev/null
 	t1=$(now)
+	c1=$(reaped $$) m1=$(busy)
+	sleep 0.2					# the postmaster reaps the backends
+	b1=$(reaped "$pm") g1=$(background)
 	echo "$t0 $t1" | awk '{ printf "%.4f\n", $2 - $1 }' >>"$dir/$name.times"
+	# client, backends, background, others (seconds)
+	echo "$c0 $c1 $b0 $b1 $g0 $g1 $m0 $m1 $tck" | awk '{
+		c = $2 - $1; b = $4 - $3; g = $6 - $5; o = ($8 - $7) - c - b - g
+		printf "%.2f %.2f %.2f %.2f\n", c / $9, b / $9, g / $9, (o > 0 ? o : 0) / $9 }' >>"$dir/$name.cpu"
 	q "SELECT (SELECT count(*) FROM t) + (SELECT count(*) FROM cols)" >"$dir/$name.rows"
 }
 
 median() {
 	sort -n "$dir/$1.times" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# cpu NAME COLUMN: the median of one CPU column over the rounds
+cpu() {
+	awk -v k="$2" '{ print $k }' "$dir/$1.cpu" | sort -n |
+		awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 run_a() { "$load" -q -d $db -t t "$dir/one.pcap"; }
@@ -114,6 +155,9 @@ line() {
 	printf '  %-58s %9s rows %7.3f s %6.2f M rows/s\n' "$2" "$(cat "$dir/$1.rows")" "$(median "$1")" \
 		"$(echo "$(rate "$1")" | awk '{ print $1 / 1e6 }')"
 }
+cpuline() {
+	printf '  %-58s %7s %7s %7s %7s\n' "$2" "$(cpu "$1" 1)" "$(cpu "$1" 2)" "$(cpu "$1" 3)" "$(cpu "$1" 4)"
+}
 # dry runs count the packets decoded, not rows
 for m in dgz_dry dzcat_dry; do
 	cat "$dir/a.rows" >"$dir/$m.rows"
@@ -129,6 +173,17 @@ line dzcat_dry "(d) zcat FILE.gz | mirai_load --dry-run - (decode only)"
 line e1 "(e) mirai_load, one file"
 line e2 "(e) mirai_load -j 2, two files"
 line r "(r) server-side COPY t FROM 'file' (FORMAT binary)"
+
+echo "CPU seconds (median of the rounds):"
+printf '  %-58s %7s %7s %7s %7s\n' "" client backend backgr others
+cpuline a "(a) mirai_load FILE"
+cpuline b "(b) INSERT INTO t SELECT pcap_read(FILE)"
+cpuline c "(c) tcpdump | awk | psql COPY"
+cpuline dgz "(d) mirai_load FILE.gz"
+cpuline dzcat "(d) zcat FILE.gz | mirai_load -"
+cpuline e1 "(e) mirai_load, one file"
+cpuline e2 "(e) mirai_load -j 2, two files"
+cpuline r "(r) server-side COPY FROM 'file'"
 
 ratio() {
 	awk -v x="$(rate "$1")" -v y="$(rate "$2")" -v bar="$3" -v label="$4" 'BEGIN {

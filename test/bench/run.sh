@@ -1,8 +1,10 @@
 #!/bin/sh
 # `make bench`: every benchmark in test/bench, in one throw-away cluster
 # sized for them.  Each prints its figures as ratios against a baseline
-# measured in the same run.
+# measured in the same run.  BENCH_ONLY=loader runs only the benchmarks
+# whose file name contains "loader".
 set -eu
+export BENCH_ONLY="${BENCH_ONLY:-}"
 export MIRAI_GEN="$(pwd)/src/bin/mirai_gen"
 export MIRAI_LOAD="$(pwd)/src/bin/mirai_load"
 exec pg_virtualenv -t -v 15 \
@@ -11,6 +13,7 @@ exec pg_virtualenv -t -v 15 \
 	sh -c 'for b in test/bench/*.pl test/bench/*.sh; do
 		case "$b" in */run.sh) continue ;; esac
 		[ -f "$b" ] || continue
+		case "$b" in *"$BENCH_ONLY"*) ;; *) continue ;; esac
 		echo "== $b"
 		case "$b" in *.pl) perl "$b" ;; *) sh "$b" ;; esac
 	done'

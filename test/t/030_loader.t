@@ -5,8 +5,9 @@
 #	  several files, stdin (cat, zcat), a corrupt file in the middle of a
 #	  list, reruns, kill -9 in the middle of a file, -j 2, concurrent
 #	  loaders, a wrong password, quoted table names, tables without a packet
-#	  column, and counts equal to pcap_read's and tcpdump's for the same
-#	  files.
+#	  column, counts equal to pcap_read's and tcpdump's for the same files,
+#	  and --on-error=skip on damaged files equal to pcap_read(..., on_error
+#	  => 'skip').
 #
 # Environment (set by test/run.sh inside pg_virtualenv): MIRAI_LOAD,
 # MIRAI_GEN, MIRAI_FIXTURES (client paths), MIRAI_FIXTURES_SQL (the same
@@ -141,8 +142,9 @@ END
 	ok($rc == 2 && $err =~ /no table/, 'no table: exit 2');
 	($rc, $out, $err) = run(shq($load) . " -t x");
 	ok($rc == 2 && $err =~ /no file/, 'no file: exit 2');
-	($rc, $out, $err) = run(shq($load) . " -t x --on-error=skip $fx/ether.pcap");
-	ok($rc == 2 && $err =~ /not supported yet/, '--on-error=skip: not supported yet, exit 2');
+	($rc, $out, $err) = run(shq($load) . " -t x --on-error=ignore $fx/ether.pcap");
+	ok($rc == 2 && $err =~ /invalid value for --on-error: "ignore" \(valid: error, skip\)/,
+		'--on-error takes error or skip');
 	($rc, $out, $err) = run(shq($load) . " -t x -f 'tcp port' $fx/ether.pcap");
 	ok($rc == 2 && $err =~ /invalid filter/, 'a bad BPF filter is a usage error');
 	($rc, $out, $err) = run(shq($load) . " -t x - -");
@@ -302,6 +304,134 @@ sub record_offset
 		&& $err =~ /missing\.pcap": No such file/, 'not a capture, empty, missing: each reported, exit 1');
 }
 
+# ---- damaged files: strict by default, --on-error=skip as pcap_read -------
+{
+	# fixtures.sh damages one record of each; here also a frame with an
+	# IPv4 header length of 1 word (malformed, not damaged), and a gzip file
+	# whose deflate data is damaged early (the reader gives up on the rest)
+	my $data = slurp("$fx/ether.pcap");
+	my ($off, $k) = (24, 0);
+	while ($off < length($data))
+	{
+		$k++;
+		my $caplen = unpack('V', substr($data, $off + 8, 4));
+		if ($k >= 300 && unpack('n', substr($data, $off + 16 + 12, 2)) == 0x0800)
+		{
+			substr($data, $off + 16 + 14, 1) = chr(0x41);
+			last;
+		}
+		$off += 16 + $caplen;
+	}
+	spew("$dir/malformed.pcap", $data);
+	system("gzip -c $fx/big.pcap > $dir/gzdamage.pcap.gz") == 0 or die "gzip";
+	$data = slurp("$dir/gzdamage.pcap.gz");
+	substr($data, 100000, 4096) = "\0" x 4096;
+	spew("$dir/gzdamage.pcap.gz", $data);
+	system("chmod 644 $dir/malformed.pcap $dir/gzdamage.pcap.gz; chmod 755 $dir");
+
+	# name => [client path, server path]
+	my %dmg = map { ($_ => ["$fx/$_", "$fxsql/$_"]) }
+	  qw(damaged_caplen.pcap damaged_header.pcap damaged_block.pcapng damaged_caplen.pcap.gz);
+	$dmg{'malformed.pcap'} = ["$dir/malformed.pcap", "$dir/malformed.pcap"];
+	$dmg{'gzdamage.pcap.gz'} = ["$dir/gzdamage.pcap.gz", "$dir/gzdamage.pcap.gz"];
+	my @names = sort keys %dmg;
+
+	sql("CREATE TABLE dmg_strict (p packet)");
+	my ($rc, $out, $err) = ml("-t dmg_strict " . join(' ', map { $dmg{$_}[0] } @names));
+	ok($rc == 1 && $out =~ /6 files: 0 loaded, 0 already loaded, 6 failed/,
+		'strict mode (the default): every damaged file fails, exit 1');
+	my $reported = 0;
+	for my $n (@names)
+	{
+		$reported++ if $err =~ /error: invalid capture file "\Q$dmg{$n}[0]\E": .*\nDETAIL:  At packet \d+, byte offset \d+, field [a-z0-9_.]+\./
+		  && $err =~ /"\Q$dmg{$n}[0]\E" was rolled back/;
+	}
+	is($reported, 6, 'strict mode: each file reported with packet, offset and field, and rolled back');
+	like($err, qr/IPv4 header length is below 5 words.*\nDETAIL:  At packet \Q$k\E, byte offset \Q$off\E, field ipv4\.ihl\./,
+		'strict mode: a malformed packet fails its file, with where');
+	is(sql("SELECT count(*) FROM dmg_strict") . ' ' . sql("SELECT count(*) FROM mirai_load_ledger WHERE table_name = 'dmg_strict'::regclass"),
+		'0 0', 'strict mode: nothing of the damaged files is loaded, no ledger row');
+
+	# skip: each file into its own table, compared with pcap_read's skip mode
+	my ($same, $warned, $ledger_ok) = (0, 0, 0);
+	my %skip;
+	for my $i (0 .. $#names)
+	{
+		my $n = $names[$i];
+		my ($cli, $srv) = @{ $dmg{$n} };
+		sql("CREATE TABLE dmg$i (p packet)");
+		($rc, $out, $err) = ml("--on-error=skip -t dmg$i $cli");
+		$skip{$n} = [$rc, $out, $err];
+		my $read = "SELECT pcap_read(" . sql_lit($srv) . ", on_error => 'skip') AS p";
+		my $diff = sql("SET client_min_messages = error; "
+			  . "SELECT (SELECT count(*) FROM (SELECT p FROM dmg$i EXCEPT ALL SELECT p FROM ($read) s) a) "
+			  . "+ (SELECT count(*) FROM (SELECT p FROM ($read) s EXCEPT ALL SELECT p FROM dmg$i) b)");
+		my $rows = sql("SELECT count(*) FROM dmg$i");
+		$same++ if $rc == 0 && $diff eq '0' && $rows > 0;
+		diag("$n: exit $rc, $rows rows, $diff differ from pcap_read's\n$err") unless $rc == 0 && $diff eq '0';
+
+		# the warnings, in pcap_read's words (the server's path for the file)
+		my $sqlerr = `psql -X -q -d $db -c "SELECT count(*) FROM (SELECT pcap_read('$srv', on_error => 'skip')) s" 2>&1 >/dev/null`;
+		my @mine = $err =~ /warning: (skipped \d+ damaged bytes of capture file "[^"]*": .*\nDETAIL:  .*|skipped a malformed packet .*\nDETAIL:  .*|capture file "[^"]*" is damaged: .*)\n/g;
+		my @theirs = $sqlerr =~ /WARNING:  (skipped \d+ damaged bytes of capture file "[^"]*": .*\nDETAIL:  .*|skipped a malformed packet .*\nDETAIL:  .*|capture file "[^"]*" is damaged: .*)\n/g;
+		s/"\Q$cli\E"/"F"/g for @mine;
+		s/"\Q$srv\E"/"F"/g for @theirs;
+		$warned++ if @mine && "@mine" eq "@theirs";
+		diag("$n: warnings differ:\nmirai_load: @mine\npcap_read: @theirs") unless @mine && "@mine" eq "@theirs";
+
+		my $want = () = $sqlerr =~ /WARNING:  skipped \d+ damaged bytes/g;
+		my ($regions, $bytes, $malformed) = $sqlerr =~ /is damaged: skipped (\d+) damaged regions \((\d+) bytes\) and (\d+) malformed/;
+		my $row = sql("SELECT packets || ' ' || damaged_regions || ' ' || damaged_bytes || ' ' || malformed "
+			  . "|| ' ' || file_size FROM mirai_load_ledger WHERE table_name = 'dmg$i'::regclass");
+		my $expect = join(' ', $rows, $regions // -1, $bytes // -1, $malformed // -1, -s $cli);
+		$ledger_ok++ if $row eq $expect;
+		diag("$n: ledger '$row', expected '$expect'") unless $row eq $expect;
+	}
+	is($same, 6, '--on-error=skip loads exactly the packets pcap_read(..., on_error => \'skip\') returns, for each damaged file');
+	is($warned, 6, '--on-error=skip warns as pcap_read does: each damaged region, each malformed packet, the file');
+	is($ledger_ok, 6, 'the ledger records each file as loaded, with its damaged regions, bytes, malformed packets and whole size');
+	like($skip{'damaged_caplen.pcap'}[2],
+		qr/warning: skipped 74 damaged bytes of capture file ".*damaged_caplen\.pcap": captured length 70000 is larger than the file's snapshot length 65535\nDETAIL:  At record 100, byte offset 8353, field pcap\.caplen\.\n/,
+		'a damaged record: warning with record, byte offset and field');
+	like($skip{'damaged_caplen.pcap'}[1],
+		qr/1 file: 1 loaded, .*; damaged: 1 file, 1 regions \(74 bytes\) and 0 malformed packets skipped$/m,
+		'the summary counts what was skipped');
+	like($skip{'malformed.pcap'}[2], qr/warning: skipped a malformed packet of capture file ".*malformed\.pcap": IPv4 header length is below 5 words/,
+		'a malformed packet is skipped with a warning');
+	like($skip{'gzdamage.pcap.gz'}[2], qr/warning: skipped \d+ damaged bytes of capture file ".*gzdamage\.pcap\.gz": gzip data is corrupt/,
+		'damaged deflate data ends the stream with a warning; the packets before it are loaded');
+
+	# the whole file was hashed, also the part after the deflate damage
+	($rc, $out, $err) = ml("--on-error=skip -t dmg" . (grep { $names[$_] eq 'gzdamage.pcap.gz' } 0 .. $#names)[0]
+		  . " $dir/gzdamage.pcap.gz");
+	ok($rc == 0 && $out =~ /0 loaded, 1 already loaded/, 'a rerun of the salvaged gzip file skips it: its hash covers every byte');
+	# a rerun in strict mode skips a file loaded in skip mode: same bytes
+	($rc, $out, $err) = ml("-t dmg0 $dmg{$names[0]}[0]");
+	ok($rc == 0 && $out =~ /0 loaded, 1 already loaded/ && $err eq '',
+		'a rerun in strict mode skips a file salvaged before (same bytes, same file)');
+	# several files, mixed, in one run: the totals
+	sql("CREATE TABLE dmg_all (p packet)");
+	($rc, $out, $err) = ml("--on-error=skip -t dmg_all $fx/ether.pcap $fx/damaged_caplen.pcap $fx/damaged_block.pcapng $dir/malformed.pcap");
+	ok($rc == 0 && $out =~ /4 files: 4 loaded, .*; damaged: 3 files, 2 regions \(226 bytes\) and 1 malformed packets skipped$/m,
+		'the summary sums the damage of several files');
+	# damage far into a big file: thousands of rows are in flight when the
+	# decoding thread finds it; the COPY is aborted, nothing stays
+	system("cp $fx/big.pcap $dir/bigdamaged.pcap");
+	my $boff = `perl $ENV{MIRAI_TOP}/test/damage.pl $dir/bigdamaged.pcap 40000 caplen`;
+	chomp $boff;
+	sql("CREATE TABLE bigdmg (p packet)");
+	($rc, $out, $err) = ml("-t bigdmg $dir/bigdamaged.pcap");
+	ok($rc == 1 && $err =~ /At packet 40000, byte offset ${\ ($boff + 8)}, field pcap\.caplen/
+		&& sql("SELECT count(*) FROM bigdmg") == 0,
+		'damage at packet 40000 of 50000: reported where it is, and none of the 39999 packets before it stay');
+	($rc, $out, $err) = ml("--on-error=skip -t bigdmg $dir/bigdamaged.pcap");
+	ok($rc == 0 && sql("SELECT count(*) FROM bigdmg") == $count{'big.pcap'} - 1,
+		'the same file with --on-error=skip: every packet but the damaged one');
+	($rc, $out, $err) = ml("--on-error=skip -n $fx/damaged_header.pcap");
+	ok($rc == 0 && $err =~ /is damaged: skipped 1 damaged regions \(106 bytes\) and 0 malformed packets\nDETAIL:  The 489 packets around the damage were decoded\./,
+		'--dry-run --on-error=skip reports the damage too');
+}
+
 # ---- kill -9 in the middle of a file --------------------------------------
 {
 	sql("CREATE TABLE killed (p packet)");
@@ -347,6 +477,44 @@ sub record_offset
 		'after kill -9, no ledger row');
 	my ($rc, $out) = ml("-t killed $fx/big.pcap");
 	ok($rc == 0 && sql("SELECT count(*) FROM killed") == $count{'big.pcap'}, 'the rerun loads the whole file');
+}
+
+# ---- the server stops the COPY --------------------------------------------
+{
+	# a constraint the file breaks: the server's error, that file only
+	sql("CREATE TABLE chk (p packet CHECK (NOT is_mirai(p)))");
+	my ($rc, $out, $err) = ml("-t chk $fx/big.pcap $fx/ipv6.pcap");
+	ok($rc == 1 && $err =~ /"[^"]*big\.pcap": server: new row for relation "chk" violates check constraint "chk_p_check"\nDETAIL:  Failing row contains/
+		&& $out =~ /2 files: 1 loaded, 0 already loaded, 1 failed/,
+		'a constraint violation: the server\'s error and detail, that file fails, the next loads');
+	is(sql("SELECT count(*) FROM chk") . ' ' . sql("SELECT count(*) FROM mirai_load_ledger WHERE table_name = 'chk'::regclass"),
+		"$count{'ipv6.pcap'} 1", '... and nothing of the failed file stays');
+
+	# the backend is terminated in the middle of the COPY: exit 3
+	sql("CREATE TABLE slow (p packet); "
+		  . "CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN PERFORM pg_sleep(0.0005); RETURN NEW; END\$\$; "
+		  . "CREATE TRIGGER slow_row BEFORE INSERT ON slow FOR EACH ROW EXECUTE FUNCTION slow_row()");
+	my $pid = fork();
+	if ($pid == 0)
+	{
+		open(STDOUT, '>', "$dir/term.out");
+		open(STDERR, '>', "$dir/term.err");
+		exec($load, '-d', $db, '-t', 'slow', "$fx/big.pcap");
+		exit 127;
+	}
+	my $copying = 0;
+	for (my $t = 0; $t < 300 && !$copying; $t++)
+	{
+		sleep 0.05;
+		$copying = sql("SELECT count(*) FROM pg_stat_progress_copy WHERE relid = 'slow'::regclass AND tuples_processed > 100");
+	}
+	sql("SELECT pg_terminate_backend(pid) FROM pg_stat_progress_copy WHERE relid = 'slow'::regclass");
+	waitpid($pid, 0);
+	my $code = $? >> 8;
+	ok($copying && $code == 3 && slurp("$dir/term.err") =~ /the connection to the server was lost/,
+		'the backend terminated in the middle of a COPY: exit 3, connection lost')
+	  or diag("exit $code: " . slurp("$dir/term.err"));
+	is(sql("SELECT count(*) FROM slow"), 0, '... and nothing of the file stays');
 }
 
 # ---- -j 2, and concurrent loaders of the same file -------------------------
