@@ -102,7 +102,8 @@ for my $r (@rows)
 		my ($detail) = ($p =~ /DETAIL:  (.*)$/m);
 		my $ok = defined $state && $state eq $r->{state}
 		  && index($msg, "\"$fx/corpus/$r->{file}\"") >= 0
-		  && index($detail // '', $r->{msg}) >= 0
+		  && index($msg, $r->{msg}) >= 0
+		  && ($detail // '') =~ /^At record \d+, byte offset \d+, field \Q$r->{field}\E\./
 		  && defined $n && $n eq $kept;
 		ok($ok, "$name: WARNING $r->{state}, $kept packets kept")
 		  or diag($p);
