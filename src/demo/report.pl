@@ -25,6 +25,7 @@ use File::Basename qw(dirname);
 use File::Path qw(make_path);
 use Getopt::Long;
 use JSON::PP;
+use Time::Local qw(timegm);
 
 my $top = dirname(dirname(dirname(__FILE__)));
 my %opt = (
@@ -95,6 +96,21 @@ sub commify
 	return $n;
 }
 
+# 1 -> 1st, 10 -> 10th
+sub ordinal
+{
+	my ($n) = @_;
+	my $suf = ($n % 100 >= 11 && $n % 100 <= 13) ? 'th' : (qw(th st nd rd th th th th th th))[ $n % 10 ];
+	return "$n$suf";
+}
+
+# Number of days from one YYYY-MM-DD to another, both included.
+sub ndays
+{
+	my ($a, $b) = map { my ($y, $m, $d) = split /-/; timegm(0, 0, 0, $d, $m - 1, $y) } @_;
+	return int(($b - $a) / 86400 + 0.5) + 1;
+}
+
 # Print a query as a user would type it, indented.
 sub show_sql
 {
@@ -163,7 +179,7 @@ print "\n== Mirai packets per day ($study->{time_zone}) ($ms ms)\n\n";
 show_sql($q_days);
 print "\n";
 table([ '', 'this capture', 'the study' ],
-	  [ [ 'days', "$days ($d0 .. $d1)", "$study->{first_day} .. $study->{last_day}" ],
+	  [ [ 'days', "$days, $d0 .. $d1", ndays($study->{first_day}, $study->{last_day}) . ", $study->{first_day} .. $study->{last_day}" ],
 		[ 'Mirai packets', commify($total), commify($study->{total_packets}) ],
 		[ "quiet days (below " . commify($quiet) . ")", "$qd days, " . commify($qmin) . ' to ' . commify($qmax),
 		  $study->{quiet_days} ],
@@ -212,7 +228,7 @@ SELECT rank() OVER (ORDER BY count(*) DESC) AS rank, country, count(*) AS source
 EOS
 ($r, $ms) = query('countries by sources: mirai_bots', $q_bots);
 my %lead = map { my @l = split ' ', $study->{leading_countries}; ($l[$_] => $_ + 1) } 0 .. 2;
-my $jp_note = "rank $study->{japan_rank}, $study->{japan_share}%";
+my $jp_note = ordinal($study->{japan_rank}) . ", $study->{japan_share}%";
 print "\n== Source countries over the period, by Mirai source addresses ($ms ms)\n\n";
 show_sql($q_bots);
 print "\n";
@@ -225,7 +241,7 @@ for my $row (@$r)
 	$cc = '(none)' if $cc eq '';
 	push @{ $measured{countries_by_sources} }, { rank => $rank + 0, country => $cc, sources => $n + 0, share => $sh + 0 };
 	next unless $rank <= 12 || $cc eq 'JP';
-	my $s = $lead{$cc} ? ('leading (' . qw(1st 2nd 3rd) [ $lead{$cc} - 1 ] . ')') : $cc eq 'JP' ? $jp_note : '';
+	my $s = $lead{$cc} ? 'leading (' . ordinal($lead{$cc}) . ')' : $cc eq 'JP' ? $jp_note : '';
 	push @rows, [ $rank, $cc, commify($n), "$sh%", $s ];
 }
 table([ 'rank', 'country', 'sources', 'share', 'the study' ], \@rows, [ 1, 0, 1, 1, 0 ]);
@@ -251,7 +267,7 @@ for my $row (@$r)
 table([ 'rank', 'country', 'packets', 'share' ], \@rows, [ 1, 0, 1, 1 ]);
 my ($jp) = grep { $_->{country} eq 'JP' } @{ $measured{countries_by_packets} || [] };
 my $top2 = int($study->{top2_share} / 100 * $study->{peak_packets} + 0.5);
-print "  The study ranks Japan $study->{japan_rank}th with $study->{japan_share}%: a share of source addresses. By packets,\n";
+print "  The study ranks Japan ", ordinal($study->{japan_rank}), " with $study->{japan_share}%: a share of source addresses. By packets,\n";
 printf "  its Japanese address of %s alone sent %s of its %s packets (%.1f%%).\n",
   $peak_day, commify($top2), commify($study->{total_packets}), 100 * $top2 / $study->{total_packets};
 
