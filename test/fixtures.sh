@@ -6,6 +6,7 @@
 set -eu
 dir=$1
 gen=${MIRAI_GEN:-src/bin/mirai_gen}
+top=${MIRAI_TOP:-.}
 mkdir -p "$dir"
 chmod 755 "$dir"
 umask 022
@@ -70,6 +71,18 @@ mkdir -p "$dir/corpus"
 chmod 755 "$dir/corpus"
 cp test/corpus/*.pcap test/corpus/*.pcapng test/corpus/*.gz "$dir/corpus/"
 chmod 644 "$dir/corpus/"*
+
+# GeoIP test databases (mmdb), built with MaxMind's writer from test/geoip/*.csv
+mmdb() {
+	perl "$top/test/geoip/build_mmdb.pl" "$@"
+}
+mmdb --type country --csv "$top/test/geoip/country.csv" --out "$dir/geoip-country.mmdb"
+mmdb --type country --ip-version 4 --csv "$top/test/geoip/country.csv" --out "$dir/geoip-country-v4.mmdb"
+mmdb --type asn --csv "$top/test/geoip/asn.csv" --out "$dir/geoip-asn.mmdb"
+mmdb --type ipinfo --csv "$top/test/geoip/ipinfo.csv" --out "$dir/geoip-ipinfo.mmdb"
+mmdb --type country --no-country --csv "$top/test/geoip/country.csv" --out "$dir/geoip-nocountry.mmdb"
+printf 'this is not a MaxMind DB file\n' >"$dir/geoip-not-mmdb.mmdb"
+head -c 1000 "$dir/geoip-country.mmdb" >"$dir/geoip-truncated.mmdb"
 
 # a bigger file for streaming and max_packets
 "$gen" -s 11 -n 50000 -l ether -o "$dir/big.pcap"

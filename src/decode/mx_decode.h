@@ -152,8 +152,9 @@ typedef struct mx_reader mx_reader;
 
 /*
  * Open a reader.  The fd variant takes ownership of fd (closed by
- * mx_reader_close, also on failure); a regular file is mapped, a pipe or a
- * socket is read in chunks.  The memory variant reads a caller-owned buffer
+ * mx_reader_close, also on failure) and reads it with read(2) in large
+ * chunks, a file, a pipe or a socket alike (never mapped: a file truncated
+ * under a mapping would raise SIGBUS).  The memory variant reads a caller-owned buffer
  * that must outlive the reader.  Both return NULL with *err filled.
  *
  * The file header is read at once, so a file that is not a capture is
@@ -171,6 +172,25 @@ typedef void (*mx_input_callback) (void *arg, const uint8_t *data, size_t len);
 /* mx_reader_open_fd, with cb (non-NULL) seeing every input byte. */
 extern mx_reader *mx_reader_open_fd_tap(int fd, mx_input_callback cb,
 										void *arg, mx_error *err);
+
+/*
+ * What a caller may hook into reading from a descriptor.  interrupted is
+ * asked, about every 100 ms, while a pipe, FIFO or socket has no data: when
+ * it returns true the read fails with MX_ERR_IO and errnum EINTR, so that a
+ * caller can cancel a read that a stalled writer would block forever.
+ * (Regular files never wait; they are not polled.)
+ */
+typedef struct mx_input_hooks
+{
+	mx_input_callback tap;
+	void	   *tap_arg;
+	bool		(*interrupted) (void *arg);
+	void	   *interrupted_arg;
+} mx_input_hooks;
+
+/* mx_reader_open_fd with hooks (NULL or zeroed members: none). */
+extern mx_reader *mx_reader_open_fd_hooks(int fd, const mx_input_hooks *hooks,
+										  mx_error *err);
 extern mx_reader *mx_reader_open_memory(const uint8_t *buf, size_t len,
 										mx_error *err);
 

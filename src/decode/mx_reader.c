@@ -34,6 +34,8 @@
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -121,9 +123,12 @@ struct mx_reader
 	uint32_t	nifs;
 	uint32_t	ifs_cap;
 
-	/* the caller's tap on raw input bytes */
+	/* the caller's hooks on reading the descriptor */
 	mx_input_callback tap;
 	void	   *tap_arg;
+	bool		(*interrupted) (void *arg);
+	void	   *interrupted_arg;
+	bool		pollable;		/* not a regular file: reads may wait */
 
 	/* salvage mode */
 	mx_skip_callback salvage_cb;
@@ -155,6 +160,27 @@ read_some(mx_reader *rd, uint8_t *dst, size_t n, mx_error *err)
 {
 	ssize_t		r;
 
+	/* a stalled pipe must not block a caller that wants to cancel */
+	while (rd->interrupted && rd->pollable)
+	{
+		struct pollfd pfd;
+		int			pr;
+
+		pfd.fd = rd->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		pr = poll(&pfd, 1, 100);
+		if (pr > 0 || (pr < 0 && errno != EINTR))
+			break;				/* readable, closed, or an error read() reports */
+		/* a timeout, or a signal (a cancel comes as one) */
+		if (rd->interrupted(rd->interrupted_arg))
+		{
+			mx_fail(err, MX_ERR_IO, "read", rd->packetno + 1, cur_offset(rd),
+					"reading was interrupted");
+			err->errnum = EINTR;
+			return -1;
+		}
+	}
 	for (;;)
 	{
 		r = read(rd->fd, dst, n);
@@ -1156,7 +1182,19 @@ mx_reader_open_fd(int fd, mx_error *err)
 mx_reader *
 mx_reader_open_fd_tap(int fd, mx_input_callback cb, void *arg, mx_error *err)
 {
+	mx_input_hooks hooks;
+
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.tap = cb;
+	hooks.tap_arg = arg;
+	return mx_reader_open_fd_hooks(fd, &hooks, err);
+}
+
+mx_reader *
+mx_reader_open_fd_hooks(int fd, const mx_input_hooks *hooks, mx_error *err)
+{
 	mx_reader  *rd = reader_new(err);
+	struct stat stbuf;
 
 	if (rd == NULL)
 	{
@@ -1164,8 +1202,14 @@ mx_reader_open_fd_tap(int fd, mx_input_callback cb, void *arg, mx_error *err)
 		return NULL;
 	}
 	rd->fd = fd;
-	rd->tap = cb;
-	rd->tap_arg = arg;
+	if (hooks)
+	{
+		rd->tap = hooks->tap;
+		rd->tap_arg = hooks->tap_arg;
+		rd->interrupted = hooks->interrupted;
+		rd->interrupted_arg = hooks->interrupted_arg;
+	}
+	rd->pollable = fstat(fd, &stbuf) != 0 || !S_ISREG(stbuf.st_mode);
 	rd->buf = malloc(WINDOW_INITIAL);
 	if (rd->buf == NULL)
 	{

@@ -87,6 +87,10 @@ mirai_report_error(const char *path, const mx_error *err)
 	char		where[160];
 	char		values[96] = "";
 
+	/* a read the decoder gave up because a cancel is pending */
+	if (err->code == MX_ERR_IO && err->errnum == EINTR)
+		CHECK_FOR_INTERRUPTS();
+
 	switch (err->code)
 	{
 		case MX_ERR_IO:
@@ -198,6 +202,17 @@ check_read_privilege(void)
 						 "pg_read_server_files")));
 }
 
+/*
+ * Asked by the decoder while a pipe or FIFO has no data: is a cancel or a
+ * timeout pending?  The decoder then returns, and CHECK_FOR_INTERRUPTS
+ * raises it here, in PostgreSQL code.
+ */
+static bool
+read_interrupted(void *arg)
+{
+	return QueryCancelPending || ProcDiePending;
+}
+
 /* Open path for reading and start a decoder on it. */
 static mx_reader *
 open_capture(const char *path)
@@ -205,15 +220,22 @@ open_capture(const char *path)
 	int			fd;
 	mx_reader  *rd;
 	mx_error	err;
+	mx_input_hooks hooks;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open capture file \"%s\": %m", path)));
-	rd = mx_reader_open_fd(fd, &err);	/* closes fd on failure */
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.interrupted = read_interrupted;
+	rd = mx_reader_open_fd_hooks(fd, &hooks, &err);	/* closes fd on failure */
 	if (rd == NULL)
+	{
+		if (err.code == MX_ERR_IO && err.errnum == EINTR)
+			CHECK_FOR_INTERRUPTS();
 		mirai_report_error(path, &err);
+	}
 	return rd;
 }
 

@@ -3,8 +3,9 @@
  * mirai_ext.c
  *		Module entry: PG_MODULE_MAGIC and _PG_init.
  *
- * The type lives in packet.c, the capture readers in capture.c.  Settings
- * (GUCs) are defined in _PG_init under the reserved prefix "mirai_ext".
+ * The type lives in packet.c, the capture readers in capture.c, GeoIP
+ * lookups in geoip.c.  Settings (GUCs) are defined in _PG_init under the
+ * reserved prefix "mirai_ext", before the prefix is reserved.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,5 +24,6 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	mirai_geoip_init();
 	MarkGUCPrefixReserved("mirai_ext");
 }

@@ -22,4 +22,9 @@ extern Datum mirai_inet_datum(int ipver, const uint8 *addr);
 /* capture.c */
 extern void mirai_report_error(const char *path, const mx_error *err);
 
+/* geoip.c (country code: cc must hold 7 bytes; returns its length, 0 = none) */
+extern void mirai_geoip_init(void);
+extern bool mirai_geoip_available(bool asn);
+extern int	mirai_geoip_country_code(int ipver, const uint8 *addr, char *cc);
+
 #endif							/* MIRAI_EXT_H */

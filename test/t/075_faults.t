@@ -41,7 +41,7 @@ my $mounted = 0;
 my @children;
 my $parent = $$;	# forked children must not run the END block
 
-plan tests => 17;
+plan tests => 19;
 
 mkdir($dir) or die "mkdir $dir: $!\n";
 chmod(0755, $dir);
@@ -250,6 +250,21 @@ ok($before > 0, "t holds $before packets before the faults");
 	  or diag(slurp($berr));
 	ok($el < 5, sprintf('... within %.1f s (bound 5 s)', $el));
 	is(value('SELECT count(*) FROM t'), $before, 'nothing of the cancelled INSERT stays in t');
+	kill('KILL', $wpid);
+	waitpid($wpid, 0);
+}
+
+{
+	# a writer that stalls without closing: read() would wait forever, but
+	# the decoder polls the FIFO and gives the cancel its chance
+	my ($wpid, $fifo) = fifo_writer('stalled.fifo', "$ENV{MIRAI_FIXTURES}/ether.pcap", 30);
+	my $t0 = time();
+	my ($rc, $out, $err) = psql("SET statement_timeout = '1s';\n"
+		  . "SELECT count(*) FROM (SELECT pcap_read('$fifo')) s;\n");
+	my $el = time() - $t0;
+	like($err, qr/57014: canceling statement due to statement timeout/,
+		'a writer that stalls without closing: statement_timeout still cancels the read (57014)');
+	ok($el < 5, sprintf('... within %.1f s of a 1 s timeout (bound 5 s)', $el));
 	kill('KILL', $wpid);
 	waitpid($wpid, 0);
 }
