@@ -186,6 +186,14 @@ table([ '', 'this capture', 'the study' ],
 		[ "busy days (" . commify($busy) . " or more)", "$bd days, median " . commify($bmed), $study->{busy_days} ],
 		[ 'peak', "$pday: " . commify($ppk), "$study->{peak_day}: " . commify($study->{peak_packets}) ] ]);
 
+my $q_all = "SELECT sum(all_packets), sum(packets) FROM mirai_hourly WHERE tbl = ${tbl}::regclass;";
+($r, $ms) = query('all packets: mirai_hourly', $q_all);
+my ($nall, $nmirai) = @{ $r->[0] };
+$measured{all_packets} = $nall + 0;
+printf "\n  Of the %s packets loaded, %s (%.1f%%) are Mirai's (is_mirai); the rest is other\n"
+  . "  traffic that the filter leaves out of the counts (%s, %s ms).\n",
+  commify($nall), commify($nmirai), 100 * $nmirai / ($nall || 1), 'mirai_hourly', $ms;
+
 my $q_series = "SELECT day, packets FROM mirai_daily WHERE tbl = ${tbl}::regclass ORDER BY day;";
 my ($series) = query('days: mirai_daily, the series', $q_series);
 $measured{daily} = { map { $_->[0] => $_->[1] + 0 } @$series };

@@ -152,6 +152,7 @@ is($m->{total_packets}, $total, 'total Mirai packets = raw count');
 like($report, qr/Mirai packets\s+9,200\s+9,200/, 'the total is printed beside the study\'s');
 my ($all) = @{ sql('SELECT count(*) FROM capture')->[0] };
 ok($all > $total + 1500, "non-Mirai packets were loaded too ($all packets, $total Mirai): the filter rejects some");
+is($m->{all_packets}, $all, 'all packets (mirai_hourly) = raw count');
 my ($near) = @{ sql("SELECT count(*) FROM capture WHERE NOT is_mirai(p) AND packet_proto(p) = 6 AND packet_dport(p) IN (23, 2323) AND packet_flags(p) = 2")->[0] };
 ok($near > 0, "non-Mirai SYNs to the telnet ports are among them ($near)");
 
