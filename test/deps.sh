@@ -9,7 +9,7 @@ make gcc libc6-dev
 postgresql-15 postgresql-server-dev-15 postgresql-client-15 postgresql-common libpq-dev
 libpcap-dev zlib1g-dev libmaxminddb-dev libssl-dev
 tcpdump clang libclang-rt-14-dev llvm
-libmaxmind-db-writer-perl libgeo-ip-perl geoip-database perl bc
+libmaxmind-db-writer-perl libmaxmind-db-reader-xs-perl libgeo-ip-perl geoip-database perl bc
 gnuplot-nox
 "
 

@@ -208,6 +208,12 @@ typedef struct Options
 	int			given_blocks;
 	int			given_sections;
 	int			given_version;
+	/* --schedule, and the options it replaces */
+	const char *schedule;
+	int			given_packets;
+	int			given_start;
+	int			given_rate;
+	int			given_mirai;
 } Options;
 
 typedef struct Rng
@@ -931,9 +937,9 @@ emit_ip4(Gen *g, Packet *pk, Packet *second, const Ip4Hdr *h,
 	return 1;
 }
 
-/* Mirai scanner SYN: seq == destination address, no TCP options. */
+/* Mirai scanner SYN from src: seq == destination address, no TCP options. */
 static int
-gen_mirai(Gen *g, Packet *pk, Packet *second, int want_opts)
+gen_mirai_from(Gen *g, Packet *pk, Packet *second, int want_opts, uint32_t src)
 {
 	Rng		   *r = &g->rng;
 	Ip4Hdr		h;
@@ -943,7 +949,7 @@ gen_mirai(Gen *g, Packet *pk, Packet *second, int want_opts)
 	uint16_t	dport;
 	uint16_t	win;
 
-	h.src = g->scanners[rng_below(r, rng_below(r, SCANNER_POOL) + 1)];
+	h.src = src;
 	h.dst = g->opt->dst;
 	h.id = (uint16_t) rng_u32(r);
 	h.ttl = (uint8_t) rng_range(r, 30, 64);
@@ -957,6 +963,17 @@ gen_mirai(Gen *g, Packet *pk, Packet *second, int want_opts)
 					NULL, 0);
 	l4_csum4(seg, len, h.src, h.dst, PROTO_TCP, 16);
 	return emit_ip4(g, pk, second, &h, seg, len, 20, want_opts, 0);
+}
+
+/* Mirai scanner SYN from a source of the scanner pool (most from a few). */
+static int
+gen_mirai(Gen *g, Packet *pk, Packet *second, int want_opts)
+{
+	Rng		   *r = &g->rng;
+	uint32_t	src;
+
+	src = g->scanners[rng_below(r, rng_below(r, SCANNER_POOL) + 1)];
+	return gen_mirai_from(g, pk, second, want_opts, src);
 }
 
 /* SYN options of common stacks: Linux-like, Windows-like, MSS only. */
@@ -1435,6 +1452,414 @@ gen_packet(Gen *g, L2Kind l2, int can_frag, Packet *pk, Packet *second)
 	if (mirai)
 		return gen_mirai(g, pk, second, opts);
 	return gen_other4(g, pk, second, opts, frag && can_frag);
+}
+
+/* True if an IPv4 packet is a Mirai scanner packet, as tcpdump's filter says. */
+static int
+ip4_is_mirai(const Packet *pk)
+{
+	const uint8_t *ip = pk->l3;
+	size_t		ihl;
+
+	if (pk->kind != PK_IP4 || ip[9] != PROTO_TCP)
+		return 0;
+	ihl = (size_t) (ip[0] & 0x0F) * 4;
+	return (get_be16(ip + 6) & 0x1FFF) == 0 && pk->len >= ihl + 8 &&
+		get_be32(ip + ihl + 4) == get_be32(ip + 16) &&
+		get_be16(ip + ihl) >= 1025;
+}
+
+/* ---------------------------------------------------------------------
+ * --schedule: time windows with exact record counts and exact Mirai
+ * packets per source.
+ *
+ * The file has one "window START END RECORDS" line per window (Unix
+ * seconds[.fraction], START < END, windows in time order and not
+ * overlapping), each followed by "ADDRESS COUNT" lines: COUNT Mirai packets
+ * from that IPv4 address in the window.  '#' starts a comment.  A window
+ * holds exactly RECORDS records with times drawn uniformly from
+ * [START, END) and sorted; exactly the listed Mirai packets are among them,
+ * at random places and in random order; the rest is the usual non-Mirai
+ * traffic (never Mirai by accident).
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct SchedWindow
+{
+	uint64_t	start_sec;
+	uint32_t	start_nsec;
+	uint64_t	span_ns;		/* END - START */
+	uint64_t	records;
+	uint64_t	mirai;			/* sum of the counts of its sources */
+	size_t		first_src;		/* its sources in Sched.src_* */
+	size_t		nsrc;
+} SchedWindow;
+
+typedef struct Sched
+{
+	SchedWindow *w;
+	size_t		nw;
+	uint32_t   *src_addr;
+	uint64_t   *src_count;
+	size_t		nsrc;
+	/* progress through the current window */
+	size_t		cur;
+	uint64_t	done;			/* records of window cur already written */
+	uint64_t   *offs;			/* sorted time offsets of its records */
+	uint32_t   *mirai_src;		/* source of each of its Mirai packets */
+	uint64_t	mirai_done;
+} Sched;
+
+#define SCHED_MAX_WINDOW	(UINT64_C(1) << 26)
+
+/* Parse "SECONDS[.FRACTION]" exactly; returns 0 if malformed. */
+static int
+parse_time(const char *s, uint64_t *sec, uint32_t *nsec)
+{
+	const char *p = s;
+	uint64_t	v = 0;
+	uint32_t	ns = 0;
+	int			digits = 0;
+	int			fd = 0;
+
+	while (*p >= '0' && *p <= '9')
+	{
+		if (v > (UINT64_C(0xFFFFFFFF) - 9) / 10)
+			return 0;
+		v = v * 10 + (uint64_t) (*p - '0');
+		p++;
+		digits++;
+	}
+	if (*p == '.')
+	{
+		p++;
+		while (*p >= '0' && *p <= '9')
+		{
+			if (fd < 9)
+			{
+				ns = ns * 10 + (uint32_t) (*p - '0');
+				fd++;
+			}
+			p++;
+			digits++;
+		}
+		while (fd < 9)
+		{
+			ns *= 10;
+			fd++;
+		}
+	}
+	if (digits == 0 || *p != '\0')
+		return 0;
+	*sec = v;
+	*nsec = ns;
+	return 1;
+}
+
+/* Parse a dotted-quad IPv4 address; returns 0 if malformed. */
+static int
+parse_ip4_text(const char *s, uint32_t *out)
+{
+	uint32_t	a = 0;
+	int			parts = 0;
+	const char *p = s;
+
+	while (parts < 4)
+	{
+		uint32_t	v = 0;
+		int			digits = 0;
+
+		while (*p >= '0' && *p <= '9' && digits < 4)
+		{
+			v = v * 10 + (uint32_t) (*p - '0');
+			p++;
+			digits++;
+		}
+		if (digits == 0 || digits > 3 || v > 255)
+			return 0;
+		a = (a << 8) | v;
+		parts++;
+		if (parts < 4)
+		{
+			if (*p != '.')
+				return 0;
+			p++;
+		}
+	}
+	if (*p != '\0')
+		return 0;
+	*out = a;
+	return 1;
+}
+
+/* Parse an unsigned decimal count; returns 0 if malformed or above max. */
+static int
+parse_count(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t	v = 0;
+
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+	{
+		if (*s < '0' || *s > '9' || v > (max - (uint64_t) (*s - '0')) / 10)
+			return 0;
+		v = v * 10 + (uint64_t) (*s - '0');
+	}
+	*out = v;
+	return 1;
+}
+
+/* Read the schedule file; returns the total number of records. */
+static uint64_t
+sched_load(Sched *sc, const char *path, uint32_t dst)
+{
+	FILE	   *fp = fopen(path, "r");
+	char		line[512];
+	size_t		wcap = 0;
+	size_t		scap = 0;
+	unsigned long lineno = 0;
+	uint64_t	total = 0;
+	uint64_t	prev_end_sec = 0;
+	uint32_t	prev_end_nsec = 0;
+
+	memset(sc, 0, sizeof(*sc));
+	if (fp == NULL)
+		die(1, "could not open schedule \"%s\": %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), fp) != NULL)
+	{
+		char	   *f[5];
+		int			nf = 0;
+		char	   *p;
+		char	   *save = NULL;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(fp))
+			die(1, "%s:%lu: line too long", path, lineno);
+		if ((p = strchr(line, '#')) != NULL)
+			*p = '\0';
+		for (p = strtok_r(line, " \t\r\n", &save); p != NULL && nf < 5;
+			 p = strtok_r(NULL, " \t\r\n", &save))
+			f[nf++] = p;
+		if (nf == 0)
+			continue;
+		if (strcmp(f[0], "window") == 0)
+		{
+			SchedWindow *w;
+			uint64_t	es;
+			uint32_t	ens;
+
+			if (nf != 4)
+				die(1, "%s:%lu: expected \"window START END RECORDS\"", path, lineno);
+			if (sc->nw == wcap)
+			{
+				wcap = wcap ? wcap * 2 : 16;
+				sc->w = realloc(sc->w, wcap * sizeof(SchedWindow));
+				if (sc->w == NULL)
+					die(1, "out of memory");
+			}
+			w = &sc->w[sc->nw];
+			memset(w, 0, sizeof(*w));
+			if (!parse_time(f[1], &w->start_sec, &w->start_nsec) ||
+				!parse_time(f[2], &es, &ens))
+				die(1, "%s:%lu: invalid time (expected Unix seconds[.fraction])", path, lineno);
+			if (es < w->start_sec || (es == w->start_sec && ens <= w->start_nsec))
+				die(1, "%s:%lu: the window ends before it starts", path, lineno);
+			if (w->start_sec < prev_end_sec ||
+				(w->start_sec == prev_end_sec && w->start_nsec < prev_end_nsec))
+				die(1, "%s:%lu: windows must be in time order and not overlap", path, lineno);
+			w->span_ns = (es - w->start_sec) * NSEC_PER_SEC + ens - w->start_nsec;
+			if (!parse_count(f[3], SCHED_MAX_WINDOW, &w->records))
+				die(1, "%s:%lu: invalid record count \"%s\" (0..%" PRIu64 ")",
+					path, lineno, f[3], SCHED_MAX_WINDOW);
+			w->first_src = sc->nsrc;
+			prev_end_sec = es;
+			prev_end_nsec = ens;
+			total += w->records;
+			sc->nw++;
+		}
+		else
+		{
+			SchedWindow *w;
+			uint32_t	a;
+			uint64_t	n;
+
+			if (sc->nw == 0)
+				die(1, "%s:%lu: a source before the first \"window\" line", path, lineno);
+			w = &sc->w[sc->nw - 1];
+			if (nf != 2 || !parse_ip4_text(f[0], &a) ||
+				!parse_count(f[1], SCHED_MAX_WINDOW, &n))
+				die(1, "%s:%lu: expected \"IPV4-ADDRESS COUNT\"", path, lineno);
+			if (a == dst)
+				die(1, "%s:%lu: source %s is the honeypot's own address (--dst)",
+					path, lineno, f[0]);
+			if (sc->nsrc == scap)
+			{
+				scap = scap ? scap * 2 : 1024;
+				sc->src_addr = realloc(sc->src_addr, scap * sizeof(uint32_t));
+				sc->src_count = realloc(sc->src_count, scap * sizeof(uint64_t));
+				if (sc->src_addr == NULL || sc->src_count == NULL)
+					die(1, "out of memory");
+			}
+			sc->src_addr[sc->nsrc] = a;
+			sc->src_count[sc->nsrc] = n;
+			sc->nsrc++;
+			w->nsrc++;
+			w->mirai += n;
+			if (w->mirai > w->records)
+				die(1, "%s:%lu: the window's Mirai packets outnumber its %" PRIu64 " records",
+					path, lineno, w->records);
+		}
+	}
+	if (ferror(fp))
+		die(1, "could not read schedule \"%s\": %s", path, strerror(errno));
+	fclose(fp);
+	if (sc->nw == 0)
+		die(1, "schedule \"%s\" has no window", path);
+	sc->cur = 0;
+	sc->done = 0;
+	sc->offs = NULL;
+	sc->mirai_src = NULL;
+	return total;
+}
+
+/* Uniform integer in [0, n), n >= 1, 64-bit, without bias. */
+static uint64_t
+rng_below64(Rng *r, uint64_t n)
+{
+	uint64_t	rem = (UINT64_MAX % n + 1) % n;	/* 2^64 mod n */
+	uint64_t	x;
+
+	do
+	{
+		x = rng_next(r);
+	} while (rem != 0 && x > UINT64_MAX - rem);
+	return x % n;
+}
+
+/* Order of two 64-bit values, for qsort. */
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *) a;
+	uint64_t	y = *(const uint64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Draw the record times and the Mirai sources' order of window cur. */
+static void
+sched_begin_window(Gen *g, Sched *sc)
+{
+	SchedWindow *w = &sc->w[sc->cur];
+	uint64_t	i;
+	uint64_t	k = 0;
+	size_t		j;
+
+	free(sc->offs);
+	free(sc->mirai_src);
+	sc->offs = malloc((w->records ? w->records : 1) * sizeof(uint64_t));
+	sc->mirai_src = malloc((w->mirai ? w->mirai : 1) * sizeof(uint32_t));
+	if (sc->offs == NULL || sc->mirai_src == NULL)
+		die(1, "out of memory");
+	for (i = 0; i < w->records; i++)
+		sc->offs[i] = rng_below64(&g->rng, w->span_ns);
+	qsort(sc->offs, w->records, sizeof(uint64_t), cmp_u64);
+	for (j = 0; j < w->nsrc; j++)
+		for (i = 0; i < sc->src_count[w->first_src + j]; i++)
+			sc->mirai_src[k++] = sc->src_addr[w->first_src + j];
+	/* Fisher-Yates */
+	for (i = w->mirai; i > 1; i--)
+	{
+		uint64_t	t = rng_below64(&g->rng, i);
+		uint32_t	v = sc->mirai_src[i - 1];
+
+		sc->mirai_src[i - 1] = sc->mirai_src[t];
+		sc->mirai_src[t] = v;
+	}
+	sc->done = 0;
+	sc->mirai_done = 0;
+}
+
+/*
+ * Move to the window of the next record and give its time; on the first
+ * call, and whenever a window is used up, the next window with records
+ * is begun.
+ */
+static void
+sched_next_time(Gen *g, Sched *sc, uint64_t *sec, uint32_t *nsec)
+{
+	SchedWindow *w;
+	uint64_t	t;
+
+	if (sc->offs == NULL)
+	{
+		sc->cur = 0;
+		while (sc->w[sc->cur].records == 0)
+			sc->cur++;
+		sched_begin_window(g, sc);
+	}
+	while (sc->done == sc->w[sc->cur].records)
+	{
+		if (sc->cur + 1 >= sc->nw)
+			die(1, "internal error: more records than the schedule has");
+		sc->cur++;
+		sc->done = 0;
+		if (sc->w[sc->cur].records > 0)
+			sched_begin_window(g, sc);
+	}
+	w = &sc->w[sc->cur];
+	t = (uint64_t) w->start_nsec + sc->offs[sc->done];
+	*sec = w->start_sec + t / NSEC_PER_SEC;
+	*nsec = (uint32_t) (t % NSEC_PER_SEC);
+}
+
+/*
+ * Generate the next packet of the schedule: a Mirai packet with
+ * probability (Mirai packets left) / (records left) in the window, so that
+ * the count is exact; otherwise non-Mirai traffic, fragmented only when
+ * enough records are left for the Mirai packets.  Returns 1 or 2.
+ */
+static int
+gen_packet_sched(Gen *g, Sched *sc, L2Kind l2, int can_frag, Packet *pk,
+				 Packet *second)
+{
+	Rng		   *r = &g->rng;
+	const Options *o = g->opt;
+	SchedWindow *w = &sc->w[sc->cur];
+	uint64_t	left = w->records - sc->done;
+	uint64_t	mirai_left = w->mirai - sc->mirai_done;
+	int			n;
+
+	if (mirai_left > 0 && rng_below64(r, left) < mirai_left)
+	{
+		int			opts = rng_chance(r, o->p_ipopt);
+
+		return gen_mirai_from(g, pk, second, opts,
+							  sc->mirai_src[sc->mirai_done++]);
+	}
+	can_frag = can_frag && mirai_left + 2 <= left;
+	do
+	{
+		int			nonip = rng_chance(r, o->p_nonip);
+		int			v6 = rng_chance(r, o->p_ipv6);
+		int			frag = rng_chance(r, o->p_frag);
+		int			opts = rng_chance(r, o->p_ipopt);
+
+		if (nonip && l2_allows(l2, PK_ARP))
+		{
+			gen_non_ip(g, pk);
+			n = 1;
+		}
+		else if (v6 && l2_allows(l2, PK_IP6))
+		{
+			gen_ip6(g, pk);
+			n = 1;
+		}
+		else
+			n = gen_other4(g, pk, second, opts, frag && can_frag);
+	} while (ip4_is_mirai(pk));
+	return n;
 }
 
 /* ---------------------------------------------------------------------
@@ -2025,6 +2450,7 @@ enum
 	OPT_KUZNETZOV,
 	OPT_TRUNCATE_LAST,
 	OPT_COUNTS,
+	OPT_SCHEDULE,
 	OPT_OUTPUT,
 	OPT_HELP,
 	OPT_VERSION
@@ -2066,6 +2492,7 @@ static const OptDef optdefs[] = {
 	{"kuznetzov", 0, 0, OPT_KUZNETZOV},
 	{"truncate-last", 0, 1, OPT_TRUNCATE_LAST},
 	{"counts", 0, 0, OPT_COUNTS},
+	{"schedule", 0, 1, OPT_SCHEDULE},
 	{"output", 'o', 1, OPT_OUTPUT},
 	{"help", 'h', 0, OPT_HELP},
 	{"version", 0, 0, OPT_VERSION}
@@ -2107,9 +2534,20 @@ usage(void)
 		   "      --kuznetzov        pcap: Kuznetzov's modified format\n"
 		   "      --truncate-last N  cut the last record short by N bytes\n"
 		   "      --counts           print exact counts as JSON on stderr\n"
+		   "      --schedule FILE    time windows with exact record counts and exact Mirai\n"
+		   "                         packets per source (replaces -n, --start, --rate, --mirai)\n"
 		   "  -o, --output FILE      output file\n"
 		   "  -h, --help             show this help\n"
-		   "      --version          show the version\n",
+		   "      --version          show the version\n"
+		   "\nSchedule file (--schedule): '#' starts a comment; each window is a line\n"
+		   "  window START END RECORDS\n"
+		   "followed by lines\n"
+		   "  IPV4-ADDRESS COUNT\n"
+		   "START and END are Unix seconds[.fraction], windows in time order, not\n"
+		   "overlapping.  The window gets exactly RECORDS records, their times drawn\n"
+		   "uniformly in [START, END) and sorted; exactly COUNT of them are Mirai\n"
+		   "packets from each listed address, in random order; the others are\n"
+		   "non-Mirai traffic (--ipv6, --frag, --non-ip, --ip-options apply).\n",
 		   PROGNAME, PROGNAME);
 }
 
@@ -2146,82 +2584,23 @@ parse_fraction(const char *opt, const char *s)
 	return (uint64_t) (v * 4294967296.0);
 }
 
-/* Parse a dotted-quad IPv4 address. */
+/* Parse a dotted-quad IPv4 address for an option. */
 static uint32_t
 parse_ip4(const char *opt, const char *s)
 {
-	uint32_t	a = 0;
-	int			parts = 0;
-	const char *p = s;
+	uint32_t	a;
 
-	while (parts < 4)
-	{
-		uint32_t	v = 0;
-		int			digits = 0;
-
-		while (*p >= '0' && *p <= '9' && digits < 4)
-		{
-			v = v * 10 + (uint32_t) (*p - '0');
-			p++;
-			digits++;
-		}
-		if (digits == 0 || digits > 3 || v > 255)
-			die(EXIT_USAGE, "invalid IPv4 address \"%s\" for %s", s, opt);
-		a = (a << 8) | v;
-		parts++;
-		if (parts < 4)
-		{
-			if (*p != '.')
-				die(EXIT_USAGE, "invalid IPv4 address \"%s\" for %s", s, opt);
-			p++;
-		}
-	}
-	if (*p != '\0')
+	if (!parse_ip4_text(s, &a))
 		die(EXIT_USAGE, "invalid IPv4 address \"%s\" for %s", s, opt);
 	return a;
 }
 
-/* Parse "SECONDS[.FRACTION]" exactly into seconds and nanoseconds. */
+/* Parse --start's "SECONDS[.FRACTION]" exactly into seconds and nanoseconds. */
 static void
 parse_start(const char *s, uint64_t *sec, uint32_t *nsec)
 {
-	const char *p = s;
-	uint64_t	v = 0;
-	uint32_t	ns = 0;
-	int			digits = 0;
-	int			fd = 0;
-
-	while (*p >= '0' && *p <= '9')
-	{
-		if (v > (UINT64_C(0xFFFFFFFF) - 9) / 10)
-			die(EXIT_USAGE, "--start \"%s\" is out of range", s);
-		v = v * 10 + (uint64_t) (*p - '0');
-		p++;
-		digits++;
-	}
-	if (*p == '.')
-	{
-		p++;
-		while (*p >= '0' && *p <= '9')
-		{
-			if (fd < 9)
-			{
-				ns = ns * 10 + (uint32_t) (*p - '0');
-				fd++;
-			}
-			p++;
-			digits++;
-		}
-		while (fd < 9)
-		{
-			ns *= 10;
-			fd++;
-		}
-	}
-	if (digits == 0 || *p != '\0')
-		die(EXIT_USAGE, "invalid --start \"%s\" (expected Unix seconds[.fraction])", s);
-	*sec = v;
-	*nsec = ns;
+	if (!parse_time(s, sec, nsec))
+		die(EXIT_USAGE, "invalid --start \"%s\" (expected Unix seconds[.fraction], at most 4294967286)", s);
 }
 
 /* Parse the comma-separated link type list. */
@@ -2292,6 +2671,7 @@ apply_option(Options *o, const OptDef *d, const char *arg)
 	{
 		case OPT_PACKETS:
 			o->npackets = parse_u64("--packets", arg, 0, UINT64_C(1) << 40);
+			o->given_packets = 1;
 			break;
 		case OPT_SEED:
 			o->seed = parse_u64("--seed", arg, 0, UINT64_MAX);
@@ -2349,6 +2729,7 @@ apply_option(Options *o, const OptDef *d, const char *arg)
 			break;
 		case OPT_START:
 			parse_start(arg, &o->start_sec, &o->start_nsec);
+			o->given_start = 1;
 			break;
 		case OPT_RATE:
 			{
@@ -2363,6 +2744,7 @@ apply_option(Options *o, const OptDef *d, const char *arg)
 				o->mean_ns = (uint64_t) (1e9 / v + 0.5);
 				if (o->mean_ns == 0)
 					o->mean_ns = 1;
+				o->given_rate = 1;
 			}
 			break;
 		case OPT_DST:
@@ -2370,6 +2752,7 @@ apply_option(Options *o, const OptDef *d, const char *arg)
 			break;
 		case OPT_MIRAI:
 			o->p_mirai = parse_fraction("--mirai", arg);
+			o->given_mirai = 1;
 			break;
 		case OPT_IPV6:
 			o->p_ipv6 = parse_fraction("--ipv6", arg);
@@ -2434,6 +2817,9 @@ apply_option(Options *o, const OptDef *d, const char *arg)
 			break;
 		case OPT_COUNTS:
 			o->counts = 1;
+			break;
+		case OPT_SCHEDULE:
+			o->schedule = arg;
 			break;
 		case OPT_OUTPUT:
 			o->outpath = arg;
@@ -2595,6 +2981,17 @@ validate(const Options *o)
 		die(EXIT_USAGE, "--vlan and --qinq are mutually exclusive");
 	if ((o->has_vlan || o->has_qinq) && !has_ether)
 		die(EXIT_USAGE, "--vlan and --qinq need an Ethernet link type (ether)");
+	if (o->schedule != NULL)
+	{
+		if (o->given_packets || o->given_start || o->given_rate || o->given_mirai)
+			die(EXIT_USAGE, "--schedule gives the records, their times and the Mirai packets; "
+				"do not combine it with --packets, --start, --rate or --mirai");
+		for (i = 0; i < o->nifaces; i++)
+			if (!l2_allows(linktypes[o->iface_lt[i]].l2, PK_IP4) ||
+				linktypes[o->iface_lt[i]].l2 == L2_UNKNOWN)
+				die(EXIT_USAGE, "--schedule needs link types that carry IPv4 (not %s)",
+					linktypes[o->iface_lt[i]].name);
+	}
 }
 
 /* Set up the per-run constants drawn from the PRNG. */
@@ -2647,6 +3044,7 @@ main(int argc, char **argv)
 	Out		   *out;
 	Buf			b = {NULL, 0, 0};
 	Counts		c;
+	Sched		sched;
 	uint8_t    *frame;
 	uint64_t	nsections;
 	uint64_t	s;
@@ -2665,6 +3063,9 @@ main(int argc, char **argv)
 	if (g == NULL || pk == NULL || pending == NULL || out == NULL || frame == NULL)
 		die(1, "out of memory");
 	memset(&c, 0, sizeof(c));
+	memset(&sched, 0, sizeof(sched));
+	if (opt.schedule != NULL)
+		opt.npackets = sched_load(&sched, opt.schedule, opt.dst);
 	gen_init(g, &opt);
 	out_open(out, opt.outpath, opt.gzip, opt.gzip_level);
 
@@ -2717,6 +3118,8 @@ main(int argc, char **argv)
 			uint64_t	delta;
 			int			truncated = 0;
 
+			if (opt.schedule != NULL)
+				sched_next_time(g, &sched, &sec, &nsec);
 			if (have_pending)
 			{
 				Packet	   *t = pk;
@@ -2735,7 +3138,12 @@ main(int argc, char **argv)
 
 					can_frag = l2_allows(linktypes[nlt].l2, PK_IP4);
 				}
-				if (gen_packet(g, l2, can_frag, pk, pending) == 2)
+				if (opt.schedule != NULL)
+				{
+					if (gen_packet_sched(g, &sched, l2, can_frag, pk, pending) == 2)
+						have_pending = 1;
+				}
+				else if (gen_packet(g, l2, can_frag, pk, pending) == 2)
 					have_pending = 1;
 			}
 
@@ -2778,6 +3186,11 @@ main(int argc, char **argv)
 			}
 
 			/* next timestamp */
+			if (opt.schedule != NULL)
+			{
+				sched.done++;
+				continue;
+			}
 			delta = rng_exp_ns(&g->rng, opt.mean_ns);
 			sec += delta / NSEC_PER_SEC;
 			nsec += (uint32_t) (delta % NSEC_PER_SEC);
@@ -2792,6 +3205,11 @@ main(int argc, char **argv)
 	out_close(out);
 	if (opt.counts)
 		print_counts(&c, &opt);
+	free(sched.w);
+	free(sched.src_addr);
+	free(sched.src_count);
+	free(sched.offs);
+	free(sched.mirai_src);
 	free(b.data);
 	free(frame);
 	free(out);

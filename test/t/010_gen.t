@@ -332,6 +332,79 @@ for my $v (
 	ok($c->{skipped} == 50 && $c->{records} == 100, 'unknown link type records are counted as skipped');
 }
 
+# ---- --schedule: exact records per window, exact Mirai packets per source ----
+{
+	my $sched = "$tmp/s.sched";
+	open(my $fh, '>', $sched) or die "cannot write $sched: $!";
+	print $fh <<'EOS';
+# two windows with sources, an empty one, one without Mirai packets
+window 1734188400 1734220800 3000   # 15:00 .. 24:00 JST
+198.51.100.10 1200
+192.0.2.99 7
+198.51.100.10 3
+window 1734220800 1734220800.5 0
+window 1734220801 1734224400 400
+198.51.100.20 400
+window 1734224400.25 1734228000 500
+EOS
+	close($fh);
+	for my $fmt ([ 'pcap', 0 ], [ 'pcapng', 1 ])
+	{
+		my ($name, $gz) = @$fmt;
+		my $file = tmpfile($gz ? '.gz' : '');
+		my ($rc, $c, $err) = gen($file, '--schedule', $sched, '-f', $name, '--frag', '0.05',
+			$gz ? ('-z') : ());
+		is($rc, 0, "schedule $name: generator ran") or diag($err);
+		is($c->{records}, 3900, "schedule $name: records are the windows' sum");
+		is($c->{mirai}, 1610, "schedule $name: Mirai packets are the sources' sum");
+		my (undef, undef, undef, $all) = tcpdump($file, $gz, '-tt -nn');
+		my @t = map { /^(\d+\.\d+) / ? $1 : -1 } @$all;
+		is(scalar(@t), 3900, "schedule $name: tcpdump reads every record");
+		is_deeply([ sort { $a <=> $b } @t ], \@t, "schedule $name: times are in order");
+		my @per = (0, 0, 0);
+		for my $t (@t)
+		{
+			$per[0]++ if $t >= 1734188400 && $t < 1734220800;
+			$per[1]++ if $t >= 1734220801 && $t < 1734224400;
+			$per[2]++ if $t >= 1734224400.25 && $t < 1734228000;
+		}
+		is_deeply(\@per, [ 3000, 400, 500 ], "schedule $name: records per window");
+		my (undef, undef, undef, $m) = tcpdump($file, $gz, '-tt -nn', $MIRAI_BPF);
+		my %src;
+		for (@$m)
+		{
+			my ($t, $s) = /^(\d+\.\d+) IP (\d+\.\d+\.\d+\.\d+)\./ or next;
+			my $w = $t < 1734220800 ? 1 : $t < 1734224400 ? 2 : 3;
+			$src{"$w $s"}++;
+		}
+		is_deeply(\%src, { '1 198.51.100.10' => 1203, '1 192.0.2.99' => 7, '2 198.51.100.20' => 400 },
+			"schedule $name: Mirai packets per window and source, as tcpdump counts them");
+	}
+	my ($a, $b) = (tmpfile(''), tmpfile(''));
+	gen($a, '--schedule', $sched, '-s', '3');
+	gen($b, '--schedule', $sched, '-s', '3');
+	ok(slurp($a) eq slurp($b), 'schedule: same seed, byte-identical file');
+
+	my @bad = (
+		[ "window 10 20 5\n198.51.100.1 6\n", 'more Mirai packets than records' ],
+		[ "window 10 20 5\nwindow 15 30 5\n", 'overlapping windows' ],
+		[ "window 20 10 5\n", 'a window that ends before it starts' ],
+		[ "198.51.100.1 6\n", 'a source before any window' ],
+		[ "window 10 20 5\n203.0.113.7 1\n", "the honeypot's address as a source" ],
+		[ "window 10 20 5\n198.51.100.300 1\n", 'a malformed address' ]);
+	for my $v (@bad)
+	{
+		my ($text, $what) = @$v;
+		open(my $bf, '>', "$tmp/bad.sched") or die;
+		print $bf $text;
+		close($bf);
+		my ($rc, undef, $err) = gen(tmpfile(''), '--schedule', "$tmp/bad.sched");
+		ok($rc == 1 && $err =~ /^mirai_gen: .*bad\.sched:\d+: /m, "schedule with $what: exit 1, file and line named");
+	}
+	my ($rc, undef, $err) = gen(tmpfile(''), '--schedule', $sched, '-n', '10');
+	ok($rc == 2 && $err =~ /--schedule/, 'schedule with -n: exit 2');
+}
+
 # ---- invalid options ----
 for my $bad ([ '--bogus' ], [ '-n', 'abc' ], [ '-f', 'pcapx' ], [ '-l', 'ether,raw' ],
 			 [ '-l', 'token' ], [ '--tsresol', '9' ], [ '-f', 'pcapng', '--kuznetzov' ],
