@@ -24,7 +24,9 @@ MODULE_big   = $(EXTENSION)
 OBJS         = $(DECODE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 SQL_PARTS    = $(sort $(wildcard src/sql/*.sql))
 DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA         = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+# upgrade scripts, and the frozen full scripts of older releases (test/upgrade)
+DATA         = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql)) \
+               $(filter-out test/upgrade/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard test/upgrade/$(EXTENSION)--*.sql))
 
 # pg_regress tests: every sql/NAME.sql without "--" in its name, in this order
 REGRESS      = $(filter-out $(EXTENSION)--%,$(basename $(notdir $(sort $(wildcard sql/*.sql)))))
