@@ -35,8 +35,12 @@
  *	  the server (to_regclass, SQL quoting rules), the column by
  *	  parse_ident, and every identifier in the COPY command is quoted with
  *	  PQescapeIdentifier; values go as parameters.
- *	- No allocation per packet: rows are packed straight into one COPY
- *	  buffer that is sent in large PQputCopyData chunks.
+ *	- No allocation per packet: rows are packed straight into 64 kB COPY
+ *	  chunks that are sent with one PQputCopyData each.
+ *	- Two threads per file: a decoding thread reads, hashes, gunzips and
+ *	  decodes the file into a ring of chunks; the worker's thread sends
+ *	  them (and alone uses libpq).  The decoding thread never talks to the
+ *	  server; it stops when the sender says the COPY failed.
  *	- -j N forks N workers, each with its own connection, taking files
  *	  from the list in order through a counter in shared memory.
  *
