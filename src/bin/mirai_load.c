@@ -299,8 +299,7 @@ usage_error(const char *fmt,...)
 static void
 report_decode_error(const char *path, const mx_error *err)
 {
-	char		where[200];
-	char		values[100] = "";
+	char		where[256];
 
 	if (err->code == MX_ERR_IO)
 	{
@@ -308,22 +307,12 @@ report_decode_error(const char *path, const mx_error *err)
 			 PROGNAME, path, strerror(err->errnum));
 		return;
 	}
-	if (err->packetno == 0)
-		snprintf(where, sizeof(where), "In the file header, at byte offset %llu, field %s.",
-				 (unsigned long long) err->offset, err->field);
-	else
-		snprintf(where, sizeof(where), "At packet %llu, byte offset %llu, field %s.",
-				 (unsigned long long) err->packetno,
-				 (unsigned long long) err->offset, err->field);
-	if (err->has_values)
-		snprintf(values, sizeof(values), " Expected %llu, found %llu.",
-				 (unsigned long long) err->expected,
-				 (unsigned long long) err->actual);
+	mx_error_where(err, err->code != MX_ERR_FILTER, where, sizeof(where));
 	if (err->code == MX_ERR_FILTER)
 		emit("%s: error: \"%s\": %s\nDETAIL:  %s\n", PROGNAME, path, err->message, where);
 	else
-		emit("%s: error: invalid capture file \"%s\": %s\nDETAIL:  %s%s\n",
-			 PROGNAME, path, err->message, where, values);
+		emit("%s: error: invalid capture file \"%s\": %s\nDETAIL:  %s\n",
+			 PROGNAME, path, err->message, where);
 }
 
 /* The server's error, with its detail and hint, after the file's name. */

@@ -78,6 +78,16 @@ typedef struct mx_error
 extern const char *mx_status_name(mx_status code);
 
 /*
+ * Where an error is, as one or two sentences for a DETAIL line: "At packet
+ * 12, byte offset 1234, field pcap.caplen." or "In the file header, at byte
+ * offset 0, field magic.", followed by " Expected 65535, found 70000." when
+ * with_values and the error has them.  Shared by the server and the loader
+ * so that both say it in the same words.
+ */
+extern void mx_error_where(const mx_error *err, bool with_values, char *out,
+						   size_t outlen);
+
+/*
  * Link types, as pcap and pcapng files number them (LINKTYPE_*, not DLT_*).
  */
 #define MX_LINKTYPE_NULL		0

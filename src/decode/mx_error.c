@@ -136,3 +136,22 @@ mx_fail_values(mx_error *err, uint64_t expected, uint64_t actual,
 	err->actual = actual;
 	return code;
 }
+
+/* The location of an error, in the words README documents. */
+void
+mx_error_where(const mx_error *err, bool with_values, char *out, size_t outlen)
+{
+	int			n;
+
+	if (err->packetno == 0)
+		n = snprintf(out, outlen, "In the file header, at byte offset %llu, field %s.",
+					 (unsigned long long) err->offset, err->field);
+	else
+		n = snprintf(out, outlen, "At packet %llu, byte offset %llu, field %s.",
+					 (unsigned long long) err->packetno,
+					 (unsigned long long) err->offset, err->field);
+	if (with_values && err->has_values && n >= 0 && (size_t) n < outlen)
+		snprintf(out + n, outlen - (size_t) n, " Expected %llu, found %llu.",
+				 (unsigned long long) err->expected,
+				 (unsigned long long) err->actual);
+}

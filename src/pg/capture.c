@@ -84,8 +84,7 @@ void
 mirai_report_error(const char *path, const mx_error *err)
 {
 	int			sqlstate;
-	char		where[160];
-	char		values[96] = "";
+	char		where[256];
 
 	/* a read the decoder gave up because a cancel is pending */
 	if (err->code == MX_ERR_IO && err->errnum == EINTR)
@@ -112,17 +111,7 @@ mirai_report_error(const char *path, const mx_error *err)
 			sqlstate = ERRCODE_BAD_COPY_FILE_FORMAT;
 			break;
 	}
-	if (err->packetno == 0)
-		snprintf(where, sizeof(where), "In the file header, at byte offset %llu, field %s.",
-				 (unsigned long long) err->offset, err->field);
-	else
-		snprintf(where, sizeof(where), "At packet %llu, byte offset %llu, field %s.",
-				 (unsigned long long) err->packetno,
-				 (unsigned long long) err->offset, err->field);
-	if (err->has_values)
-		snprintf(values, sizeof(values), " Expected %llu, found %llu.",
-				 (unsigned long long) err->expected,
-				 (unsigned long long) err->actual);
+	mx_error_where(err, err->code != MX_ERR_FILTER, where, sizeof(where));
 	if (err->code == MX_ERR_FILTER)
 		ereport(ERROR,
 				(errcode(sqlstate),
@@ -131,7 +120,7 @@ mirai_report_error(const char *path, const mx_error *err)
 	ereport(ERROR,
 			(errcode(sqlstate),
 			 errmsg("invalid capture file \"%s\": %s", path, err->message),
-			 errdetail("%s%s", where, values)));
+			 errdetail("%s", where)));
 }
 
 /* How many damage reports are raised one by one before only counting. */
