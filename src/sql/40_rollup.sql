@@ -5,7 +5,8 @@
 -- triggers with transition tables (C: mirai_rollup_trigger, see
 -- src/pg/rollup.c) fold every INSERT, COPY and INSERT ... SELECT pcap_read
 -- into two rollup tables in the same transaction, and, when the table's
--- rollups follow deletes, every DELETE and TRUNCATE too.
+-- rollups follow deletes, every UPDATE, DELETE and TRUNCATE too (a table
+-- whose rollups keep history refuses an UPDATE that changes packets).
 --
 -- Privileges (the choice, also in README): the rollups of every tracked
 -- table live in shared extension tables that only the extension's owner may
@@ -75,7 +76,7 @@ GRANT SELECT ON @extschema@.mirai_tracked TO PUBLIC;
 CREATE FUNCTION @extschema@.mirai_rollup_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'mirai_rollup_trigger' LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.mirai_rollup_trigger() IS
-    'statement trigger of tracked tables: folds the transition table into the rollups (made by mirai_track)';
+    'statement trigger of tracked tables: folds the transition tables into the rollups (made by mirai_track)';
 
 CREATE FUNCTION @extschema@.mirai_rollup_admin(tbl regclass, action text,
     time_zone text DEFAULT NULL, on_delete text DEFAULT NULL,
@@ -84,7 +85,13 @@ CREATE FUNCTION @extschema@.mirai_rollup_admin(tbl regclass, action text,
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'mirai_rollup_admin' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.mirai_rollup_admin(regclass, text, text, text, regclass, regclass, regclass) IS
-    'internal to mirai_track, mirai_untrack and mirai_rebuild; the caller must own the table';
+    'internal: what mirai_track, mirai_untrack and mirai_rebuild of version 0.1.0 called; the caller must own the table';
+
+-- Only the extension attaches the trigger to a table (mirai_track makes
+-- the triggers as the extension's owner), and the 0.1.0 helper is internal.
+REVOKE ALL ON FUNCTION @extschema@.mirai_rollup_trigger(),
+    @extschema@.mirai_rollup_admin(regclass, text, text, text, regclass, regclass, regclass)
+    FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.mirai_day_sources(entries bytea,
     OUT src inet, OUT packets bigint, OUT first_seen timestamptz,
@@ -120,146 +127,66 @@ CREATE FUNCTION @extschema@.mirai_may_read(tbl regclass, handle regclass) RETURN
 COMMENT ON FUNCTION @extschema@.mirai_may_read(regclass, regclass) IS
     'true when the current role may SELECT from a tracked table or from its per-table rollup view';
 
+-- mirai_track, mirai_untrack and mirai_rebuild are C (src/pg/rollup_admin.c):
+-- they check the table's kind and the caller's ownership with the table
+-- locked, read the table as its owner, and write the rollups as the
+-- extension's owner.
 CREATE FUNCTION @extschema@.mirai_track(tbl regclass, time_zone text DEFAULT 'UTC',
                                         on_delete text DEFAULT 'follow',
                                         view_prefix text DEFAULT NULL)
     RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    rel         record;
-    npacket     integer;
-    prefix      text;
-    vname       text;
-    views       regclass[] := '{}';
-    kind        text;
-    grantee     record;
-BEGIN
-    SELECT c.oid, c.relname, c.relkind, c.relowner, n.nspname
-      INTO rel
-      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = tbl;
-    IF rel.relkind NOT IN ('r', 'p') THEN
-        RAISE EXCEPTION 'cannot track "%"', tbl
-            USING ERRCODE = 'wrong_object_type',
-                  DETAIL = 'Only tables and partitioned tables have rollups.';
-    END IF;
-    IF NOT pg_catalog.pg_has_role(current_user, rel.relowner, 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table %', rel.relname
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Only the table''s owner may track it.';
-    END IF;
-    SELECT count(*) INTO npacket FROM pg_catalog.pg_attribute a
-     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
-       AND a.atttypid = '@extschema@.packet'::pg_catalog.regtype;
-    IF npacket <> 1 THEN
-        RAISE EXCEPTION 'table "%" has % columns of type packet', tbl, npacket
-            USING ERRCODE = 'wrong_object_type',
-                  DETAIL = 'A tracked table holds its packets in exactly one column.';
-    END IF;
-    IF on_delete IS NULL OR on_delete NOT IN ('follow', 'keep') THEN
-        RAISE EXCEPTION 'on_delete must be ''follow'' or ''keep'', not %', pg_catalog.quote_nullable(on_delete)
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = '''follow'': DELETE and TRUNCATE update the rollups; ''keep'': rollups stay as history.';
-    END IF;
-    IF time_zone IS NULL OR NOT EXISTS (SELECT FROM pg_catalog.pg_timezone_names z WHERE z.name = time_zone) THEN
-        RAISE EXCEPTION 'time zone % not recognized', pg_catalog.quote_nullable(time_zone)
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Use a name from pg_timezone_names, such as ''UTC'' or ''Asia/Tokyo''.';
-    END IF;
-    IF EXISTS (SELECT FROM @extschema@.mirai_tracked t WHERE t.tbl = mirai_track.tbl) THEN
-        RAISE EXCEPTION 'table "%" is already tracked', tbl
-            USING ERRCODE = 'duplicate_object',
-                  HINT = 'Use mirai_untrack first to change its settings.';
-    END IF;
-
-    -- the per-table views: the grant handle for dashboard roles
-    prefix := COALESCE(view_prefix, rel.relname);
-    FOREACH kind IN ARRAY ARRAY['daily', 'sources', 'countries'] LOOP
-        vname := prefix || '_mirai_' || kind;
-        IF pg_catalog.length(vname) > 63 THEN
-            RAISE EXCEPTION 'view name "%" is too long', vname
-                USING ERRCODE = 'name_too_long',
-                      HINT = 'Give a shorter view_prefix.';
-        END IF;
-        -- no security barrier needed: the shared view already shows a role
-        -- only the tables it may read, so this filter hides nothing more;
-        -- without one the planner can flatten it (see mirai_sources)
-        EXECUTE pg_catalog.format(
-            'CREATE VIEW %I.%I AS SELECT * FROM @extschema@.%I WHERE tbl = %L::pg_catalog.regclass',
-            rel.nspname, vname, 'mirai_' || kind, tbl::pg_catalog.text);
-        EXECUTE pg_catalog.format('ALTER VIEW %I.%I OWNER TO %I', rel.nspname, vname,
-                                  pg_catalog.pg_get_userbyid(rel.relowner));
-        EXECUTE pg_catalog.format('COMMENT ON VIEW %I.%I IS %L', rel.nspname, vname,
-            pg_catalog.format('mirai_%s of table %s (made by mirai_track; GRANT SELECT on it to show the rollups without the raw packets)',
-                              kind, tbl));
-        -- start with the table's SELECT grants
-        FOR grantee IN
-            SELECT DISTINCT a.grantee FROM pg_catalog.pg_class c,
-                   LATERAL pg_catalog.aclexplode(c.relacl) a
-             WHERE c.oid = tbl AND a.privilege_type = 'SELECT' AND a.grantee <> c.relowner
-        LOOP
-            EXECUTE pg_catalog.format('GRANT SELECT ON %I.%I TO %s', rel.nspname, vname,
-                CASE WHEN grantee.grantee = 0 THEN 'PUBLIC'
-                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(grantee.grantee)) END);
-        END LOOP;
-        views := views || pg_catalog.format('%I.%I', rel.nspname, vname)::pg_catalog.regclass;
-    END LOOP;
-
-    EXECUTE pg_catalog.format(
-        'CREATE TRIGGER mirai_rollup_insert AFTER INSERT ON %s REFERENCING NEW TABLE AS mirai_new '
-        'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mirai_rollup_trigger()', tbl);
-    IF on_delete = 'follow' THEN
-        EXECUTE pg_catalog.format(
-            'CREATE TRIGGER mirai_rollup_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS mirai_old '
-            'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mirai_rollup_trigger()', tbl);
-        EXECUTE pg_catalog.format(
-            'CREATE TRIGGER mirai_rollup_truncate AFTER TRUNCATE ON %s '
-            'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.mirai_rollup_trigger()', tbl);
-    END IF;
-
-    IF COALESCE(pg_catalog.current_setting('mirai_ext.geoip_database', true), '') = '' THEN
-        RAISE NOTICE 'no GeoIP database configured: the country of the sources of "%" is stored as NULL', tbl
-            USING HINT = 'Set mirai_ext.geoip_database before loading for countries; rollups keep the country a packet had when it arrived.';
-    END IF;
-
-    -- register and backfill from the rows already there
-    PERFORM @extschema@.mirai_rollup_admin(tbl, 'track', time_zone, on_delete,
-                                           views[1], views[2], views[3]);
-END
-$fn$;
+    AS 'MODULE_PATHNAME', 'mirai_track' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.mirai_track(regclass, text, text, text) IS
     'maintain Mirai rollups of a packet table (days of time_zone; on_delete ''follow'' or ''keep''), backfilled from its rows';
 
 CREATE FUNCTION @extschema@.mirai_untrack(tbl regclass) RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    t record;
-BEGIN
-    SELECT * INTO t FROM @extschema@.mirai_tracked m WHERE m.tbl = mirai_untrack.tbl;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'table "%" is not tracked', tbl
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    -- ownership is checked here first (triggers, views), and again in C
-    PERFORM @extschema@.mirai_rollup_admin(tbl, 'untrack');
-    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS mirai_rollup_insert ON %s', tbl);
-    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS mirai_rollup_delete ON %s', tbl);
-    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS mirai_rollup_truncate ON %s', tbl);
-    EXECUTE pg_catalog.format('DROP VIEW IF EXISTS %s, %s, %s', t.daily_view, t.sources_view, t.countries_view);
-END
-$fn$;
+    AS 'MODULE_PATHNAME', 'mirai_untrack' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@.mirai_untrack(regclass) IS
     'stop maintaining a table''s rollups: drops its triggers, per-table views and rollups';
 
 CREATE FUNCTION @extschema@.mirai_rebuild(tbl regclass) RETURNS bigint
-    LANGUAGE sql
-    RETURN @extschema@.mirai_rollup_admin(tbl, 'rebuild');
+    AS 'MODULE_PATHNAME', 'mirai_rebuild' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@.mirai_rebuild(regclass) IS
     'recompute a tracked table''s rollups from its rows (stored countries kept); returns the (day, source, port) entries';
+
+-- When a table goes, its rollups, its registration and its ledger rows go
+-- with it, so that nothing is left for a later table of the same OID (or
+-- a dump restored elsewhere) to pick up; when a per-table view goes, its
+-- table's rollups are readable through the table only.  Runs as the
+-- extension's owner: it deletes the extension's rows of the dropped OIDs
+-- and nothing else.
+CREATE FUNCTION @extschema@.mirai_forget_dropped() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    gone pg_catalog.regclass[];
+BEGIN
+    SELECT pg_catalog.array_agg(d.objid::pg_catalog.regclass) INTO gone
+      FROM pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objsubid OPERATOR(pg_catalog.=) 0
+       AND d.object_type OPERATOR(pg_catalog.=) ANY (ARRAY['table', 'view']);
+    IF gone IS NULL THEN
+        RETURN;
+    END IF;
+    DELETE FROM @extschema@.mirai_rollup_day WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
+    DELETE FROM @extschema@.mirai_rollup_hour WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
+    DELETE FROM @extschema@.mirai_tracked WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
+    DELETE FROM @extschema@.mirai_load_ledger WHERE table_name OPERATOR(pg_catalog.=) ANY (gone);
+    UPDATE @extschema@.mirai_tracked SET daily_view = tbl WHERE daily_view OPERATOR(pg_catalog.=) ANY (gone);
+    UPDATE @extschema@.mirai_tracked SET sources_view = tbl WHERE sources_view OPERATOR(pg_catalog.=) ANY (gone);
+    UPDATE @extschema@.mirai_tracked SET countries_view = tbl WHERE countries_view OPERATOR(pg_catalog.=) ANY (gone);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.mirai_forget_dropped() IS
+    'internal: forgets the rollups, registration and ledger rows of dropped tables (event trigger on sql_drop)';
+REVOKE ALL ON FUNCTION @extschema@.mirai_forget_dropped() FROM PUBLIC;
+
+CREATE EVENT TRIGGER mirai_forget_dropped ON sql_drop
+    EXECUTE FUNCTION @extschema@.mirai_forget_dropped();
+COMMENT ON EVENT TRIGGER mirai_forget_dropped IS
+    'forgets the rollups, registration and ledger rows of dropped tables (mirai_ext)';
 
 -- ---------------------------------------------------------------------
 -- The views.  Each shows the tracked tables the current role may read (see

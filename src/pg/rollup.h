@@ -1,0 +1,114 @@
+/*-------------------------------------------------------------------------
+ *
+ * rollup.h
+ *		Declarations shared by the rollup files of the glue:
+ *
+ *	rollup.c		the statement trigger of tracked tables
+ *	rollup_agg.c	folding packets (a transition table, a table scan) into
+ *					(day, source, port) entries and hourly counts
+ *	rollup_store.c	the rollup rows: day rows merged and written back,
+ *					hourly counts, countries of new entries
+ *	rollup_admin.c	mirai_track, mirai_untrack, mirai_rebuild, the per-table
+ *					views, and who the code runs as
+ *	rollup_views.c	the functions the views call (mirai_day_sources, ...)
+ *
+ * Who runs what (the rule every file follows): a user's table is read as
+ * the table's owner under SECURITY_RESTRICTED_OPERATION, as VACUUM reads
+ * it; the extension's own tables are written as their owner; nothing else
+ * runs as the extension's owner.  Both switches pin search_path.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ROLLUP_H
+#define ROLLUP_H
+
+#include "postgres.h"
+
+#include "pgtime.h"
+#include "utils/tuplestore.h"
+
+#include "mx_entries.h"
+
+#define NS_PER_HOUR		INT64CONST(3600000000000)
+#define US_PER_HOUR		INT64CONST(3600000000)
+#define US_PER_QUARTER	INT64CONST(900000000)
+
+typedef mx_day_entry DayEntry;
+
+/* Where the extension's objects are, and who owns the rollup tables. */
+typedef struct ExtInfo
+{
+	Oid			nsp;
+	char	   *nspname;		/* quoted */
+	Oid			owner;
+	Oid			packet_type;
+} ExtInfo;
+
+/* A tracked table's settings, read from mirai_tracked. */
+typedef struct Tracked
+{
+	Oid			relid;
+	char	   *time_zone;
+	bool		follow_deletes;
+	AttrNumber	attnum;
+} Tracked;
+
+/* Hourly counts: hour = floor(ns / 1 hour); signed for deletions. */
+typedef struct HourCount
+{
+	int64		hour;
+	int64		mirai;
+	int64		all;
+} HourCount;
+
+/* What one pass over a set of packets produced (rollup_agg.c). */
+typedef struct RollupAgg RollupAgg;
+
+/* Countries of new entries, looked up once per source and statement. */
+typedef struct CountryLookup CountryLookup;
+
+/* What a role switch saved. */
+typedef struct RoleSwitch
+{
+	Oid			userid;
+	int			sec;
+	int			nestlevel;
+} RoleSwitch;
+
+/* rollup_admin.c */
+extern void rollup_ext_info(Oid fn_oid, ExtInfo *info);
+extern void rollup_as_ext_owner(const ExtInfo *info, RoleSwitch *saved);
+extern void rollup_as_table_owner(Oid relid, RoleSwitch *saved);
+extern void rollup_role_end(RoleSwitch *saved);
+extern AttrNumber rollup_packet_column(TupleDesc desc, Oid packet_type, Oid relid);
+extern pg_tz *rollup_zone(const char *name);
+
+/* rollup_agg.c */
+extern RollupAgg *agg_create(pg_tz *tz, int64 rows);
+extern void agg_only_days(RollupAgg *agg, int32 *days, int ndays);
+extern void agg_tuplestore(RollupAgg *agg, Tuplestorestate *ts, TupleDesc desc,
+						   AttrNumber attnum);
+extern void agg_table(RollupAgg *agg, Oid relid, AttrNumber attnum);
+extern DayEntry *agg_entries(RollupAgg *agg, int *n);
+extern HourCount *agg_hours(RollupAgg *agg, int sign, int *n);
+
+/*
+ * rollup_store.c: each of these runs its statements as the extension's
+ * owner (the callers need not switch).
+ */
+extern bool read_tracked(const ExtInfo *info, Oid relid, Tracked *t);
+extern bool trigger_tracked(const ExtInfo *info, Oid tgoid, Oid relid, Tracked *t);
+extern CountryLookup *country_lookup(void);
+extern void apply_days(const ExtInfo *info, Oid relid,
+					   DayEntry *add, int nadd, DayEntry *sub, int nsub,
+					   CountryLookup *cl, int32 **stale_days, int *n_stale);
+extern void replace_days(const ExtInfo *info, Oid relid, const int32 *days, int ndays,
+						 DayEntry *e, int n, CountryLookup *cl);
+extern void write_hours(const ExtInfo *info, Oid relid, HourCount *h, int n);
+extern void clear_rollups(const ExtInfo *info, Oid relid, bool days_only,
+						  const int32 *keep_days, int nkeep);
+extern uint64 store_exec(const ExtInfo *info, const char *sql, int nargs,
+						 Oid *argtypes, Datum *values, const char *nulls, int expect);
+extern DayEntry *entries_unpack(bytea *b, int32 day, int *n);
+
+#endif							/* ROLLUP_H */

@@ -1,0 +1,159 @@
+/*-------------------------------------------------------------------------
+ *
+ * rollup_views.c
+ *		The functions the rollup views call.
+ *
+ *	mirai_day_sources(entries bytea)
+ *		-> (src inet, packets bigint, first_seen timestamptz,
+ *			last_seen timestamptz, country text, ports integer[],
+ *			port_count int), one row per source, in source order;
+ *		any role may call it on any bytes: mx_entries_unpack checks every
+ *		value, so whatever it returns can be stored, dumped and restored;
+ *	mirai_share(part, whole), mirai_day_start(day, zone)
+ *		small functions with a declared cost that lets the planner compute
+ *		them after a sort and LIMIT: a dashboard's top ten of a day with
+ *		tens of thousands of sources then computes ten shares.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/socket.h>
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/inet.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+#include "mirai_ext.h"
+#include "rollup.h"
+
+#define PORTS_SHOWN		32		/* ports listed per source, at most */
+
+/* A timestamptz from Unix microseconds (within what int64 ns can say). */
+static inline TimestampTz
+us_to_timestamptz(int64 us)
+{
+	return (TimestampTz) (us - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+}
+
+/* ports[] of entries e[from..to) (one source), at most PORTS_SHOWN, built in a. */
+static Datum
+ports_array(ArrayType *a, const DayEntry *e, int from, int to)
+{
+	int			n = Min(to - from, PORTS_SHOWN),
+				i;
+	int32	   *data;
+
+	SET_VARSIZE(a, ARR_OVERHEAD_NONULLS(1) + n * sizeof(int32));
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = INT4OID;
+	ARR_DIMS(a)[0] = n;
+	ARR_LBOUND(a)[0] = 1;
+	data = (int32 *) ((char *) a + ARR_OVERHEAD_NONULLS(1));
+	for (i = 0; i < n; i++)
+		data[i] = e[from + i].dport;
+	return PointerGetDatum(a);
+}
+
+/*
+ * Materialize mode: the rows go straight into the tuplestore, built from
+ * buffers reused row after row (a busy day has tens of thousands of
+ * sources, and dashboards ask for its top ten every few seconds).
+ */
+PG_FUNCTION_INFO_V1(mirai_day_sources);
+Datum
+mirai_day_sources(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
+	DayEntry   *e;
+	int			n,
+				from = 0;
+	inet		addr;
+	union
+	{
+		ArrayType	a;
+		char		b[sizeof(ArrayType) + 2 * sizeof(int) + PORTS_SHOWN * sizeof(int32) + MAXIMUM_ALIGNOF];
+	}			ports;
+	struct
+	{
+		int32		vl_len_;
+		char		data[MX_COUNTRY_LEN];
+	}			country;
+
+	InitMaterializedSRF(fcinfo, 0);
+	e = entries_unpack(bytes, 0, &n);
+	memset(&addr, 0, sizeof(addr));
+	ip_family(&addr) = PGSQL_AF_INET;
+	ip_bits(&addr) = 32;
+	SET_INET_VARSIZE(&addr);
+	while (from < n)
+	{
+		int			to = from;
+		int64		packets = 0,
+					first = PG_INT64_MAX,
+					last = PG_INT64_MIN;
+		Datum		values[7];
+		bool		nulls[7] = {false};
+		uint32		src = e[from].src;
+
+		/* no overflow: the entries' packets sum to at most PG_INT64_MAX */
+		while (to < n && e[to].src == src)
+		{
+			packets += e[to].packets;
+			first = Min(first, e[to].first_us);
+			last = Max(last, e[to].last_us);
+			to++;
+		}
+		ip_addr(&addr)[0] = src >> 24;
+		ip_addr(&addr)[1] = src >> 16;
+		ip_addr(&addr)[2] = src >> 8;
+		ip_addr(&addr)[3] = src;
+		values[0] = InetPGetDatum(&addr);
+		values[1] = Int64GetDatum(packets);
+		values[2] = TimestampTzGetDatum(us_to_timestamptz(first));
+		values[3] = TimestampTzGetDatum(us_to_timestamptz(last));
+		if (e[from].country[0] == '\0')
+			nulls[4] = true;
+		else
+		{
+			size_t		l = strnlen(e[from].country, MX_COUNTRY_LEN);
+
+			SET_VARSIZE(&country, VARHDRSZ + l);
+			memcpy(country.data, e[from].country, l);
+			values[4] = PointerGetDatum(&country);
+		}
+		values[5] = ports_array(&ports.a, e, from, to);
+		values[6] = Int32GetDatum(to - from);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		from = to;
+	}
+	return (Datum) 0;
+}
+
+/* mirai_share(part, whole): part::numeric / whole, exactly. */
+PG_FUNCTION_INFO_V1(mirai_share);
+Datum
+mirai_share(PG_FUNCTION_ARGS)
+{
+	return DirectFunctionCall2(numeric_div,
+							   NumericGetDatum(int64_to_numeric(PG_GETARG_INT64(0))),
+							   NumericGetDatum(int64_to_numeric(PG_GETARG_INT64(1))));
+}
+
+/* mirai_day_start(day, zone): day::timestamp AT TIME ZONE zone. */
+PG_FUNCTION_INFO_V1(mirai_day_start);
+Datum
+mirai_day_start(PG_FUNCTION_ARGS)
+{
+	Datum		ts = DirectFunctionCall1(date_timestamp, PG_GETARG_DATUM(0));
+
+	return DirectFunctionCall2(timestamp_zone, PG_GETARG_DATUM(1), ts);
+}
