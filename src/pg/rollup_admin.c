@@ -122,11 +122,16 @@ rel_owner(Oid relid)
 	return owner;
 }
 
-/* A relation's name for messages, with its schema (as 0.1.0 said it). */
+/*
+ * A relation's name for messages, with its schema (as 0.1.0 said it);
+ * pg_temp for a temporary schema.
+ */
 static char *
 rel_display(Oid relid)
 {
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+	Oid			nsp = get_rel_namespace(relid);
+
+	return quote_qualified_identifier(isAnyTempNamespace(nsp) ? "pg_temp" : get_namespace_name(nsp),
 									  get_rel_name(relid));
 }
 
