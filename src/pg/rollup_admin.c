@@ -37,6 +37,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -426,7 +427,8 @@ drop_triggers(const ExtInfo *info, Relation rel)
 
 	rollup_as_ext_owner(info, &saved);
 	for (k = 0; k < (int) lengthof(trigger_names); k++)
-		exec_sql(psprintf("DROP TRIGGER IF EXISTS %s ON %s", trigger_names[k], q), SPI_OK_UTILITY);
+		if (OidIsValid(get_trigger_oid(RelationGetRelid(rel), trigger_names[k], true)))
+			exec_sql(psprintf("DROP TRIGGER %s ON %s", trigger_names[k], q), SPI_OK_UTILITY);
 	rollup_role_end(&saved);
 }
 
