@@ -30,11 +30,11 @@
 #include "mx_decode.h"
 
 /* Report a failed check and abort. */
-static void
+static inline void
 fuzz_fail(const char *fmt,...)
 	__attribute__((format(printf, 1, 2), noreturn));
 
-static void
+static inline void
 fuzz_fail(const char *fmt,...)
 {
 	va_list		ap;
@@ -48,7 +48,7 @@ fuzz_fail(const char *fmt,...)
 }
 
 /* An error must say what and where: a status that is an error, a field, a message. */
-static void
+static inline void
 fuzz_check_error(mx_status st, const mx_error *err)
 {
 	if (st < MX_ERR_IO || st > MX_ERR_NOMEM)
@@ -67,7 +67,7 @@ fuzz_check_error(mx_status st, const mx_error *err)
  * The round trips of one packet value; packed/npacked receive its stored
  * form when not NULL.
  */
-static void
+static inline void
 fuzz_check_packet(const mx_packet *p, uint8_t *packed, size_t *npacked)
 {
 	uint8_t		a[MX_PACKED_MAX],

@@ -2,14 +2,15 @@
 # Remake the committed seed corpora of the fuzz targets (test/fuzz/corpus/)
 # from mirai_gen output: small files of every format, byte order, link type
 # and pcapng feature, gzip'd or not, for the reader; the text and stored
-# forms of a few packets of every kind, for the text and recv targets.
+# forms of a few packets of every kind, for the text and recv targets;
+# packed day rows of both versions, for the entries target.
 # Run from the top of the repository after `make`.  Deterministic: the same
 # generator gives the same seeds.  (Inputs that long fuzzing runs found are
 # added to the same directories with libFuzzer's -merge=1; see README.)
 set -eu
 gen=${MIRAI_GEN:-src/bin/mirai_gen}
 dir=test/fuzz/corpus
-mkdir -p "$dir/reader" "$dir/text" "$dir/recv"
+mkdir -p "$dir/reader" "$dir/text" "$dir/recv" "$dir/entries"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -58,4 +59,32 @@ T
 cat >"$dir/text/hand-03" <<'T'
 2024-02-29T12:00:00Z icmp6 ::ffff:192.0.2.1 > 2001:db8::1 type=255 code=255 ttl=1 len=0
 T
+# packed day rows (src/decode/mx_entries.h): empty, one entry, countries,
+# forty entries, and version 1
+perl -e '
+sub v { my ($x) = @_; my $o = ""; while ($x >= 0x80) { $o .= chr(($x & 0x7f) | 0x80); $x >>= 7 } return $o . chr($x) }
+sub row
+{
+	my ($base, $countries, @e) = @_;
+	my $b = chr(2) . v(scalar @e) . v(scalar @$countries);
+	$b .= chr(length $_) . $_ for @$countries;
+	$b .= pack("q>", $base);
+	$b .= join("", map { v($_) } @$_) for @e;
+	return $b;
+}
+my @many = map { [$_ ? 37 * $_ + 1 : 0x01020304, (23, 2323, 80, 8080)[$_ % 4], $_ + 1, $_ * 1000003, $_ * 17, $_ % 4] } 0 .. 39;
+my @seeds = (row(0, []),
+	row(0, [], [0xC0000201, 23, 1, 0, 0, 0]),
+	row(1734134400000000, ["JP", "US"], [0xC0000201, 23, 5, 10, 100, 1], [0, 2323, 2, 0, 5, 1], [7, 23, 1, 3, 0, 2]),
+	row(0, ["TW"], [0xC0000201, 23, 1, 0, 0, 1]),
+	row(1734134400000000, ["CN", "US", "BR"], @many),
+	chr(1) . "\0\0\0" . pack("N", 1) . pack("N n q> q> q>", 0xC0000201, 23, 3, 1000, 2000) . "US" . "\0" x 6);
+for my $i (0 .. $#seeds)
+{
+	open(my $fh, ">", sprintf("%s/seed-%02d", $ARGV[0], $i + 1)) or die "$!\n";
+	binmode $fh;
+	print $fh $seeds[$i];
+	close $fh;
+}
+' "$dir/entries"
 du -sh "$dir"

@@ -13,7 +13,7 @@
 #   FUZZ_OUT      where binaries, work corpora, logs and crash files go
 #                 (default build/fuzz; the test suite uses $MIRAI_WORK/fuzz)
 #   FUZZ_SECONDS  seconds per target
-#   FUZZ_TARGETS  which targets (default "reader text recv")
+#   FUZZ_TARGETS  which targets (default "reader text recv entries")
 #   FUZZ_CC       the clang to build fuzzers with (default clang, then
 #                 clang-14): Debian packages clang and libclang-rt-14-dev
 #   REPLAY_CC     the compiler for the replay programs (default gcc)
@@ -21,7 +21,9 @@
 #                 FUZZ_OUT (test/t/070_fuzz.t builds once, runs per target)
 #
 # Targets: reader (whole capture files, fuzz_reader.c), text (packet text
-# input, fuzz_text.c), recv (packet binary input, fuzz_recv.c).  Run it
+# input, fuzz_text.c), recv (packet binary input, fuzz_recv.c), entries
+# (a rollup day row's packed entries, mirai_day_sources' input,
+# fuzz_entries.c).  Run it
 # from the top of the repository.  A crash leaves its input in
 # $FUZZ_OUT/crash-<target>-*; the exit status is then not 0.
 set -eu
@@ -29,7 +31,7 @@ set -eu
 mode=${1:-smoke}
 top=$(pwd)
 out=${FUZZ_OUT:-$top/build/fuzz}
-targets=${FUZZ_TARGETS:-reader text recv}
+targets=${FUZZ_TARGETS:-reader text recv entries}
 case $mode in
 	long) seconds=${FUZZ_SECONDS:-300} ;;
 	*) seconds=${FUZZ_SECONDS:-8} ;;
@@ -44,6 +46,7 @@ common="-std=c99 -D_DEFAULT_SOURCE -U_FORTIFY_SOURCE -g -O1 -fno-omit-frame-poin
 objs_for() {
 	case $1 in
 		reader) echo "mx_reader mx_frame mx_packet mx_error" ;;
+		entries) echo "mx_entries mx_packet mx_error" ;;
 		*) echo "mx_packet mx_error" ;;
 	esac
 }
@@ -53,7 +56,7 @@ build_with() {
 	cc=$1 flags=$2 suffix=$3 driver=$4
 	odir=$out/obj$suffix
 	mkdir -p "$odir"
-	for f in mx_reader mx_frame mx_packet mx_error; do
+	for f in mx_reader mx_frame mx_packet mx_error mx_entries; do
 		extra=""
 		# the reader target serves read(2) itself (see fuzz_reader.c)
 		[ "$f" = mx_reader ] && extra="-Dread=fuzz_read"
@@ -94,6 +97,7 @@ fuzz_opts() {
 		reader) echo "-max_len=65536 -dict=$src/reader.dict" ;;
 		text) echo "-max_len=512 -dict=$src/text.dict" ;;
 		recv) echo "-max_len=72" ;;
+		entries) echo "-max_len=4096" ;;
 	esac
 }
 

@@ -22,7 +22,7 @@ use Test::More;
 my $top = $ENV{MIRAI_TOP} // '.';
 my $work = ($ENV{MIRAI_WORK} // '/tmp') . '/fuzz';
 my $secs = $ENV{FUZZ_SMOKE_SECONDS} // 8;
-my @targets = qw(reader text recv);
+my @targets = qw(reader text recv entries);
 
 plan tests => 1 + 2 * @targets + 1;
 
