@@ -27,7 +27,7 @@ SELECT p.proname || '|' ||
 FROM pg_proc p
 JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'mirai_ext'
-WHERE p.prorettype <> 'trigger'::regtype
+WHERE p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
   AND p.proname !~ '^packet_(in|out|recv|send|cmp|eq|ne|lt|le|gt|ge|hash|hash_extended)$'
 UNION ALL
 SELECT c.relname || '|view'

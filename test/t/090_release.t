@@ -14,6 +14,7 @@ use warnings;
 use Test::More;
 
 my $top = $ENV{MIRAI_TOP} // '.';
+my $work = $ENV{MIRAI_WORK} // '/tmp';
 my ($current) = `sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $top/mirai_ext.control` =~ /(\S+)/;
 ok(defined $current, "current version: $current");
 
@@ -31,11 +32,62 @@ my $built = slurp("$top/sql/mirai_ext--$current.sql");
 ok(defined $built && defined $frozen{$current} && $built eq slurp($frozen{$current}),
 	"the install script built from src/sql/ equals the frozen $current script");
 
-# objects of the extension, as pg_describe_object lists them
+# objects of the extension, as pg_describe_object lists them, each with its
+# grants, comment and definition; and the columns, indexes, constraints,
+# policies and triggers of its tables: what "the same as a fresh install"
+# means for safety as much as for shape
 sub objects
 {
 	my ($db) = @_;
-	return `psql -X -A -t -d $db -c "SELECT pg_describe_object(classid, objid, 0) FROM pg_depend WHERE refclassid = 'pg_extension'::regclass AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'mirai_ext') AND deptype = 'e' ORDER BY 1"`;
+	my $sql = <<'SQL';
+WITH m AS (
+  SELECT d.classid, d.objid FROM pg_depend d
+   WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+     AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'mirai_ext'))
+SELECT pg_describe_object(m.classid, m.objid, 0)
+       || ' acl=' || COALESCE(
+            (SELECT proacl::text FROM pg_proc WHERE m.classid = 'pg_proc'::regclass AND oid = m.objid),
+            (SELECT relacl::text FROM pg_class WHERE m.classid = 'pg_class'::regclass AND oid = m.objid),
+            (SELECT typacl::text FROM pg_type WHERE m.classid = 'pg_type'::regclass AND oid = m.objid), '-')
+       || ' comment=' || COALESCE(obj_description(m.objid, (SELECT relname FROM pg_class WHERE oid = m.classid)), '-')
+       || ' def=' || COALESCE(
+            (SELECT md5(pg_get_functiondef(oid)) FROM pg_proc WHERE m.classid = 'pg_proc'::regclass AND oid = m.objid AND prokind IN ('f', 'p')),
+            (SELECT md5(pg_get_viewdef(oid)) FROM pg_class WHERE m.classid = 'pg_class'::regclass AND oid = m.objid AND relkind = 'v'),
+            (SELECT md5(evtevent || evtfoid::regproc::text || evtenabled::text) FROM pg_event_trigger WHERE m.classid = 'pg_event_trigger'::regclass AND oid = m.objid), '-')
+  FROM m
+UNION ALL
+SELECT c.relname || ' column ' || a.attnum || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+       || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || ' ' || COALESCE(pg_get_expr(ad.adbin, ad.adrelid), '')
+       || ' storage=' || a.attstorage::text
+  FROM m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid AND c.relkind = 'r'
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+UNION ALL
+SELECT c.relname || ' ' || pg_get_indexdef(i.indexrelid)
+  FROM m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
+  JOIN pg_index i ON i.indrelid = c.oid
+UNION ALL
+SELECT c.relname || ' constraint ' || co.conname || ' ' || pg_get_constraintdef(co.oid)
+  FROM m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
+  JOIN pg_constraint co ON co.conrelid = c.oid
+UNION ALL
+SELECT c.relname || ' policy ' || p.polname || ' ' || p.polcmd::text || ' ' || p.polroles::text || ' '
+       || COALESCE(pg_get_expr(p.polqual, p.polrelid), '') || ' ' || COALESCE(pg_get_expr(p.polwithcheck, p.polrelid), '')
+       || ' rls=' || c.relrowsecurity || c.relforcerowsecurity || ' options=' || COALESCE(c.reloptions::text, '')
+  FROM m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
+  JOIN pg_policy p ON p.polrelid = c.oid
+UNION ALL
+SELECT c.relname || ' trigger ' || pg_get_triggerdef(t.oid)
+  FROM m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
+  JOIN pg_trigger t ON t.tgrelid = c.oid AND NOT t.tgisinternal
+ORDER BY 1
+SQL
+	open(my $fh, '>', "$work/090_objects.sql") or die "$!\n";
+	print $fh $sql;
+	close($fh);
+	my $out = `psql -X -A -t -v ON_ERROR_STOP=1 -d $db -f $work/090_objects.sql 2>&1`;
+	die "listing the objects of $db failed: $out\n" if $? != 0 || $out !~ /\S/;
+	return $out;
 }
 
 my $sample = "'2024-12-14T03:12:45.123456789Z tcp 192.0.2.1:40512 > 203.0.113.7:23 flags=S seq=3405803783 ack=0 win=14600 ttl=52 id=54321 len=54'";
@@ -53,7 +105,10 @@ for my $v (sort grep { $_ ne $current } keys %frozen)
 	my $before = `psql -X -A -t -d $db -c 'SELECT p FROM t'`;
 	is(system("psql -X -q -d $db -c 'ALTER EXTENSION mirai_ext UPDATE'"), 0, "update $v to $current");
 	is(`psql -X -A -t -d $db -c 'SELECT p FROM t'`, $before, "$v: stored packets read back the same");
-	is(objects($db), $fresh, "$v updated has the objects of a fresh $current");
+	my $updated = objects($db);
+	is($updated, $fresh, "$v updated has the objects, grants, comments and definitions of a fresh $current")
+	  or diag(join("\n", map { "fresh only: $_" } grep { my $l = $_; index($updated, "$l\n") < 0 } split(/\n/, $fresh)),
+			  "\n", join("\n", map { "updated only: $_" } grep { my $l = $_; index($fresh, "$l\n") < 0 } split(/\n/, $updated)));
 	system("dropdb $db");
 }
 system('dropdb mirai_t090_fresh');
