@@ -35,6 +35,14 @@
  *	  the server (to_regclass, SQL quoting rules), the column by
  *	  parse_ident, and every identifier in the COPY command is quoted with
  *	  PQescapeIdentifier; values go as parameters.
+ *	- The session keeps the role's search_path: the table name is resolved
+ *	  with it, and the COPY runs the table's defaults and triggers as an
+ *	  INSERT by that role would.  mirai_load's own queries (catalog and
+ *	  ledger) depend on no search_path, so that objects another role may
+ *	  create in a schema of that path (public) never run in them: every
+ *	  operator is written OPERATOR(pg_catalog.=) and every function, type
+ *	  and table is schema-qualified (CVE-2018-1058; vacuumdb's
+ *	  appendQualifiedRelation resolves a user's table name the same way).
  *	- No allocation per packet: rows are packed straight into 64 kB COPY
  *	  chunks that are sent with one PQputCopyData each.
  *	- Two threads per file: a decoding thread reads, hashes, gunzips and
@@ -596,10 +604,10 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 	res = PQexec(conn,
 				 "SELECT n.nspname, t.oid "
 				 "FROM pg_catalog.pg_extension e "
-				 "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
-				 "JOIN pg_catalog.pg_type t ON t.typnamespace = e.extnamespace "
-				 "  AND t.typname = 'packet' "
-				 "WHERE e.extname = 'mirai_ext'");
+				 "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
+				 "JOIN pg_catalog.pg_type t ON t.typnamespace OPERATOR(pg_catalog.=) e.extnamespace "
+				 "  AND t.typname OPERATOR(pg_catalog.=) 'packet' "
+				 "WHERE e.extname OPERATOR(pg_catalog.=) 'mirai_ext'");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		target_error(res, "could not look up the extension: %s", PQerrorMessage(conn));
 	if (PQntuples(res) != 1)
@@ -617,8 +625,8 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 				"  c.oid::pg_catalog.regclass::pg_catalog.text, "
 				"  pg_catalog.has_table_privilege(c.oid, 'INSERT') "
 				"FROM pg_catalog.pg_class c "
-				"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-				"WHERE c.oid = pg_catalog.to_regclass($1)", 1, p);
+				"JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+				"WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1::pg_catalog.text)", 1, p);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		target_error(res, "invalid table name \"%s\": %s", opt->table,
 					 PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
@@ -651,14 +659,16 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 	p[2] = opt->column;
 	res = query(conn,
 				"SELECT a.attname, "
-				"  $3::pg_catalog.text IS NOT NULL AND a.attname = "
+				"  $3::pg_catalog.text IS NOT NULL AND a.attname OPERATOR(pg_catalog.=) "
 				"    (pg_catalog.parse_ident($3::pg_catalog.text))[1] "
 				"FROM pg_catalog.pg_attribute a "
-				"JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
-				"WHERE a.attrelid = $1::pg_catalog.oid AND a.attnum > 0 "
-				"  AND NOT a.attisdropped AND a.attgenerated = '' "
-				"  AND (a.atttypid = $2::pg_catalog.oid "
-				"       OR (t.typtype = 'd' AND t.typbasetype = $2::pg_catalog.oid)) "
+				"JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid "
+				"WHERE a.attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+				"  AND a.attnum OPERATOR(pg_catalog.>) 0 "
+				"  AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.=) '' "
+				"  AND (a.atttypid OPERATOR(pg_catalog.=) $2::pg_catalog.oid "
+				"       OR (t.typtype OPERATOR(pg_catalog.=) 'd' "
+				"           AND t.typbasetype OPERATOR(pg_catalog.=) $2::pg_catalog.oid)) "
 				"ORDER BY a.attnum", 3, p);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		target_error(res, "invalid column name \"%s\": %s", opt->column ? opt->column : "",
@@ -697,13 +707,13 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 	tg->copy_sql = xasprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", qtable, qcol);
 	tg->lookup_sql = xasprintf(
 							   "SELECT file_name, loaded_at, packets FROM %s.mirai_load_ledger "
-							   "WHERE table_name = $1::pg_catalog.oid::pg_catalog.regclass "
-							   "  AND content_hash = $2::pg_catalog.bytea "
+							   "WHERE table_name OPERATOR(pg_catalog.=) $1::pg_catalog.oid::pg_catalog.regclass "
+							   "  AND content_hash OPERATOR(pg_catalog.=) $2::pg_catalog.bytea "
 							   "ORDER BY loaded_at LIMIT 1", qschema);
 	tg->size_sql = xasprintf(
 							 "SELECT 1 FROM %s.mirai_load_ledger "
-							 "WHERE table_name = $1::pg_catalog.oid::pg_catalog.regclass "
-							 "  AND file_size = $2::pg_catalog.int8 LIMIT 1", qschema);
+							 "WHERE table_name OPERATOR(pg_catalog.=) $1::pg_catalog.oid::pg_catalog.regclass "
+							 "  AND file_size OPERATOR(pg_catalog.=) $2::pg_catalog.int8 LIMIT 1", qschema);
 	tg->record_sql = xasprintf(
 							   "INSERT INTO %s.mirai_load_ledger (table_name, file_name, client_host, "
 							   "  file_size, content_hash, packets, filtered, not_ip, truncated, "
