@@ -5,6 +5,13 @@
 #	  - operators planted in schema public by another role never run inside
 #	    mirai_load's own queries (catalog and ledger), while the COPY keeps
 #	    the loading role's search_path for the table's triggers;
+#	  - the ledger: a file counts as loaded only for a row of the loading
+#	    role itself or of the table's owner, with the same options; another
+#	    role can neither make a load skip a file (a load that kept nothing,
+#	    a forged row) nor block it (the unique index);
+#	  - who sees which ledger rows (row-level security);
+#	  - the update from 0.1.0 gives the ledger of a fresh install, and the
+#	    rows 0.1.0 wrote keep counting;
 #
 # Environment (set by test/run.sh inside pg_virtualenv): MIRAI_LOAD,
 # MIRAI_FIXTURES (client paths), MIRAI_FIXTURES_SQL (the same files as the
@@ -16,6 +23,7 @@ use strict;
 use warnings;
 use Test::More;
 use Time::HiRes qw(sleep);
+use Digest::SHA qw(sha256_hex);
 
 my $load = $ENV{MIRAI_LOAD} || 'src/bin/mirai_load';
 my $fx = $ENV{MIRAI_FIXTURES};
@@ -143,7 +151,7 @@ END
 
 my %count;
 $count{$_} = pcap_read_count($_)
-  for qw(ether.pcap sll2.pcap ipv6.pcap raw.pcap null.pcap vlan.pcap);
+  for qw(ether.pcap sll2.pcap ipv6.pcap raw.pcap null.pcap vlan.pcap qinq.pcap);
 
 # ---- 1. operators planted in public do not run in mirai_load's queries ------
 #
@@ -227,6 +235,201 @@ $count{$_} = pcap_read_count($_)
 	# the planted operator is live: an unqualified comparison runs it
 	sql("SELECT 't1'::regclass::oid = 't1'::regclass", db => $sp, role => $loader);
 	is($ran->(), 't', 'the test is sound: an unqualified oid = regclass runs the planted operator');
+}
+
+# ---- 2. the ledger: only the role's own and the owner's loads count ---------
+sql("CREATE TABLE cap (p packet); ALTER TABLE cap OWNER TO $owner; "
+	  . "GRANT INSERT ON cap TO $loader, $mallory; GRANT SELECT ON cap TO $reader");
+my $has_options = sql("SELECT count(*) FROM pg_attribute WHERE attrelid = 'mirai_load_ledger'::regclass "
+	  . "AND attname = 'options' AND NOT attisdropped");
+my $cap_count = sub { sql("SELECT count(*) FROM cap") };
+
+# A row forged by mallory for a file: its true hash, the options a plain
+# load of it records, and a size (the file's own by default).
+sub forge
+{
+	my ($file, $size) = @_;
+	my $hash = sha256_hex(slurp($file));
+	$size //= -s $file;
+	my ($cols, $vals) = ('', '');
+	($cols, $vals) = (', options', ", '--column=p'") if $has_options;
+	sql("INSERT INTO mirai_load_ledger (table_name, file_name, file_size, content_hash, packets$cols) "
+		  . "VALUES ('cap', " . sql_lit($file) . ", $size, decode('$hash', 'hex'), 0$vals)",
+		role => $mallory);
+}
+
+{
+	# (a) mallory loads a file first with a filter that keeps nothing
+	my ($rc, $out, $err) = ml_as($mallory, "-t cap --filter 'not ip and not ip6' $fx/ether.pcap");
+	ok($rc == 0 && $out =~ /1 loaded/ && $cap_count->() == 0,
+		'another role with INSERT loads a file with --filter \'not ip and not ip6\': nothing kept');
+	($rc, $out, $err) = ml_as($owner, "-v -t cap $fx/ether.pcap");
+	ok($rc == 0 && $out =~ /1 loaded, 0 already loaded/ && $cap_count->() == $count{'ether.pcap'},
+		'(a) the owner still loads the file: another role\'s load does not count')
+	  or diag("exit $rc\n$out$err");
+	like($err, qr/loading ".*ether\.pcap" although the ledger has it: loaded into cap as ".*ether\.pcap" by $mallory at [^,]+, and only loads by $owner, the table's owner, count\n/,
+		'(a) -v says whose row it was and why it does not count');
+	($rc, $out, $err) = ml_as($mallory, "-t cap --filter 'not ip and not ip6' $fx/sll2.pcap");
+	($rc, $out, $err) = ml_as($loader, "-v -t cap $fx/sll2.pcap");
+	ok($rc == 0 && $out =~ /1 loaded, 0 already loaded/
+		  && $cap_count->() == $count{'ether.pcap'} + $count{'sll2.pcap'},
+		'(a) an INSERT-only role still loads a file another INSERT-only role loaded with a filter')
+	  or diag("exit $rc\n$out$err");
+
+	# (b) mallory forges rows with the true hashes of files not loaded yet
+	forge("$fx/ipv6.pcap");
+	forge("$fx/raw.pcap", 1);
+	forge("$fx/null.pcap");
+	my $before = $cap_count->();
+	($rc, $out, $err) = ml_as($owner, "-v -t cap $fx/ipv6.pcap");
+	ok($rc == 0 && $out =~ /1 loaded, 0 already loaded/ && $cap_count->() == $before + $count{'ipv6.pcap'},
+		'(b) a forged row of another role does not make the owner skip the file (hashed first: same size)')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = ml_as($owner, "-v -t cap $fx/raw.pcap");
+	ok($rc == 0 && $out =~ /1 loaded, 0 already loaded/
+		  && $cap_count->() == $before + $count{'ipv6.pcap'} + $count{'raw.pcap'},
+		'(b) nor block its ledger row through the unique index (hashed as it streams, recorded after the COPY)')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = ml_as($loader, "-v -t cap $fx/null.pcap");
+	ok($rc == 0 && $out =~ /1 loaded, 0 already loaded/,
+		'(b) a forged row of another role does not make an INSERT-only role skip the file')
+	  or diag("exit $rc\n$out$err");
+
+	# the rows that count
+	($rc, $out, $err) = ml_as($loader, "-v -t cap $fx/ether.pcap");
+	ok($rc == 0 && $out =~ /0 loaded, 1 already loaded/
+		  && $err =~ /skipped ".*ether\.pcap": already loaded into cap as ".*ether\.pcap" by $owner at .* \($count{'ether.pcap'} packets\)/,
+		'the owner\'s load counts for an INSERT-only role: skipped, -v says by whom and when')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = ml_as($loader, "-v -t cap $fx/sll2.pcap");
+	ok($rc == 0 && $out =~ /0 loaded, 1 already loaded/ && $err =~ /already loaded into cap as ".*sll2\.pcap" by $loader at /,
+		'the same role with the same options: skipped')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = run("cat $fx/sll2.pcap | PGPASSWORD=" . shq($pw{$loader}) . ' ' . shq($load)
+		  . ' -v -d ' . shq("host=localhost dbname=$db user=$loader") . ' -t cap -');
+	ok($rc == 0 && $out =~ /0 loaded, 1 already loaded/, '... also through standard input (looked up before COMMIT)');
+	$before = $cap_count->();
+	($rc, $out, $err) = ml_as($loader, "-v -t cap --filter tcp $fx/sll2.pcap");
+	ok($rc == 0 && $out =~ /1 loaded, 0 already loaded/ && $cap_count->() > $before
+		  && $err =~ /loading ".*sll2\.pcap" although the ledger has it: loaded into cap as ".*sll2\.pcap" by $loader at .* with other options \(--column=p; this load: --column=p --filter=tcp\)/,
+		'the same role with another filter: loaded, -v says the options differ')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = ml_as($loader, "-v -t cap --mirai-only --filter tcp $fx/sll2.pcap");
+	ok($rc == 0 && $out =~ /1 loaded, 0 already loaded/, '... and with --mirai-only added: loaded again');
+	($rc, $out, $err) = ml_as($loader, "-t cap $fx/qinq.pcap");
+	($rc, $out, $err) = ml_as($owner, "-v -t cap $fx/qinq.pcap");
+	ok($rc == 0 && $out =~ /1 loaded, 0 already loaded/
+		  && $err =~ /loading ".*qinq\.pcap" although the ledger has it: loaded into cap as ".*qinq\.pcap" by $loader at [^,]+, and only loads by $owner, the table's owner, count\n/,
+		'an INSERT-only role\'s load does not count for the owner')
+	  or diag("exit $rc\n$out$err");
+
+	# two loads of one file by one role with the same options at once: one loads
+	my @pids;
+	for my $i (1 .. 2)
+	{
+		my $pid = fork();
+		if ($pid == 0)
+		{
+			open(STDOUT, '>', "$dir/conc$i.out");
+			open(STDERR, '>', "$dir/conc$i.err");
+			$ENV{PGPASSWORD} = $pw{$loader};
+			exec($load, '-d', "host=localhost dbname=$db user=$loader", '-t', 'cap', "$fx/vlan.pcap");
+			exit 127;
+		}
+		push @pids, $pid;
+	}
+	waitpid($_, 0) for @pids;
+	my $loaded = grep { slurp("$dir/conc$_.out") =~ /: 1 loaded/ } 1 .. 2;
+	my $skipped = grep { slurp("$dir/conc$_.out") =~ /: 0 loaded, 1 already loaded/ } 1 .. 2;
+	ok($loaded == 1 && $skipped == 1,
+		'two concurrent loads of one file by an INSERT-only role with the same options: one loads, one skips');
+	is(sql("SELECT count(*) FROM mirai_load_ledger WHERE file_name LIKE '%/vlan.pcap'"), 1, '... one ledger row');
+}
+
+# ---- 3. who sees which ledger rows ---------------------------------------
+{
+	sql("CREATE TABLE other (p packet); ALTER TABLE other OWNER TO $owner; GRANT INSERT ON other TO $loader");
+	my ($rc, $out, $err) = ml_as($owner, "-t other $fx/ether.pcap");
+	my $who = "SELECT string_agg(DISTINCT loaded_by || ':' || table_name::text, ',' ORDER BY loaded_by || ':' || table_name::text) "
+	  . "FROM mirai_load_ledger";
+	is(sql($who, role => $loader), "$loader:cap,$owner:cap,$owner:other",
+		'a role with INSERT only sees its own rows and the table owner\'s, not those of other roles');
+	is(sql($who, role => $mallory), "$mallory:cap,$owner:cap",
+		'... the same for the other role (and no row of a table it may not insert into)');
+	is(sql($who, role => $reader), "$loader:cap,$mallory:cap,$owner:cap",
+		'a role that may SELECT from the table sees every row of it');
+	is(sql($who, role => $owner), "$loader:cap,$mallory:cap,$owner:cap,$owner:other",
+		'the owner sees every row of its tables');
+	is(sql("SELECT count(*) FROM mirai_load_ledger WHERE client_host IS NOT NULL AND loaded_by = '$mallory'", role => $loader), 0,
+		'an INSERT-only role reads no path or client host of another role\'s loads');
+}
+
+# ---- 4. the update from 0.1.0 ----------------------------------------------
+{
+	my ($up, $fresh) = ('mirai_t031_up', 'mirai_t031_fresh');
+	push @dbs, $up, $fresh;
+	system("dropdb --if-exists $_ >/dev/null 2>&1; createdb $_") for ($up, $fresh);
+	sql("CREATE EXTENSION mirai_ext", db => $fresh);
+	sql("CREATE EXTENSION mirai_ext VERSION '0.1.0'; CREATE TABLE cap (p packet); "
+		  . "CREATE TABLE two (a packet, b packet)", db => $up);
+	my ($rc, $out, $err) = run(shq($load) . " -d $up -t cap $fx/ether.pcap");
+	ok($rc == 2 && $err =~ /extension "mirai_ext" in database "$up" is version 0\.1\.0, older than this mirai_load\nHINT:  Run ALTER EXTENSION mirai_ext UPDATE; in that database first\./,
+		'against mirai_ext 0.1.0, mirai_load stops before loading and says to update the extension')
+	  or diag("exit $rc\n$out$err");
+
+	# rows as mirai_load 0.1.0 wrote them
+	my $row = sub {
+		my ($tbl, $file, $filter, $damaged) = @_;
+		my $hash = sha256_hex(slurp("$fx/$file"));
+		sql("INSERT INTO mirai_load_ledger (table_name, file_name, file_size, content_hash, packets, "
+			  . "damaged_regions, filter) VALUES ('$tbl', '$fx/$file', " . (-s "$fx/$file")
+			  . ", decode('$hash', 'hex'), 1, $damaged, " . (defined $filter ? sql_lit($filter) : 'NULL') . ")",
+			db => $up);
+	};
+	$row->('cap', 'ether.pcap', undef, 0);
+	$row->('cap', 'sll2.pcap', '--mirai-only', 0);
+	$row->('cap', 'ipv6.pcap', '--filter=tcp port 23 --mirai-only', 0);
+	$row->('cap', 'damaged_caplen.pcap', undef, 1);
+	$row->('two', 'ether.pcap', undef, 0);
+	is(system("psql -X -q -d $up -c 'ALTER EXTENSION mirai_ext UPDATE'"), 0, 'ALTER EXTENSION mirai_ext UPDATE from 0.1.0');
+	is(sql("SELECT string_agg(table_name::text || ' ' || options, ' | ' ORDER BY table_name::text, file_name) FROM mirai_load_ledger", db => $up),
+		'cap --column=p --on-error=skip | cap --column=p | cap --column=p --filter=tcp port 23 --mirai-only | cap --column=p --mirai-only | two --column=?',
+		'the update gives 0.1.0\'s rows the options they were loaded with (the column unknown when the table has several)');
+
+	# the ledger's definition: the same as a fresh install's
+	my $def = <<'SQL';
+SELECT 'column ' || attnum || ' ' || attname || ' ' || format_type(atttypid, atttypmod)
+       || CASE WHEN attnotnull THEN ' NOT NULL' ELSE '' END
+       || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')
+       || coalesce(' -- ' || col_description(a.attrelid, a.attnum), '')
+FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = 'mirai_load_ledger'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+UNION ALL
+SELECT 'index ' || pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'mirai_load_ledger'::regclass
+UNION ALL
+SELECT 'constraint ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'mirai_load_ledger'::regclass
+UNION ALL
+SELECT 'policy ' || policyname || ' ' || cmd || ' ' || roles::text || ' ' || coalesce(qual, '-') || ' ' || coalesce(with_check, '-')
+FROM pg_policies WHERE tablename = 'mirai_load_ledger'
+UNION ALL
+SELECT 'table ' || relrowsecurity || ' ' || relforcerowsecurity || ' ' || relacl::text || ' ' || obj_description(oid, 'pg_class')
+FROM pg_class WHERE oid = 'mirai_load_ledger'::regclass
+ORDER BY 1
+SQL
+	my ($a, $b) = (sql($def, db => $up), sql($def, db => $fresh));
+	ok($a eq $b && $a =~ /column 17 options text NOT NULL/ && $a =~ /loaded_by, options\) WHERE \(NOT forced\)/,
+		'the updated ledger has the columns (in order), defaults, comments, indexes, constraints, policies and grants of a fresh install')
+	  or diag("updated:\n$a\nfresh:\n$b");
+
+	# 0.1.0's rows keep counting, with their options
+	($rc, $out, $err) = run(shq($load) . " -v -d $up -t cap $fx/ether.pcap");
+	ok($rc == 0 && $out =~ /0 loaded, 1 already loaded/, 'after the update, a file 0.1.0 loaded is skipped');
+	($rc, $out, $err) = run(shq($load) . " -v -d $up -t cap --mirai-only $fx/sll2.pcap");
+	ok($rc == 0 && $out =~ /0 loaded, 1 already loaded/, '... with the filter it was loaded with');
+	($rc, $out, $err) = run(shq($load) . " -v -d $up -t cap $fx/sll2.pcap");
+	ok($rc == 0 && $out =~ /1 loaded, 0 already loaded/, '... and loaded without that filter');
+	($rc, $out, $err) = run(shq($load) . " -v -d $up -t cap --on-error=skip $fx/damaged_caplen.pcap");
+	ok($rc == 0 && $out =~ /0 loaded, 1 already loaded/, '... and a file 0.1.0 salvaged, with --on-error=skip');
 }
 
 done_testing();
