@@ -49,6 +49,9 @@
  *	  operator is written OPERATOR(pg_catalog.=) and every function, type
  *	  and table is schema-qualified (CVE-2018-1058; vacuumdb's
  *	  appendQualifiedRelation resolves a user's table name the same way).
+ *	- A password in -d is overwritten in argv as soon as the options are
+ *	  parsed (libpq gets a copy), so that ps and /proc/PID/cmdline of
+ *	  mirai_load and of its forked workers do not show it.
  *	- No allocation per packet: rows are packed straight into 64 kB COPY
  *	  chunks that are sent with one PQputCopyData each.
  *	- Two threads per file: a decoding thread reads, hashes, gunzips and
@@ -65,6 +68,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -1738,7 +1742,8 @@ help(void)
 		   "\"-\" reads standard input (e.g. tcpdump -w - or zcat).\n\n");
 	printf("Options:\n"
 		   "  -d, --dbname=CONNINFO    database name, conninfo string or URI\n"
-		   "                           (PG* environment variables and ~/.pgpass apply)\n"
+		   "                           (PG* environment variables and ~/.pgpass apply;\n"
+		   "                           put the password there, not on the command line)\n"
 		   "  -t, --table=TABLE        table to load, named as in SQL (schema.table;\n"
 		   "                           quote capitals, dots and quotes: -t '\"My.Table\"')\n"
 		   "  -c, --column=NAME        the column of type packet, when the table has several\n"
@@ -1772,6 +1777,194 @@ help(void)
 		   "  2  usage error, or the table, column or extension is wrong (nothing loaded)\n"
 		   "  3  could not connect, or the connection was lost\n\n");
 	printf("See also the manual page mirai_load(1).\n");
+}
+
+/*
+ * Overwrite the bytes of a value in a conninfo string: "password=secret"
+ * or "password='a \'quoted\' one'".  Mirrors libpq's conninfo_parse
+ * (fe-connect.c): keyword, optional blanks, "=", optional blanks, then a
+ * value up to a blank, or quoted with ' (a backslash escapes the next
+ * character in both forms).  Stops at what libpq would reject.
+ */
+static void
+mask_conninfo_password(char *s)
+{
+	char	   *p = s;
+
+	while (*p)
+	{
+		const char *key;
+		size_t		keylen;
+		bool		secret;
+
+		if (isspace((unsigned char) *p))
+		{
+			p++;
+			continue;
+		}
+		key = p;
+		while (*p && *p != '=' && !isspace((unsigned char) *p))
+			p++;
+		keylen = p - key;
+		while (isspace((unsigned char) *p))
+			p++;
+		if (*p != '=')
+			return;
+		p++;
+		while (isspace((unsigned char) *p))
+			p++;
+		secret = keylen == 8 && strncmp(key, "password", 8) == 0;
+		if (*p == '\'')
+		{
+			for (p++; *p && *p != '\''; p++)
+			{
+				if (*p == '\\' && p[1])
+				{
+					if (secret)
+						*p = 'x';
+					p++;
+				}
+				if (secret)
+					*p = 'x';
+			}
+			if (*p)
+				p++;
+		}
+		else
+		{
+			for (; *p && !isspace((unsigned char) *p); p++)
+			{
+				if (*p == '\\' && p[1])
+				{
+					if (secret)
+						*p = 'x';
+					p++;
+				}
+				if (secret)
+					*p = 'x';
+			}
+		}
+	}
+}
+
+/* Is s[0..len) "password", percent-decoded as in a URI? */
+static bool
+uri_key_is_password(const char *s, size_t len)
+{
+	static const char word[] = "password";
+	size_t		i,
+				n = 0;
+
+	for (i = 0; i < len; i++, n++)
+	{
+		int			c = (unsigned char) s[i];
+
+		if (c == '%' && i + 2 < len && isxdigit((unsigned char) s[i + 1]) &&
+			isxdigit((unsigned char) s[i + 2]))
+		{
+			char		hex[3] = {s[i + 1], s[i + 2], '\0'};
+
+			c = (int) strtol(hex, NULL, 16);
+			i += 2;
+		}
+		if (n >= sizeof(word) - 1 || c != word[n])
+			return false;
+	}
+	return n == sizeof(word) - 1;
+}
+
+/*
+ * Overwrite the password of a URI: "postgresql://user:secret@host/db" and
+ * "...?password=secret".  Mirrors libpq's conninfo_uri_parse_options: the
+ * user information ends at the first "@" met before any "/", the password
+ * is what follows its first ":"; the query string starts at the first "?"
+ * after it, its parameters are separated by "&", and keywords are
+ * percent-decoded.
+ */
+static void
+mask_uri_password(char *s)
+{
+	char	   *p = strstr(s, "://") + 3;
+	char	   *q;
+
+	for (q = p; *q && *q != '@' && *q != '/'; q++)
+		;
+	if (*q == '@')
+	{
+		char	   *colon = memchr(p, ':', q - p);
+
+		if (colon)
+			memset(colon + 1, 'x', q - colon - 1);
+		p = q + 1;
+	}
+	p = strchr(p, '?');
+	while (p && *p)
+	{
+		char	   *key = ++p;
+		char	   *eq;
+
+		while (*p && *p != '&')
+			p++;
+		eq = memchr(key, '=', p - key);
+		if (eq && uri_key_is_password(key, eq - key))
+			memset(eq + 1, 'x', p - eq - 1);
+	}
+}
+
+/*
+ * Hide the password of a -d CONNINFO from ps and /proc/PID/cmdline: keep a
+ * copy for libpq, then overwrite the password's bytes in argv, in place,
+ * before any connection or worker (the workers are forked and share the
+ * parent's arguments).  When the masked string would still give libpq the
+ * password, or libpq cannot parse the string, the whole argument is
+ * overwritten.  A plain database name is left alone.
+ */
+static char *
+hide_password(char *arg)
+{
+	char	   *copy = strdup(arg);
+	PQconninfoOption *before,
+			   *after,
+			   *o;
+	const char *secret = NULL;
+	bool		hidden = true;
+
+	if (copy == NULL)
+	{
+		emit("%s: error: out of memory\n", PROGNAME);
+		exit(EXIT_FAILED);
+	}
+	if (strchr(arg, '=') == NULL && strncmp(arg, "postgresql://", 13) != 0 &&
+		strncmp(arg, "postgres://", 11) != 0)
+		return copy;
+	before = PQconninfoParse(copy, NULL);
+	if (before == NULL)
+	{
+		/* libpq will reject it and say why; show none of it meanwhile */
+		memset(arg, 'x', strlen(arg));
+		return copy;
+	}
+	for (o = before; o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && o->val[0])
+			secret = o->val;
+	if (secret == NULL)
+	{
+		PQconninfoFree(before);
+		return copy;
+	}
+	if (strncmp(arg, "postgresql://", 13) == 0 || strncmp(arg, "postgres://", 11) == 0)
+		mask_uri_password(arg);
+	else
+		mask_conninfo_password(arg);
+	after = PQconninfoParse(arg, NULL);
+	for (o = after; o && o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && strcmp(o->val, secret) == 0)
+			hidden = false;
+	if (after == NULL || !hidden)
+		memset(arg, 'x', strlen(arg));
+	PQconninfoFree(after);
+	PQconninfoFree(before);
+	return copy;
 }
 
 /* A positive integer option value, or a usage error. */
@@ -1822,7 +2015,7 @@ parse_options(int argc, char **argv, options *opt)
 		switch (c)
 		{
 			case 'd':
-				opt->conninfo = optarg;
+				opt->conninfo = hide_password(optarg);
 				break;
 			case 't':
 				opt->table = optarg;

@@ -12,6 +12,8 @@
 #	  - who sees which ledger rows (row-level security);
 #	  - the update from 0.1.0 gives the ledger of a fresh install, and the
 #	    rows 0.1.0 wrote keep counting;
+#	  - a password in -d (conninfo or URI) is in no command line of
+#	    mirai_load or its workers; PGPASSWORD and ~/.pgpass work.
 #
 # Environment (set by test/run.sh inside pg_virtualenv): MIRAI_LOAD,
 # MIRAI_FIXTURES (client paths), MIRAI_FIXTURES_SQL (the same files as the
@@ -24,6 +26,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep);
 use Digest::SHA qw(sha256_hex);
+use POSIX ();
 
 my $load = $ENV{MIRAI_LOAD} || 'src/bin/mirai_load';
 my $fx = $ENV{MIRAI_FIXTURES};
@@ -334,7 +337,7 @@ sub forge
 			open(STDERR, '>', "$dir/conc$i.err");
 			$ENV{PGPASSWORD} = $pw{$loader};
 			exec($load, '-d', "host=localhost dbname=$db user=$loader", '-t', 'cap', "$fx/vlan.pcap");
-			exit 127;
+			POSIX::_exit(127);
 		}
 		push @pids, $pid;
 	}
@@ -430,6 +433,107 @@ SQL
 	ok($rc == 0 && $out =~ /1 loaded, 0 already loaded/, '... and loaded without that filter');
 	($rc, $out, $err) = run(shq($load) . " -v -d $up -t cap --on-error=skip $fx/damaged_caplen.pcap");
 	ok($rc == 0 && $out =~ /0 loaded, 1 already loaded/, '... and a file 0.1.0 salvaged, with --on-error=skip');
+}
+
+# ---- 5. a password given with -d is not in the process's command line ------
+{
+	my $role = 'mirai_t031_pw';
+	my $secret = "Hunter two's-5";
+	$pw{$role} = $secret;
+	sql("DROP ROLE IF EXISTS $role; CREATE ROLE $role LOGIN PASSWORD " . sql_lit($secret) . "; "
+		  . "CREATE TABLE pw (p packet); GRANT INSERT ON pw TO $role");
+	(my $enc = $secret) =~ s/([^A-Za-z0-9._~-])/sprintf('%%%02X', ord($1))/ge;
+	my @cases = (
+		['a conninfo string with a quoted password', 1,
+			"host=localhost dbname=$db user=$role password='Hunter two\\'s-5'"],
+		['a URI with user:password@', 2, "postgresql://$role:$enc\@localhost/$db"],
+		['a URI with ?password=, given as --dbname=', 2,
+			"--dbname=postgresql://$role\@localhost/$db?connect_timeout=10&password=$enc"]);
+	my $n = 0;
+	for my $case (@cases)
+	{
+		my ($what, $jobs, $conninfo) = @$case;
+		$n++;
+		# FIFOs whose writers wait for a go: the loader stalls in the middle
+		my @fifos = map { "$dir/pw$n.$_.fifo" } 1 .. $jobs;
+		my $go = "$dir/pw$n.go";
+		my @writers;
+		for my $i (0 .. $#fifos)
+		{
+			my $fifo = $fifos[$i];
+			system('mkfifo', $fifo) == 0 or die "mkfifo $fifo";
+			my $pid = fork();
+			if ($pid == 0)
+			{
+				# a child leaves by _exit: END (dropdb) belongs to the parent
+				open(my $fh, '>:raw', $fifo) or POSIX::_exit(1);
+				sleep 0.05 until -e $go;
+				print $fh slurp($i ? "$fx/sll2.pcap" : "$fx/ether.pcap");
+				close($fh);
+				POSIX::_exit(0);
+			}
+			push @writers, $pid;
+		}
+		my $loader_pid = fork();
+		if ($loader_pid == 0)
+		{
+			delete $ENV{PGPASSWORD};
+			open(STDOUT, '>', "$dir/pw$n.out");
+			open(STDERR, '>', "$dir/pw$n.err");
+			exec($load, ($conninfo =~ /^--/ ? ($conninfo) : ('-d', $conninfo)),
+				'-j', $jobs, '-t', 'pw', @fifos);
+			POSIX::_exit(127);
+		}
+		# wait until every worker is connected (and waiting on its FIFO)
+		my $connected = 0;
+		for (my $t = 0; $t < 200 && $connected < $jobs; $t++)
+		{
+			sleep 0.05;
+			$connected = sql("SELECT count(*) FROM pg_stat_activity WHERE usename = '$role'");
+		}
+		my @pids = ($loader_pid);
+		if ($jobs > 1)
+		{
+			for my $stat (glob('/proc/[0-9]*/stat'))
+			{
+				my ($pid, $ppid) = (slurp($stat) =~ /^(\d+) \(.*\) \S+ (\d+)/s);
+				push @pids, $pid if defined $ppid && $ppid == $loader_pid;
+			}
+		}
+		my ($shown, $cmdlines) = (0, '');
+		for my $pid (@pids)
+		{
+			my $cmd = slurp("/proc/$pid/cmdline");
+			$cmd =~ s/\0/ /g;
+			$cmdlines .= "$pid: $cmd\n";
+			$shown++ if $cmd =~ /Hunter|two|\Q$enc\E/;
+		}
+		ok($connected == $jobs && @pids == 1 + ($jobs > 1 ? $jobs : 0) && $shown == 0
+			  && $cmdlines =~ /\Q$role\E/,
+			"$what: the password is in no command line (mirai_load" . ($jobs > 1 ? " and its $jobs workers" : '')
+			  . '), the rest of the connection string is')
+		  or diag("connected $connected, processes:\n$cmdlines");
+		spew($go, '');
+		waitpid($_, 0) for @writers;
+		waitpid($loader_pid, 0);
+		my $rc = $? >> 8;
+		ok($rc == 0 && slurp("$dir/pw$n.out") =~ /$jobs files?: $jobs loaded/,
+			"$what: ... and the load goes on with it")
+		  or diag("exit $rc\n" . slurp("$dir/pw$n.out") . slurp("$dir/pw$n.err"));
+		sql("TRUNCATE pw; DELETE FROM mirai_load_ledger WHERE table_name = 'pw'::regclass");
+	}
+
+	# the ways without a password in the command line: PGPASSWORD, ~/.pgpass
+	my $ci = "host=localhost dbname=$db user=$role";
+	my ($rc, $out, $err) = run('PGPASSWORD=' . shq($secret) . ' ' . shq($load) . ' -d ' . shq($ci) . " -t pw $fx/ether.pcap");
+	ok($rc == 0 && $out =~ /1 loaded/, 'the password from PGPASSWORD');
+	my $home = "$dir/home";
+	mkdir $home;
+	spew("$home/.pgpass", "localhost:*:$db:$role:$secret\n");
+	chmod 0600, "$home/.pgpass";
+	($rc, $out, $err) = run("env -u PGPASSWORD -u PGPASSFILE HOME=" . shq($home) . ' ' . shq($load) . ' -d ' . shq($ci)
+		  . " -t pw $fx/sll2.pcap");
+	ok($rc == 0 && $out =~ /1 loaded/, 'the password from ~/.pgpass') or diag("exit $rc\n$out$err");
 }
 
 done_testing();
