@@ -16,14 +16,20 @@
  *	  error, a crash or kill -9 leaves nothing of the file (the server
  *	  rolls back when the connection drops).
  *	- The ledger (@extschema@.mirai_load_ledger) names each file by the
- *	  SHA-256 of its bytes as read (before gunzip).  A regular file is
- *	  hashed before loading, so a file already in the ledger for the table
- *	  is skipped without sending anything; the check holds an advisory lock
- *	  keyed on (table, hash) until COMMIT, so that a second loader of the
- *	  same content waits and then skips it.  A pipe (stdin, a fifo) is
- *	  hashed as it streams and checked just before COMMIT (rolled back when
- *	  already loaded).  A partial unique index on (table, hash) backs both.
- *	  --force loads again and records a row marked forced.
+ *	  SHA-256 of its bytes as read (before gunzip).  A file counts as
+ *	  loaded only for a row of the same table and content, with the same
+ *	  options (those that decide the rows: the column, --filter,
+ *	  --mirai-only, and --on-error=skip when it skipped damage), written by
+ *	  a role the loading role trusts: itself or the table's owner.  Rows of
+ *	  other roles neither skip nor block a load.  A regular file whose size
+ *	  the ledger has for the table is hashed before loading, so a file
+ *	  already loaded is skipped without sending anything; the check holds
+ *	  an advisory lock keyed on (table, hash) until COMMIT, so that a second
+ *	  loader of the same content waits and then decides.  A pipe (stdin, a
+ *	  fifo) is hashed as it streams and checked just before COMMIT (rolled
+ *	  back when already loaded).  A partial unique index on (table, hash,
+ *	  role, options) backs both.  --force loads again and records a row
+ *	  marked forced.
  *	- A regular file that changes while it is loaded (size, mtime, or more
  *	  bytes than were hashed) is rolled back as an error.
  *	- --on-error=skip reads with the decoder's salvage mode, the rules and
@@ -35,6 +41,17 @@
  *	  the server (to_regclass, SQL quoting rules), the column by
  *	  parse_ident, and every identifier in the COPY command is quoted with
  *	  PQescapeIdentifier; values go as parameters.
+ *	- The session keeps the role's search_path: the table name is resolved
+ *	  with it, and the COPY runs the table's defaults and triggers as an
+ *	  INSERT by that role would.  mirai_load's own queries (catalog and
+ *	  ledger) depend on no search_path, so that objects another role may
+ *	  create in a schema of that path (public) never run in them: every
+ *	  operator is written OPERATOR(pg_catalog.=) and every function, type
+ *	  and table is schema-qualified (CVE-2018-1058; vacuumdb's
+ *	  appendQualifiedRelation resolves a user's table name the same way).
+ *	- A password in -d is overwritten in argv as soon as the options are
+ *	  parsed (libpq gets a copy), so that ps and /proc/PID/cmdline of
+ *	  mirai_load and of its forked workers do not show it.
  *	- No allocation per packet: rows are packed straight into 64 kB COPY
  *	  chunks that are sent with one PQputCopyData each.
  *	- Two threads per file: a decoding thread reads, hashes, gunzips and
@@ -51,6 +68,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -121,6 +139,9 @@ typedef struct target
 	char	   *size_sql;
 	char	   *record_sql;
 	char	   *filter_text;	/* for the ledger: the options as given */
+	char	   *options;		/* for the ledger: what decides the rows */
+	char	   *options_skip;	/* the same, after --on-error=skip skipped
+								 * damage */
 } target;
 
 /* Counts for the whole run, summed by every worker. */
@@ -590,22 +611,32 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 			   *qtable,
 			   *qcol;
 	char		typoid[16];
-	int			i;
+	int			i,
+				row = -1;
 
 	/* the extension: its schema and the packet type */
 	res = PQexec(conn,
-				 "SELECT n.nspname, t.oid "
+				 "SELECT n.nspname, t.oid, e.extversion, "
+				 "  EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
+				 "    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid "
+				 "    WHERE c.relnamespace OPERATOR(pg_catalog.=) e.extnamespace "
+				 "      AND c.relname OPERATOR(pg_catalog.=) 'mirai_load_ledger' "
+				 "      AND a.attname OPERATOR(pg_catalog.=) 'options' AND NOT a.attisdropped) "
 				 "FROM pg_catalog.pg_extension e "
-				 "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
-				 "JOIN pg_catalog.pg_type t ON t.typnamespace = e.extnamespace "
-				 "  AND t.typname = 'packet' "
-				 "WHERE e.extname = 'mirai_ext'");
+				 "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
+				 "JOIN pg_catalog.pg_type t ON t.typnamespace OPERATOR(pg_catalog.=) e.extnamespace "
+				 "  AND t.typname OPERATOR(pg_catalog.=) 'packet' "
+				 "WHERE e.extname OPERATOR(pg_catalog.=) 'mirai_ext'");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		target_error(res, "could not look up the extension: %s", PQerrorMessage(conn));
 	if (PQntuples(res) != 1)
 		target_error(res, "extension \"mirai_ext\" is not installed in database \"%s\"\n"
 					 "HINT:  Run CREATE EXTENSION mirai_ext; in that database first.",
 					 PQdb(conn));
+	if (strcmp(PQgetvalue(res, 0, 3), "t") != 0)
+		target_error(res, "extension \"mirai_ext\" in database \"%s\" is version %s, older than this mirai_load\n"
+					 "HINT:  Run ALTER EXTENSION mirai_ext UPDATE; in that database first.",
+					 PQdb(conn), PQgetvalue(res, 0, 2));
 	schema = strdup(PQgetvalue(res, 0, 0));
 	snprintf(typoid, sizeof(typoid), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
@@ -617,8 +648,8 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 				"  c.oid::pg_catalog.regclass::pg_catalog.text, "
 				"  pg_catalog.has_table_privilege(c.oid, 'INSERT') "
 				"FROM pg_catalog.pg_class c "
-				"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-				"WHERE c.oid = pg_catalog.to_regclass($1)", 1, p);
+				"JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+				"WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1::pg_catalog.text)", 1, p);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		target_error(res, "invalid table name \"%s\": %s", opt->table,
 					 PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
@@ -651,14 +682,17 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 	p[2] = opt->column;
 	res = query(conn,
 				"SELECT a.attname, "
-				"  $3::pg_catalog.text IS NOT NULL AND a.attname = "
-				"    (pg_catalog.parse_ident($3::pg_catalog.text))[1] "
+				"  $3::pg_catalog.text IS NOT NULL AND a.attname OPERATOR(pg_catalog.=) "
+				"    (pg_catalog.parse_ident($3::pg_catalog.text))[1], "
+				"  pg_catalog.quote_ident(a.attname) "
 				"FROM pg_catalog.pg_attribute a "
-				"JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
-				"WHERE a.attrelid = $1::pg_catalog.oid AND a.attnum > 0 "
-				"  AND NOT a.attisdropped AND a.attgenerated = '' "
-				"  AND (a.atttypid = $2::pg_catalog.oid "
-				"       OR (t.typtype = 'd' AND t.typbasetype = $2::pg_catalog.oid)) "
+				"JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid "
+				"WHERE a.attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+				"  AND a.attnum OPERATOR(pg_catalog.>) 0 "
+				"  AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.=) '' "
+				"  AND (a.atttypid OPERATOR(pg_catalog.=) $2::pg_catalog.oid "
+				"       OR (t.typtype OPERATOR(pg_catalog.=) 'd' "
+				"           AND t.typbasetype OPERATOR(pg_catalog.=) $2::pg_catalog.oid)) "
 				"ORDER BY a.attnum", 3, p);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		target_error(res, "invalid column name \"%s\": %s", opt->column ? opt->column : "",
@@ -667,13 +701,12 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 		target_error(res, "table %s has no column of type packet\n"
 					 "HINT:  mirai_load loads into a column of type %s.packet, e.g. CREATE TABLE capture (p %s.packet).",
 					 tg->display, schema, schema);
-	tg->column = NULL;
 	if (opt->column)
 	{
 		for (i = 0; i < PQntuples(res); i++)
 			if (strcmp(PQgetvalue(res, i, 1), "t") == 0)
-				tg->column = strdup(PQgetvalue(res, i, 0));
-		if (tg->column == NULL)
+				row = i;
+		if (row < 0)
 			target_error(res, "table %s has no column \"%s\" of type packet", tg->display,
 						 opt->column);
 	}
@@ -689,28 +722,58 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 					 "HINT:  Choose one with --column.", tg->display, names);
 	}
 	else
-		tg->column = strdup(PQgetvalue(res, 0, 0));
+		row = 0;
+	tg->column = strdup(PQgetvalue(res, row, 0));
+
+	/*
+	 * The options that decide which rows a file gives, as the ledger
+	 * records them: the column as quote_ident spells it, the filter options
+	 * as given, and --on-error=skip only when it skipped damage (otherwise
+	 * the rows are those of a strict load).
+	 */
+	tg->options = xasprintf("--column=%s%s%s", PQgetvalue(res, row, 2),
+							tg->filter_text ? " " : "",
+							tg->filter_text ? tg->filter_text : "");
+	tg->options_skip = xasprintf("%s --on-error=skip", tg->options);
 	PQclear(res);
 
 	qschema = quote_ident(conn, schema);
 	qcol = quote_ident(conn, tg->column);
 	tg->copy_sql = xasprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", qtable, qcol);
+
+	/*
+	 * The ledger's rows for the content (those row-level security lets the
+	 * role see), the one that makes the file count as loaded first: by a
+	 * trusted role (itself or the table's owner) with the same options.
+	 */
 	tg->lookup_sql = xasprintf(
-							   "SELECT file_name, loaded_at, packets FROM %s.mirai_load_ledger "
-							   "WHERE table_name = $1::pg_catalog.oid::pg_catalog.regclass "
-							   "  AND content_hash = $2::pg_catalog.bytea "
-							   "ORDER BY loaded_at LIMIT 1", qschema);
+							   "SELECT file_name, loaded_at, packets, loaded_by, options, owner, "
+							   "  trusted, same, CURRENT_USER "
+							   "FROM (SELECT l.file_name, l.loaded_at, l.packets, l.loaded_by, "
+							   "    l.options, o.owner, "
+							   "    l.loaded_by OPERATOR(pg_catalog.=) CURRENT_USER "
+							   "      OR l.loaded_by OPERATOR(pg_catalog.=) o.owner AS trusted, "
+							   "    l.options OPERATOR(pg_catalog.=) $3::pg_catalog.text "
+							   "      OR l.options OPERATOR(pg_catalog.=) $4::pg_catalog.text AS same "
+							   "  FROM %s.mirai_load_ledger l, "
+							   "    (SELECT pg_catalog.pg_get_userbyid(c.relowner) AS owner "
+							   "     FROM pg_catalog.pg_class c "
+							   "     WHERE c.oid OPERATOR(pg_catalog.=) $1::pg_catalog.oid) o "
+							   "  WHERE l.table_name OPERATOR(pg_catalog.=) $1::pg_catalog.oid::pg_catalog.regclass "
+							   "    AND l.content_hash OPERATOR(pg_catalog.=) $2::pg_catalog.bytea) s "
+							   "ORDER BY (trusted AND same) DESC, trusted DESC, loaded_at LIMIT 1", qschema);
 	tg->size_sql = xasprintf(
 							 "SELECT 1 FROM %s.mirai_load_ledger "
-							 "WHERE table_name = $1::pg_catalog.oid::pg_catalog.regclass "
-							 "  AND file_size = $2::pg_catalog.int8 LIMIT 1", qschema);
+							 "WHERE table_name OPERATOR(pg_catalog.=) $1::pg_catalog.oid::pg_catalog.regclass "
+							 "  AND file_size OPERATOR(pg_catalog.=) $2::pg_catalog.int8 LIMIT 1", qschema);
 	tg->record_sql = xasprintf(
 							   "INSERT INTO %s.mirai_load_ledger (table_name, file_name, client_host, "
 							   "  file_size, content_hash, packets, filtered, not_ip, truncated, "
-							   "  damaged_regions, damaged_bytes, malformed, filter, forced) "
+							   "  damaged_regions, damaged_bytes, malformed, filter, forced, options) "
 							   "VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3, $4, "
-							   "  $5::pg_catalog.bytea, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
-							   "ON CONFLICT (table_name, content_hash) WHERE NOT forced DO NOTHING",
+							   "  $5::pg_catalog.bytea, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+							   "ON CONFLICT (table_name, content_hash, loaded_by, options) WHERE NOT forced "
+							   "DO NOTHING",
 							   qschema);
 	free(schema);
 }
@@ -880,13 +943,19 @@ rollback(worker *w)
  * Take the advisory lock for (table, hash) and look the content up in the
  * ledger.  1: already loaded (message printed when verbose), 0: not yet,
  * -1: error (reported).  The lock is held until the transaction ends.
+ *
+ * The file counts as loaded only for a row by the role itself or by the
+ * table's owner, with the same options; --on-error=skip also matches a
+ * strict load's row, which has the same rows.  When the ledger has the
+ * content otherwise, the file is loaded and -v says why.
  */
 static int
 ledger_lookup(worker *w, file_load *f)
 {
+	const target *tg = w->tg;
 	char		hex[2 + 2 * HASH_LEN + 1];
 	char		key[32];
-	const char *p[2];
+	const char *p[4];
 	PGresult   *res;
 	uint64_t	k = 0;
 	int			i;
@@ -906,21 +975,44 @@ ledger_lookup(worker *w, file_load *f)
 	}
 	PQclear(res);
 	hash_hex(f->hash, hex);
-	p[0] = w->tg->oid;
+	p[0] = tg->oid;
 	p[1] = hex;
+	p[2] = tg->options;
+	p[3] = w->opt->salvage ? tg->options_skip : tg->options;
 	/* a new statement: its snapshot sees what the lock holder committed */
-	res = query(w->conn, w->tg->lookup_sql, 2, p);
+	res = query(w->conn, tg->lookup_sql, 4, p);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		report_server_error(f->path, w->conn, res);
 		PQclear(res);
 		return -1;
 	}
-	found = PQntuples(res) > 0;
-	if (found && !w->opt->force && w->opt->verbose)
-		emit("%s: skipped \"%s\": already loaded into %s as \"%s\" at %s (%s packets)\n",
-			 PROGNAME, f->path, w->tg->display, PQgetvalue(res, 0, 0),
-			 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	found = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 6), "t") == 0 &&
+		strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+	if (PQntuples(res) > 0 && !w->opt->force && w->opt->verbose)
+	{
+		const char *by = PQgetvalue(res, 0, 3);
+		const char *owner = PQgetvalue(res, 0, 5);
+		const char *me = PQgetvalue(res, 0, 8);
+
+		if (found)
+			emit("%s: skipped \"%s\": already loaded into %s as \"%s\" by %s at %s (%s packets)\n",
+				 PROGNAME, f->path, tg->display, PQgetvalue(res, 0, 0), by,
+				 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+		else if (strcmp(PQgetvalue(res, 0, 6), "t") == 0)
+			emit("%s: loading \"%s\" although the ledger has it: loaded into %s as \"%s\" by %s at %s with other options (%s; this load: %s%s)\n",
+				 PROGNAME, f->path, tg->display, PQgetvalue(res, 0, 0), by,
+				 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 4), tg->options,
+				 w->opt->salvage ? " --on-error=skip" : "");
+		else if (strcmp(me, owner) == 0)
+			emit("%s: loading \"%s\" although the ledger has it: loaded into %s as \"%s\" by %s at %s, and only loads by %s, the table's owner, count\n",
+				 PROGNAME, f->path, tg->display, PQgetvalue(res, 0, 0), by,
+				 PQgetvalue(res, 0, 1), owner);
+		else
+			emit("%s: loading \"%s\" although the ledger has it: loaded into %s as \"%s\" by %s at %s, and only loads by %s itself and by the table's owner %s count\n",
+				 PROGNAME, f->path, tg->display, PQgetvalue(res, 0, 0), by,
+				 PQgetvalue(res, 0, 1), me, owner);
+	}
 	PQclear(res);
 	return found;
 }
@@ -964,7 +1056,7 @@ ledger_record(worker *w, file_load *f)
 				damaged[24],
 				damaged_bytes[24],
 				malformed[24];
-	const char *p[14];
+	const char *p[15];
 	PGresult   *res;
 	uint64_t	n = 0;
 	int			r,
@@ -995,7 +1087,8 @@ ledger_record(worker *w, file_load *f)
 	p[11] = malformed;
 	p[12] = w->tg->filter_text;
 	p[13] = w->opt->force ? "t" : "f";
-	res = query(w->conn, w->tg->record_sql, 14, p);
+	p[14] = f->damaged || f->malformed ? w->tg->options_skip : w->tg->options;
+	res = query(w->conn, w->tg->record_sql, 15, p);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
 		report_server_error(f->path, w->conn, res);
@@ -1649,7 +1742,8 @@ help(void)
 		   "\"-\" reads standard input (e.g. tcpdump -w - or zcat).\n\n");
 	printf("Options:\n"
 		   "  -d, --dbname=CONNINFO    database name, conninfo string or URI\n"
-		   "                           (PG* environment variables and ~/.pgpass apply)\n"
+		   "                           (PG* environment variables and ~/.pgpass apply;\n"
+		   "                           put the password there, not on the command line)\n"
 		   "  -t, --table=TABLE        table to load, named as in SQL (schema.table;\n"
 		   "                           quote capitals, dots and quotes: -t '\"My.Table\"')\n"
 		   "  -c, --column=NAME        the column of type packet, when the table has several\n"
@@ -1669,7 +1763,9 @@ help(void)
 		   "  -h, --help               show this help and exit\n\n");
 	printf("Each file is loaded in one transaction, with a row in the ledger table\n"
 		   "mirai_load_ledger that names it by the SHA-256 of its bytes: a file whose\n"
-		   "content is already in the ledger for the table is skipped, whatever its name.\n"
+		   "content is already in the ledger for the table, loaded with the same column\n"
+		   "and filter options by this role or by the table's owner, is skipped,\n"
+		   "whatever its name.\n"
 		   "A corrupt file is reported (file, packet, byte offset, field), rolled back,\n"
 		   "and the next file is loaded; with --on-error=skip, its damaged records are\n"
 		   "skipped with a warning each and the rest is loaded, as pcap_read(...,\n"
@@ -1681,6 +1777,194 @@ help(void)
 		   "  2  usage error, or the table, column or extension is wrong (nothing loaded)\n"
 		   "  3  could not connect, or the connection was lost\n\n");
 	printf("See also the manual page mirai_load(1).\n");
+}
+
+/*
+ * Overwrite the bytes of a value in a conninfo string: "password=secret"
+ * or "password='a \'quoted\' one'".  Mirrors libpq's conninfo_parse
+ * (fe-connect.c): keyword, optional blanks, "=", optional blanks, then a
+ * value up to a blank, or quoted with ' (a backslash escapes the next
+ * character in both forms).  Stops at what libpq would reject.
+ */
+static void
+mask_conninfo_password(char *s)
+{
+	char	   *p = s;
+
+	while (*p)
+	{
+		const char *key;
+		size_t		keylen;
+		bool		secret;
+
+		if (isspace((unsigned char) *p))
+		{
+			p++;
+			continue;
+		}
+		key = p;
+		while (*p && *p != '=' && !isspace((unsigned char) *p))
+			p++;
+		keylen = p - key;
+		while (isspace((unsigned char) *p))
+			p++;
+		if (*p != '=')
+			return;
+		p++;
+		while (isspace((unsigned char) *p))
+			p++;
+		secret = keylen == 8 && strncmp(key, "password", 8) == 0;
+		if (*p == '\'')
+		{
+			for (p++; *p && *p != '\''; p++)
+			{
+				if (*p == '\\' && p[1])
+				{
+					if (secret)
+						*p = 'x';
+					p++;
+				}
+				if (secret)
+					*p = 'x';
+			}
+			if (*p)
+				p++;
+		}
+		else
+		{
+			for (; *p && !isspace((unsigned char) *p); p++)
+			{
+				if (*p == '\\' && p[1])
+				{
+					if (secret)
+						*p = 'x';
+					p++;
+				}
+				if (secret)
+					*p = 'x';
+			}
+		}
+	}
+}
+
+/* Is s[0..len) "password", percent-decoded as in a URI? */
+static bool
+uri_key_is_password(const char *s, size_t len)
+{
+	static const char word[] = "password";
+	size_t		i,
+				n = 0;
+
+	for (i = 0; i < len; i++, n++)
+	{
+		int			c = (unsigned char) s[i];
+
+		if (c == '%' && i + 2 < len && isxdigit((unsigned char) s[i + 1]) &&
+			isxdigit((unsigned char) s[i + 2]))
+		{
+			char		hex[3] = {s[i + 1], s[i + 2], '\0'};
+
+			c = (int) strtol(hex, NULL, 16);
+			i += 2;
+		}
+		if (n >= sizeof(word) - 1 || c != word[n])
+			return false;
+	}
+	return n == sizeof(word) - 1;
+}
+
+/*
+ * Overwrite the password of a URI: "postgresql://user:secret@host/db" and
+ * "...?password=secret".  Mirrors libpq's conninfo_uri_parse_options: the
+ * user information ends at the first "@" met before any "/", the password
+ * is what follows its first ":"; the query string starts at the first "?"
+ * after it, its parameters are separated by "&", and keywords are
+ * percent-decoded.
+ */
+static void
+mask_uri_password(char *s)
+{
+	char	   *p = strstr(s, "://") + 3;
+	char	   *q;
+
+	for (q = p; *q && *q != '@' && *q != '/'; q++)
+		;
+	if (*q == '@')
+	{
+		char	   *colon = memchr(p, ':', q - p);
+
+		if (colon)
+			memset(colon + 1, 'x', q - colon - 1);
+		p = q + 1;
+	}
+	p = strchr(p, '?');
+	while (p && *p)
+	{
+		char	   *key = ++p;
+		char	   *eq;
+
+		while (*p && *p != '&')
+			p++;
+		eq = memchr(key, '=', p - key);
+		if (eq && uri_key_is_password(key, eq - key))
+			memset(eq + 1, 'x', p - eq - 1);
+	}
+}
+
+/*
+ * Hide the password of a -d CONNINFO from ps and /proc/PID/cmdline: keep a
+ * copy for libpq, then overwrite the password's bytes in argv, in place,
+ * before any connection or worker (the workers are forked and share the
+ * parent's arguments).  When the masked string would still give libpq the
+ * password, or libpq cannot parse the string, the whole argument is
+ * overwritten.  A plain database name is left alone.
+ */
+static char *
+hide_password(char *arg)
+{
+	char	   *copy = strdup(arg);
+	PQconninfoOption *before,
+			   *after,
+			   *o;
+	const char *secret = NULL;
+	bool		hidden = true;
+
+	if (copy == NULL)
+	{
+		emit("%s: error: out of memory\n", PROGNAME);
+		exit(EXIT_FAILED);
+	}
+	if (strchr(arg, '=') == NULL && strncmp(arg, "postgresql://", 13) != 0 &&
+		strncmp(arg, "postgres://", 11) != 0)
+		return copy;
+	before = PQconninfoParse(copy, NULL);
+	if (before == NULL)
+	{
+		/* libpq will reject it and say why; show none of it meanwhile */
+		memset(arg, 'x', strlen(arg));
+		return copy;
+	}
+	for (o = before; o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && o->val[0])
+			secret = o->val;
+	if (secret == NULL)
+	{
+		PQconninfoFree(before);
+		return copy;
+	}
+	if (strncmp(arg, "postgresql://", 13) == 0 || strncmp(arg, "postgres://", 11) == 0)
+		mask_uri_password(arg);
+	else
+		mask_conninfo_password(arg);
+	after = PQconninfoParse(arg, NULL);
+	for (o = after; o && o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && strcmp(o->val, secret) == 0)
+			hidden = false;
+	if (after == NULL || !hidden)
+		memset(arg, 'x', strlen(arg));
+	PQconninfoFree(after);
+	PQconninfoFree(before);
+	return copy;
 }
 
 /* A positive integer option value, or a usage error. */
@@ -1731,7 +2015,7 @@ parse_options(int argc, char **argv, options *opt)
 		switch (c)
 		{
 			case 'd':
-				opt->conninfo = optarg;
+				opt->conninfo = hide_password(optarg);
 				break;
 			case 't':
 				opt->table = optarg;

@@ -4,14 +4,17 @@
 --
 -- mirai_load (the client-side COPY loader) writes one row here in the same
 -- transaction as a file's packets, so a row exists exactly when the packets
--- are there.  A rerun skips a file whose content hash already has a row for
--- the same table; --force loads it again and records a row with forced.
+-- are there.  A rerun skips a file when a row has its content hash for the
+-- same table, the same options (those that decide which rows the file
+-- gives) and was written by a role the loading role trusts: itself or the
+-- table's owner.  --force loads it again and records a row with forced.
 --
 -- Who sees and writes what (row-level security): a role may insert rows
--- for tables it may INSERT into, as itself; see rows of tables it may
--- SELECT from or INSERT into; delete rows of tables it may DELETE from or
--- TRUNCATE (to load a file again after emptying a table).  Rows are never
--- updated.
+-- for tables it may INSERT into, as itself; see every row of tables it may
+-- SELECT from, and of tables it may only INSERT into its own rows and the
+-- table owner's (the rows it trusts); delete rows of tables it may DELETE
+-- from or TRUNCATE (to load a file again after emptying a table).  Rows
+-- are never updated.
 
 CREATE TABLE @extschema@.mirai_load_ledger (
     table_name   regclass NOT NULL,
@@ -29,13 +32,16 @@ CREATE TABLE @extschema@.mirai_load_ledger (
     filter       text,
     forced       boolean NOT NULL DEFAULT false,
     loaded_by    name NOT NULL DEFAULT CURRENT_USER,
-    loaded_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
+    loaded_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    options      text NOT NULL
 );
 
--- One regular load per (table, content): the second of two concurrent
--- loaders of the same content fails to insert and rolls back.
+-- One regular load per (table, content, role, options): the second of two
+-- concurrent loaders of the same content by the same role with the same
+-- options fails to insert and rolls back.  Rows of other roles never
+-- block a load.
 CREATE UNIQUE INDEX mirai_load_ledger_once
-    ON @extschema@.mirai_load_ledger (table_name, content_hash) WHERE NOT forced;
+    ON @extschema@.mirai_load_ledger (table_name, content_hash, loaded_by, options) WHERE NOT forced;
 -- mirai_load hashes a file before loading it only when a file of its size
 -- was loaded into the table (same content, same size)
 CREATE INDEX mirai_load_ledger_size
@@ -64,6 +70,8 @@ COMMENT ON COLUMN @extschema@.mirai_load_ledger.filter IS 'the BPF filter and --
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.forced IS 'loaded again on purpose with --force';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.loaded_by IS 'role that loaded the file';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.loaded_at IS 'start of the loading transaction';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.options IS
+    'what decides the rows a file gives: --column=(the packet column), then --filter and --mirai-only as given, then --on-error=skip when it skipped damage; a rerun skips the file only with the same options';
 
 -- pg_dump keeps the rows (the table belongs to the extension)
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_load_ledger', '');
@@ -71,7 +79,11 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_load_ledger', '');
 ALTER TABLE @extschema@.mirai_load_ledger ENABLE ROW LEVEL SECURITY;
 CREATE POLICY mirai_load_ledger_read ON @extschema@.mirai_load_ledger FOR SELECT
     USING (pg_catalog.has_table_privilege(table_name, 'SELECT')
-           OR pg_catalog.has_table_privilege(table_name, 'INSERT'));
+           OR (pg_catalog.has_table_privilege(table_name, 'INSERT')
+               AND (loaded_by OPERATOR(pg_catalog.=) CURRENT_USER
+                    OR loaded_by OPERATOR(pg_catalog.=)
+                       (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c
+                        WHERE c.oid OPERATOR(pg_catalog.=) table_name))));
 CREATE POLICY mirai_load_ledger_write ON @extschema@.mirai_load_ledger FOR INSERT
     WITH CHECK (loaded_by = CURRENT_USER
                 AND pg_catalog.has_table_privilege(table_name, 'INSERT'));
