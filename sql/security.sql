@@ -169,8 +169,8 @@ RESET SESSION AUTHORIZATION;
 
 -- a dropped table takes its rollups, registration and ledger rows along
 SELECT 'sec.cap2'::regclass::oid AS cap2_oid \gset
-INSERT INTO mirai_load_ledger (table_name, file_name, file_size, content_hash, packets)
-    VALUES ('sec.cap2', 'f.pcap', 1, decode(repeat('ab', 32), 'hex'), 1);
+INSERT INTO mirai_load_ledger (table_name, file_name, file_size, content_hash, packets, options)
+    VALUES ('sec.cap2', 'f.pcap', 1, decode(repeat('ab', 32), 'hex'), 1, '--column=p');
 SET SESSION AUTHORIZATION regress_sec_owner;
 DROP TABLE sec.cap2 CASCADE;
 RESET SESSION AUTHORIZATION;

@@ -336,8 +336,8 @@ sub forge
 			open(STDOUT, '>', "$dir/conc$i.out");
 			open(STDERR, '>', "$dir/conc$i.err");
 			$ENV{PGPASSWORD} = $pw{$loader};
-			exec($load, '-d', "host=localhost dbname=$db user=$loader", '-t', 'cap', "$fx/vlan.pcap");
-			POSIX::_exit(127);
+			exec($load, '-d', "host=localhost dbname=$db user=$loader", '-t', 'cap', "$fx/vlan.pcap")
+			  or POSIX::_exit(127);
 		}
 		push @pids, $pid;
 	}
@@ -481,8 +481,8 @@ SQL
 			open(STDOUT, '>', "$dir/pw$n.out");
 			open(STDERR, '>', "$dir/pw$n.err");
 			exec($load, ($conninfo =~ /^--/ ? ($conninfo) : ('-d', $conninfo)),
-				'-j', $jobs, '-t', 'pw', @fifos);
-			POSIX::_exit(127);
+				'-j', $jobs, '-t', 'pw', @fifos)
+			  or POSIX::_exit(127);
 		}
 		# wait until every worker is connected (and waiting on its FIFO)
 		my $connected = 0;
