@@ -65,3 +65,16 @@ SELECT '2024-12-14T00:00:00Z tcp 192.0.2.1:1 > 192.0.2.2:2 ttl=1 id=1 len=54 len
 SELECT '2024-12-14T00:00:00Z tcp 192.0.2.1:1 > 192.0.2.2:2 ttl=1 id=1 len=54 color=red'::packet;
 SELECT '2024-12-14T00:00:00Z tcp [2001:db8::1]:1 > [2001:db8::2]:2 ttl=1 id=1 len=54'::packet;
 SELECT '2024-12-14T00:00:00Z tcp 192.0.2.1:1 > 192.0.2.2:2 ttl=1 id=1 len=54 vlan=4096'::packet;
+
+-- ISO 8601 offsets; a time without one is UTC
+SELECT packet_time(p) AT TIME ZONE 'UTC' AS utc, p::text = q::text AS same
+FROM (VALUES
+    ('2024-12-14T12:12:45.5+09:00', '2024-12-14T03:12:45.5Z'),
+    ('2024-12-14 03:12:45-0530', '2024-12-14T08:42:45Z'),
+    ('2024-12-14T03:12:45+01', '2024-12-14T02:12:45'),
+    ('2262-04-11T23:47:16.854775807-00:00', '2262-04-11T23:47:16.854775807Z')) AS v(a, b),
+LATERAL (SELECT (a || ' tcp 192.0.2.1:1 > 203.0.113.7:23 flags=S seq=1 ack=0 win=1 ttl=1 id=1 len=54')::packet AS p,
+                (b || ' tcp 192.0.2.1:1 > 203.0.113.7:23 flags=S seq=1 ack=0 win=1 ttl=1 id=1 len=54')::packet AS q) x;
+SELECT '2024-12-14T03:12:45+1:00 tcp 192.0.2.1:1 > 203.0.113.7:23 flags=S seq=1 ack=0 win=1 ttl=1 id=1 len=54'::packet;
+SELECT '2024-12-14T03:12:45+16:00 tcp 192.0.2.1:1 > 203.0.113.7:23 flags=S seq=1 ack=0 win=1 ttl=1 id=1 len=54'::packet;
+SELECT '1677-09-21T00:12:43.145224192+00:01 tcp 192.0.2.1:1 > 203.0.113.7:23 flags=S seq=1 ack=0 win=1 ttl=1 id=1 len=54'::packet;

@@ -616,8 +616,10 @@ digits(const char *s, size_t n)
 }
 
 /*
- * "YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z]": the date may be followed by a space
- * and the time as a second token.
+ * "YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z|+HH:MM|-HH:MM|+HHMM|+HH]": the date may
+ * be followed by a space and the time as a second token.  A time with no
+ * offset is UTC (the text form is immutable: it cannot depend on the
+ * session's TimeZone); an offset is ISO 8601's, east of UTC positive.
  */
 static mx_status
 parse_time(parser *ps, int64_t *ts)
@@ -633,6 +635,7 @@ parse_time(parser *ps, int64_t *ts)
 				mi,
 				s,
 				frac = 0,
+				off = 0,
 				days,
 				secs;
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -661,6 +664,31 @@ parse_time(parser *ps, int64_t *ts)
 		return syntax(ps, "time", "invalid timestamp \"%s\"", tok, len);
 	if (tlen > 0 && t[tlen - 1] == 'Z')
 		tlen--;
+	else if (tlen > 8)
+	{
+		size_t		k = 8;
+
+		while (k < tlen && t[k] != '+' && t[k] != '-')
+			k++;
+		if (k < tlen)
+		{
+			const char *o = t + k;
+			size_t		olen = tlen - k;
+			int64_t		oh = olen >= 3 ? digits(o + 1, 2) : -1,
+						om = 0;
+
+			if (olen == 5)
+				om = digits(o + 3, 2);
+			else if (olen == 6 && o[3] == ':')
+				om = digits(o + 4, 2);
+			else if (olen != 3)
+				oh = -1;
+			if (oh < 0 || oh > 15 || om < 0 || om > 59)
+				return syntax(ps, "time", "invalid UTC offset \"%s\"", o, olen);
+			off = (o[0] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+			tlen = k;
+		}
+	}
 	if (tlen < 8 || t[2] != ':' || t[5] != ':')
 		return syntax(ps, "time", "invalid time of day \"%s\"", t, tlen);
 	h = digits(t, 2);
@@ -680,7 +708,7 @@ parse_time(parser *ps, int64_t *ts)
 		return syntax(ps, "time", "timestamp \"%s\" is out of range", tok,
 					  (size_t) (t + tlen - tok));
 	days = days_from_civil(y, (unsigned) mo, (unsigned) d);
-	secs = days * 86400 + h * 3600 + mi * 60 + s;
+	secs = days * 86400 + h * 3600 + mi * 60 + s - off;
 	/* int64 nanoseconds reach from 1677-09-21 to 2262-04-11 */
 	if (secs == INT64_MIN / NS_PER_SEC - 1 &&
 		frac >= NS_PER_SEC + INT64_MIN % NS_PER_SEC)
