@@ -16,7 +16,7 @@ BEGIN
         vd AS (SELECT day, packets, sources FROM mirai_daily WHERE tbl = %1$L::regclass),
         rs AS (SELECT day, src, count(*) AS packets, min(t) AS first_seen, max(t) AS last_seen,
                       array_agg(DISTINCT dport ORDER BY dport) AS ports,
-                      count(*)::numeric / (SELECT packets FROM rd WHERE rd.day = raw.day) AS share
+                      round(count(*)::numeric / (SELECT packets FROM rd WHERE rd.day = raw.day), 6) AS share
                  FROM raw GROUP BY day, src),
         vs AS (SELECT day, src, packets, first_seen, last_seen, ports, share
                  FROM mirai_sources WHERE tbl = %1$L::regclass),
@@ -108,6 +108,8 @@ SELECT src, country, packets, share, first_seen, last_seen, days
   FROM mirai_sources('2024-12-14 00:00+09', '2024-12-16 00:00+09', 'cap_tokyo');
 SELECT country, packets, share, rank FROM mirai_countries('2024-12-14 00:00+09', '2024-12-16 00:00+09', 'cap_tokyo');
 SELECT day, packets FROM mirai_daily_packets('UTC', '2024-12-13', '2024-12-16', 'cap_tokyo');
+-- days of a zone that is not a whole number of hours from UTC cannot be made of UTC hours
+SELECT day, packets FROM mirai_daily_packets('Asia/Kolkata', '2024-12-13', '2024-12-16', 'cap_tokyo');
 SELECT day, new_sources FROM mirai_new_sources WHERE tbl = 'cap_tokyo'::regclass ORDER BY day;
 SELECT src, first_day, last_day, days, packets, ports FROM mirai_bots WHERE tbl = 'cap_tokyo'::regclass ORDER BY src;
 

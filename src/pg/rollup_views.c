@@ -26,6 +26,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/inet.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -138,14 +139,54 @@ mirai_day_sources(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* mirai_share(part, whole): part::numeric / whole, exactly. */
+/*
+ * mirai_share(part, whole): part / whole as a fraction, rounded to 6
+ * decimals (0.410000; one packet in a million still shows).
+ */
 PG_FUNCTION_INFO_V1(mirai_share);
 Datum
 mirai_share(PG_FUNCTION_ARGS)
 {
-	return DirectFunctionCall2(numeric_div,
-							   NumericGetDatum(int64_to_numeric(PG_GETARG_INT64(0))),
-							   NumericGetDatum(int64_to_numeric(PG_GETARG_INT64(1))));
+	Datum		q = DirectFunctionCall2(numeric_div,
+										NumericGetDatum(int64_to_numeric(PG_GETARG_INT64(0))),
+										NumericGetDatum(int64_to_numeric(PG_GETARG_INT64(1))));
+
+	return DirectFunctionCall2(numeric_round, q, Int32GetDatum(6));
+}
+
+/*
+ * mirai_whole_hours(zone, t): true when zone is a whole number of hours
+ * from UTC at t; an error otherwise, since days of that zone cannot be
+ * made of UTC hours (mirai_daily_packets).
+ */
+PG_FUNCTION_INFO_V1(mirai_whole_hours);
+Datum
+mirai_whole_hours(PG_FUNCTION_ARGS)
+{
+	char	   *zone = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TimestampTz t = PG_GETARG_TIMESTAMPTZ(1);
+	pg_tz	   *tz = pg_tzset(zone);
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			offset;
+
+	if (tz == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time zone \"%s\" not recognized", zone)));
+	if (TIMESTAMP_NOT_FINITE(t) || timestamp2tm(t, &offset, &tm, &fsec, NULL, tz) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	if (offset % SECS_PER_HOUR != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time zone \"%s\" is not a whole number of hours from UTC at %s",
+						zone, timestamptz_to_str(t)),
+				 errdetail("Its days do not start on a UTC hour, and the hourly rollups count UTC hours."),
+				 errhint("Track the table in that zone (mirai_track(..., time_zone => '%s')) and read mirai_daily for its days.",
+						 zone)));
+	PG_RETURN_BOOL(true);
 }
 
 /* mirai_day_start(day, zone): day::timestamp AT TIME ZONE zone. */

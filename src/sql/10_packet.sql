@@ -103,6 +103,10 @@ CREATE FUNCTION @extschema@.is_mirai(@extschema@.packet) RETURNS boolean
     AS 'MODULE_PATHNAME', 'is_mirai' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.is_mirai(@extschema@.packet) IS
     'Mirai''s scanner: an IPv4 TCP packet whose sequence number equals its destination address, from a source port above 1024';
+CREATE FUNCTION @extschema@.packet_is_mirai(@extschema@.packet) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'is_mirai' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.packet_is_mirai(@extschema@.packet) IS
+    'is_mirai under the name of the other packet_ functions';
 
 CREATE FUNCTION @extschema@.packet_fields(@extschema@.packet,
     OUT "time" timestamptz, OUT time_ns bigint, OUT ipver integer,

@@ -33,7 +33,8 @@ CREATE TABLE @extschema@.mirai_load_ledger (
     forced       boolean NOT NULL DEFAULT false,
     loaded_by    name NOT NULL DEFAULT CURRENT_USER,
     loaded_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    options      text NOT NULL
+    options      text NOT NULL,
+    tbl          regclass GENERATED ALWAYS AS (table_name) STORED
 );
 
 -- One regular load per (table, content, role, options): the second of two
@@ -70,6 +71,7 @@ COMMENT ON COLUMN @extschema@.mirai_load_ledger.filter IS 'the BPF filter and --
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.forced IS 'loaded again on purpose with --force';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.loaded_by IS 'role that loaded the file';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.loaded_at IS 'start of the loading transaction';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.tbl IS 'table_name under the name the views give the table';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.options IS
     'what decides the rows a file gives: --column=(the packet column), then --filter and --mirai-only as given, then --on-error=skip when it skipped damage; a rerun skips the file only with the same options';
 

@@ -108,7 +108,12 @@ COMMENT ON FUNCTION @extschema@.mirai_day_sources(bytea) IS
 CREATE FUNCTION @extschema@.mirai_share(part bigint, whole bigint) RETURNS numeric
     AS 'MODULE_PATHNAME', 'mirai_share' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
 COMMENT ON FUNCTION @extschema@.mirai_share(bigint, bigint) IS
-    'part::numeric / whole (the views'' shares)';
+    'part / whole as a fraction rounded to 6 decimals (the views'' shares)';
+
+CREATE FUNCTION @extschema@.mirai_whole_hours(time_zone text, t timestamptz) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'mirai_whole_hours' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mirai_whole_hours(text, timestamptz) IS
+    'true when time_zone is a whole number of hours from UTC at t, else an error (mirai_daily_packets); internal';
 
 CREATE FUNCTION @extschema@.mirai_day_start(day date, time_zone text) RETURNS timestamptz
     AS 'MODULE_PATHNAME', 'mirai_day_start' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
@@ -262,7 +267,7 @@ CREATE VIEW @extschema@.mirai_countries AS
 SELECT c.tbl,
        c.country,
        c.packets,
-       c.packets::numeric / pg_catalog.sum(c.packets) OVER (PARTITION BY c.tbl) AS share,
+       @extschema@.mirai_share(c.packets, (pg_catalog.sum(c.packets) OVER (PARTITION BY c.tbl))::bigint) AS share,
        pg_catalog.rank() OVER (PARTITION BY c.tbl ORDER BY c.packets DESC) AS rank
   FROM (SELECT dc.tbl, dc.country, pg_catalog.sum(dc.packets)::bigint AS packets
           FROM @extschema@.mirai_daily_countries dc
@@ -348,7 +353,8 @@ CREATE FUNCTION @extschema@.mirai_sources("from" timestamptz, "to" timestamptz,
     BEGIN ATOMIC
         SELECT s.tbl, s.src, (pg_catalog.array_agg(s.country ORDER BY s.day))[1],
                pg_catalog.sum(s.packets)::bigint,
-               pg_catalog.sum(s.packets) / pg_catalog.sum(pg_catalog.sum(s.packets)) OVER (PARTITION BY s.tbl),
+               @extschema@.mirai_share(pg_catalog.sum(s.packets)::bigint,
+                                       (pg_catalog.sum(pg_catalog.sum(s.packets)) OVER (PARTITION BY s.tbl))::bigint),
                pg_catalog.min(s.first_seen), pg_catalog.max(s.last_seen), pg_catalog.count(*)
           FROM @extschema@.mirai_sources s
          WHERE s."time" >= "from" AND s."time" < "to"
@@ -367,7 +373,7 @@ CREATE FUNCTION @extschema@.mirai_countries("from" timestamptz, "to" timestamptz
     LANGUAGE sql STABLE
     BEGIN ATOMIC
         SELECT c.tbl, c.country, c.packets,
-               c.packets::numeric / pg_catalog.sum(c.packets) OVER (PARTITION BY c.tbl),
+               @extschema@.mirai_share(c.packets, (pg_catalog.sum(c.packets) OVER (PARTITION BY c.tbl))::bigint),
                pg_catalog.rank() OVER (PARTITION BY c.tbl ORDER BY c.packets DESC)
           FROM (SELECT dc.tbl, dc.country, pg_catalog.sum(dc.packets)::bigint AS packets
                   FROM @extschema@.mirai_daily_countries dc
@@ -392,8 +398,9 @@ CREATE FUNCTION @extschema@.mirai_daily_packets(time_zone text, "from" timestamp
           FROM @extschema@.mirai_hourly h
          WHERE h."time" >= "from" AND h."time" < "to"
            AND (of_table IS NULL OR h.tbl = of_table)
+           AND @extschema@.mirai_whole_hours(time_zone, h."time")
          GROUP BY 1, 2, 3
          ORDER BY 1, 3;
     END;
 COMMENT ON FUNCTION @extschema@.mirai_daily_packets(text, timestamptz, timestamptz, regclass) IS
-    'Mirai packets and all packets per day of any time zone, from the hourly rollups: exact in zones whose offset is a whole number of hours';
+    'Mirai packets and all packets per day of any time zone whose offset is a whole number of hours, from the hourly rollups (an error for other zones)';

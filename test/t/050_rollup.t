@@ -61,7 +61,7 @@ BEGIN
         vd AS (SELECT day, packets, sources FROM mirai_daily WHERE tbl = %1$L::regclass),
         rs AS (SELECT day, src, count(*) AS packets, min(t) AS first_seen, max(t) AS last_seen,
                       array_agg(DISTINCT dport ORDER BY dport) AS ports,
-                      count(*)::numeric / (SELECT packets FROM rd WHERE rd.day = raw.day) AS share
+                      round(count(*)::numeric / (SELECT packets FROM rd WHERE rd.day = raw.day), 6) AS share
                  FROM raw GROUP BY day, src),
         vs AS (SELECT day, src, packets, first_seen, last_seen, ports, share
                  FROM mirai_sources WHERE tbl = %1$L::regclass),

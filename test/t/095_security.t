@@ -2,7 +2,8 @@
 #
 # 095_security.t
 #	  An installation updated from 0.1.0 is exactly as safe as a fresh
-#	  0.1.1, and one not yet updated is safe with the new library:
+#	  install of the current version, and one not yet updated is safe
+#	  with the new library:
 #	  1. a database made at 0.1.0, with tracked tables, leftovers of a
 #	     dropped table and a view registered that mirai_track did not make,
 #	     is updated; the leftovers are gone, the registration reset, UPDATE
@@ -103,7 +104,8 @@ psql($db, "CREATE ROLE regress_t095_victim; CREATE TABLE victim (a int); CREATE 
 
 ($rc, $out) = psql($db, 'ALTER EXTENSION mirai_ext UPDATE');
 is($rc, 0, 'ALTER EXTENSION mirai_ext UPDATE') or diag($out);
-is(psql($db, "SELECT extversion FROM pg_extension WHERE extname = 'mirai_ext'"), '0.1.1', 'now at 0.1.1');
+my ($current) = `sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $top/mirai_ext.control` =~ /(\S+)/;
+is(psql($db, "SELECT extversion FROM pg_extension WHERE extname = 'mirai_ext'"), $current, "now at $current");
 is(psql($db, "SELECT (SELECT count(*) FROM mirai_rollup_day WHERE tbl::oid = $gone) + "
 		. "(SELECT count(*) FROM mirai_rollup_hour WHERE tbl::oid = $gone) + "
 		. "(SELECT count(*) FROM mirai_tracked WHERE tbl::oid = $gone) + "
