@@ -244,6 +244,18 @@ if ($gi6)
 	}
 }
 
+# The database's build time says how old the data is (geoip_database_info
+# shows it): the date of the data, not of this conversion.  Debian's
+# package version names it ("20230203+really20191224"); else the legacy
+# file's own "GEO-106FREE YYYYMMDD" stamp.
+my ($ymd) = $pkg =~ /really(\d{8})/;
+($ymd) = ($gi4->database_info // '') =~ /\b(\d{8})\b/ unless defined $ymd;
+if (defined $ymd && $ymd =~ /^(\d{4})(\d{2})(\d{2})$/)
+{
+	require Time::Local;
+	$tree->_set_build_epoch(Time::Local::timegm(0, 0, 0, $3, $2 - 1, $1));
+}
+
 make_path(dirname($out)) unless -d dirname($out);
 my $tmp = "$out.tmp$$";
 open(my $fh, '>:raw', $tmp) or die "$0: cannot write $tmp: $!\n";
