@@ -1,12 +1,13 @@
 # mirai_ext: the extension (PGXS), its command-line tools, tests and demo.
 #
 #   make demo      everything the demo needs, then the demo (as root, fresh Debian 12)
-#   make test      everything the tests need, then every test; ends "N passed, N failed"
+#   make test      everything the tests need, then every test against a private
+#                  install tree; ends "N passed, N failed"
 #   make           build the extension and the tools (needs postgresql-server-dev-15)
 #   make install   install them
 #   make fuzz      long fuzzing runs (FUZZ_SECONDS per target)
 #   make asan-check  pg_regress against an ASan/UBSan build of the extension
-#                  (run it under flock /tmp/mirai_ext.lock, like make test)
+#                  (in a private tree too)
 #   make bench     the benchmarks behind README's figures
 #   make bench-scale  the rollup benchmark at about 100 M packets (long)
 #
@@ -116,8 +117,10 @@ asan-install: $(ASAN_DIR)/$(EXTENSION).so $(DATA_built)
 deps:
 	@sh test/deps.sh
 
+# the tests install into a private tree of their own (test/run.sh), never
+# over the system's extension: `make install` does that
 test: deps
-	@$(MAKE) --no-print-directory all install >/dev/null
+	@$(MAKE) --no-print-directory all >/dev/null
 	@sh test/run.sh
 
 demo: deps
