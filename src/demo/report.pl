@@ -14,8 +14,9 @@
 # mirai_countries), run with psql (PG* variables apply); the queries are
 # printed with their results.  The study's figures come from study.conf in
 # --model (default src/demo/model).  --json writes the measured numbers for
-# tests.  --charts (default build/demo) receives mirai_daily.png and
-# mirai_countries.png; without gnuplot, no charts and a warning.
+# tests.  --charts (default build/demo) receives mirai_daily and
+# mirai_countries as PNG, SVG and PDF, and charts.gp, which draws them again
+# from any directory; without gnuplot, no charts and a warning.
 #
 # src/demo/report.pl
 #
@@ -23,6 +24,7 @@ use strict;
 use warnings;
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
+use File::Spec;
 use Getopt::Long;
 use JSON::PP;
 use Time::Local qw(timegm);
@@ -286,35 +288,48 @@ my @charts;
 if (system('command -v gnuplot >/dev/null 2>&1') == 0)
 {
 	make_path($opt{charts}) unless -d $opt{charts};
-	my $dat = "$opt{charts}/mirai_daily.dat";
+	# absolute paths: the script runs from any directory
+	my $cdir = File::Spec->rel2abs($opt{charts});
+	my $dat = "$cdir/mirai_daily.dat";
 	open(my $fh, '>', $dat) or die "$0: cannot write $dat: $!\n";
 	print $fh "# day\tMirai packets\tlabel (the peak)\n";
 	print $fh "$_->[0]\t$_->[1]\t", ($_->[1] == $ppk ? " $_->[0]: " . commify($_->[1]) : ''), "\n" for @$series;
 	close($fh);
-	my $cdat = "$opt{charts}/mirai_countries.dat";
+	my $cdat = "$cdir/mirai_countries.dat";
 	open($fh, '>', $cdat) or die "$0: cannot write $cdat: $!\n";
 	print $fh "# rank\tcountry\tshare of sources (%)\tJapan\n";
-	my @c = grep { $_->{rank} <= 15 || $_->{country} eq 'JP' } @{ $measured{countries_by_sources} || [] };
+	my @all = @{ $measured{countries_by_sources} || [] };
+	my @c = grep { $_->{rank} <= 15 || $_->{country} eq 'JP' } @all;
 	printf $fh "%d\t%s\t%s\t%d\n", $_->{rank}, $_->{country}, $_->{share}, $_->{country} eq 'JP' ? 1 : 0 for @c;
 	close($fh);
-	my $png1 = "$opt{charts}/mirai_daily.png";
-	my $png2 = "$opt{charts}/mirai_countries.png";
-	my $gpfile = "$opt{charts}/charts.gp";
+	my $shown = @c == 16 ? 'the top 15 and Japan' : sprintf('the top %d', scalar @c);
+	my $png1 = "$cdir/mirai_daily.png";
+	my $png2 = "$cdir/mirai_countries.png";
+	my $gpfile = "$cdir/charts.gp";
+	# the same two charts for the screen (PNG) and for papers (SVG, PDF)
+	my @terms = (['png', "pngcairo size 1200,560 font 'DejaVu Sans,11' noenhanced"],
+				 ['svg', "svg size 1200,560 font 'DejaVu Sans,11' noenhanced"],
+				 ['pdf', "pdfcairo size 12in,5.6in font 'DejaVu Sans,11' noenhanced"]);
 	open($fh, '>', $gpfile) or die "$0: cannot write $gpfile: $!\n";
-	print $fh <<"EOS";
-# The demo's charts (written by src/demo/report.pl; run again: gnuplot charts.gp)
-set terminal pngcairo size 1200,560 font 'DejaVu Sans,11' noenhanced
+	print $fh "# The demo's charts (written by src/demo/report.pl; run again from any directory:\n# gnuplot $gpfile)\n";
+	for my $t (@terms)
+	{
+		my ($ext, $term) = @$t;
+		print $fh <<"EOS";
+reset
+set terminal $term
 set rmargin 5
 set datafile separator "\\t"
-set output '$png1'
+set output '$cdir/mirai_daily.$ext'
 set title "Mirai packets per day ($study->{time_zone}), $d0 .. $d1\\nsynthetic capture shaped after the study's published figures"
 set xdata time
 set timefmt '%Y-%m-%d'
-set format x '%m-%d'
+set format x '%Y-%m-%d'
 set xtics '$d0', 7*86400 rotate by -45
 set mxtics 7
 set xrange ['$d0':'$d1']
-set offsets 43200, 43200, 0, 0
+set offsets 43200, 43200, graph 0.08, 0
+set xlabel 'day ($study->{time_zone})'
 set ylabel 'Mirai packets (thousands)'
 set format y '%.0f'
 set yrange [0:*]
@@ -325,14 +340,15 @@ unset key
 plot '$dat' using (timecolumn(1) + 43200):(\$2 / 1000.0) with boxes lc rgb '#3b6ea5', \\
      '' using (timecolumn(1) + 43200):(\$2 / 1000.0):3 with labels left offset 0.6,0 notitle
 
-set output '$png2'
+set output '$cdir/mirai_countries.$ext'
 unset xdata
-set title "Source countries of the Mirai packets, $d0 .. $d1: share of source addresses (Japan in red)\\nsynthetic capture; countries from geoip_country when each packet arrived"
+set title "Source countries of the Mirai packets, $d0 .. $d1: share of source addresses, $shown of @{[ scalar @all ]} countries (Japan in red)\\nsynthetic capture; countries from geoip_country when each packet arrived"
 set format x '%g'
 set xtics 1 rotate by 0 scale 0
 unset mxtics
 set xrange [0.4:*]
 set offsets 0, 0.6, 0, 0
+set xlabel 'source country (ISO 3166 code), by rank'
 set ylabel 'share of source addresses (%)'
 set format y '%.0f'
 set yrange [0:*]
@@ -340,13 +356,15 @@ set boxwidth 0.75 absolute
 plot '$cdat' using (\$0 + 1):(\$4 == 0 ? \$3 : 1/0):xtic(2) with boxes lc rgb '#3b6ea5', \\
      '' using (\$0 + 1):(\$4 == 1 ? \$3 : 1/0) with boxes lc rgb '#c0392b', \\
      '' using (\$0 + 1):3:(sprintf('%.1f%%', \$3)) with labels offset 0,0.8 notitle
+
 EOS
+	}
 	close($fh);
 	if (system('gnuplot', $gpfile) != 0)
 	{
 		warn "$0: gnuplot failed on $gpfile\n";
 	}
-	@charts = grep { -s } $png1, $png2;
+	@charts = grep { -s } map { my $e = $_; ("$cdir/mirai_daily.$e", "$cdir/mirai_countries.$e") } qw(png svg pdf);
 }
 else
 {

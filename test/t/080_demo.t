@@ -209,16 +209,29 @@ my $raw_p = sql("SELECT geoip_country(packet_src(p)), count(*) FROM capture WHER
 is_deeply({ map { $_->{country} => $_->{packets} } @{ $m->{countries_by_packets} } },
 	{ map { $_->[0] => $_->[1] } @$raw_p }, 'packets per country (report) = raw');
 
-# charts
-my @png = @{ $m->{charts} || [] };
-is(scalar(@png), 2, 'two charts');
-for my $f (@png)
+# charts: two, as PNG, SVG and PDF; the gnuplot script draws them again from
+# another directory; the date axis names the year; the countries chart says
+# how many of how many countries it shows
+my @charts = @{ $m->{charts} || [] };
+is(scalar(@charts), 6, 'two charts, each as PNG, SVG and PDF');
+my %magic = (png => "\x89PNG\r\n\x1a\n", pdf => '%PDF-', svg => '<?xml');
+for my $f (@charts)
 {
+	my ($ext) = $f =~ /\.(\w+)$/;
 	open(my $ph, '<:raw', $f) or next;
-	read($ph, my $magic, 8);
+	read($ph, my $head, 8);
 	close($ph);
-	is($magic, "\x89PNG\r\n\x1a\n", "$f is a PNG");
+	is(substr($head, 0, length $magic{$ext}), $magic{$ext}, "$f is a " . uc($ext));
 }
+my $gp = "$dir/charts/charts.gp";
+unlink("$dir/charts/mirai_daily.svg");
+my $gpout = `cd / && gnuplot @{[shq($gp)]} 2>&1`;
+ok($? == 0 && -s "$dir/charts/mirai_daily.svg", 'charts.gp runs from another directory') or diag($gpout);
+sub slurp_file { my ($f) = @_; open(my $fh, '<', $f) or return ''; local $/; return <$fh>; }
+my $svg = slurp_file("$dir/charts/mirai_daily.svg");
+like($svg, qr/>20\d\d-\d\d-\d\d</, 'the date axis names the year');
+my $csvg = slurp_file("$dir/charts/mirai_countries.svg");
+like($csvg, qr/of \d+ countries/, 'the countries chart says how many countries it shows of how many');
 
 system("dropdb $db");
 done_testing();
