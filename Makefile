@@ -111,8 +111,14 @@ asan-install: $(ASAN_DIR)/$(EXTENSION).so $(DATA_built)
 	install -m 755 $(ASAN_DIR)/$(EXTENSION).so $(ASAN_ROOT)$(pkglibdir)/
 	install -m 644 $(EXTENSION).control $(DATA_built) $(DATA) $(ASAN_ROOT)$(datadir)/extension/
 
+# `make installcheck` against a running server (PGXS's target): the capture
+# files the tests read are made and linked into its data directory first
+installcheck: installcheck-fixtures
+installcheck-fixtures: $(TOOLS)
+	@sh test/installcheck_fixtures.sh
+
 # --- set-up, tests, demo ----------------------------------------------------
-.PHONY: deps test demo fuzz bench bench-scale install-tools asan-install asan-check
+.PHONY: deps test demo fuzz bench bench-scale install-tools asan-install asan-check installcheck-fixtures
 
 deps:
 	@sh test/deps.sh
