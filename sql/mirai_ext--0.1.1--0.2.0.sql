@@ -91,3 +91,7 @@ CREATE OR REPLACE FUNCTION @extschema@.mirai_daily_packets(time_zone text, "from
 
 COMMENT ON FUNCTION @extschema@.mirai_daily_packets(text, timestamptz, timestamptz, regclass) IS
     'Mirai packets and all packets per day of any time zone whose offset is a whole number of hours, from the hourly rollups (an error for other zones)';
+
+-- ---------------------------------------------------------------------
+-- The planner: estimates, costs, parallel plans
+-- ---------------------------------------------------------------------
