@@ -93,5 +93,111 @@ COMMENT ON FUNCTION @extschema@.mirai_daily_packets(text, timestamptz, timestamp
     'Mirai packets and all packets per day of any time zone whose offset is a whole number of hours, from the hourly rollups (an error for other zones)';
 
 -- ---------------------------------------------------------------------
+-- Flat rollups: a day's entries split in parts
+-- ---------------------------------------------------------------------
+
+-- A day's (source, port) entries, split by a hash of the source into
+-- "parts" parts (a power of two that grows with the day), so that a
+-- statement rewrites only the parts its sources fall in: kilobytes, even
+-- on a day of millions of sources (src/pg/rollup_store.c).
+CREATE TABLE @extschema@.mirai_rollup_part (
+    tbl             regclass NOT NULL,
+    day             date NOT NULL,
+    part            integer NOT NULL CHECK (part >= 0),
+    sources         integer NOT NULL,
+    entries         bytea NOT NULL,
+    PRIMARY KEY (tbl, day, part)
+) WITH (fillfactor = 80);
+ALTER TABLE @extschema@.mirai_rollup_part ALTER COLUMN entries SET STORAGE EXTERNAL;
+COMMENT ON TABLE @extschema@.mirai_rollup_part IS
+    'per tracked table, day and part: the packed (source, port) entries of the sources whose hash falls in the part, with packets, first and last time and country (internal; read the views)';
+
+-- pg_dump dumps their rows; the triggers and per-table views are ordinary
+-- objects of the user's schema and are dumped as such.
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_part', '');
+REVOKE ALL ON @extschema@.mirai_rollup_part FROM PUBLIC;
+
+ALTER TABLE @extschema@.mirai_rollup_day
+    ADD COLUMN parts integer NOT NULL DEFAULT 1 CHECK (parts > 0),
+    ADD COLUMN nentries bigint NOT NULL DEFAULT 0 CHECK (nentries >= 0);
+
+-- every day's packed entries become its parts, countries as stored
+CREATE FUNCTION @extschema@.mirai_rollup_split_days() RETURNS bigint
+    AS 'MODULE_PATHNAME', 'mirai_rollup_split_days' LANGUAGE C;
+SELECT @extschema@.mirai_rollup_split_days();
+DROP FUNCTION @extschema@.mirai_rollup_split_days();
+
+CREATE OR REPLACE VIEW @extschema@.mirai_sources_rows WITH (security_barrier) AS
+SELECT d.tbl,
+       d.day,
+       t.time_zone,
+       d.packets AS day_packets,
+       s.src,
+       s.country,
+       s.packets,
+       s.first_seen,
+       s.last_seen,
+       s.ports
+  FROM @extschema@.mirai_rollup_day d
+  JOIN @extschema@.mirai_tracked t ON t.tbl = d.tbl
+  JOIN @extschema@.mirai_rollup_part pt ON pt.tbl = d.tbl AND pt.day = d.day
+ CROSS JOIN LATERAL @extschema@.mirai_day_sources(pt.entries) s
+ WHERE d.packets > 0
+   AND @extschema@.mirai_may_read(t.tbl, t.sources_view);
+COMMENT ON VIEW @extschema@.mirai_sources_rows IS
+    'internal to mirai_sources: the per-day sources a role may read';
+
+CREATE OR REPLACE VIEW @extschema@.mirai_bots WITH (security_barrier) AS
+SELECT b.tbl, b.src, b.country, b.first_seen, b.last_seen, b.first_day, b.last_day,
+       b.days, b.packets,
+       (SELECT pg_catalog.array_agg(DISTINCT p ORDER BY p) FROM pg_catalog.unnest(b.ports) AS p) AS ports
+  FROM (SELECT d.tbl, s.src,
+               (pg_catalog.array_agg(s.country ORDER BY d.day))[1] AS country,
+               pg_catalog.min(s.first_seen) AS first_seen,
+               pg_catalog.max(s.last_seen) AS last_seen,
+               pg_catalog.min(d.day) AS first_day,
+               pg_catalog.max(d.day) AS last_day,
+               pg_catalog.count(*) AS days,
+               pg_catalog.sum(s.packets)::bigint AS packets,
+               @extschema@.mirai_ports_union(s.ports) AS ports
+          FROM @extschema@.mirai_rollup_part d
+          JOIN @extschema@.mirai_tracked t ON t.tbl = d.tbl
+         CROSS JOIN LATERAL @extschema@.mirai_day_sources(d.entries) s
+         WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
+         GROUP BY d.tbl, s.src) b;
+COMMENT ON VIEW @extschema@.mirai_bots IS
+    'per Mirai source over everything tracked: country when first seen, first and last packet, first and last day, days active, packets, ports probed';
+
+ALTER TABLE @extschema@.mirai_rollup_day DROP COLUMN entries;
+COMMENT ON TABLE @extschema@.mirai_rollup_day IS
+    'per tracked table and day of its time zone: Mirai packets, distinct sources, packets per country; the day''s (source, port) entries are in mirai_rollup_part (internal; read the views)';
+
+CREATE OR REPLACE FUNCTION @extschema@.mirai_forget_dropped() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    gone pg_catalog.regclass[];
+BEGIN
+    SELECT pg_catalog.array_agg(d.objid::pg_catalog.regclass) INTO gone
+      FROM pg_catalog.pg_event_trigger_dropped_objects() d
+     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objsubid OPERATOR(pg_catalog.=) 0
+       AND d.object_type OPERATOR(pg_catalog.=) ANY (ARRAY['table', 'view']);
+    IF gone IS NULL THEN
+        RETURN;
+    END IF;
+    DELETE FROM @extschema@.mirai_rollup_part WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
+    DELETE FROM @extschema@.mirai_rollup_day WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
+    DELETE FROM @extschema@.mirai_rollup_hour WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
+    DELETE FROM @extschema@.mirai_tracked WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
+    DELETE FROM @extschema@.mirai_load_ledger WHERE table_name OPERATOR(pg_catalog.=) ANY (gone);
+    UPDATE @extschema@.mirai_tracked SET daily_view = tbl WHERE daily_view OPERATOR(pg_catalog.=) ANY (gone);
+    UPDATE @extschema@.mirai_tracked SET sources_view = tbl WHERE sources_view OPERATOR(pg_catalog.=) ANY (gone);
+    UPDATE @extschema@.mirai_tracked SET countries_view = tbl WHERE countries_view OPERATOR(pg_catalog.=) ANY (gone);
+END
+$fn$;
+
+-- ---------------------------------------------------------------------
 -- The planner: estimates, costs, parallel plans
 -- ---------------------------------------------------------------------

@@ -142,3 +142,31 @@ SELECT mirai_untrack('cap_part');
 SELECT count(*) FROM mirai_daily WHERE tbl = 'cap_part'::regclass;
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'cap_part'::regclass AND NOT tgisinternal;
 SELECT to_regclass('cap_part_mirai_daily');
+
+-- a day's entries in parts: a busy day splits as it grows, a statement
+-- rewrites only the parts its sources fall in, and the views are the same
+CREATE TABLE cap_big (p packet);
+SELECT mirai_track('cap_big');
+INSERT INTO cap_big
+SELECT mp('2024-12-14T10:00:00Z', host(inet '10.0.0.0' + i), 23) FROM generate_series(1, 3000) i;
+SELECT parts, nentries FROM mirai_rollup_day WHERE tbl = 'cap_big'::regclass;
+INSERT INTO cap_big
+SELECT mp('2024-12-14T11:00:00Z', host(inet '10.1.0.0' + i), 23 + i % 3) FROM generate_series(1, 20000) i;
+SELECT parts, nentries, sources, packets FROM mirai_rollup_day WHERE tbl = 'cap_big'::regclass;
+SELECT count(*) AS part_rows, sum(sources) AS sources, max(octet_length(entries)) < 65536 AS parts_small
+  FROM mirai_rollup_part WHERE tbl = 'cap_big'::regclass;
+SELECT * FROM rollups_diff('cap_big', 'UTC');
+-- one more packet changes one part
+CREATE TEMP TABLE parts_before AS SELECT part, entries FROM mirai_rollup_part WHERE tbl = 'cap_big'::regclass;
+INSERT INTO cap_big VALUES (mp('2024-12-14T12:00:00Z', '10.0.0.7', 2323));
+SELECT count(*) AS parts_changed FROM mirai_rollup_part p JOIN parts_before b USING (part)
+ WHERE p.tbl = 'cap_big'::regclass AND p.entries <> b.entries;
+DELETE FROM cap_big WHERE packet_src(p) << '10.1.0.0/16' AND packet_dport(p) = 24;
+SELECT * FROM rollups_diff('cap_big', 'UTC');
+-- a part beyond mirai_ext.rollup_part_limit is an error, never written
+SET mirai_ext.rollup_part_limit = '64kB';
+INSERT INTO cap_big
+SELECT mp('2024-12-15T10:00:00Z', '192.0.2.99', i) FROM generate_series(1, 20000) i;
+RESET mirai_ext.rollup_part_limit;
+SELECT count(*) AS rows_of_the_15th FROM mirai_rollup_day WHERE tbl = 'cap_big'::regclass AND day = '2024-12-15';
+SELECT mirai_untrack('cap_big');

@@ -19,6 +19,9 @@ extern void mirai_packet_unpack(Datum d, mx_packet *p);
 extern TimestampTz mirai_ns_to_timestamptz(int64 ns);
 extern Datum mirai_inet_datum(int ipver, const uint8 *addr);
 
+/* mirai_ext.c */
+extern int	mirai_rollup_part_limit;
+
 /* capture.c */
 extern void mirai_report_error(const char *path, const mx_error *err);
 

@@ -24,6 +24,7 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "pgtime.h"
 #include "utils/tuplestore.h"
 
@@ -35,6 +36,9 @@
 
 typedef mx_day_entry DayEntry;
 
+/* The version whose rollup tables this library writes. */
+#define MIRAI_EXT_ROLLUP_VERSION "0.2.0"
+
 /* Where the extension's objects are, and who owns the rollup tables. */
 typedef struct ExtInfo
 {
@@ -42,6 +46,7 @@ typedef struct ExtInfo
 	char	   *nspname;		/* quoted */
 	Oid			owner;
 	Oid			packet_type;
+	bool		current;		/* its SQL objects match this library */
 } ExtInfo;
 
 /* A tracked table's settings, read from mirai_tracked. */
@@ -67,6 +72,23 @@ typedef struct RollupAgg RollupAgg;
 /* Countries of new entries, looked up once per source and statement. */
 typedef struct CountryLookup CountryLookup;
 
+/* The statements on the rollup tables (rollup_store.c). */
+typedef struct RollupPlans
+{
+	bool		valid;
+	char		nspname[2 * NAMEDATALEN + 3];
+	SPIPlanPtr	tracked;		/* a table's settings */
+	SPIPlanPtr	day_lock;		/* SELECT a day row ... FOR UPDATE */
+	SPIPlanPtr	day_insert;		/* an empty day row, ON CONFLICT DO NOTHING */
+	SPIPlanPtr	day_update;		/* a locked day row's new totals */
+	SPIPlanPtr	part_lock;		/* SELECT a part's entries ... FOR UPDATE */
+	SPIPlanPtr	part_upsert;	/* a part's new entries */
+	SPIPlanPtr	part_delete;	/* a part left empty */
+	SPIPlanPtr	parts_lock;		/* every part of a day, FOR UPDATE */
+	SPIPlanPtr	hours_add;		/* upsert of hourly counts */
+	SPIPlanPtr	hours_prune;	/* hours left with no packet */
+} RollupPlans;
+
 /* What a role switch saved. */
 typedef struct RoleSwitch
 {
@@ -77,6 +99,7 @@ typedef struct RoleSwitch
 
 /* rollup_admin.c */
 extern void rollup_ext_info(Oid fn_oid, ExtInfo *info);
+extern void rollup_require_current(const ExtInfo *info);
 extern void rollup_as_ext_owner(const ExtInfo *info, RoleSwitch *saved);
 extern void rollup_as_table_owner(Oid relid, RoleSwitch *saved);
 extern void rollup_role_end(RoleSwitch *saved);
@@ -93,22 +116,25 @@ extern DayEntry *agg_entries(RollupAgg *agg, int *n);
 extern HourCount *agg_hours(RollupAgg *agg, int sign, int *n);
 
 /*
- * rollup_store.c: each of these runs its statements as the extension's
- * owner (the callers need not switch).
+ * rollup_store.c and rollup_day.c: each exported function runs its
+ * statements as the extension's owner (the callers need not switch).
  */
+extern const RollupPlans *rollup_plans(const ExtInfo *info);
 extern bool read_tracked(const ExtInfo *info, Oid relid, Tracked *t);
 extern bool trigger_tracked(const ExtInfo *info, Oid tgoid, Oid relid, Tracked *t);
-extern CountryLookup *country_lookup(void);
-extern void apply_days(const ExtInfo *info, Oid relid,
-					   DayEntry *add, int nadd, DayEntry *sub, int nsub,
-					   CountryLookup *cl, int32 **stale_days, int *n_stale);
-extern void replace_days(const ExtInfo *info, Oid relid, const int32 *days, int ndays,
-						 DayEntry *e, int n, CountryLookup *cl);
 extern void write_hours(const ExtInfo *info, Oid relid, HourCount *h, int n);
 extern void clear_rollups(const ExtInfo *info, Oid relid, bool days_only,
 						  const int32 *keep_days, int nkeep);
 extern uint64 store_exec(const ExtInfo *info, const char *sql, int nargs,
 						 Oid *argtypes, Datum *values, const char *nulls, int expect);
+
+/* rollup_day.c */
+extern CountryLookup *country_lookup(bool given);
+extern void apply_days(const ExtInfo *info, Oid relid,
+					   DayEntry *add, int nadd, DayEntry *sub, int nsub,
+					   CountryLookup *cl, int32 **stale_days, int *n_stale);
+extern void replace_days(const ExtInfo *info, Oid relid, const int32 *days, int ndays,
+						 DayEntry *e, int n, CountryLookup *cl);
 extern DayEntry *entries_unpack(bytea *b, int32 day, int *n);
 
 #endif							/* ROLLUP_H */

@@ -43,6 +43,8 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/memutils.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -88,6 +90,25 @@ rollup_ext_info(Oid fn_oid, ExtInfo *info)
 										ObjectIdGetDatum(info->nsp));
 	if (!OidIsValid(info->packet_type))
 		elog(ERROR, "mirai_ext type packet is missing");
+	/* the rollup tables of 0.2.0 on: days in parts */
+	info->current = OidIsValid(get_relname_relid("mirai_rollup_part", info->nsp));
+}
+
+/*
+ * An error unless the extension's SQL objects are those this library
+ * writes: a library installed over an older version works on its rollups
+ * only after ALTER EXTENSION mirai_ext UPDATE.
+ */
+void
+rollup_require_current(const ExtInfo *info)
+{
+	if (!info->current)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the rollup tables of mirai_ext are older than its library"),
+				 errdetail("The library installed writes the rollups of version %s; the database has the extension's SQL objects of an older version.",
+						   MIRAI_EXT_ROLLUP_VERSION),
+				 errhint("Run ALTER EXTENSION mirai_ext UPDATE in this database.")));
 }
 
 /* Become role, restricted, with a safe search_path (rollup_role_end undoes). */
@@ -461,6 +482,8 @@ forget_table(const ExtInfo *info, Oid relid)
 	Datum		v[1] = {ObjectIdGetDatum(relid)};
 	uint64		days;
 
+	(void) store_exec(info, psprintf("DELETE FROM %s.mirai_rollup_part WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
+									 info->nspname), 1, at, v, NULL, SPI_OK_DELETE);
 	days = store_exec(info, psprintf("DELETE FROM %s.mirai_rollup_day WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
 									 info->nspname), 1, at, v, NULL, SPI_OK_DELETE);
 	(void) store_exec(info, psprintf("DELETE FROM %s.mirai_rollup_hour WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
@@ -542,7 +565,7 @@ rebuild(const ExtInfo *info, Relation rel)
 			days[ndays++] = e[i].day;
 	qsort(days, ndays, sizeof(int32), cmp_day);
 	clear_rollups(info, relid, false, days, ndays);
-	replace_days(info, relid, days, ndays, e, n, country_lookup());
+	replace_days(info, relid, days, ndays, e, n, country_lookup(false));
 	write_hours(info, relid, h, nh);
 	return n;
 }
@@ -752,4 +775,59 @@ mirai_rollup_admin(PG_FUNCTION_ARGS)
 	SPI_finish();
 	table_close(rel, NoLock);
 	PG_RETURN_INT64(result);
+}
+
+/*
+ * mirai_rollup_split_days(): what the update to 0.2.0 runs once, as the
+ * extension's owner: every day row's packed entries (the entries column of
+ * 0.1.x) are written as parts (mirai_rollup_part) with the countries they
+ * have, and the day's totals recomputed from them.  Returns the days.
+ */
+PG_FUNCTION_INFO_V1(mirai_rollup_split_days);
+Datum
+mirai_rollup_split_days(PG_FUNCTION_ARGS)
+{
+	ExtInfo		info;
+	Portal		portal;
+	SPIPlanPtr	plan;
+	int64		days = 0;
+	MemoryContext cxt,
+				old;
+
+	rollup_ext_info(fcinfo->flinfo->fn_oid, &info);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(psprintf("SELECT tbl::pg_catalog.oid, day, entries FROM %s.mirai_rollup_day "
+								"ORDER BY tbl, day", info.nspname), 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, false);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "mirai_rollup_split_days", ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		bool		isnull;
+		Oid			relid;
+		int32		day;
+		bytea	   *b;
+		DayEntry   *e;
+		int			n;
+
+		SPI_cursor_fetch(portal, true, 1);
+		if (SPI_processed == 0)
+			break;
+		old = MemoryContextSwitchTo(cxt);
+		relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		day = DatumGetDateADT(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		e = entries_unpack(b, day, &n);
+		SPI_freetuptable(SPI_tuptable);
+		replace_days(&info, relid, &day, 1, e, n, country_lookup(true));
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(cxt);
+		days++;
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	PG_RETURN_INT64(days);
 }

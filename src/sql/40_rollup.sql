@@ -52,21 +52,38 @@ CREATE TABLE @extschema@.mirai_rollup_day (
     sources         bigint NOT NULL,
     countries       text[] NOT NULL,
     country_packets bigint[] NOT NULL,
-    entries         bytea NOT NULL,
+    parts           integer NOT NULL DEFAULT 1 CHECK (parts > 0),
+    nentries        bigint NOT NULL DEFAULT 0 CHECK (nentries >= 0),
     PRIMARY KEY (tbl, day)
 ) WITH (fillfactor = 80);
-ALTER TABLE @extschema@.mirai_rollup_day ALTER COLUMN entries SET STORAGE EXTERNAL;
 COMMENT ON TABLE @extschema@.mirai_rollup_day IS
-    'per tracked table and day of its time zone: Mirai packets, distinct sources, packets per country, and the packed (source, port) entries of the day (internal; read the views)';
+    'per tracked table and day of its time zone: Mirai packets, distinct sources, packets per country; the day''s (source, port) entries are in mirai_rollup_part (internal; read the views)';
+
+-- A day's (source, port) entries, split by a hash of the source into
+-- "parts" parts (a power of two that grows with the day), so that a
+-- statement rewrites only the parts its sources fall in: kilobytes, even
+-- on a day of millions of sources (src/pg/rollup_store.c).
+CREATE TABLE @extschema@.mirai_rollup_part (
+    tbl             regclass NOT NULL,
+    day             date NOT NULL,
+    part            integer NOT NULL CHECK (part >= 0),
+    sources         integer NOT NULL,
+    entries         bytea NOT NULL,
+    PRIMARY KEY (tbl, day, part)
+) WITH (fillfactor = 80);
+ALTER TABLE @extschema@.mirai_rollup_part ALTER COLUMN entries SET STORAGE EXTERNAL;
+COMMENT ON TABLE @extschema@.mirai_rollup_part IS
+    'per tracked table, day and part: the packed (source, port) entries of the sources whose hash falls in the part, with packets, first and last time and country (internal; read the views)';
 
 -- pg_dump dumps their rows; the triggers and per-table views are ordinary
 -- objects of the user's schema and are dumped as such.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_tracked', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_hour', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_day', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_part', '');
 
 REVOKE ALL ON @extschema@.mirai_tracked, @extschema@.mirai_rollup_hour,
-              @extschema@.mirai_rollup_day FROM PUBLIC;
+              @extschema@.mirai_rollup_day, @extschema@.mirai_rollup_part FROM PUBLIC;
 GRANT SELECT ON @extschema@.mirai_tracked TO PUBLIC;
 
 -- ---------------------------------------------------------------------
@@ -175,6 +192,7 @@ BEGIN
     IF gone IS NULL THEN
         RETURN;
     END IF;
+    DELETE FROM @extschema@.mirai_rollup_part WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
     DELETE FROM @extschema@.mirai_rollup_day WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
     DELETE FROM @extschema@.mirai_rollup_hour WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
     DELETE FROM @extschema@.mirai_tracked WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
@@ -229,7 +247,8 @@ SELECT d.tbl,
        s.ports
   FROM @extschema@.mirai_rollup_day d
   JOIN @extschema@.mirai_tracked t ON t.tbl = d.tbl
- CROSS JOIN LATERAL @extschema@.mirai_day_sources(d.entries) s
+  JOIN @extschema@.mirai_rollup_part pt ON pt.tbl = d.tbl AND pt.day = d.day
+ CROSS JOIN LATERAL @extschema@.mirai_day_sources(pt.entries) s
  WHERE d.packets > 0
    AND @extschema@.mirai_may_read(t.tbl, t.sources_view);
 COMMENT ON VIEW @extschema@.mirai_sources_rows IS
@@ -301,7 +320,7 @@ SELECT b.tbl, b.src, b.country, b.first_seen, b.last_seen, b.first_day, b.last_d
                pg_catalog.count(*) AS days,
                pg_catalog.sum(s.packets)::bigint AS packets,
                @extschema@.mirai_ports_union(s.ports) AS ports
-          FROM @extschema@.mirai_rollup_day d
+          FROM @extschema@.mirai_rollup_part d
           JOIN @extschema@.mirai_tracked t ON t.tbl = d.tbl
          CROSS JOIN LATERAL @extschema@.mirai_day_sources(d.entries) s
          WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)

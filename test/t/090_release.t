@@ -56,7 +56,8 @@ SELECT pg_describe_object(m.classid, m.objid, 0)
             (SELECT md5(evtevent || evtfoid::regproc::text || evtenabled::text) FROM pg_event_trigger WHERE m.classid = 'pg_event_trigger'::regclass AND oid = m.objid), '-')
   FROM m
 UNION ALL
-SELECT c.relname || ' column ' || a.attnum || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+SELECT c.relname || ' column ' || row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum) || ' ' || a.attname
+       || ' ' || format_type(a.atttypid, a.atttypmod)
        || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || ' ' || COALESCE(pg_get_expr(ad.adbin, ad.adrelid), '')
        || ' storage=' || a.attstorage::text
   FROM m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid AND c.relkind = 'r'

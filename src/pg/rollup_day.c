@@ -1,0 +1,952 @@
+/*-------------------------------------------------------------------------
+ *
+ * rollup_day.c
+ *		A day's rollups: its row of totals and its entries, split in parts.
+ *
+ * The (source, destination port) entries of a day are split by a hash of
+ * the source into day.parts parts (a power of two), each a row of
+ * mirai_rollup_part holding its packed entries (src/decode/mx_entries.h).
+ * A statement locks the day row, then the parts its sources fall in, in
+ * ascending order, merges its entries into each and writes back only those
+ * parts: on a day of a million sources, a one-row insert rewrites one part
+ * of a few thousand entries, not the day.  The day row keeps the totals
+ * (packets, distinct sources, packets per country, entries), updated from
+ * the difference each part made.
+ *
+ * A day splits when its entries would exceed PART_ENTRIES a part: the
+ * parts are read and written again at twice (or more) the number, so the
+ * cost of splitting is paid once per doubling.  A part's packed size is
+ * checked against mirai_ext.rollup_part_limit before it is written: with
+ * PART_ENTRIES and at most 65,536 entries a source (one a port), a part
+ * stays within a few megabytes, and the check turns a fault into a clear
+ * error long before PostgreSQL's 1 GB limit.
+ *
+ * Invariants:
+ *	- every count is exactly the GROUP BY over the table's current rows
+ *	  (rollups that follow deletes) or over every row ever inserted
+ *	  (rollups kept as history);
+ *	- a part is changed only while its day row is locked (SELECT ... FOR
+ *	  UPDATE), days in ascending order, then hours in ascending order, so
+ *	  concurrent loaders neither lose nor double a count and cannot
+ *	  deadlock each other within single-statement transactions;
+ *	- the country of an entry is the GeoIP answer when the entry was first
+ *	  made, and never changes afterwards (except by mirai_rebuild with
+ *	  countries);
+ *	- the sources of a part are exactly those whose hash falls in it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "mirai_ext.h"
+#include "rollup.h"
+
+#define PART_ENTRIES	4096	/* entries of a part before its day splits */
+#define MAX_PARTS		(1 << 20)
+#define COUNTRY_SLOTS	4096	/* > 2 * (MX_MAX_COUNTRIES + 1), a power of 2 */
+
+typedef enum MergeMode
+{
+	MERGE_ADD,					/* rows inserted */
+	MERGE_SUBTRACT,				/* rows deleted */
+	MERGE_REPLACE				/* day recomputed from the table */
+} MergeMode;
+
+/* ----------------------------------------------------------------------
+ * Countries
+ * ----------------------------------------------------------------------
+ */
+
+/* A source's country, cached for one statement. */
+typedef struct CountryHashElem
+{
+	uint32		src;
+	char		status;
+	char		country[MX_COUNTRY_LEN];
+} CountryHashElem;
+
+#define SH_PREFIX		countryhash
+#define SH_ELEMENT_TYPE	CountryHashElem
+#define SH_KEY_TYPE		uint32
+#define SH_KEY			src
+#define SH_HASH_KEY(tb, k)	murmurhash32(k)
+#define SH_EQUAL(tb, a, b)	((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+struct CountryLookup
+{
+	bool		enabled;		/* a GeoIP database is configured */
+	bool		given;			/* new entries bring their own country */
+	countryhash_hash *cache;	/* made at the first lookup */
+};
+
+/*
+ * Lazy country lookups for one statement (when GeoIP is configured), or,
+ * with given, none: the entries carry their countries (converting stored
+ * rollups).
+ */
+CountryLookup *
+country_lookup(bool given)
+{
+	const char *db = GetConfigOption("mirai_ext.geoip_database", true, false);
+	CountryLookup *cl = palloc0(sizeof(CountryLookup));
+
+	cl->enabled = db != NULL && db[0] != '\0';
+	cl->given = given;
+	return cl;
+}
+
+/*
+ * The country of a source: the GeoIP answer (geoip.c, as geoip_country
+ * gives it) once per source and statement, "" when it has none or no
+ * GeoIP database is configured.
+ */
+static void
+country_of(CountryLookup *cl, uint32 src, char *out)
+{
+	CountryHashElem *c;
+	bool		found;
+
+	if (cl != NULL && cl->given)
+		return;
+	memset(out, 0, MX_COUNTRY_LEN);
+	if (cl == NULL || !cl->enabled)
+		return;
+	if (cl->cache == NULL)
+		cl->cache = countryhash_create(CurrentMemoryContext, 1024, NULL);
+	c = countryhash_insert(cl->cache, src, &found);
+	if (!found)
+	{
+		uint8		addr[4];
+
+		StaticAssertStmt(MX_COUNTRY_LEN >= 7, "country codes take up to 6 bytes and a NUL");
+		memset(c->country, 0, MX_COUNTRY_LEN);
+		addr[0] = src >> 24;
+		addr[1] = src >> 16;
+		addr[2] = src >> 8;
+		addr[3] = src;
+		(void) mirai_geoip_country_code(4, addr, c->country);
+		/* what the entries cannot store is stored as unknown */
+		if (!mx_country_valid(c->country, MX_COUNTRY_LEN))
+			memset(c->country, 0, MX_COUNTRY_LEN);
+	}
+	memcpy(out, c->country, MX_COUNTRY_LEN);
+}
+
+/*
+ * The countries of a set of entries: names[0] is "" (unknown), packets per
+ * country, and for packing which country each entry has.
+ */
+typedef struct CountryDict
+{
+	int			n;
+	char		(*names)[MX_COUNTRY_LEN];
+	int64	   *packets;
+	uint32	   *index;			/* per entry, when asked for */
+	int32	   *slots;			/* open addressing: code -> index + 1 */
+} CountryDict;
+
+static inline uint32
+country_slot(const char *name)
+{
+	uint64		k;
+
+	memcpy(&k, name, 8);
+	return (uint32) ((k * UINT64CONST(0x9E3779B97F4A7C15)) >> 40) & (COUNTRY_SLOTS - 1);
+}
+
+/* Index of name in the dictionary, adding it when new. */
+static int
+dict_index(CountryDict *d, const char *name)
+{
+	uint32		s = country_slot(name);
+
+	StaticAssertStmt(COUNTRY_SLOTS > 2 * (MX_MAX_COUNTRIES + 1), "the slots stay at most half full");
+	while (d->slots[s] != 0)
+	{
+		int			i = d->slots[s] - 1;
+
+		if (memcmp(d->names[i], name, MX_COUNTRY_LEN) == 0)
+			return i;
+		s = (s + 1) & (COUNTRY_SLOTS - 1);
+	}
+	if (d->n > MX_MAX_COUNTRIES)
+		elog(ERROR, "more than %d countries in one rollup day", MX_MAX_COUNTRIES);
+	memcpy(d->names[d->n], name, MX_COUNTRY_LEN);
+	d->packets[d->n] = 0;
+	d->slots[s] = d->n + 1;
+	return d->n++;
+}
+
+/* The country dictionary of entries (index per entry when with_index). */
+static void
+dict_build(CountryDict *d, const DayEntry *e, int n, bool with_index)
+{
+	static const char unknown[MX_COUNTRY_LEN] = {0};
+	int			i,
+				last = 0;
+
+	d->n = 0;
+	d->names = palloc(sizeof(*d->names) * (MX_MAX_COUNTRIES + 1));
+	d->packets = palloc(sizeof(int64) * (MX_MAX_COUNTRIES + 1));
+	d->slots = palloc0(sizeof(int32) * COUNTRY_SLOTS);
+	d->index = with_index ? MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(n, 1)) : NULL;
+	(void) dict_index(d, unknown);
+	for (i = 0; i < n; i++)
+	{
+		/* entries of one source are adjacent and share a country */
+		if (i == 0 || e[i].src != e[i - 1].src ||
+			memcmp(e[i].country, e[i - 1].country, MX_COUNTRY_LEN) != 0)
+			last = dict_index(d, e[i].country);
+		if (d->index)
+			d->index[i] = last;
+		d->packets[last] += e[i].packets;
+	}
+}
+
+/* ----------------------------------------------------------------------
+ * Entries
+ * ----------------------------------------------------------------------
+ */
+
+/*
+ * Unpack packed entries (day copied into each), or an error saying what is
+ * wrong and where.
+ */
+DayEntry *
+entries_unpack(bytea *b, int32 day, int *n)
+{
+	const uint8 *p = (const uint8 *) VARDATA_ANY(b);
+	size_t		len = VARSIZE_ANY_EXHDR(b);
+	size_t		count,
+				i;
+	DayEntry   *e;
+	mx_error	err;
+	char		where[256];
+
+	if (mx_entries_count(p, len, &count, &err) == MX_OK)
+	{
+		e = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * Max(count, 1));
+		if (mx_entries_unpack(p, len, e, count, &err) == MX_OK)
+		{
+			for (i = 0; i < count; i++)
+				e[i].day = day;
+			*n = (int) count;
+			return e;
+		}
+	}
+	if (err.packetno > 0)
+		snprintf(where, sizeof(where), "At entry %llu, byte offset %llu, field %s.",
+				 (unsigned long long) err.packetno,
+				 (unsigned long long) err.offset, err.field);
+	else
+		snprintf(where, sizeof(where), "In the header, at byte offset %llu, field %s.",
+				 (unsigned long long) err.offset, err.field);
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("corrupt rollup entries: %s", err.message),
+			 errdetail("%s", where),
+			 errhint("mirai_rebuild recomputes a table's rollups from its rows.")));
+	return NULL;				/* keep the compiler quiet */
+}
+
+/*
+ * Pack sorted entries (their dictionary d built with the index), or an
+ * error when the result would exceed mirai_ext.rollup_part_limit.
+ */
+static bytea *
+entries_pack(Oid relid, int32 day, const DayEntry *e, int n, const CountryDict *d)
+{
+	Size		bound = VARHDRSZ + mx_entries_pack_bound(n, d->n);
+	Size		limit = (Size) mirai_rollup_part_limit * 1024;
+	bytea	   *b;
+	Size		len;
+
+	if (bound > MaxAllocHugeSize)
+		elog(ERROR, "rollup part too large to pack");
+	b = MemoryContextAllocHuge(CurrentMemoryContext, bound);
+	len = mx_entries_pack(e, n, (const char (*)[MX_COUNTRY_LEN]) d->names, d->n, d->index,
+						  (uint8 *) VARDATA(b));
+	if (len > limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("rollup part of table \"%s\", day %s, would take %zu bytes",
+						get_rel_name(relid),
+						DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day))), len),
+				 errdetail("The limit is mirai_ext.rollup_part_limit, %d kB; the part holds %d (source, port) entries.",
+						   mirai_rollup_part_limit, n),
+				 errhint("Parts split as a day grows; a part this large holds the ports of few sources.")));
+	SET_VARSIZE(b, VARHDRSZ + len);
+	return b;
+}
+
+/* The error of rollups that no longer match their table. */
+static void
+out_of_step(Oid relid, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("rollups of table \"%s\" are out of step with its rows",
+					get_rel_name(relid)),
+			 errdetail("%s", detail),
+			 errhint("Run SELECT mirai_rebuild('%s') to recompute them.",
+					 get_rel_name(relid))));
+}
+
+/*
+ * Merge the batch entries b[0..nb) into the stored entries s[0..ns), both
+ * sorted by (src, dport).  A new entry takes the country of its source's
+ * other entries that day when there are any, else the GeoIP answer (cl).
+ * Sets *stale when a deletion may have removed an entry's first or last
+ * packet (the day must be recomputed from the table).  Returns the merged
+ * entries.
+ */
+static DayEntry *
+merge_entries(DayEntry *s, int ns, DayEntry *b, int nb, MergeMode mode,
+			  int *nout, bool *stale, Oid relid, CountryLookup *cl)
+{
+	DayEntry   *out = MemoryContextAllocHuge(CurrentMemoryContext,
+											 sizeof(DayEntry) * Max((Size) ns + nb, 1));
+	int			i = 0,
+				j = 0,
+				k = 0;
+
+	while (i < ns || j < nb)
+	{
+		int			c;
+
+		if (i >= ns)
+			c = 1;
+		else if (j >= nb)
+			c = -1;
+		else if (s[i].src != b[j].src)
+			c = s[i].src < b[j].src ? -1 : 1;
+		else if (s[i].dport != b[j].dport)
+			c = s[i].dport < b[j].dport ? -1 : 1;
+		else
+			c = 0;
+
+		if (c < 0)
+		{
+			/* stored only: unchanged, except on a replace where it is gone */
+			if (mode != MERGE_REPLACE)
+				out[k++] = s[i];
+			i++;
+		}
+		else if (c > 0)
+		{
+			if (mode == MERGE_SUBTRACT)
+				out_of_step(relid, "Deleted packets were never counted.");
+			out[k] = b[j];
+			if (k > 0 && out[k - 1].src == b[j].src)
+				memcpy(out[k].country, out[k - 1].country, MX_COUNTRY_LEN);
+			else if (i < ns && s[i].src == b[j].src)
+				memcpy(out[k].country, s[i].country, MX_COUNTRY_LEN);
+			else
+				country_of(cl, b[j].src, out[k].country);
+			k++;
+			j++;
+		}
+		else
+		{
+			DayEntry	m = s[i];
+
+			switch (mode)
+			{
+				case MERGE_ADD:
+					m.packets += b[j].packets;
+					m.first_us = Min(m.first_us, b[j].first_us);
+					m.last_us = Max(m.last_us, b[j].last_us);
+					break;
+				case MERGE_SUBTRACT:
+					m.packets -= b[j].packets;
+					if (m.packets < 0)
+						out_of_step(relid, "More packets were deleted than were counted.");
+					if (m.packets > 0 &&
+						(b[j].first_us <= m.first_us || b[j].last_us >= m.last_us))
+						*stale = true;
+					break;
+				case MERGE_REPLACE:
+					/* new counts, stored country */
+					m = b[j];
+					memcpy(m.country, s[i].country, MX_COUNTRY_LEN);
+					break;
+			}
+			if (m.packets > 0)
+				out[k++] = m;
+			i++;
+			j++;
+		}
+	}
+	*nout = k;
+	return out;
+}
+
+static int
+entry_src_cmp(const void *a, const void *b)
+{
+	const DayEntry *x = a;
+	const DayEntry *y = b;
+
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	if (x->dport != y->dport)
+		return x->dport < y->dport ? -1 : 1;
+	return 0;
+}
+
+/* ----------------------------------------------------------------------
+ * Day rows and their parts
+ * ----------------------------------------------------------------------
+ */
+
+/* A day row's totals, as read and as they will be written. */
+typedef struct DayRow
+{
+	int64		packets;
+	int64		sources;
+	int64		nentries;
+	int			parts;
+	int			ncountries;		/* names[0] is "" (unknown) */
+	char		(*names)[MX_COUNTRY_LEN];
+	int64	   *cpackets;
+} DayRow;
+
+static inline int
+part_of(uint32 src, int parts)
+{
+	return (int) (murmurhash32(src) & (uint32) (parts - 1));
+}
+
+/* The parts a day of n entries needs: a power of two. */
+static int
+parts_for(int64 n)
+{
+	int			p = 1;
+
+	while (p < MAX_PARTS && (int64) p * PART_ENTRIES < n)
+		p <<= 1;
+	return p;
+}
+
+/* Add sign times the packets per country of d to the day's. */
+static void
+dayrow_add_countries(DayRow *r, const CountryDict *d, int sign)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < d->n; i++)
+	{
+		if (d->packets[i] == 0)
+			continue;
+		for (j = 0; j < r->ncountries; j++)
+			if (memcmp(r->names[j], d->names[i], MX_COUNTRY_LEN) == 0)
+				break;
+		if (j == r->ncountries)
+		{
+			if (r->ncountries > MX_MAX_COUNTRIES)
+				elog(ERROR, "more than %d countries in one rollup day", MX_MAX_COUNTRIES);
+			memcpy(r->names[j], d->names[i], MX_COUNTRY_LEN);
+			r->cpackets[j] = 0;
+			r->ncountries++;
+		}
+		r->cpackets[j] += sign * d->packets[i];
+	}
+}
+
+/* Add sign times what entries e[0..n) hold to the day's totals. */
+static void
+dayrow_add(DayRow *r, const DayEntry *e, int n, int sign)
+{
+	CountryDict d;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		r->packets += sign * e[i].packets;
+		if (i == 0 || e[i].src != e[i - 1].src)
+			r->sources += sign;
+	}
+	r->nentries += sign * n;
+	dict_build(&d, e, n, false);
+	dayrow_add_countries(r, &d, sign);
+}
+
+/*
+ * Lock a day row and read its totals; false (and nothing locked) when
+ * there is no row.
+ */
+static bool
+dayrow_lock(const RollupPlans *pl, Oid relid, int32 day, DayRow *r)
+{
+	Datum		values[2];
+	bool		isnull;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	Datum	   *cn,
+			   *cp;
+	bool	   *cnn;
+	int			nn,
+				np,
+				i;
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = DateADTGetDatum(day);
+	if (SPI_execute_plan(pl->day_lock, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "locking mirai_rollup_day failed");
+	if (SPI_processed == 0)
+		return false;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	r->packets = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	r->sources = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)),
+					  TEXTOID, -1, false, TYPALIGN_INT, &cn, &cnn, &nn);
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)),
+					  INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &cp, NULL, &np);
+	r->parts = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+	r->nentries = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+	if (nn != np || r->parts < 1 || r->parts > MAX_PARTS || (r->parts & (r->parts - 1)) != 0)
+		elog(ERROR, "rollup day row of table %u, day %d is inconsistent", relid, day);
+	r->names = palloc0(sizeof(*r->names) * (MX_MAX_COUNTRIES + 2));
+	r->cpackets = palloc0(sizeof(int64) * (MX_MAX_COUNTRIES + 2));
+	r->ncountries = 1;			/* [0]: unknown */
+	for (i = 0; i < nn; i++)
+	{
+		int			j = 0;
+
+		if (!cnn[i])
+		{
+			char	   *s = TextDatumGetCString(cn[i]);
+
+			if (r->ncountries > MX_MAX_COUNTRIES)
+				elog(ERROR, "more than %d countries in one rollup day", MX_MAX_COUNTRIES);
+			j = r->ncountries++;
+			strncpy(r->names[j], s, MX_COUNTRY_LEN - 1);
+		}
+		r->cpackets[j] += DatumGetInt64(cp[i]);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return true;
+}
+
+/* Write a locked day row's totals: countries by name, unknown last. */
+static void
+dayrow_write(const RollupPlans *pl, Oid relid, int32 day, const DayRow *r)
+{
+	int		   *order = palloc(sizeof(int) * r->ncountries);
+	Datum	   *cd = palloc(sizeof(Datum) * r->ncountries);
+	Datum	   *pd = palloc(sizeof(Datum) * r->ncountries);
+	bool	   *cnull = palloc(sizeof(bool) * r->ncountries);
+	Datum		values[8];
+	int			dims[1];
+	int			lbs[1] = {1};
+	int			nc = 0,
+				c,
+				i;
+
+	for (c = 1; c < r->ncountries; c++)
+	{
+		int			at = nc;
+
+		if (r->cpackets[c] <= 0)
+			continue;
+		while (at > 0 && strcmp(r->names[order[at - 1]], r->names[c]) > 0)
+		{
+			order[at] = order[at - 1];
+			at--;
+		}
+		order[at] = c;
+		nc++;
+	}
+	if (r->cpackets[0] > 0)
+		order[nc++] = 0;
+	for (i = 0; i < nc; i++)
+	{
+		c = order[i];
+		cnull[i] = c == 0;
+		cd[i] = c == 0 ? (Datum) 0 : CStringGetTextDatum(r->names[c]);
+		pd[i] = Int64GetDatum(r->cpackets[c]);
+	}
+	dims[0] = nc;
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = DateADTGetDatum(day);
+	values[2] = Int64GetDatum(r->packets);
+	values[3] = Int64GetDatum(r->sources);
+	values[4] = PointerGetDatum(construct_md_array(cd, cnull, 1, dims, lbs,
+												   TEXTOID, -1, false, TYPALIGN_INT));
+	values[5] = PointerGetDatum(construct_array(pd, nc, INT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	values[6] = Int32GetDatum(r->parts);
+	values[7] = Int64GetDatum(r->nentries);
+	if (SPI_execute_plan(pl->day_update, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "updating mirai_rollup_day failed");
+}
+
+/* Lock a day row, making it (empty) when there is none. */
+static void
+dayrow_lock_or_make(const RollupPlans *pl, Oid relid, int32 day, int parts, DayRow *r)
+{
+	Datum		values[3];
+
+	if (dayrow_lock(pl, relid, day, r))
+		return;
+	/* a new day: made empty, unless a concurrent loader makes it first */
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = DateADTGetDatum(day);
+	values[2] = Int32GetDatum(parts);
+	if (SPI_execute_plan(pl->day_insert, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "inserting into mirai_rollup_day failed");
+	if (!dayrow_lock(pl, relid, day, r))
+		elog(ERROR, "rollup row of table %u, day %d neither inserted nor found", relid, day);
+}
+
+/* Lock one part and unpack its entries (none when it has no row). */
+static DayEntry *
+part_lock(const RollupPlans *pl, Oid relid, int32 day, int part, int *n)
+{
+	Datum		values[3];
+	bool		isnull;
+	Datum		d;
+	bytea	   *bytes;
+	DayEntry   *e;
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = DateADTGetDatum(day);
+	values[2] = Int32GetDatum(part);
+	if (SPI_execute_plan(pl->part_lock, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "locking mirai_rollup_part failed");
+	*n = 0;
+	if (SPI_processed == 0)
+		return NULL;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	bytes = DatumGetByteaPP(d);
+	e = entries_unpack(bytes, day, n);
+	SPI_freetuptable(SPI_tuptable);
+	return e;
+}
+
+/* Write a part's sorted entries, or remove the part when it has none. */
+static void
+part_write(const RollupPlans *pl, Oid relid, int32 day, int part, const DayEntry *e, int n)
+{
+	Datum		values[5];
+	CountryDict d;
+	int			sources = 0,
+				i;
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = DateADTGetDatum(day);
+	values[2] = Int32GetDatum(part);
+	if (n == 0)
+	{
+		if (SPI_execute_plan(pl->part_delete, values, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "deleting from mirai_rollup_part failed");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (i == 0 || e[i].src != e[i - 1].src)
+			sources++;
+	dict_build(&d, e, n, true);
+	values[3] = Int32GetDatum(sources);
+	values[4] = PointerGetDatum(entries_pack(relid, day, e, n, &d));
+	if (SPI_execute_plan(pl->part_upsert, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "writing mirai_rollup_part failed");
+	pfree(DatumGetPointer(values[4]));
+}
+
+/* Lock and unpack every part of a day, as one array sorted by (src, dport). */
+static DayEntry *
+day_entries(const RollupPlans *pl, Oid relid, int32 day, int *n)
+{
+	Datum		values[2];
+	DayEntry   *all = NULL;
+	int			nall = 0,
+				cap = 0;
+	uint64		i;
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = DateADTGetDatum(day);
+	if (SPI_execute_plan(pl->parts_lock, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "locking the parts of mirai_rollup_day failed");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		int			ne;
+		DayEntry   *e = entries_unpack(DatumGetByteaPP(d), day, &ne);
+
+		if (nall + ne > cap)
+		{
+			cap = Max(cap * 2, nall + ne);
+			all = all ? repalloc_huge(all, sizeof(DayEntry) * cap)
+				: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * cap);
+		}
+		memcpy(all + nall, e, sizeof(DayEntry) * ne);
+		nall += ne;
+		pfree(e);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	if (nall > 1)
+		qsort(all, nall, sizeof(DayEntry), entry_src_cmp);
+	*n = nall;
+	return all ? all : palloc(sizeof(DayEntry));
+}
+
+/*
+ * Write all of a day's entries (sorted by (src, dport)) in parts parts,
+ * over parts_before parts: each part is rewritten, those beyond the new
+ * number removed.
+ */
+static void
+day_write_all(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
+			  int parts, int parts_before)
+{
+	int		   *count = palloc0(sizeof(int) * (parts + 1));
+	DayEntry   *by = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * Max(n, 1));
+	int			i,
+				p;
+
+	/* a stable counting sort by part keeps each part in (src, dport) order */
+	for (i = 0; i < n; i++)
+		count[part_of(e[i].src, parts) + 1]++;
+	for (p = 0; p < parts; p++)
+		count[p + 1] += count[p];
+	for (i = 0; i < n; i++)
+		by[count[part_of(e[i].src, parts)]++] = e[i];
+	/* count[p] is now where part p + 1 starts */
+	for (p = 0; p < Max(parts, parts_before); p++)
+	{
+		int			from = p == 0 ? 0 : count[p - 1];
+		int			to = p < parts ? count[p] : from;
+
+		if (to > from || p < parts_before)
+			part_write(pl, relid, day, p, by + from, to - from);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pfree(by);
+	pfree(count);
+}
+
+/*
+ * Fold a batch's sorted entries of one day into its parts: add (inserted
+ * rows) then sub (deleted rows).  The day row is locked first (days are
+ * taken in ascending order by every caller), split when it grows past its
+ * parts, and its totals written last.  Returns whether a deletion left the
+ * day stale (see merge_entries).
+ */
+static bool
+store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
+		  DayEntry *sub, int nsub, CountryLookup *cl)
+{
+	DayRow		r;
+	bool		stale = false;
+	int			parts,
+				i = 0,
+				j = 0;
+	int		   *pa,
+			   *ps;
+	DayEntry   *ba,
+			   *bs;
+
+	if (nadd == 0)
+	{
+		if (!dayrow_lock(pl, relid, day, &r))
+			out_of_step(relid, "Packets of a day that was never counted were deleted.");
+	}
+	else
+		dayrow_lock_or_make(pl, relid, day, parts_for(nadd), &r);
+
+	/* a growing day splits first: its parts are written again, more of them */
+	parts = parts_for(r.nentries + nadd);
+	if (parts > r.parts)
+	{
+		int			n;
+		DayEntry   *all = day_entries(pl, relid, day, &n);
+
+		day_write_all(pl, relid, day, all, n, parts, r.parts);
+		r.parts = parts;
+		pfree(all);
+	}
+	parts = r.parts;
+
+	/* the batch by part, each part's entries in (src, dport) order */
+	pa = palloc(sizeof(int) * Max(nadd, 1));
+	ps = palloc(sizeof(int) * Max(nsub, 1));
+	ba = palloc(sizeof(DayEntry) * Max(nadd, 1));
+	bs = palloc(sizeof(DayEntry) * Max(nsub, 1));
+	{
+		int		   *ca = palloc0(sizeof(int) * (parts + 1));
+		int		   *cs = palloc0(sizeof(int) * (parts + 1));
+		int			k,
+					p;
+
+		for (k = 0; k < nadd; k++)
+			ca[(pa[k] = part_of(add[k].src, parts)) + 1]++;
+		for (k = 0; k < nsub; k++)
+			cs[(ps[k] = part_of(sub[k].src, parts)) + 1]++;
+		for (p = 0; p < parts; p++)
+		{
+			ca[p + 1] += ca[p];
+			cs[p + 1] += cs[p];
+		}
+		for (k = 0; k < nadd; k++)
+			ba[ca[pa[k]]++] = add[k];
+		for (k = 0; k < nsub; k++)
+			bs[cs[ps[k]]++] = sub[k];
+		/* the part of each sorted entry, for the walk below */
+		for (k = 0; k < nadd; k++)
+			pa[k] = part_of(ba[k].src, parts);
+		for (k = 0; k < nsub; k++)
+			ps[k] = part_of(bs[k].src, parts);
+		pfree(ca);
+		pfree(cs);
+	}
+
+	/* each part touched, in ascending order */
+	while (i < nadd || j < nsub)
+	{
+		int			p = (j >= nsub || (i < nadd && pa[i] <= ps[j])) ? pa[i] : ps[j];
+		int			ie = i,
+					je = j,
+					ns,
+					nout;
+		DayEntry   *s,
+				   *out;
+
+		while (ie < nadd && pa[ie] == p)
+			ie++;
+		while (je < nsub && ps[je] == p)
+			je++;
+		s = part_lock(pl, relid, day, p, &ns);
+		if (ns > 0)
+			dayrow_add(&r, s, ns, -1);
+		out = s;
+		nout = ns;
+		if (ie > i)
+			out = merge_entries(out, nout, ba + i, ie - i, MERGE_ADD, &nout, &stale, relid, cl);
+		if (je > j)
+			out = merge_entries(out, nout, bs + j, je - j, MERGE_SUBTRACT, &nout, &stale, relid, cl);
+		dayrow_add(&r, out, nout, 1);
+		part_write(pl, relid, day, p, out, nout);
+		i = ie;
+		j = je;
+		CHECK_FOR_INTERRUPTS();
+	}
+	dayrow_write(pl, relid, day, &r);
+	return stale;
+}
+
+/*
+ * Replace a day with the sorted entries e[0..n): countries of entries
+ * already stored are kept, new entries get theirs from cl.
+ */
+static void
+replace_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
+			CountryLookup *cl)
+{
+	DayRow		r;
+	int			ns,
+				nout,
+				parts;
+	bool		stale = false;
+	DayEntry   *s,
+			   *out;
+
+	dayrow_lock_or_make(pl, relid, day, parts_for(n), &r);
+	s = day_entries(pl, relid, day, &ns);
+	out = merge_entries(s, ns, e, n, MERGE_REPLACE, &nout, &stale, relid, cl);
+	parts = parts_for(nout);
+	day_write_all(pl, relid, day, out, nout, parts, r.parts);
+	memset(r.cpackets, 0, sizeof(int64) * (MX_MAX_COUNTRIES + 2));
+	r.ncountries = 1;
+	r.packets = r.sources = r.nentries = 0;
+	r.parts = parts;
+	dayrow_add(&r, out, nout, 1);
+	dayrow_write(pl, relid, day, &r);
+}
+
+/*
+ * Apply sorted batches to the day rows, every day of either in ascending
+ * order: add (inserted rows), then sub (deleted rows).  Returns the days a
+ * deletion left stale (palloc'd, sorted) in *stale_days.
+ */
+void
+apply_days(const ExtInfo *info, Oid relid, DayEntry *add, int nadd,
+		   DayEntry *sub, int nsub, CountryLookup *cl,
+		   int32 **stale_days, int *n_stale)
+{
+	RoleSwitch	saved;
+	const RollupPlans *pl;
+	int			i = 0,
+				j = 0;
+
+	*stale_days = palloc(sizeof(int32) * Max(nadd + nsub, 1));
+	*n_stale = 0;
+	rollup_as_ext_owner(info, &saved);
+	pl = rollup_plans(info);
+	while (i < nadd || j < nsub)
+	{
+		int32		day;
+		int			ie = i,
+					je = j;
+
+		if (j >= nsub || (i < nadd && add[i].day <= sub[j].day))
+			day = add[i].day;
+		else
+			day = sub[j].day;
+		while (ie < nadd && add[ie].day == day)
+			ie++;
+		while (je < nsub && sub[je].day == day)
+			je++;
+		if (store_day(pl, relid, day, add + i, ie - i, sub + j, je - j, cl))
+			(*stale_days)[(*n_stale)++] = day;
+		i = ie;
+		j = je;
+		CHECK_FOR_INTERRUPTS();
+	}
+	rollup_role_end(&saved);
+}
+
+/*
+ * Replace the given days (sorted) with the sorted entries e, which hold
+ * those days only: the countries of entries already stored are kept, new
+ * entries get theirs from cl.
+ */
+void
+replace_days(const ExtInfo *info, Oid relid, const int32 *days, int ndays,
+			 DayEntry *e, int n, CountryLookup *cl)
+{
+	RoleSwitch	saved;
+	const RollupPlans *pl;
+	int			i,
+				start = 0;
+
+	rollup_as_ext_owner(info, &saved);
+	pl = rollup_plans(info);
+	for (i = 0; i < ndays; i++)
+	{
+		int			end = start;
+
+		while (end < n && e[end].day == days[i])
+			end++;
+		replace_day(pl, relid, days[i], e + start, end - start, cl);
+		start = end;
+		CHECK_FOR_INTERRUPTS();
+	}
+	rollup_role_end(&saved);
+}
