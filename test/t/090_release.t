@@ -12,6 +12,9 @@
 use strict;
 use warnings;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use MiraiOld qw(old_track);
 
 my $top = $ENV{MIRAI_TOP} // '.';
 my $work = $ENV{MIRAI_WORK} // '/tmp';
@@ -91,6 +94,66 @@ SQL
 	return $out;
 }
 
+# views of every kind, shares as 0.2.0 rounds them
+sub views
+{
+	my ($db) = @_;
+	my $sql = <<'SQL';
+SELECT 'daily', tbl, day, packets, sources FROM mirai_daily ORDER BY 2, 3;
+SELECT 'sources', tbl, day, src, country, packets, round(share, 6), first_seen, last_seen, ports FROM mirai_sources ORDER BY 2, 3, 4;
+SELECT 'countries', tbl, country, packets, round(share, 6), rank FROM mirai_countries ORDER BY 2, 3;
+SELECT 'daily_countries', tbl, day, country, packets FROM mirai_daily_countries ORDER BY 2, 3, 4;
+SELECT 'hourly', tbl, "time", packets, all_packets FROM mirai_hourly ORDER BY 2, 3;
+SELECT 'bots', tbl, src, country, first_seen, last_seen, first_day, last_day, days, packets, ports FROM mirai_bots ORDER BY 2, 3;
+SELECT 'new', tbl, day, new_sources FROM mirai_new_sources ORDER BY 2, 3;
+SELECT 'range', tbl, src, country, packets, round(share, 6), days FROM mirai_sources('2024-12-01', '2025-01-01') ORDER BY 2, 3;
+SQL
+	open(my $fh, '>', "$work/090_views.sql") or die "$!\n";
+	print $fh $sql;
+	close($fh);
+	my $out = `psql -X -A -t -v ON_ERROR_STOP=1 -d $db -f $work/090_views.sql 2>&1`;
+	die "reading the views of $db failed: $out\n" if $? != 0;
+	return $out;
+}
+
+# rows where a view and the same GROUP BY over the table cap differ
+sub rows_vs_views
+{
+	my ($db) = @_;
+	my $sql = <<'SQL';
+WITH raw AS (SELECT (packet_time(p) AT TIME ZONE 'Asia/Tokyo')::date AS day, packet_src(p) AS src,
+                    packet_dport(p) AS dport, packet_time(p) AS t FROM cap WHERE is_mirai(p)),
+     rs AS (SELECT day, src, count(*) AS packets, min(t) AS f, max(t) AS l, array_agg(DISTINCT dport ORDER BY dport) AS ports
+              FROM raw GROUP BY 1, 2),
+     vs AS (SELECT day, src, packets, first_seen, last_seen, ports FROM mirai_sources WHERE tbl = 'cap'::regclass),
+     rd AS (SELECT day, count(*) AS packets, count(DISTINCT src) AS sources FROM raw GROUP BY 1),
+     vd AS (SELECT day, packets, sources FROM mirai_daily WHERE tbl = 'cap'::regclass)
+SELECT (SELECT count(*) FROM ((TABLE rs EXCEPT TABLE vs) UNION ALL (TABLE vs EXCEPT TABLE rs)) x)
+     + (SELECT count(*) FROM ((TABLE rd EXCEPT TABLE vd) UNION ALL (TABLE vd EXCEPT TABLE rd)) y)
+SQL
+	my $out = `psql -X -A -t -v ON_ERROR_STOP=1 -d $db -c @{[sq($sql)]} 2>&1`;
+	chomp $out;
+	return $out;
+}
+
+sub sq
+{
+	my ($s) = @_;
+	$s =~ s/'/'\\''/g;
+	return "'$s'";
+}
+
+# a few days of Mirai packets from a handful of sources, and other packets
+my @study;
+for my $i (0 .. 59)
+{
+	my $src = '192.0.2.' . (1 + $i % 7);
+	my $ts = sprintf('2024-12-%02dT%02d:%02d:00Z', 13 + $i % 3, $i % 24, $i % 60);
+	my $dport = $i % 5 == 0 ? 2323 : 23;
+	push @study, "$ts tcp $src:40000 > 203.0.113.7:$dport flags=S seq=3405803783 ack=0 win=1 ttl=50 id=1 len=54";
+	push @study, "$ts tcp $src:40000 > 203.0.113.7:$dport flags=S seq=7 ack=0 win=1 ttl=50 id=1 len=54" if $i % 4 == 0;
+}
+
 my $sample = "'2024-12-14T03:12:45.123456789Z tcp 192.0.2.1:40512 > 203.0.113.7:23 flags=S seq=3405803783 ack=0 win=14600 ttl=52 id=54321 len=54'";
 system("dropdb --if-exists mirai_t090_fresh >/dev/null 2>&1; createdb mirai_t090_fresh");
 system("psql -X -q -d mirai_t090_fresh -c 'CREATE EXTENSION mirai_ext'") == 0 or BAIL_OUT('CREATE EXTENSION failed');
@@ -104,8 +167,15 @@ for my $v (sort grep { $_ ne $current } keys %frozen)
 	is(system("psql -X -q -d $db -c \"CREATE EXTENSION mirai_ext VERSION '$v'\""), 0, "install $v");
 	system("psql -X -q -d $db -c \"CREATE TABLE t (p packet); INSERT INTO t VALUES ($sample)\"");
 	my $before = `psql -X -A -t -d $db -c 'SELECT p FROM t'`;
+	# a tracked table with the rollups that version wrote
+	old_track(db => $db, table => 'cap', zone => 'Asia/Tokyo', packets => \@study);
+	my $views_before = views($db);
 	is(system("psql -X -q -d $db -c 'ALTER EXTENSION mirai_ext UPDATE'"), 0, "update $v to $current");
 	is(`psql -X -A -t -d $db -c 'SELECT p FROM t'`, $before, "$v: stored packets read back the same");
+	is(views($db), $views_before, "$v: every view answers the same after the update");
+	is(rows_vs_views($db), '0', "$v updated: the views equal the GROUP BY over the rows");
+	system("psql -X -q -d $db -c \"INSERT INTO cap SELECT p FROM cap WHERE packet_dport(p) = 23; DELETE FROM cap WHERE packet_dport(p) = 2323\" 2>&1");
+	is(rows_vs_views($db), '0', "$v updated: ... and after loads and deletes");
 	my $updated = objects($db);
 	is($updated, $fresh, "$v updated has the objects, grants, comments and definitions of a fresh $current")
 	  or diag(join("\n", map { "fresh only: $_" } grep { my $l = $_; index($updated, "$l\n") < 0 } split(/\n/, $fresh)),
