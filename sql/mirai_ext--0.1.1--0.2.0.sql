@@ -119,7 +119,8 @@ REVOKE ALL ON @extschema@.mirai_rollup_part FROM PUBLIC;
 
 ALTER TABLE @extschema@.mirai_rollup_day
     ADD COLUMN parts integer NOT NULL DEFAULT 1 CHECK (parts > 0),
-    ADD COLUMN nentries bigint NOT NULL DEFAULT 0 CHECK (nentries >= 0);
+    ADD COLUMN nentries bigint NOT NULL DEFAULT 0 CHECK (nentries >= 0),
+    ADD COLUMN top bytea NOT NULL DEFAULT '';
 
 -- every day's packed entries become its parts, countries as stored
 CREATE FUNCTION @extschema@.mirai_rollup_split_days() RETURNS bigint
@@ -170,7 +171,7 @@ COMMENT ON VIEW @extschema@.mirai_bots IS
 
 ALTER TABLE @extschema@.mirai_rollup_day DROP COLUMN entries;
 COMMENT ON TABLE @extschema@.mirai_rollup_day IS
-    'per tracked table and day of its time zone: Mirai packets, distinct sources, packets per country; the day''s (source, port) entries are in mirai_rollup_part (internal; read the views)';
+    'per tracked table and day of its time zone: Mirai packets, distinct sources, packets per country, the top sources; the day''s (source, port) entries are in mirai_rollup_part (internal; read the views)';
 
 CREATE OR REPLACE FUNCTION @extschema@.mirai_forget_dropped() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -197,6 +198,19 @@ BEGIN
     UPDATE @extschema@.mirai_tracked SET countries_view = tbl WHERE countries_view OPERATOR(pg_catalog.=) ANY (gone);
 END
 $fn$;
+
+-- The top n of mirai_sources(from, to), exactly, from the days' lists of
+-- their top sources: milliseconds where mirai_sources(from, to) sums every
+-- source of every day (src/pg/rollup_range.c).
+CREATE FUNCTION @extschema@.mirai_top_sources("from" timestamptz, "to" timestamptz,
+                                              n integer DEFAULT 10, of_table regclass DEFAULT NULL,
+    OUT tbl regclass, OUT src inet, OUT country text, OUT packets bigint,
+    OUT share numeric, OUT first_seen timestamptz, OUT last_seen timestamptz,
+    OUT days bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'mirai_top_sources' LANGUAGE C STABLE ROWS 10;
+COMMENT ON FUNCTION @extschema@.mirai_top_sources(timestamptz, timestamptz, integer, regclass) IS
+    'the n (1 to 128) Mirai sources with the most packets over the days starting in [from, to), per table, as mirai_sources(from, to) gives them, in order';
 
 -- ---------------------------------------------------------------------
 -- The planner: estimates, costs, parallel plans

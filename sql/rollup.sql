@@ -170,3 +170,41 @@ SELECT mp('2024-12-15T10:00:00Z', '192.0.2.99', i) FROM generate_series(1, 20000
 RESET mirai_ext.rollup_part_limit;
 SELECT count(*) AS rows_of_the_15th FROM mirai_rollup_day WHERE tbl = 'cap_big'::regclass AND day = '2024-12-15';
 SELECT mirai_untrack('cap_big');
+
+-- mirai_top_sources: the top n of mirai_sources(from, to), from the days'
+-- lists of their top sources; the same rows whatever the range and n
+CREATE TABLE cap_top (p packet);
+SELECT mirai_track('cap_top');
+INSERT INTO cap_top
+SELECT mp(format('2024-12-%sT%s:00:00Z', 10 + d, 10 + (i % 12)), host(inet '10.0.0.0' + ((i * 7919 + d * 104729) % 400)), 23 + i % 2)
+  FROM generate_series(1, 5) d, generate_series(1, 600 * d) i;
+-- days 21 to 25: each day 150 sources of 3 packets and 150 of 1, new every
+-- day, and one source of 2 packets a day: in no day's list (128 sources),
+-- it leads the range
+INSERT INTO cap_top
+SELECT mp(format('2024-12-%sT08:00:00Z', 20 + d), host(inet '10.9.0.0' + d * 1000 + s), 23)
+  FROM generate_series(1, 5) d, generate_series(1, 300) s, generate_series(1, 3) k
+ WHERE k = 1 OR s <= 150;
+INSERT INTO cap_top
+SELECT mp(format('2024-12-%sT09:00:00Z', 20 + d), '192.0.2.200', 23) FROM generate_series(1, 5) d, generate_series(1, 2) i;
+CREATE FUNCTION top_differs(f timestamptz, t timestamptz, n int) RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FROM (
+        (SELECT src, country, packets, share, first_seen, last_seen, days FROM mirai_top_sources(f, t, n, 'cap_top')
+         EXCEPT SELECT src, country, packets, share, first_seen, last_seen, days FROM
+             (SELECT * FROM mirai_sources(f, t, 'cap_top') ORDER BY packets DESC, src LIMIT n) a)
+        UNION ALL
+        (SELECT src, country, packets, share, first_seen, last_seen, days FROM
+             (SELECT * FROM mirai_sources(f, t, 'cap_top') ORDER BY packets DESC, src LIMIT n) b
+         EXCEPT SELECT src, country, packets, share, first_seen, last_seen, days FROM mirai_top_sources(f, t, n, 'cap_top'))) x $$;
+SELECT f::date AS "from", t::date AS "to", n, top_differs(f, t, n) AS differs
+  FROM (VALUES ('2024-12-11'::timestamptz, '2024-12-12'::timestamptz), ('2024-12-11', '2024-12-16'),
+               ('2024-12-13', '2024-12-15'), ('2024-12-21', '2024-12-26'), ('2024-01-01', '2025-01-01')) r(f, t),
+       (VALUES (1), (10), (128)) k(n)
+ ORDER BY 1, 2, 3;
+SELECT src, packets, days FROM mirai_top_sources('2024-12-01', '2025-01-01', 3, 'cap_top');
+SELECT src, packets, days FROM mirai_top_sources('2024-12-21', '2024-12-26', 2, 'cap_top');
+-- after a delete that lowers the leaders of a day
+DELETE FROM cap_top WHERE packet_src(p) = (SELECT src FROM mirai_top_sources('2024-12-15', '2024-12-16', 1, 'cap_top'));
+SELECT top_differs('2024-12-11', '2024-12-16', 10) AS differs_after_delete;
+SELECT mirai_top_sources('2024-12-01', '2025-01-01', 0);
+SELECT mirai_untrack('cap_top');

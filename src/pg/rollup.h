@@ -24,6 +24,7 @@
 
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "pgtime.h"
 #include "utils/tuplestore.h"
@@ -66,8 +67,33 @@ typedef struct HourCount
 	int64		all;
 } HourCount;
 
+/* The part of a day a source's entries are in, of parts (a power of two). */
+static inline int
+rollup_part_of(uint32 src, int parts)
+{
+	return (int) (murmurhash32(src) & (uint32) (parts - 1));
+}
+
 /* What one pass over a set of packets produced (rollup_agg.c). */
 typedef struct RollupAgg RollupAgg;
+
+/* A source of a day's top list (rollup_top.c). */
+#define TOP_SOURCES		128
+typedef struct TopSource
+{
+	uint32		src;
+	int64		packets;
+	int64		first_us;
+	int64		last_us;
+	char		country[MX_COUNTRY_LEN];
+} TopSource;
+
+typedef struct TopList
+{
+	int			n;
+	int64		rest_max;		/* at least the packets of any other source */
+	TopSource	s[TOP_SOURCES];	/* packets descending, then address */
+} TopList;
 
 /* Countries of new entries, looked up once per source and statement. */
 typedef struct CountryLookup CountryLookup;
@@ -85,6 +111,8 @@ typedef struct RollupPlans
 	SPIPlanPtr	part_upsert;	/* a part's new entries */
 	SPIPlanPtr	part_delete;	/* a part left empty */
 	SPIPlanPtr	parts_lock;		/* every part of a day, FOR UPDATE */
+	SPIPlanPtr	part_read;		/* a part's entries, to read */
+	SPIPlanPtr	parts_read;		/* every part of a day, to read */
 	SPIPlanPtr	hours_add;		/* upsert of hourly counts */
 	SPIPlanPtr	hours_prune;	/* hours left with no packet */
 } RollupPlans;
@@ -136,5 +164,13 @@ extern void apply_days(const ExtInfo *info, Oid relid,
 extern void replace_days(const ExtInfo *info, Oid relid, const int32 *days, int ndays,
 						 DayEntry *e, int n, CountryLookup *cl);
 extern DayEntry *entries_unpack(bytea *b, int32 day, int *n);
+
+/* rollup_top.c */
+extern void top_decode(bytea *b, TopList *t);
+extern bytea *top_encode(const TopList *t);
+extern int	top_sources_of(const DayEntry *e, int n, const uint32 *only, int n_only,
+						   TopSource *out);
+extern void top_build(TopList *t, const TopSource *all, int n);
+extern bool top_update(TopList *t, const TopSource *changed, int n);
 
 #endif							/* ROLLUP_H */

@@ -423,13 +423,8 @@ typedef struct DayRow
 	int			ncountries;		/* names[0] is "" (unknown) */
 	char		(*names)[MX_COUNTRY_LEN];
 	int64	   *cpackets;
+	TopList		top;			/* the day's top sources (rollup_top.c) */
 } DayRow;
-
-static inline int
-part_of(uint32 src, int parts)
-{
-	return (int) (murmurhash32(src) & (uint32) (parts - 1));
-}
 
 /* The parts a day of n entries needs: a power of two. */
 static int
@@ -520,6 +515,7 @@ dayrow_lock(const RollupPlans *pl, Oid relid, int32 day, DayRow *r)
 					  INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &cp, NULL, &np);
 	r->parts = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
 	r->nentries = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+	top_decode(DatumGetByteaPP(SPI_getbinval(tup, desc, 7, &isnull)), &r->top);
 	if (nn != np || r->parts < 1 || r->parts > MAX_PARTS || (r->parts & (r->parts - 1)) != 0)
 		elog(ERROR, "rollup day row of table %u, day %d is inconsistent", relid, day);
 	r->names = palloc0(sizeof(*r->names) * (MX_MAX_COUNTRIES + 2));
@@ -552,7 +548,7 @@ dayrow_write(const RollupPlans *pl, Oid relid, int32 day, const DayRow *r)
 	Datum	   *cd = palloc(sizeof(Datum) * r->ncountries);
 	Datum	   *pd = palloc(sizeof(Datum) * r->ncountries);
 	bool	   *cnull = palloc(sizeof(bool) * r->ncountries);
-	Datum		values[8];
+	Datum		values[9];
 	int			dims[1];
 	int			lbs[1] = {1};
 	int			nc = 0,
@@ -593,6 +589,7 @@ dayrow_write(const RollupPlans *pl, Oid relid, int32 day, const DayRow *r)
 												TYPALIGN_DOUBLE));
 	values[6] = Int32GetDatum(r->parts);
 	values[7] = Int64GetDatum(r->nentries);
+	values[8] = PointerGetDatum(top_encode(&r->top));
 	if (SPI_execute_plan(pl->day_update, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "updating mirai_rollup_day failed");
 }
@@ -723,11 +720,11 @@ day_write_all(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
 
 	/* a stable counting sort by part keeps each part in (src, dport) order */
 	for (i = 0; i < n; i++)
-		count[part_of(e[i].src, parts) + 1]++;
+		count[rollup_part_of(e[i].src, parts) + 1]++;
 	for (p = 0; p < parts; p++)
 		count[p + 1] += count[p];
 	for (i = 0; i < n; i++)
-		by[count[part_of(e[i].src, parts)]++] = e[i];
+		by[count[rollup_part_of(e[i].src, parts)]++] = e[i];
 	/* count[p] is now where part p + 1 starts */
 	for (p = 0; p < Max(parts, parts_before); p++)
 	{
@@ -762,6 +759,9 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 			   *ps;
 	DayEntry   *ba,
 			   *bs;
+	uint32	   *touched;
+	TopSource  *changed;
+	int			nchanged = 0;
 
 	if (nadd == 0)
 	{
@@ -796,9 +796,9 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 					p;
 
 		for (k = 0; k < nadd; k++)
-			ca[(pa[k] = part_of(add[k].src, parts)) + 1]++;
+			ca[(pa[k] = rollup_part_of(add[k].src, parts)) + 1]++;
 		for (k = 0; k < nsub; k++)
-			cs[(ps[k] = part_of(sub[k].src, parts)) + 1]++;
+			cs[(ps[k] = rollup_part_of(sub[k].src, parts)) + 1]++;
 		for (p = 0; p < parts; p++)
 		{
 			ca[p + 1] += ca[p];
@@ -810,12 +810,16 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 			bs[cs[ps[k]]++] = sub[k];
 		/* the part of each sorted entry, for the walk below */
 		for (k = 0; k < nadd; k++)
-			pa[k] = part_of(ba[k].src, parts);
+			pa[k] = rollup_part_of(ba[k].src, parts);
 		for (k = 0; k < nsub; k++)
-			ps[k] = part_of(bs[k].src, parts);
+			ps[k] = rollup_part_of(bs[k].src, parts);
 		pfree(ca);
 		pfree(cs);
 	}
+
+	/* the new totals of every source touched, for the top list */
+	touched = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(nadd + nsub, 1));
+	changed = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(TopSource) * Max(nadd + nsub, 1));
 
 	/* each part touched, in ascending order */
 	while (i < nadd || j < nsub)
@@ -824,7 +828,10 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 		int			ie = i,
 					je = j,
 					ns,
-					nout;
+					nout,
+					nt = 0,
+					x = i,
+					y = j;
 		DayEntry   *s,
 				   *out;
 
@@ -843,9 +850,33 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 			out = merge_entries(out, nout, bs + j, je - j, MERGE_SUBTRACT, &nout, &stale, relid, cl);
 		dayrow_add(&r, out, nout, 1);
 		part_write(pl, relid, day, p, out, nout);
+		/* the part's touched sources, each once, in address order */
+		while (x < ie || y < je)
+		{
+			uint32		src = (y >= je || (x < ie && ba[x].src <= bs[y].src)) ? ba[x].src : bs[y].src;
+
+			if (nt == 0 || touched[nt - 1] != src)
+				touched[nt++] = src;
+			if (x < ie && ba[x].src == src)
+				x++;
+			else
+				y++;
+		}
+		nchanged += top_sources_of(out, nout, touched, nt, changed + nchanged);
 		i = ie;
 		j = je;
 		CHECK_FOR_INTERRUPTS();
+	}
+	if (!top_update(&r.top, changed, nchanged))
+	{
+		/* a source of the list lost packets: the list again, from every part */
+		int			n;
+		DayEntry   *all = day_entries(pl, relid, day, &n);
+		TopSource  *ts = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(TopSource) * Max(n, 1));
+
+		top_build(&r.top, ts, top_sources_of(all, n, NULL, 0, ts));
+		pfree(ts);
+		pfree(all);
 	}
 	dayrow_write(pl, relid, day, &r);
 	return stale;
@@ -877,6 +908,12 @@ replace_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
 	r.packets = r.sources = r.nentries = 0;
 	r.parts = parts;
 	dayrow_add(&r, out, nout, 1);
+	{
+		TopSource  *ts = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(TopSource) * Max(nout, 1));
+
+		top_build(&r.top, ts, top_sources_of(out, nout, NULL, 0, ts));
+		pfree(ts);
+	}
 	dayrow_write(pl, relid, day, &r);
 }
 

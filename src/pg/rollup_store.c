@@ -56,14 +56,14 @@ rollup_plans(const ExtInfo *info)
 	Oid			t_oid[1] = {OIDOID};
 	Oid			t_day[2] = {OIDOID, DATEOID};
 	Oid			t_dayins[3] = {OIDOID, DATEOID, INT4OID};
-	Oid			t_dayrow[8] = {OIDOID, DATEOID, INT8OID, INT8OID, TEXTARRAYOID, INT8ARRAYOID, INT4OID, INT8OID};
+	Oid			t_dayrow[9] = {OIDOID, DATEOID, INT8OID, INT8OID, TEXTARRAYOID, INT8ARRAYOID, INT4OID, INT8OID, BYTEAOID};
 	Oid			t_part[3] = {OIDOID, DATEOID, INT4OID};
 	Oid			t_partrow[5] = {OIDOID, DATEOID, INT4OID, INT4OID, BYTEAOID};
 	Oid			t_hours[4] = {OIDOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	const char *n = info->nspname;
 	SPIPlanPtr *all[] = {&plans.tracked, &plans.day_lock, &plans.day_insert,
 		&plans.day_update, &plans.part_lock, &plans.part_upsert, &plans.part_delete,
-		&plans.parts_lock, &plans.hours_add, &plans.hours_prune};
+		&plans.parts_lock, &plans.part_read, &plans.parts_read, &plans.hours_add, &plans.hours_prune};
 	int			i;
 
 	if (plans.valid && strcmp(plans.nspname, n) == 0)
@@ -80,7 +80,7 @@ rollup_plans(const ExtInfo *info)
 	plans.tracked = keep_plan(psprintf("SELECT time_zone, on_delete OPERATOR(pg_catalog.=) 'follow' "
 									   "FROM %s.mirai_tracked WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid", n),
 							  1, t_oid);
-	plans.day_lock = keep_plan(psprintf("SELECT packets, sources, countries, country_packets, parts, nentries "
+	plans.day_lock = keep_plan(psprintf("SELECT packets, sources, countries, country_packets, parts, nentries, top "
 										"FROM %s.mirai_rollup_day "
 										"WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										"AND day OPERATOR(pg_catalog.=) $2 FOR UPDATE", n),
@@ -91,10 +91,10 @@ rollup_plans(const ExtInfo *info)
 										  "ON CONFLICT (tbl, day) DO NOTHING", n),
 								 3, t_dayins);
 	plans.day_update = keep_plan(psprintf("UPDATE %s.mirai_rollup_day SET packets = $3, sources = $4, "
-										  "countries = $5, country_packets = $6, parts = $7, nentries = $8 "
+										  "countries = $5, country_packets = $6, parts = $7, nentries = $8, top = $9 "
 										  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										  "AND day OPERATOR(pg_catalog.=) $2", n),
-								 8, t_dayrow);
+								 9, t_dayrow);
 	plans.part_lock = keep_plan(psprintf("SELECT entries FROM %s.mirai_rollup_part "
 										 "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										 "AND day OPERATOR(pg_catalog.=) $2 "
@@ -113,6 +113,15 @@ rollup_plans(const ExtInfo *info)
 	plans.parts_lock = keep_plan(psprintf("SELECT part, entries FROM %s.mirai_rollup_part "
 										  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										  "AND day OPERATOR(pg_catalog.=) $2 ORDER BY part FOR UPDATE", n),
+								 2, t_day);
+	plans.part_read = keep_plan(psprintf("SELECT entries FROM %s.mirai_rollup_part "
+										 "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+										 "AND day OPERATOR(pg_catalog.=) $2 "
+										 "AND part OPERATOR(pg_catalog.=) $3", n),
+								3, t_part);
+	plans.parts_read = keep_plan(psprintf("SELECT entries FROM %s.mirai_rollup_part "
+										  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+										  "AND day OPERATOR(pg_catalog.=) $2", n),
 								 2, t_day);
 	plans.hours_add = keep_plan(psprintf("INSERT INTO %s.mirai_rollup_hour AS h (tbl, hour, packets, all_packets) "
 										 "SELECT $1::pg_catalog.oid, u.hour, u.m, u.a "

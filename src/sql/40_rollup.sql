@@ -54,10 +54,11 @@ CREATE TABLE @extschema@.mirai_rollup_day (
     country_packets bigint[] NOT NULL,
     parts           integer NOT NULL DEFAULT 1 CHECK (parts > 0),
     nentries        bigint NOT NULL DEFAULT 0 CHECK (nentries >= 0),
+    top             bytea NOT NULL DEFAULT '',
     PRIMARY KEY (tbl, day)
 ) WITH (fillfactor = 80);
 COMMENT ON TABLE @extschema@.mirai_rollup_day IS
-    'per tracked table and day of its time zone: Mirai packets, distinct sources, packets per country; the day''s (source, port) entries are in mirai_rollup_part (internal; read the views)';
+    'per tracked table and day of its time zone: Mirai packets, distinct sources, packets per country, the top sources; the day''s (source, port) entries are in mirai_rollup_part (internal; read the views)';
 
 -- A day's (source, port) entries, split by a hash of the source into
 -- "parts" parts (a power of two that grows with the day), so that a
@@ -383,6 +384,19 @@ CREATE FUNCTION @extschema@.mirai_sources("from" timestamptz, "to" timestamptz,
     END;
 COMMENT ON FUNCTION @extschema@.mirai_sources(timestamptz, timestamptz, regclass) IS
     'Mirai sources over the days starting in [from, to): country when first seen in the range, packets, share (fraction), first and last seen, days active';
+
+-- The top n of mirai_sources(from, to), exactly, from the days' lists of
+-- their top sources: milliseconds where mirai_sources(from, to) sums every
+-- source of every day (src/pg/rollup_range.c).
+CREATE FUNCTION @extschema@.mirai_top_sources("from" timestamptz, "to" timestamptz,
+                                              n integer DEFAULT 10, of_table regclass DEFAULT NULL,
+    OUT tbl regclass, OUT src inet, OUT country text, OUT packets bigint,
+    OUT share numeric, OUT first_seen timestamptz, OUT last_seen timestamptz,
+    OUT days bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'mirai_top_sources' LANGUAGE C STABLE ROWS 10;
+COMMENT ON FUNCTION @extschema@.mirai_top_sources(timestamptz, timestamptz, integer, regclass) IS
+    'the n (1 to 128) Mirai sources with the most packets over the days starting in [from, to), per table, as mirai_sources(from, to) gives them, in order';
 
 CREATE FUNCTION @extschema@.mirai_countries("from" timestamptz, "to" timestamptz,
                                             of_table regclass DEFAULT NULL,

@@ -1,0 +1,567 @@
+/*-------------------------------------------------------------------------
+ *
+ * rollup_range.c
+ *		mirai_top_sources(from, to, n, of_table): the n sources with the most
+ *		Mirai packets over the days starting in [from, to), exactly, without
+ *		reading every source of every day.
+ *
+ * Each day row keeps its top sources and rest_max, a bound on any other
+ * source of the day (rollup_top.c).  Over a range of days:
+ *
+ *	1. every source in some day's list is a candidate; its packets are at
+ *	   least what the lists say (known) and at most that plus rest_max of
+ *	   each day whose list it is not in (bound); a source in no list has at
+ *	   most the sum of all rest_max (rest);
+ *	2. candidates are taken by bound, largest first; each is resolved
+ *	   exactly (its entries looked up in the parts of the days whose list
+ *	   it is not in, each part read once per call) and kept when it ranks
+ *	   among the best n so far; taking stops at the first candidate whose
+ *	   bound is below the n-th best exact total;
+ *	3. the answer is exact when the n-th best total is above rest; when it
+ *	   is not (n beyond the lists, or sources too even), every part of the
+ *	   range is read and summed: the same answer, the slow way.
+ *
+ * This is the threshold algorithm of Fagin, Lotem and Naor with the lists'
+ * bounds instead of sorted access past their end.  A dashboard's top ten of
+ * a day reads one day row and ten parts at most; of a quarter, the lists
+ * of its days and the parts its top sources are not listed in.
+ *
+ * The rollup tables are read as the extension's owner, for the tables the
+ * calling role may read (mirai_may_read): SELECT on the table or on its
+ * per-table sources view.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/socket.h>
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/inet.h"
+#include "utils/numeric.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "mirai_ext.h"
+#include "rollup.h"
+
+/* A day of the range: its total, its parts and its list. */
+typedef struct RangeDay
+{
+	int32		day;
+	int64		packets;
+	int			parts;
+	TopList		top;
+} RangeDay;
+
+/* A source over the range. */
+typedef struct RangeSource
+{
+	uint32		src;
+	char		status;
+	int64		known;			/* packets the lists say */
+	int64		listed_rest;	/* sum of rest_max of the days it is listed in */
+	int64		bound;			/* at most this many packets */
+	/* exact, once resolved */
+	bool		resolved;
+	int64		packets;
+	int64		first_us;
+	int64		last_us;
+	int32		first_day;		/* of the country */
+	char		country[MX_COUNTRY_LEN];
+	int64		days;
+} RangeSource;
+
+#define SH_PREFIX		srchash
+#define SH_ELEMENT_TYPE	RangeSource
+#define SH_KEY_TYPE		uint32
+#define SH_KEY			src
+#define SH_HASH_KEY(tb, k)	murmurhash32(k)
+#define SH_EQUAL(tb, a, b)	((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* A part read during the call, unpacked. */
+typedef struct PartKey
+{
+	int32		day;
+	int32		part;
+} PartKey;
+
+typedef struct CachedPart
+{
+	PartKey		key;
+	char		status;
+	DayEntry   *e;
+	int			n;
+} CachedPart;
+
+#define SH_PREFIX		parthash
+#define SH_ELEMENT_TYPE	CachedPart
+#define SH_KEY_TYPE		PartKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k)	hash_combine(murmurhash32((uint32) (k).day), murmurhash32((uint32) (k).part))
+#define SH_EQUAL(tb, a, b)	((a).day == (b).day && (a).part == (b).part)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* What one table's answer needs. */
+typedef struct RangeCtx
+{
+	const RollupPlans *pl;
+	Oid			relid;
+	RangeDay   *days;
+	int			ndays;
+	parthash_hash *parts;
+} RangeCtx;
+
+/* Order of the answer: packets descending, then address. */
+static int
+result_cmp(const RangeSource *x, const RangeSource *y)
+{
+	if (x->packets != y->packets)
+		return x->packets > y->packets ? -1 : 1;
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	return 0;
+}
+
+static int
+result_qsort_cmp(const void *a, const void *b)
+{
+	return result_cmp(*(RangeSource *const *) a, *(RangeSource *const *) b);
+}
+
+static int
+bound_cmp(const void *a, const void *b)
+{
+	const RangeSource *x = *(RangeSource *const *) a;
+	const RangeSource *y = *(RangeSource *const *) b;
+
+	if (x->bound != y->bound)
+		return x->bound > y->bound ? -1 : 1;
+	return x->src < y->src ? -1 : (x->src > y->src);
+}
+
+/* The entries of a part of a day, read once per call. */
+static CachedPart *
+get_part(RangeCtx *c, int32 day, int part)
+{
+	PartKey		k = {day, part};
+	bool		found;
+	CachedPart *cp = parthash_insert(c->parts, k, &found);
+
+	if (!found)
+	{
+		Datum		values[3];
+		bool		isnull;
+
+		cp->e = NULL;
+		cp->n = 0;
+		values[0] = ObjectIdGetDatum(c->relid);
+		values[1] = DateADTGetDatum(day);
+		values[2] = Int32GetDatum(part);
+		if (SPI_execute_plan(c->pl->part_read, values, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "reading mirai_rollup_part failed");
+		if (SPI_processed > 0)
+			cp->e = entries_unpack(DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0],
+																 SPI_tuptable->tupdesc, 1, &isnull)),
+								   day, &cp->n);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	return cp;
+}
+
+/* Add what entries e[0..n) of one source on day d say to s. */
+static void
+add_day(RangeSource *s, int32 day, int64 packets, int64 first_us, int64 last_us,
+		const char *country)
+{
+	if (packets <= 0)
+		return;
+	if (s->days == 0 || day < s->first_day)
+	{
+		s->first_day = day;
+		memcpy(s->country, country, MX_COUNTRY_LEN);
+	}
+	s->packets += packets;
+	s->first_us = s->days == 0 ? first_us : Min(s->first_us, first_us);
+	s->last_us = s->days == 0 ? last_us : Max(s->last_us, last_us);
+	s->days++;
+}
+
+/* Resolve a candidate exactly: its lists, and its entries on other days. */
+static void
+resolve(RangeCtx *c, RangeSource *s)
+{
+	int			d;
+
+	s->packets = s->days = 0;
+	for (d = 0; d < c->ndays; d++)
+	{
+		RangeDay   *rd = &c->days[d];
+		int			i;
+		bool		listed = false;
+
+		for (i = 0; i < rd->top.n; i++)
+			if (rd->top.s[i].src == s->src)
+			{
+				TopSource  *t = &rd->top.s[i];
+
+				add_day(s, rd->day, t->packets, t->first_us, t->last_us, t->country);
+				listed = true;
+				break;
+			}
+		if (!listed && rd->top.rest_max > 0)
+		{
+			CachedPart *cp = get_part(c, rd->day, rollup_part_of(s->src, rd->parts));
+			int			lo = 0,
+						hi = cp->n;
+
+			/* the first entry of the source (entries sorted by source) */
+			while (lo < hi)
+			{
+				int			mid = (lo + hi) / 2;
+
+				if (cp->e[mid].src < s->src)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < cp->n && cp->e[lo].src == s->src)
+			{
+				int64		p = 0,
+							f = cp->e[lo].first_us,
+							l = cp->e[lo].last_us;
+				int			k;
+
+				for (k = lo; k < cp->n && cp->e[k].src == s->src; k++)
+				{
+					p += cp->e[k].packets;
+					f = Min(f, cp->e[k].first_us);
+					l = Max(l, cp->e[k].last_us);
+				}
+				add_day(s, rd->day, p, f, l, cp->e[lo].country);
+			}
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	s->resolved = true;
+}
+
+/*
+ * Every source of every part of the range, summed: the slow, sure way,
+ * when the lists cannot decide.
+ */
+static void
+sum_all(RangeCtx *c, srchash_hash *h)
+{
+	Datum		values[2];
+	int			d;
+	uint64		r;
+
+	for (d = 0; d < c->ndays; d++)
+	{
+		values[0] = ObjectIdGetDatum(c->relid);
+		values[1] = DateADTGetDatum(c->days[d].day);
+		if (SPI_execute_plan(c->pl->parts_read, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "reading mirai_rollup_part failed");
+		for (r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			int			n,
+						i = 0;
+			DayEntry   *e = entries_unpack(DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[r],
+																		SPI_tuptable->tupdesc, 1, &isnull)),
+										   c->days[d].day, &n);
+
+			while (i < n)
+			{
+				bool		found;
+				RangeSource *s = srchash_insert(h, e[i].src, &found);
+				int64		p = 0,
+							f = e[i].first_us,
+							l = e[i].last_us;
+				int			k;
+
+				if (!found)
+				{
+					memset(((char *) s) + offsetof(RangeSource, known), 0,
+						   sizeof(RangeSource) - offsetof(RangeSource, known));
+				}
+				for (k = i; k < n && e[k].src == e[i].src; k++)
+				{
+					p += e[k].packets;
+					f = Min(f, e[k].first_us);
+					l = Max(l, e[k].last_us);
+				}
+				add_day(s, c->days[d].day, p, f, l, e[i].country);
+				s->resolved = true;
+				i = k;
+			}
+			pfree(e);
+			CHECK_FOR_INTERRUPTS();
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+}
+
+/*
+ * The best n sources of one table over its days in the range (c->days),
+ * sorted; *nout of them.
+ */
+static RangeSource **
+top_of_table(RangeCtx *c, int n, int *nout)
+{
+	srchash_hash *h = srchash_create(CurrentMemoryContext, 1024, NULL);
+	srchash_iterator it;
+	RangeSource *s;
+	RangeSource **cand,
+			  **best;
+	int64		rest = 0;
+	int			ncand = 0,
+				nbest = 0,
+				d,
+				i;
+	bool		exact;
+
+	/* 1. candidates from the lists, with what they are known and bound to */
+	for (d = 0; d < c->ndays; d++)
+	{
+		RangeDay   *rd = &c->days[d];
+
+		rest += rd->top.rest_max;
+		for (i = 0; i < rd->top.n; i++)
+		{
+			bool		found;
+
+			s = srchash_insert(h, rd->top.s[i].src, &found);
+			if (!found)
+				memset(((char *) s) + offsetof(RangeSource, known), 0,
+					   sizeof(RangeSource) - offsetof(RangeSource, known));
+			s->known += rd->top.s[i].packets;
+			s->listed_rest += rd->top.rest_max;
+		}
+	}
+	cand = palloc(sizeof(RangeSource *) * Max(h->members, 1));
+	srchash_start_iterate(h, &it);
+	while ((s = srchash_iterate(h, &it)) != NULL)
+	{
+		s->bound = s->known + (rest - s->listed_rest);
+		cand[ncand++] = s;
+	}
+	qsort(cand, ncand, sizeof(RangeSource *), bound_cmp);
+
+	/* 2. resolve by bound, largest first, keeping the best n */
+	best = palloc(sizeof(RangeSource *) * (n + 1));
+	for (i = 0; i < ncand; i++)
+	{
+		int			at;
+
+		if (nbest == n && cand[i]->bound < best[n - 1]->packets)
+			break;
+		resolve(c, cand[i]);
+		/* insert in order into best[0..nbest) */
+		at = nbest;
+		while (at > 0 && result_cmp(cand[i], best[at - 1]) < 0)
+		{
+			best[at] = best[at - 1];
+			at--;
+		}
+		best[at] = cand[i];
+		if (nbest < n)
+			nbest++;
+	}
+
+	/* 3. exact when no source outside the lists can reach the n-th */
+	exact = rest == 0 || (nbest == n && rest < best[n - 1]->packets);
+	if (!exact)
+	{
+		srchash_hash *all = srchash_create(CurrentMemoryContext, 4096, NULL);
+		RangeSource **v;
+		int			nv = 0;
+
+		sum_all(c, all);
+		v = palloc(sizeof(RangeSource *) * Max(all->members, 1));
+		srchash_start_iterate(all, &it);
+		while ((s = srchash_iterate(all, &it)) != NULL)
+			v[nv++] = s;
+		qsort(v, nv, sizeof(RangeSource *), result_qsort_cmp);
+		nbest = Min(nv, n);
+		memcpy(best, v, sizeof(RangeSource *) * nbest);
+	}
+	*nout = nbest;
+	return best;
+}
+
+/* May the current role read the rollups of relid (mirai_may_read)? */
+static bool
+may_read(Oid relid, Oid handle)
+{
+	Oid			user = GetUserId();
+
+	return pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK ||
+		(OidIsValid(handle) && SearchSysCacheExists1(RELOID, ObjectIdGetDatum(handle)) &&
+		 pg_class_aclcheck(handle, user, ACL_SELECT) == ACLCHECK_OK);
+}
+
+/* A timestamptz from Unix microseconds (within what int64 ns can say). */
+static inline TimestampTz
+us_to_timestamptz(int64 us)
+{
+	return (TimestampTz) (us - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+}
+
+PG_FUNCTION_INFO_V1(mirai_top_sources);
+Datum
+mirai_top_sources(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TimestampTz from,
+				to;
+	int			n;
+	Oid			only;
+	ExtInfo		info;
+	RoleSwitch	saved;
+	SPITupleTable *tables;
+	uint64		ntables,
+				t;
+	MemoryContext cxt;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		return (Datum) 0;
+	from = PG_GETARG_TIMESTAMPTZ(0);
+	to = PG_GETARG_TIMESTAMPTZ(1);
+	n = PG_GETARG_INT32(2);
+	only = PG_ARGISNULL(3) ? InvalidOid : PG_GETARG_OID(3);
+	if (n < 1 || n > TOP_SOURCES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n must be between 1 and %d, not %d", TOP_SOURCES, n),
+				 errhint("For every source of a range, use mirai_sources(from, to).")));
+	rollup_ext_info(fcinfo->flinfo->fn_oid, &info);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* the tracked tables, as the extension's owner; which ones the role may read */
+	{
+		Oid			at[1] = {OIDOID};
+		Datum		v[1] = {ObjectIdGetDatum(only)};
+		char		nulls[1] = {OidIsValid(only) ? ' ' : 'n'};
+
+		rollup_as_ext_owner(&info, &saved);
+		if (SPI_execute_with_args(psprintf("SELECT tbl::pg_catalog.oid, time_zone, sources_view::pg_catalog.oid "
+										   "FROM %s.mirai_tracked WHERE $1 IS NULL OR tbl OPERATOR(pg_catalog.=) $1 "
+										   "ORDER BY tbl", info.nspname),
+								  1, at, v, nulls, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "reading mirai_tracked failed");
+		rollup_role_end(&saved);
+		tables = SPI_tuptable;
+		ntables = SPI_processed;
+	}
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "mirai_top_sources", ALLOCSET_DEFAULT_SIZES);
+	for (t = 0; t < ntables; t++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(tables->vals[t], tables->tupdesc, 1, &isnull));
+		char	   *zone = SPI_getvalue(tables->vals[t], tables->tupdesc, 2);
+		Oid			handle = DatumGetObjectId(SPI_getbinval(tables->vals[t], tables->tupdesc, 3, &isnull));
+		RangeCtx	c;
+		RangeSource **best;
+		int64		total = 0;
+		int			nbest,
+					i;
+		MemoryContext old;
+		Oid			at[4] = {OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+		Datum		v[4];
+
+		if (!may_read(relid, handle))
+			continue;
+		old = MemoryContextSwitchTo(cxt);
+		memset(&c, 0, sizeof(c));
+		c.relid = relid;
+		rollup_as_ext_owner(&info, &saved);
+		c.pl = rollup_plans(&info);
+		v[0] = ObjectIdGetDatum(relid);
+		v[1] = CStringGetTextDatum(zone);
+		v[2] = TimestampTzGetDatum(from);
+		v[3] = TimestampTzGetDatum(to);
+		if (SPI_execute_with_args(psprintf("SELECT day, packets, parts, top FROM %s.mirai_rollup_day "
+										   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+										   "AND day OPERATOR(pg_catalog.>=) (($3 AT TIME ZONE $2)::pg_catalog.date OPERATOR(pg_catalog.-) 1) "
+										   "AND day OPERATOR(pg_catalog.<=) (($4 AT TIME ZONE $2)::pg_catalog.date OPERATOR(pg_catalog.+) 1) "
+										   "AND %s.mirai_day_start(day, $2) OPERATOR(pg_catalog.>=) $3 "
+										   "AND %s.mirai_day_start(day, $2) OPERATOR(pg_catalog.<) $4 "
+										   "AND packets OPERATOR(pg_catalog.>) 0 ORDER BY day",
+										   info.nspname, info.nspname, info.nspname),
+								  4, at, v, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "reading mirai_rollup_day failed");
+		c.ndays = (int) SPI_processed;
+		c.days = palloc(sizeof(RangeDay) * Max(c.ndays, 1));
+		for (i = 0; i < c.ndays; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+
+			c.days[i].day = DatumGetDateADT(SPI_getbinval(tup, desc, 1, &isnull));
+			c.days[i].packets = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+			c.days[i].parts = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+			top_decode(DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull)), &c.days[i].top);
+			total += c.days[i].packets;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		c.parts = parthash_create(CurrentMemoryContext, 64, NULL);
+		best = top_of_table(&c, n, &nbest);
+		rollup_role_end(&saved);
+
+		for (i = 0; i < nbest; i++)
+		{
+			RangeSource *s = best[i];
+			Datum		values[8];
+			bool		nulls[8] = {false};
+			inet	   *addr = palloc0(sizeof(inet));
+			size_t		l = strnlen(s->country, MX_COUNTRY_LEN);
+
+			ip_family(addr) = PGSQL_AF_INET;
+			ip_bits(addr) = 32;
+			ip_addr(addr)[0] = s->src >> 24;
+			ip_addr(addr)[1] = s->src >> 16;
+			ip_addr(addr)[2] = s->src >> 8;
+			ip_addr(addr)[3] = s->src;
+			SET_INET_VARSIZE(addr);
+			values[0] = ObjectIdGetDatum(relid);
+			values[1] = InetPGetDatum(addr);
+			if (l == 0)
+				nulls[2] = true;
+			else
+				values[2] = PointerGetDatum(cstring_to_text_with_len(s->country, l));
+			values[3] = Int64GetDatum(s->packets);
+			values[4] = DirectFunctionCall2(numeric_round,
+											DirectFunctionCall2(numeric_div,
+																NumericGetDatum(int64_to_numeric(s->packets)),
+																NumericGetDatum(int64_to_numeric(total))),
+											Int32GetDatum(6));
+			values[5] = TimestampTzGetDatum(us_to_timestamptz(s->first_us));
+			values[6] = TimestampTzGetDatum(us_to_timestamptz(s->last_us));
+			values[7] = Int64GetDatum(s->days);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(cxt);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
