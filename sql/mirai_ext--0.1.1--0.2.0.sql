@@ -93,7 +93,8 @@ COMMENT ON FUNCTION @extschema@.mirai_daily_packets(text, timestamptz, timestamp
     'Mirai packets and all packets per day of any time zone whose offset is a whole number of hours, from the hourly rollups (an error for other zones)';
 
 -- ---------------------------------------------------------------------
--- Flat rollups: a day's entries split in parts
+-- Flat rollups: a day's entries split in parts, its top sources, the
+-- source dictionary
 -- ---------------------------------------------------------------------
 
 -- A day's (source, port) entries, split by a hash of the source into
@@ -114,15 +115,33 @@ COMMENT ON TABLE @extschema@.mirai_rollup_part IS
 
 -- pg_dump dumps their rows; the triggers and per-table views are ordinary
 -- objects of the user's schema and are dumped as such.
+-- Every source of a tracked table and its first day, in 256 chunks by a
+-- hash of the address, with the histogram of first days beside each: what
+-- mirai_new_sources sums (src/pg/rollup_dict.c).
+CREATE TABLE @extschema@.mirai_rollup_dict (
+    tbl             regclass NOT NULL,
+    chunk           integer NOT NULL CHECK (chunk >= 0),
+    sources         integer NOT NULL,
+    first_days      date[] NOT NULL,
+    first_counts    bigint[] NOT NULL,
+    state           bytea NOT NULL,
+    PRIMARY KEY (tbl, chunk)
+) WITH (fillfactor = 80);
+ALTER TABLE @extschema@.mirai_rollup_dict ALTER COLUMN state SET STORAGE EXTERNAL;
+COMMENT ON TABLE @extschema@.mirai_rollup_dict IS
+    'per tracked table and chunk: its sources with the day each was first seen, and how many were first seen each day (internal; read mirai_new_sources)';
+
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_part', '');
-REVOKE ALL ON @extschema@.mirai_rollup_part FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_dict', '');
+REVOKE ALL ON @extschema@.mirai_rollup_part, @extschema@.mirai_rollup_dict FROM PUBLIC;
 
 ALTER TABLE @extschema@.mirai_rollup_day
     ADD COLUMN parts integer NOT NULL DEFAULT 1 CHECK (parts > 0),
     ADD COLUMN nentries bigint NOT NULL DEFAULT 0 CHECK (nentries >= 0),
     ADD COLUMN top bytea NOT NULL DEFAULT '';
 
--- every day's packed entries become its parts, countries as stored
+-- every day's packed entries become its parts and its top list, countries
+-- as stored; then each table's source dictionary is made from them
 CREATE FUNCTION @extschema@.mirai_rollup_split_days() RETURNS bigint
     AS 'MODULE_PATHNAME', 'mirai_rollup_split_days' LANGUAGE C;
 SELECT @extschema@.mirai_rollup_split_days();
@@ -169,6 +188,19 @@ SELECT b.tbl, b.src, b.country, b.first_seen, b.last_seen, b.first_day, b.last_d
 COMMENT ON VIEW @extschema@.mirai_bots IS
     'per Mirai source over everything tracked: country when first seen, first and last packet, first and last day, days active, packets, ports probed';
 
+CREATE OR REPLACE VIEW @extschema@.mirai_new_sources WITH (security_barrier) AS
+SELECT c.tbl,
+       @extschema@.mirai_day_start(u.day, t.time_zone) AS "time",
+       u.day,
+       pg_catalog.sum(u.count)::bigint AS new_sources
+  FROM @extschema@.mirai_rollup_dict c
+  JOIN @extschema@.mirai_tracked t ON t.tbl = c.tbl
+ CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(c.first_days), pg_catalog.unnest(c.first_counts)) AS u(day, count)
+ WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
+ GROUP BY c.tbl, t.time_zone, u.day;
+COMMENT ON VIEW @extschema@.mirai_new_sources IS
+    'new bots per day: how many Mirai sources were first seen on each day (list them with mirai_bots WHERE first_day = ...)';
+
 ALTER TABLE @extschema@.mirai_rollup_day DROP COLUMN entries;
 COMMENT ON TABLE @extschema@.mirai_rollup_day IS
     'per tracked table and day of its time zone: Mirai packets, distinct sources, packets per country, the top sources; the day''s (source, port) entries are in mirai_rollup_part (internal; read the views)';
@@ -189,6 +221,7 @@ BEGIN
         RETURN;
     END IF;
     DELETE FROM @extschema@.mirai_rollup_part WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
+    DELETE FROM @extschema@.mirai_rollup_dict WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
     DELETE FROM @extschema@.mirai_rollup_day WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
     DELETE FROM @extschema@.mirai_rollup_hour WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
     DELETE FROM @extschema@.mirai_tracked WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);

@@ -28,6 +28,8 @@ BEGIN
                       count(DISTINCT day) AS days, count(*) AS packets FROM raw GROUP BY src),
         vb AS (SELECT src, first_seen, last_seen, first_day, days, packets
                  FROM mirai_bots WHERE tbl = %1$L::regclass),
+        rn AS (SELECT first_day AS day, count(*) AS new_sources FROM (SELECT src, min(day) AS first_day FROM raw GROUP BY src) f GROUP BY 1),
+        vn AS (SELECT day, new_sources FROM mirai_new_sources WHERE tbl = %1$L::regclass),
         rc AS (SELECT NULL::text AS country, count(*) AS packets FROM raw HAVING count(*) > 0),
         vc AS (SELECT country, packets FROM mirai_countries WHERE tbl = %1$L::regclass)
         SELECT 'daily', count(*) FROM ((TABLE rd EXCEPT TABLE vd) UNION ALL (TABLE vd EXCEPT TABLE rd)) x
@@ -37,6 +39,8 @@ BEGIN
         SELECT 'hourly', count(*) FROM ((TABLE rh EXCEPT TABLE vh) UNION ALL (TABLE vh EXCEPT TABLE rh)) x
         UNION ALL
         SELECT 'bots', count(*) FROM ((TABLE rb EXCEPT TABLE vb) UNION ALL (TABLE vb EXCEPT TABLE rb)) x
+        UNION ALL
+        SELECT 'new', count(*) FROM ((TABLE rn EXCEPT TABLE vn) UNION ALL (TABLE vn EXCEPT TABLE rn)) x
         UNION ALL
         SELECT 'countries', count(*) FROM ((TABLE rc EXCEPT TABLE vc) UNION ALL (TABLE vc EXCEPT TABLE rc)) x
     $q$, t, zone);

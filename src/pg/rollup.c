@@ -169,8 +169,10 @@ fold(const ExtInfo *info, Tracked *t, pg_tz *tz, RollupAgg *add, RollupAgg *sub)
 				nha = 0,
 				nhs = 0,
 				nh,
-				nstale;
+				nstale,
+				ngone;
 	int32	   *stale;
+	DictSource *gone;
 
 	if (add)
 	{
@@ -195,9 +197,12 @@ fold(const ExtInfo *info, Tracked *t, pg_tz *tz, RollupAgg *add, RollupAgg *sub)
 				 errmsg("cannot update packets of table \"%s\"", get_rel_name(t->relid)),
 				 errdetail("Its rollups keep every packet ever inserted (on_delete 'keep'), so changed packets cannot be counted."),
 				 errhint("Update other columns only, or track the table with on_delete 'follow'.")));
-	apply_days(info, t->relid, ea, na, es, ns, country_lookup(false), &stale, &nstale);
+	apply_days(info, t->relid, ea, na, es, ns, country_lookup(false), &stale, &nstale,
+			   &gone, &ngone);
+	dict_add(info, t->relid, ea, na);
 	write_hours(info, t->relid, h, nh);
 	recompute_days(info, t, tz, stale, nstale);
+	dict_forget(info, t->relid, gone, ngone);
 }
 
 PG_FUNCTION_INFO_V1(mirai_rollup_trigger);

@@ -95,6 +95,13 @@ typedef struct TopList
 	TopSource	s[TOP_SOURCES];	/* packets descending, then address */
 } TopList;
 
+/* A source and its first day (rollup_dict.c). */
+typedef struct DictSource
+{
+	uint32		src;
+	int32		first_day;
+} DictSource;
+
 /* Countries of new entries, looked up once per source and statement. */
 typedef struct CountryLookup CountryLookup;
 
@@ -160,10 +167,16 @@ extern uint64 store_exec(const ExtInfo *info, const char *sql, int nargs,
 extern CountryLookup *country_lookup(bool given);
 extern void apply_days(const ExtInfo *info, Oid relid,
 					   DayEntry *add, int nadd, DayEntry *sub, int nsub,
-					   CountryLookup *cl, int32 **stale_days, int *n_stale);
+					   CountryLookup *cl, int32 **stale_days, int *n_stale,
+					   DictSource **gone, int *n_gone);
 extern void replace_days(const ExtInfo *info, Oid relid, const int32 *days, int ndays,
 						 DayEntry *e, int n, CountryLookup *cl);
 extern DayEntry *entries_unpack(bytea *b, int32 day, int *n);
+
+/* rollup_dict.c */
+extern void dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n);
+extern void dict_forget(const ExtInfo *info, Oid relid, const DictSource *gone, int n);
+extern void dict_rebuild(const ExtInfo *info, Oid relid);
 
 /* rollup_top.c */
 extern void top_decode(bytea *b, TopList *t);

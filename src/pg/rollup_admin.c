@@ -484,6 +484,8 @@ forget_table(const ExtInfo *info, Oid relid)
 
 	(void) store_exec(info, psprintf("DELETE FROM %s.mirai_rollup_part WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
 									 info->nspname), 1, at, v, NULL, SPI_OK_DELETE);
+	(void) store_exec(info, psprintf("DELETE FROM %s.mirai_rollup_dict WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
+									 info->nspname), 1, at, v, NULL, SPI_OK_DELETE);
 	days = store_exec(info, psprintf("DELETE FROM %s.mirai_rollup_day WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
 									 info->nspname), 1, at, v, NULL, SPI_OK_DELETE);
 	(void) store_exec(info, psprintf("DELETE FROM %s.mirai_rollup_hour WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
@@ -567,6 +569,7 @@ rebuild(const ExtInfo *info, Relation rel)
 	clear_rollups(info, relid, false, days, ndays);
 	replace_days(info, relid, days, ndays, e, n, country_lookup(false));
 	write_hours(info, relid, h, nh);
+	dict_rebuild(info, relid);
 	return n;
 }
 
@@ -828,6 +831,22 @@ mirai_rollup_split_days(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
+	/* each tracked table's source dictionary, from its parts */
+	if (SPI_execute(psprintf("SELECT tbl::pg_catalog.oid FROM %s.mirai_tracked ORDER BY 1", info.nspname),
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading mirai_tracked failed");
+	{
+		SPITupleTable *tt = SPI_tuptable;
+		uint64		ntt = SPI_processed,
+					r;
+
+		for (r = 0; r < ntt; r++)
+		{
+			bool		isnull;
+
+			dict_rebuild(&info, DatumGetObjectId(SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull)));
+		}
+	}
 	SPI_finish();
 	PG_RETURN_INT64(days);
 }

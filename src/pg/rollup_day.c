@@ -748,7 +748,7 @@ day_write_all(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
  */
 static bool
 store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
-		  DayEntry *sub, int nsub, CountryLookup *cl)
+		  DayEntry *sub, int nsub, CountryLookup *cl, DictSource *gone, int *ngone)
 {
 	DayRow		r;
 	bool		stale = false;
@@ -862,7 +862,18 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 			else
 				y++;
 		}
-		nchanged += top_sources_of(out, nout, touched, nt, changed + nchanged);
+		{
+			int			k = nchanged;
+
+			nchanged += top_sources_of(out, nout, touched, nt, changed + nchanged);
+			/* the sources a deletion took off the day */
+			for (; k < nchanged; k++)
+				if (changed[k].packets == 0)
+				{
+					gone[*ngone].src = changed[k].src;
+					gone[(*ngone)++].first_day = day;
+				}
+		}
 		i = ie;
 		j = je;
 		CHECK_FOR_INTERRUPTS();
@@ -920,12 +931,13 @@ replace_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
 /*
  * Apply sorted batches to the day rows, every day of either in ascending
  * order: add (inserted rows), then sub (deleted rows).  Returns the days a
- * deletion left stale (palloc'd, sorted) in *stale_days.
+ * deletion left stale (palloc'd, sorted) in *stale_days, and the sources
+ * it took off a day in *gone.
  */
 void
 apply_days(const ExtInfo *info, Oid relid, DayEntry *add, int nadd,
 		   DayEntry *sub, int nsub, CountryLookup *cl,
-		   int32 **stale_days, int *n_stale)
+		   int32 **stale_days, int *n_stale, DictSource **gone, int *n_gone)
 {
 	RoleSwitch	saved;
 	const RollupPlans *pl;
@@ -934,6 +946,8 @@ apply_days(const ExtInfo *info, Oid relid, DayEntry *add, int nadd,
 
 	*stale_days = palloc(sizeof(int32) * Max(nadd + nsub, 1));
 	*n_stale = 0;
+	*gone = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * Max(nsub, 1));
+	*n_gone = 0;
 	rollup_as_ext_owner(info, &saved);
 	pl = rollup_plans(info);
 	while (i < nadd || j < nsub)
@@ -950,7 +964,7 @@ apply_days(const ExtInfo *info, Oid relid, DayEntry *add, int nadd,
 			ie++;
 		while (je < nsub && sub[je].day == day)
 			je++;
-		if (store_day(pl, relid, day, add + i, ie - i, sub + j, je - j, cl))
+		if (store_day(pl, relid, day, add + i, ie - i, sub + j, je - j, cl, *gone, n_gone))
 			(*stale_days)[(*n_stale)++] = day;
 		i = ie;
 		j = je;

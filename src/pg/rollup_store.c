@@ -276,7 +276,8 @@ write_hours(const ExtInfo *info, Oid relid, HourCount *h, int n)
 
 /*
  * Remove a table's rollups: every day (row and parts) but keep_days
- * (sorted; all when nkeep is 0), and unless days_only every hour row.
+ * (sorted; all when nkeep is 0), and unless days_only every hour row and
+ * the source dictionary.
  */
 void
 clear_rollups(const ExtInfo *info, Oid relid, bool days_only,
@@ -298,7 +299,12 @@ clear_rollups(const ExtInfo *info, Oid relid, bool days_only,
 									 "AND NOT (day OPERATOR(pg_catalog.=) ANY ($2))", info->nspname),
 					  2, at, v, NULL, SPI_OK_DELETE);
 	if (!days_only)
+	{
 		(void) store_exec(info, psprintf("DELETE FROM %s.mirai_rollup_hour WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
 										 info->nspname),
 						  1, at, v, NULL, SPI_OK_DELETE);
+		(void) store_exec(info, psprintf("DELETE FROM %s.mirai_rollup_dict WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
+										 info->nspname),
+						  1, at, v, NULL, SPI_OK_DELETE);
+	}
 }

@@ -78,13 +78,31 @@ COMMENT ON TABLE @extschema@.mirai_rollup_part IS
 
 -- pg_dump dumps their rows; the triggers and per-table views are ordinary
 -- objects of the user's schema and are dumped as such.
+-- Every source of a tracked table and its first day, in 256 chunks by a
+-- hash of the address, with the histogram of first days beside each: what
+-- mirai_new_sources sums (src/pg/rollup_dict.c).
+CREATE TABLE @extschema@.mirai_rollup_dict (
+    tbl             regclass NOT NULL,
+    chunk           integer NOT NULL CHECK (chunk >= 0),
+    sources         integer NOT NULL,
+    first_days      date[] NOT NULL,
+    first_counts    bigint[] NOT NULL,
+    state           bytea NOT NULL,
+    PRIMARY KEY (tbl, chunk)
+) WITH (fillfactor = 80);
+ALTER TABLE @extschema@.mirai_rollup_dict ALTER COLUMN state SET STORAGE EXTERNAL;
+COMMENT ON TABLE @extschema@.mirai_rollup_dict IS
+    'per tracked table and chunk: its sources with the day each was first seen, and how many were first seen each day (internal; read mirai_new_sources)';
+
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_tracked', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_hour', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_day', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_part', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_dict', '');
 
 REVOKE ALL ON @extschema@.mirai_tracked, @extschema@.mirai_rollup_hour,
-              @extschema@.mirai_rollup_day, @extschema@.mirai_rollup_part FROM PUBLIC;
+              @extschema@.mirai_rollup_day, @extschema@.mirai_rollup_part,
+              @extschema@.mirai_rollup_dict FROM PUBLIC;
 GRANT SELECT ON @extschema@.mirai_tracked TO PUBLIC;
 
 -- ---------------------------------------------------------------------
@@ -194,6 +212,7 @@ BEGIN
         RETURN;
     END IF;
     DELETE FROM @extschema@.mirai_rollup_part WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
+    DELETE FROM @extschema@.mirai_rollup_dict WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
     DELETE FROM @extschema@.mirai_rollup_day WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
     DELETE FROM @extschema@.mirai_rollup_hour WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
     DELETE FROM @extschema@.mirai_tracked WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
@@ -330,13 +349,15 @@ COMMENT ON VIEW @extschema@.mirai_bots IS
     'per Mirai source over everything tracked: country when first seen, first and last packet, first and last day, days active, packets, ports probed';
 
 CREATE VIEW @extschema@.mirai_new_sources WITH (security_barrier) AS
-SELECT b.tbl,
-       @extschema@.mirai_day_start(b.first_day, t.time_zone) AS "time",
-       b.first_day AS day,
-       pg_catalog.count(*) AS new_sources
-  FROM @extschema@.mirai_bots b
-  JOIN @extschema@.mirai_tracked t ON t.tbl = b.tbl
- GROUP BY b.tbl, t.time_zone, b.first_day;
+SELECT c.tbl,
+       @extschema@.mirai_day_start(u.day, t.time_zone) AS "time",
+       u.day,
+       pg_catalog.sum(u.count)::bigint AS new_sources
+  FROM @extschema@.mirai_rollup_dict c
+  JOIN @extschema@.mirai_tracked t ON t.tbl = c.tbl
+ CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(c.first_days), pg_catalog.unnest(c.first_counts)) AS u(day, count)
+ WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
+ GROUP BY c.tbl, t.time_zone, u.day;
 COMMENT ON VIEW @extschema@.mirai_new_sources IS
     'new bots per day: how many Mirai sources were first seen on each day (list them with mirai_bots WHERE first_day = ...)';
 
