@@ -245,6 +245,14 @@ CREATE FUNCTION @extschema@.mirai_top_sources("from" timestamptz, "to" timestamp
 COMMENT ON FUNCTION @extschema@.mirai_top_sources(timestamptz, timestamptz, integer, regclass) IS
     'the n (1 to 128) Mirai sources with the most packets over the days starting in [from, to), per table, as mirai_sources(from, to) gives them, in order';
 
+-- re-geolocation: mirai_rebuild(tbl, countries => true); mirai_rebuild(tbl)
+-- means what it meant
+DROP FUNCTION @extschema@.mirai_rebuild(regclass);
+CREATE FUNCTION @extschema@.mirai_rebuild(tbl regclass, countries boolean DEFAULT false) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'mirai_rebuild' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.mirai_rebuild(regclass, boolean) IS
+    'recompute a tracked table''s rollups from its rows, stored countries kept, or with countries every source''s country from the GeoIP database configured now; returns the (day, source, port) entries';
+
 -- ---------------------------------------------------------------------
 -- The planner: estimates, costs, parallel plans
 -- ---------------------------------------------------------------------

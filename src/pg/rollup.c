@@ -197,7 +197,7 @@ fold(const ExtInfo *info, Tracked *t, pg_tz *tz, RollupAgg *add, RollupAgg *sub)
 				 errmsg("cannot update packets of table \"%s\"", get_rel_name(t->relid)),
 				 errdetail("Its rollups keep every packet ever inserted (on_delete 'keep'), so changed packets cannot be counted."),
 				 errhint("Update other columns only, or track the table with on_delete 'follow'.")));
-	apply_days(info, t->relid, ea, na, es, ns, country_lookup(false), &stale, &nstale,
+	apply_days(info, t->relid, ea, na, es, ns, country_lookup(COUNTRIES_KEEP), &stale, &nstale,
 			   &gone, &ngone);
 	dict_add(info, t->relid, ea, na);
 	write_hours(info, t->relid, h, nh);

@@ -105,6 +105,14 @@ typedef struct DictSource
 /* Countries of new entries, looked up once per source and statement. */
 typedef struct CountryLookup CountryLookup;
 
+/* Where the country of an entry comes from. */
+typedef enum CountryMode
+{
+	COUNTRIES_KEEP,				/* stored ones kept, new ones looked up */
+	COUNTRIES_GIVEN,			/* the entries carry theirs (conversion) */
+	COUNTRIES_FRESH				/* every one looked up again (re-geolocation) */
+} CountryMode;
+
 /* The statements on the rollup tables (rollup_store.c). */
 typedef struct RollupPlans
 {
@@ -164,7 +172,7 @@ extern uint64 store_exec(const ExtInfo *info, const char *sql, int nargs,
 						 Oid *argtypes, Datum *values, const char *nulls, int expect);
 
 /* rollup_day.c */
-extern CountryLookup *country_lookup(bool given);
+extern CountryLookup *country_lookup(CountryMode mode);
 extern void apply_days(const ExtInfo *info, Oid relid,
 					   DayEntry *add, int nadd, DayEntry *sub, int nsub,
 					   CountryLookup *cl, int32 **stale_days, int *n_stale,

@@ -534,11 +534,12 @@ cmp_day(const void *a, const void *b)
 /*
  * Recompute a tracked table's rollups from its rows: days no longer there
  * go, the others are replaced (countries of entries already stored are
- * kept, new entries are looked up), the hours are counted again.  Returns
- * the number of (day, source, port) entries.
+ * kept, new entries are looked up; every one looked up again with
+ * countries), the hours are counted again.  Returns the number of (day,
+ * source, port) entries.
  */
 static int64
-rebuild(const ExtInfo *info, Relation rel)
+rebuild(const ExtInfo *info, Relation rel, bool countries)
 {
 	Oid			relid = RelationGetRelid(rel);
 	Tracked		t;
@@ -567,7 +568,8 @@ rebuild(const ExtInfo *info, Relation rel)
 			days[ndays++] = e[i].day;
 	qsort(days, ndays, sizeof(int32), cmp_day);
 	clear_rollups(info, relid, false, days, ndays);
-	replace_days(info, relid, days, ndays, e, n, country_lookup(false));
+	replace_days(info, relid, days, ndays, e, n,
+				 country_lookup(countries ? COUNTRIES_FRESH : COUNTRIES_KEEP));
 	write_hours(info, relid, h, nh);
 	dict_rebuild(info, relid);
 	return n;
@@ -644,7 +646,7 @@ mirai_track(PG_FUNCTION_ARGS)
 	/* rows an earlier table of this OID left behind are not this table's */
 	(void) forget_table(&info, relid);
 	register_table(&info, relid, zone, on_delete, views);
-	(void) rebuild(&info, rel);
+	(void) rebuild(&info, rel, false);
 	SPI_finish();
 	table_close(rel, NoLock);
 	PG_RETURN_VOID();
@@ -677,22 +679,32 @@ mirai_untrack(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* mirai_rebuild(tbl regclass): recompute the rollups from the rows. */
+/*
+ * mirai_rebuild(tbl regclass [, countries boolean]): recompute the rollups
+ * from the rows; with countries, the country of every source from the
+ * GeoIP database configured now.
+ */
 PG_FUNCTION_INFO_V1(mirai_rebuild);
 Datum
 mirai_rebuild(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
+	bool		countries = PG_NARGS() > 1 && PG_GETARG_BOOL(1);
 	Relation	rel;
 	ExtInfo		info;
 	int64		n;
 
+	if (countries && !mirai_geoip_available(false))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no GeoIP database is configured to take the countries from"),
+				 errhint("Set mirai_ext.geoip_database first.")));
 	rollup_ext_info(fcinfo->flinfo->fn_oid, &info);
 	/* the same lock loaders take: wait for them, keep new ones out */
 	rel = open_checked(relid, ShareRowExclusiveLock, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	n = rebuild(&info, rel);
+	n = rebuild(&info, rel, countries);
 	SPI_finish();
 	table_close(rel, NoLock);
 	PG_RETURN_INT64(n);
@@ -763,12 +775,12 @@ mirai_rollup_admin(PG_FUNCTION_ARGS)
 		}
 		(void) forget_table(&info, relid);
 		register_table(&info, relid, zone, on_delete, views);
-		result = rebuild(&info, rel);
+		result = rebuild(&info, rel, false);
 	}
 	else if (strcmp(action, "untrack") == 0)
 		result = forget_table(&info, relid);
 	else if (strcmp(action, "rebuild") == 0)
-		result = rebuild(&info, rel);
+		result = rebuild(&info, rel, false);
 	else if (strcmp(action, "clear") == 0)
 		clear_rollups(&info, relid, false, NULL, 0);
 	else
@@ -824,7 +836,7 @@ mirai_rollup_split_days(PG_FUNCTION_ARGS)
 		b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 		e = entries_unpack(b, day, &n);
 		SPI_freetuptable(SPI_tuptable);
-		replace_days(&info, relid, &day, 1, e, n, country_lookup(true));
+		replace_days(&info, relid, &day, 1, e, n, country_lookup(COUNTRIES_GIVEN));
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(cxt);
 		days++;

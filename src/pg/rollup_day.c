@@ -89,23 +89,23 @@ typedef struct CountryHashElem
 struct CountryLookup
 {
 	bool		enabled;		/* a GeoIP database is configured */
-	bool		given;			/* new entries bring their own country */
+	CountryMode mode;
 	countryhash_hash *cache;	/* made at the first lookup */
 };
 
 /*
  * Lazy country lookups for one statement (when GeoIP is configured), or,
- * with given, none: the entries carry their countries (converting stored
- * rollups).
+ * COUNTRIES_GIVEN, none: the entries carry their countries (converting
+ * stored rollups).
  */
 CountryLookup *
-country_lookup(bool given)
+country_lookup(CountryMode mode)
 {
 	const char *db = GetConfigOption("mirai_ext.geoip_database", true, false);
 	CountryLookup *cl = palloc0(sizeof(CountryLookup));
 
 	cl->enabled = db != NULL && db[0] != '\0';
-	cl->given = given;
+	cl->mode = mode;
 	return cl;
 }
 
@@ -120,7 +120,7 @@ country_of(CountryLookup *cl, uint32 src, char *out)
 	CountryHashElem *c;
 	bool		found;
 
-	if (cl != NULL && cl->given)
+	if (cl != NULL && cl->mode == COUNTRIES_GIVEN)
 		return;
 	memset(out, 0, MX_COUNTRY_LEN);
 	if (cl == NULL || !cl->enabled)
@@ -895,7 +895,8 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 
 /*
  * Replace a day with the sorted entries e[0..n): countries of entries
- * already stored are kept, new entries get theirs from cl.
+ * already stored are kept, new entries get theirs from cl (every entry,
+ * with COUNTRIES_FRESH).
  */
 static void
 replace_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
@@ -911,6 +912,9 @@ replace_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
 
 	dayrow_lock_or_make(pl, relid, day, parts_for(n), &r);
 	s = day_entries(pl, relid, day, &ns);
+	/* re-geolocation: as if nothing were stored, every country looked up */
+	if (cl != NULL && cl->mode == COUNTRIES_FRESH)
+		ns = 0;
 	out = merge_entries(s, ns, e, n, MERGE_REPLACE, &nout, &stale, relid, cl);
 	parts = parts_for(nout);
 	day_write_all(pl, relid, day, out, nout, parts, r.parts);

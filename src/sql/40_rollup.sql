@@ -185,10 +185,10 @@ CREATE FUNCTION @extschema@.mirai_untrack(tbl regclass) RETURNS void
 COMMENT ON FUNCTION @extschema@.mirai_untrack(regclass) IS
     'stop maintaining a table''s rollups: drops its triggers, per-table views and rollups';
 
-CREATE FUNCTION @extschema@.mirai_rebuild(tbl regclass) RETURNS bigint
+CREATE FUNCTION @extschema@.mirai_rebuild(tbl regclass, countries boolean DEFAULT false) RETURNS bigint
     AS 'MODULE_PATHNAME', 'mirai_rebuild' LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION @extschema@.mirai_rebuild(regclass) IS
-    'recompute a tracked table''s rollups from its rows (stored countries kept); returns the (day, source, port) entries';
+COMMENT ON FUNCTION @extschema@.mirai_rebuild(regclass, boolean) IS
+    'recompute a tracked table''s rollups from its rows, stored countries kept, or with countries every source''s country from the GeoIP database configured now; returns the (day, source, port) entries';
 
 -- When a table goes, its rollups, its registration and its ledger rows go
 -- with it, so that nothing is left for a later table of the same OID (or

@@ -226,7 +226,7 @@ ok(psql("SELECT count(*) FROM cap_hist WHERE is_mirai(p)") < $hist_before, 'rete
 # 100.64.0.0/10 a record without a country, 10.0.0.0/8 no record
 SKIP:
 {
-	skip 'no GeoIP test database (MIRAI_FIXTURES_SQL not set)', 8 unless $ENV{MIRAI_FIXTURES_SQL};
+	skip 'no GeoIP test database (MIRAI_FIXTURES_SQL not set)', 11 unless $ENV{MIRAI_FIXTURES_SQL};
 	my $set = "SET mirai_ext.geoip_database = '$ENV{MIRAI_FIXTURES_SQL}/geoip-country.mmdb';";
 	my $packets = sub {
 		my ($from, $n, $src) = @_;
@@ -270,6 +270,14 @@ SKIP:
 	psql("$set SELECT mirai_rebuild('cap_geo')");
 	is(psql($geo_digest), $before, 'mirai_rebuild keeps the stored countries');
 	isnt(psql("SELECT count(*) FROM mirai_rollup_day WHERE tbl = 'cap_geo'::regclass"), '0', 'cap_geo has rollups');
+	# re-geolocation: every source's country from the database configured now
+	my ($rc, $out) = psql("SELECT mirai_rebuild('cap_geo', countries => true)", may_fail => 1);
+	ok($rc != 0 && $out =~ /no GeoIP database is configured/, 'mirai_rebuild with countries needs a GeoIP database') or diag($out);
+	psql("$set SELECT mirai_rebuild('cap_geo', countries => true)");
+	is(psql($set . sprintf($raw_vs_view, 'geoip_country(packet_src(p))')), '0',
+	   'mirai_rebuild with countries: every packet counted under its source\'s country now');
+	is(psql("$set SELECT count(*) FROM mirai_sources WHERE tbl = 'cap_geo'::regclass AND country IS DISTINCT FROM geoip_country(src)"),
+	   '0', '... and every source of every day has it');
 }
 
 # ---- pg_dump and pg_restore into a second database ----
