@@ -297,3 +297,114 @@ mx_entries_pack(const mx_day_entry *e, size_t n, const char (*names)[MX_COUNTRY_
 	}
 	return (size_t) (p - out);
 }
+
+mx_status
+mx_entries_find(const uint8_t *buf, size_t len, uint32_t src, mx_day_entry *sum,
+				bool *found, mx_error *err)
+{
+	const uint8_t *p = buf + 1,
+			   *end = buf + len;
+	char		names[MX_MAX_COUNTRIES + 1][MX_COUNTRY_LEN];
+	uint64_t	n,
+				ncountries,
+				i;
+	uint32_t	cur = 0;
+	int64_t		base;
+	mx_status	st;
+	size_t		count;
+
+	*found = false;
+	memset(sum, 0, sizeof(*sum));
+	if ((st = mx_entries_count(buf, len, &count, err)) != MX_OK)
+		return st;
+	if (buf[0] == MX_ENTRIES_V1)
+	{
+		/* fixed width: a binary search */
+		size_t		lo = 0,
+					hi = count;
+
+		while (lo < hi)
+		{
+			size_t		mid = (lo + hi) / 2;
+
+			if (mx_be32(buf + 8 + mid * MX_ENTRIES_V1_BYTES) < src)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (i = lo; i < count && mx_be32(buf + 8 + i * MX_ENTRIES_V1_BYTES) == src; i++)
+		{
+			const uint8_t *q = buf + 8 + i * MX_ENTRIES_V1_BYTES;
+			int64_t		f = (int64_t) mx_be64(q + 14),
+						l = (int64_t) mx_be64(q + 22);
+
+			f = f / 1000 - (f % 1000 != 0 && f < 0);
+			l = l / 1000 - (l % 1000 != 0 && l < 0);
+			sum->packets += (int64_t) mx_be64(q + 6);
+			sum->first_us = *found ? (f < sum->first_us ? f : sum->first_us) : f;
+			sum->last_us = *found ? (l > sum->last_us ? l : sum->last_us) : l;
+			if (!*found)
+				memcpy(sum->country, q + 30, MX_COUNTRY_LEN);
+			*found = true;
+		}
+		sum->src = src;
+		return MX_OK;
+	}
+	(void) get_varint(&p, end, &n);		/* checked by mx_entries_count */
+	if (!get_varint(&p, end, &ncountries) || ncountries > MX_MAX_COUNTRIES)
+		return mx_fail(err, MX_ERR_CORRUPT, "entries.countries", 0, (uint64_t) (p - buf),
+					   "number of countries missing or above %d", MX_MAX_COUNTRIES);
+	memset(names, 0, sizeof(names));
+	for (i = 1; i <= ncountries; i++)
+	{
+		uint8_t		l;
+
+		if (p >= end || (l = *p) == 0 || l >= MX_COUNTRY_LEN || l > end - p - 1)
+			return mx_fail(err, MX_ERR_CORRUPT, "entries.country", 0, (uint64_t) (p - buf),
+						   "country code is not printable ASCII of 1 to 7 bytes");
+		memcpy(names[i], p + 1, l);
+		p += 1 + l;
+	}
+	if (end - p < 8)
+		return mx_fail(err, MX_ERR_CORRUPT, "entries.base", 0, (uint64_t) (p - buf),
+					   "entries end inside their header");
+	base = (int64_t) mx_be64(p);
+	p += 8;
+	for (i = 0; i < n; i++)
+	{
+		uint64_t	f[6];
+		uint64_t	off = (uint64_t) (p - buf);
+		int			k;
+
+		for (k = 0; k < 6; k++)
+			if (!get_varint(&p, end, &f[k]))
+				return mx_fail(err, MX_ERR_CORRUPT, "entries.entry", i + 1, off,
+							   "entry cut short");
+		if (f[0] > UINT32_MAX - cur)
+			return mx_fail(err, MX_ERR_CORRUPT, "entries.src", i + 1, off,
+						   "source address beyond 255.255.255.255");
+		cur += (uint32_t) f[0];
+		if (cur > src)
+			break;				/* sorted: no more of this source */
+		if (cur < src)
+			continue;
+		if (f[2] < 1 || f[2] > (uint64_t) INT64_MAX - (uint64_t) sum->packets ||
+			f[3] > (uint64_t) (MX_US_MAX - base) ||
+			f[4] > (uint64_t) (MX_US_MAX - (base + (int64_t) f[3])) || f[5] > ncountries)
+			return mx_fail(err, MX_ERR_CORRUPT, "entries.entry", i + 1, off,
+						   "entry out of range");
+		{
+			int64_t		first = base + (int64_t) f[3],
+						last = first + (int64_t) f[4];
+
+			sum->packets += (int64_t) f[2];
+			sum->first_us = *found ? (first < sum->first_us ? first : sum->first_us) : first;
+			sum->last_us = *found ? (last > sum->last_us ? last : sum->last_us) : last;
+			if (!*found)
+				memcpy(sum->country, names[f[5]], MX_COUNTRY_LEN);
+			*found = true;
+		}
+	}
+	sum->src = src;
+	return MX_OK;
+}

@@ -91,6 +91,15 @@ extern size_t mx_entries_pack(const mx_day_entry *e, size_t n,
 							  const char (*names)[MX_COUNTRY_LEN], size_t nnames,
 							  const uint32_t *index, uint8_t *out);
 
+/*
+ * The entries of one source, summed (packets, earliest first, latest last,
+ * the country), without unpacking the rest: *found false when the source
+ * has none.  Reads only as far as the source (entries are in address
+ * order), checking what it reads.
+ */
+extern mx_status mx_entries_find(const uint8_t *buf, size_t len, uint32_t src,
+								 mx_day_entry *sum, bool *found, mx_error *err);
+
 /* Whether a NUL-padded country code is one the codec stores. */
 extern bool mx_country_valid(const char *code, size_t len);
 

@@ -127,6 +127,7 @@ typedef struct RollupPlans
 	SPIPlanPtr	part_delete;	/* a part left empty */
 	SPIPlanPtr	parts_lock;		/* every part of a day, FOR UPDATE */
 	SPIPlanPtr	part_read;		/* a part's entries, to read */
+	SPIPlanPtr	bloom_read;		/* a part's Bloom filter, to read */
 	SPIPlanPtr	parts_read;		/* every part of a day, to read */
 	SPIPlanPtr	hours_add;		/* upsert of hourly counts */
 	SPIPlanPtr	hours_prune;	/* hours left with no packet */
@@ -180,6 +181,10 @@ extern void apply_days(const ExtInfo *info, Oid relid,
 extern void replace_days(const ExtInfo *info, Oid relid, const int32 *days, int ndays,
 						 DayEntry *e, int n, CountryLookup *cl);
 extern DayEntry *entries_unpack(bytea *b, int32 day, int *n);
+
+/* A part's sources as a Bloom filter (rollup_day.c). */
+extern bytea *bloom_build(const DayEntry *e, int n);
+extern bool bloom_may_have(bytea *bloom, uint32 src);
 
 /* rollup_dict.c */
 extern void dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n);

@@ -42,6 +42,7 @@
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "port/pg_bswap.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -637,11 +638,87 @@ part_lock(const RollupPlans *pl, Oid relid, int32 day, int part, int *n)
 	return e;
 }
 
+/* ----------------------------------------------------------------------
+ * Bloom filters of parts: "is this source in this part?" without reading
+ * its entries (mirai_top_sources asks it of the days a source is not
+ * listed in).  8 bits a source, 3 hashes: about 3% false positives, never
+ * a false negative.
+ *	byte 0		1 (the version)
+ *	4 bytes		bits, big-endian (a multiple of 8, at least 64)
+ *	the bits
+ * ----------------------------------------------------------------------
+ */
+#define BLOOM_VERSION	1
+#define BLOOM_HASHES	3
+
+static inline uint32
+bloom_bit(uint32 src, int i, uint32 nbits)
+{
+	uint32		h1 = murmurhash32(src),
+				h2 = murmurhash32(src ^ 0x9E3779B9) | 1;
+
+	return (h1 + (uint32) i * h2) % nbits;
+}
+
+/* The Bloom filter of the sources of entries e[0..n) (sorted by source). */
+bytea *
+bloom_build(const DayEntry *e, int n)
+{
+	uint32		nbits = Max(64, ((uint32) n * 8 + 7) & ~7U);
+	bytea	   *b = palloc0(VARHDRSZ + 5 + nbits / 8);
+	uint8	   *bits = (uint8 *) VARDATA(b) + 5;
+	uint32		v32 = pg_hton32(nbits);
+	int			i,
+				k;
+
+	SET_VARSIZE(b, VARHDRSZ + 5 + nbits / 8);
+	((uint8 *) VARDATA(b))[0] = BLOOM_VERSION;
+	memcpy((uint8 *) VARDATA(b) + 1, &v32, 4);
+	for (i = 0; i < n; i++)
+	{
+		if (i > 0 && e[i].src == e[i - 1].src)
+			continue;
+		for (k = 0; k < BLOOM_HASHES; k++)
+		{
+			uint32		bit = bloom_bit(e[i].src, k, nbits);
+
+			bits[bit / 8] |= (uint8) (1 << (bit % 8));
+		}
+	}
+	return b;
+}
+
+/* Whether the part of this filter may hold src (true when it cannot tell). */
+bool
+bloom_may_have(bytea *b, uint32 src)
+{
+	const uint8 *p = (const uint8 *) VARDATA_ANY(b);
+	Size		len = VARSIZE_ANY_EXHDR(b);
+	uint32		nbits,
+				v32;
+	int			k;
+
+	if (len < 5 || p[0] != BLOOM_VERSION)
+		return true;
+	memcpy(&v32, p + 1, 4);
+	nbits = pg_ntoh32(v32);
+	if (nbits == 0 || nbits % 8 != 0 || len != 5 + (Size) nbits / 8)
+		return true;
+	for (k = 0; k < BLOOM_HASHES; k++)
+	{
+		uint32		bit = bloom_bit(src, k, nbits);
+
+		if ((p[5 + bit / 8] & (1 << (bit % 8))) == 0)
+			return false;
+	}
+	return true;
+}
+
 /* Write a part's sorted entries, or remove the part when it has none. */
 static void
 part_write(const RollupPlans *pl, Oid relid, int32 day, int part, const DayEntry *e, int n)
 {
-	Datum		values[5];
+	Datum		values[6];
 	CountryDict d;
 	int			sources = 0,
 				i;
@@ -661,9 +738,11 @@ part_write(const RollupPlans *pl, Oid relid, int32 day, int part, const DayEntry
 	dict_build(&d, e, n, true);
 	values[3] = Int32GetDatum(sources);
 	values[4] = PointerGetDatum(entries_pack(relid, day, e, n, &d));
+	values[5] = PointerGetDatum(bloom_build(e, n));
 	if (SPI_execute_plan(pl->part_upsert, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "writing mirai_rollup_part failed");
 	pfree(DatumGetPointer(values[4]));
+	pfree(DatumGetPointer(values[5]));
 }
 
 /* Lock and unpack every part of a day, as one array sorted by (src, dport). */

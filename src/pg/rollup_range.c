@@ -102,8 +102,10 @@ typedef struct CachedPart
 {
 	PartKey		key;
 	char		status;
-	DayEntry   *e;
-	int			n;
+	bool		have_bloom;
+	bytea	   *bloom;			/* its Bloom filter; NULL: no such part */
+	bool		have_entries;
+	bytea	   *entries;		/* packed, detoasted; NULL: no such part */
 } CachedPart;
 
 #define SH_PREFIX		parthash
@@ -144,47 +146,66 @@ result_qsort_cmp(const void *a, const void *b)
 	return result_cmp(*(RangeSource *const *) a, *(RangeSource *const *) b);
 }
 
+/* Candidates by what is known of them (exact once resolved), then address. */
 static int
-bound_cmp(const void *a, const void *b)
+known_cmp(const void *a, const void *b)
 {
 	const RangeSource *x = *(RangeSource *const *) a;
 	const RangeSource *y = *(RangeSource *const *) b;
 
-	if (x->bound != y->bound)
-		return x->bound > y->bound ? -1 : 1;
+	if (x->known != y->known)
+		return x->known > y->known ? -1 : 1;
 	return x->src < y->src ? -1 : (x->src > y->src);
 }
 
-/* The entries of a part of a day, read once per call. */
-static CachedPart *
-get_part(RangeCtx *c, int32 day, int part)
+/* A column of a part of a day, detoasted (NULL when there is no part). */
+static bytea *
+read_part_column(RangeCtx *c, SPIPlanPtr plan, int32 day, int part)
+{
+	Datum		values[3];
+	bool		isnull;
+	bytea	   *b = NULL;
+
+	values[0] = ObjectIdGetDatum(c->relid);
+	values[1] = DateADTGetDatum(day);
+	values[2] = Int32GetDatum(part);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading mirai_rollup_part failed");
+	if (SPI_processed > 0)
+		b = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return b;
+}
+
+/*
+ * The packed entries of a part of a day that may hold src, or NULL when
+ * its Bloom filter says src is not there; each column read once per call.
+ */
+static bytea *
+part_for(RangeCtx *c, int32 day, int part, uint32 src)
 {
 	PartKey		k = {day, part};
 	bool		found;
 	CachedPart *cp = parthash_insert(c->parts, k, &found);
 
 	if (!found)
+		cp->have_bloom = cp->have_entries = false;
+	if (!cp->have_bloom)
 	{
-		Datum		values[3];
-		bool		isnull;
-
-		cp->e = NULL;
-		cp->n = 0;
-		values[0] = ObjectIdGetDatum(c->relid);
-		values[1] = DateADTGetDatum(day);
-		values[2] = Int32GetDatum(part);
-		if (SPI_execute_plan(c->pl->part_read, values, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "reading mirai_rollup_part failed");
-		if (SPI_processed > 0)
-			cp->e = entries_unpack(DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0],
-																 SPI_tuptable->tupdesc, 1, &isnull)),
-								   day, &cp->n);
-		SPI_freetuptable(SPI_tuptable);
+		cp->bloom = read_part_column(c, c->pl->bloom_read, day, part);
+		cp->have_bloom = true;
 	}
-	return cp;
+	if (cp->bloom == NULL || !bloom_may_have(cp->bloom, src))
+		return NULL;
+	if (!cp->have_entries)
+	{
+		cp->entries = read_part_column(c, c->pl->part_read, day, part);
+		cp->have_entries = true;
+	}
+	return cp->entries;
 }
 
-/* Add what entries e[0..n) of one source on day d say to s. */
+/* Add what a source had on a day to s. */
 static void
 add_day(RangeSource *s, int32 day, int64 packets, int64 first_us, int64 last_us,
 		const char *country)
@@ -226,38 +247,25 @@ resolve(RangeCtx *c, RangeSource *s)
 			}
 		if (!listed && rd->top.rest_max > 0)
 		{
-			CachedPart *cp = get_part(c, rd->day, rollup_part_of(s->src, rd->parts));
-			int			lo = 0,
-						hi = cp->n;
+			bytea	   *entries = part_for(c, rd->day, rollup_part_of(s->src, rd->parts), s->src);
+			mx_day_entry sum;
+			mx_error	err;
+			bool		found;
 
-			/* the first entry of the source (entries sorted by source) */
-			while (lo < hi)
-			{
-				int			mid = (lo + hi) / 2;
-
-				if (cp->e[mid].src < s->src)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo < cp->n && cp->e[lo].src == s->src)
-			{
-				int64		p = 0,
-							f = cp->e[lo].first_us,
-							l = cp->e[lo].last_us;
-				int			k;
-
-				for (k = lo; k < cp->n && cp->e[k].src == s->src; k++)
-				{
-					p += cp->e[k].packets;
-					f = Min(f, cp->e[k].first_us);
-					l = Max(l, cp->e[k].last_us);
-				}
-				add_day(s, rd->day, p, f, l, cp->e[lo].country);
-			}
+			if (entries == NULL)
+				continue;
+			if (mx_entries_find((const uint8 *) VARDATA(entries), VARSIZE(entries) - VARHDRSZ,
+								s->src, &sum, &found, &err) != MX_OK)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("corrupt rollup entries: %s", err.message),
+						 errhint("mirai_rebuild recomputes a table's rollups from its rows.")));
+			if (found)
+				add_day(s, rd->day, sum.packets, sum.first_us, sum.last_us, sum.country);
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
+	s->bound = s->known = s->packets;
 	s->resolved = true;
 }
 
@@ -362,28 +370,38 @@ top_of_table(RangeCtx *c, int n, int *nout)
 		s->bound = s->known + (rest - s->listed_rest);
 		cand[ncand++] = s;
 	}
-	qsort(cand, ncand, sizeof(RangeSource *), bound_cmp);
 
-	/* 2. resolve by bound, largest first, keeping the best n */
+	/*
+	 * 2. Rank by what is known (exact once resolved); resolve the first n
+	 * (the answer needs them exact), then any other whose bound reaches
+	 * the n-th, best bound first, until none does.
+	 */
 	best = palloc(sizeof(RangeSource *) * (n + 1));
-	for (i = 0; i < ncand; i++)
+	for (;;)
 	{
-		int			at;
+		RangeSource *next = NULL;
+		bool		changed = false;
 
-		if (nbest == n && cand[i]->bound < best[n - 1]->packets)
+		qsort(cand, ncand, sizeof(RangeSource *), known_cmp);
+		nbest = Min(ncand, n);
+		for (i = 0; i < nbest; i++)
+			if (!cand[i]->resolved)
+			{
+				resolve(c, cand[i]);
+				changed = true;
+			}
+		if (changed)
+			continue;
+		for (i = nbest; i < ncand; i++)
+			if (!cand[i]->resolved && nbest == n &&
+				cand[i]->bound >= cand[n - 1]->packets &&
+				(next == NULL || cand[i]->bound > next->bound))
+				next = cand[i];
+		if (next == NULL)
 			break;
-		resolve(c, cand[i]);
-		/* insert in order into best[0..nbest) */
-		at = nbest;
-		while (at > 0 && result_cmp(cand[i], best[at - 1]) < 0)
-		{
-			best[at] = best[at - 1];
-			at--;
-		}
-		best[at] = cand[i];
-		if (nbest < n)
-			nbest++;
+		resolve(c, next);
 	}
+	memcpy(best, cand, sizeof(RangeSource *) * nbest);
 
 	/* 3. exact when no source outside the lists can reach the n-th */
 	exact = rest == 0 || (nbest == n && rest < best[n - 1]->packets);

@@ -58,12 +58,13 @@ rollup_plans(const ExtInfo *info)
 	Oid			t_dayins[3] = {OIDOID, DATEOID, INT4OID};
 	Oid			t_dayrow[9] = {OIDOID, DATEOID, INT8OID, INT8OID, TEXTARRAYOID, INT8ARRAYOID, INT4OID, INT8OID, BYTEAOID};
 	Oid			t_part[3] = {OIDOID, DATEOID, INT4OID};
-	Oid			t_partrow[5] = {OIDOID, DATEOID, INT4OID, INT4OID, BYTEAOID};
+	Oid			t_partrow[6] = {OIDOID, DATEOID, INT4OID, INT4OID, BYTEAOID, BYTEAOID};
 	Oid			t_hours[4] = {OIDOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	const char *n = info->nspname;
 	SPIPlanPtr *all[] = {&plans.tracked, &plans.day_lock, &plans.day_insert,
 		&plans.day_update, &plans.part_lock, &plans.part_upsert, &plans.part_delete,
-		&plans.parts_lock, &plans.part_read, &plans.parts_read, &plans.hours_add, &plans.hours_prune};
+		&plans.parts_lock, &plans.part_read, &plans.bloom_read, &plans.parts_read, &plans.hours_add,
+		&plans.hours_prune};
 	int			i;
 
 	if (plans.valid && strcmp(plans.nspname, n) == 0)
@@ -100,11 +101,11 @@ rollup_plans(const ExtInfo *info)
 										 "AND day OPERATOR(pg_catalog.=) $2 "
 										 "AND part OPERATOR(pg_catalog.=) $3 FOR UPDATE", n),
 								3, t_part);
-	plans.part_upsert = keep_plan(psprintf("INSERT INTO %s.mirai_rollup_part AS p (tbl, day, part, sources, entries) "
-										   "VALUES ($1::pg_catalog.oid, $2, $3, $4, $5) "
+	plans.part_upsert = keep_plan(psprintf("INSERT INTO %s.mirai_rollup_part AS p (tbl, day, part, sources, entries, bloom) "
+										   "VALUES ($1::pg_catalog.oid, $2, $3, $4, $5, $6) "
 										   "ON CONFLICT (tbl, day, part) DO UPDATE SET "
-										   "sources = excluded.sources, entries = excluded.entries", n),
-								  5, t_partrow);
+										   "sources = excluded.sources, entries = excluded.entries, bloom = excluded.bloom", n),
+								  6, t_partrow);
 	plans.part_delete = keep_plan(psprintf("DELETE FROM %s.mirai_rollup_part "
 										   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										   "AND day OPERATOR(pg_catalog.=) $2 "
@@ -119,6 +120,11 @@ rollup_plans(const ExtInfo *info)
 										 "AND day OPERATOR(pg_catalog.=) $2 "
 										 "AND part OPERATOR(pg_catalog.=) $3", n),
 								3, t_part);
+	plans.bloom_read = keep_plan(psprintf("SELECT bloom FROM %s.mirai_rollup_part "
+										  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+										  "AND day OPERATOR(pg_catalog.=) $2 "
+										  "AND part OPERATOR(pg_catalog.=) $3", n),
+								 3, t_part);
 	plans.parts_read = keep_plan(psprintf("SELECT entries FROM %s.mirai_rollup_part "
 										  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										  "AND day OPERATOR(pg_catalog.=) $2", n),

@@ -1,0 +1,150 @@
+#!/bin/sh
+# Flat rollups benchmark: the study-shaped capture plus one flooded day of
+# 1 M distinct Mirai-shaped sources (what a /8 telescope, or anyone forging
+# Mirai SYNs, produces), each question's server time beside its bar.
+#
+#   sh test/bench/flat.sh                       the study's size (2.1 M packets)
+#   BENCH_COPIES=54 sh test/bench/flat.sh       about 100 M packets (make bench-scale)
+#   BENCH_FLOOD=1000000                         sources of the flooded day
+#
+# 1. Makes the study-shaped capture (test/bench/rollup_data.sql, BENCH_COPIES
+#    copies with different seeds) and the flooded day, and writes them as
+#    binary COPY files, one per UTC day: what mirai_load streams.
+# 2. Loads the study's files into a plain table and into a table tracked in
+#    Asia/Tokyo, one transaction each, which goes first alternating, and
+#    then the flooded day into each: load time ratios, side by side.
+# 3. Asks each question 5 times and reports the fastest server time
+#    (EXPLAIN ANALYZE: planning plus execution), beside its bar.
+# Runs in a throw-away cluster (pg_virtualenv) unless PGHOST is set.
+set -eu
+
+if [ -z "${PGHOST:-}" ] && [ -z "${MIRAI_BENCH_INNER:-}" ]; then
+	export MIRAI_BENCH_INNER=1
+	exec pg_virtualenv -t -v 15 -o 'shared_buffers=2GB' -o 'max_wal_size=8GB' \
+		-o 'work_mem=64MB' sh "$0" "$@"
+fi
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+copies=${BENCH_COPIES:-1}
+flood=${BENCH_FLOOD:-1000000}
+rounds=${BENCH_ROUNDS:-3}
+work=$(mktemp -d /tmp/mirai_flat.XXXXXX)
+chmod 777 "$work"
+trap 'rm -rf "$work"' EXIT INT TERM
+db=mirai_flat
+export PGOPTIONS='-c client_min_messages=warning'
+P="psql -X -q -v ON_ERROR_STOP=1 -d $db"
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+$P -c "CREATE EXTENSION mirai_ext"
+$P -c "CREATE TABLE staging (p packet); CREATE TABLE base (p packet); CREATE TABLE tracked (p packet)"
+$P -c "SELECT mirai_track('tracked', time_zone => 'Asia/Tokyo')"
+
+echo "== data: $copies cop(y/ies) of the study-shaped capture and a day of $flood sources"
+t0=$(now)
+i=0
+while [ "$i" -lt "$copies" ]; do
+	$P -v tbl=staging -v seed="0.$((42 + i))" -v shift_days=0 -v scale=1 \
+		-f "$top/test/bench/rollup_data.sql" >/dev/null
+	i=$((i + 1))
+done
+$P -c "CREATE INDEX staging_day ON staging (((packet_time(p) AT TIME ZONE 'UTC')::date))"
+$P -c "DO \$\$
+DECLARE d date;
+BEGIN
+  FOR d IN SELECT DISTINCT (packet_time(p) AT TIME ZONE 'UTC')::date FROM staging ORDER BY 1 LOOP
+    EXECUTE format('COPY (SELECT p FROM staging WHERE (packet_time(p) AT TIME ZONE ''UTC'')::date = %L ORDER BY p) TO %L (FORMAT binary)',
+                   d, '$work/study-' || d || '.bin');
+  END LOOP;
+END \$\$"
+npackets=$($P -A -t -c "SELECT count(*) FROM staging")
+# the flooded day: one Mirai SYN from each of $flood addresses (spread over
+# the IPv4 space, each once), on 2024-12-20 in Tokyo
+$P -c "COPY (SELECT format('2024-12-20T%s:%s:%sZ tcp %s:%s > 203.0.113.7:23 flags=S seq=3405803783 ack=0 win=14600 ttl=52 id=%s len=54',
+                lpad((i % 9)::text, 2, '0'), lpad((i % 60)::text, 2, '0'), lpad((i / 60 % 60)::text, 2, '0'),
+                host('1.0.0.0'::inet + (i::bigint * 3203 % 3707764736)), 1025 + i % 64000, i % 65536)::packet
+             FROM generate_series(1, $flood) i) TO '$work/flood.bin' (FORMAT binary)"
+$P -c "DROP TABLE staging"
+printf 'made %s study packets in %s files and the flooded day, %.0f s\n' "$npackets" \
+	"$(ls "$work"/study-*.bin | wc -l)" "$(echo "$(now) - $t0" | bc)"
+
+for f in "$work"/study-*.bin; do echo "COPY :tbl FROM '$f' (FORMAT binary);"; done >"$work/study.sql"
+echo "COPY :tbl FROM '$work/flood.bin' (FORMAT binary);" >"$work/flood.sql"
+load() {
+	s=$(now)
+	$P -v tbl="$1" -f "$work/$2.sql"
+	echo "$(now) - $s" | bc
+}
+
+echo "== load: the study's files, one COPY transaction each, $rounds rounds; then the flooded day"
+: >"$work/rounds.t"
+r=0
+while [ "$r" -lt "$rounds" ]; do
+	$P -c "TRUNCATE base, tracked" -c "CHECKPOINT"
+	if [ $((r % 2)) -eq 0 ]; then
+		b=$(load base study)
+		t=$(load tracked study)
+	else
+		t=$(load tracked study)
+		b=$(load base study)
+	fi
+	echo "$b $t" >>"$work/rounds.t"
+	r=$((r + 1))
+done
+awk '{ printf "round %d: without %.2f s, with %.2f s: %+.0f%%\n", NR, $1, $2, ($2 / $1 - 1) * 100 }' "$work/rounds.t"
+rw=$(awk '{ print $2 / $1 }' "$work/rounds.t" | median)
+printf 'study load with tracking: %+.0f%% (median of the per-round ratios; bar +50%%)\n' "$(echo "($rw - 1) * 100" | bc -l)"
+$P -c "CHECKPOINT"
+fb=$(load base flood)
+ft=$(load tracked flood)
+printf 'flooded day (%s sources in one statement): without %.2f s, with %.2f s: %.2fx (bar 2x)\n' \
+	"$flood" "$fb" "$ft" "$(echo "$ft / $fb" | bc -l)"
+$P -c "DROP TABLE base" -c "VACUUM ANALYZE"
+$P -A -t -c "SELECT format('rollups: %s day rows, %s parts (largest %s), dictionary %s; packet table %s',
+	(SELECT count(*) FROM mirai_rollup_day), (SELECT count(*) FROM mirai_rollup_part),
+	(SELECT pg_size_pretty(max(octet_length(entries))::bigint) FROM mirai_rollup_part),
+	pg_size_pretty(pg_total_relation_size('mirai_rollup_dict')), pg_size_pretty(pg_total_relation_size('tracked')))"
+
+# fastest of 5 server times (planning + execution), ms
+qtime() {
+	{
+		i=0
+		while [ "$i" -lt 5 ]; do echo "EXPLAIN (ANALYZE, TIMING OFF) $1;"; i=$((i + 1)); done
+	} | $P -A -t 2>&1 | awk '/^Planning Time:/ { p = $3 } /^Execution Time:/ { print p + $3 }' | sort -n | head -n 1
+}
+
+# a new packet on the flooded day from a new source, each time
+ins() {
+	echo "INSERT INTO tracked VALUES ('2024-12-20T05:00:00Z tcp 100.64.$1.$2:4000 > 203.0.113.7:23 flags=S seq=3405803783 ack=0 win=1 ttl=50 id=1 len=54')"
+}
+t_ins=$(for k in 1 2 3 4 5; do echo "EXPLAIN (ANALYZE, TIMING OFF) $(ins 7 $k);"; done |
+	$P -A -t 2>&1 | awk '/^Planning Time:/ { p = $3 } /^Execution Time:/ { print p + $3 }' | sort -n | head -n 1)
+
+F0="'2024-12-20 00:00+09'::timestamptz"
+F1="'2024-12-21 00:00+09'::timestamptz"
+S0="'2024-11-16 00:00+09'::timestamptz"
+S1="'2025-02-16 00:00+09'::timestamptz"
+echo "== questions (fastest of 5, server ms; study $npackets packets plus the flooded day)"
+row() { printf '%-62s %10.2f %8s\n' "$1" "$2" "$3"; }
+printf '%-62s %10s %8s\n' question ms bar
+row "one-row INSERT into the flooded day" "$t_ins" 5
+row "top 10 sources of the flooded day (mirai_top_sources)" \
+	"$(qtime "SELECT * FROM mirai_top_sources($F0, $F1, 10, 'tracked')")" 10
+row "top 10 sources over the 92 days (mirai_top_sources)" \
+	"$(qtime "SELECT * FROM mirai_top_sources($S0, $S1, 10, 'tracked')")" 10
+row "mirai_new_sources" "$(qtime "SELECT * FROM mirai_new_sources WHERE tbl = 'tracked'::regclass")" 10
+row "top 10 bots by packets (mirai_top_sources over all days)" \
+	"$(qtime "SELECT * FROM mirai_top_sources('-infinity', 'infinity', 10, 'tracked')")" 10
+row "mirai_daily" "$(qtime "SELECT * FROM mirai_daily WHERE tbl = 'tracked'::regclass")" 10
+row "mirai_countries" "$(qtime "SELECT * FROM mirai_countries WHERE tbl = 'tracked'::regclass")" 10
+echo "-- the same questions through the views and functions that list every source:"
+row "top 10 of the flooded day (mirai_sources view, ORDER BY LIMIT)" \
+	"$(qtime "SELECT * FROM mirai_sources WHERE tbl = 'tracked'::regclass AND day = '2024-12-20' ORDER BY packets DESC LIMIT 10")" -
+row "top 10 over the 92 days (mirai_sources(from, to) LIMIT 10)" \
+	"$(qtime "SELECT * FROM mirai_sources($S0, $S1, 'tracked') LIMIT 10")" -
+row "top 10 bots (mirai_bots view, ORDER BY LIMIT)" \
+	"$(qtime "SELECT * FROM mirai_bots WHERE tbl = 'tracked'::regclass ORDER BY packets DESC LIMIT 10")" -
+psql -X -q -d postgres -c "DROP DATABASE $db"
