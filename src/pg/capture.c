@@ -202,20 +202,45 @@ read_interrupted(void *arg)
 	return QueryCancelPending || ProcDiePending;
 }
 
-/* Open path for reading and start a decoder on it. */
+/*
+ * Open path for reading and start a decoder on it.
+ *
+ * The file is opened with O_NONBLOCK: open(2) of a FIFO that no process
+ * writes waits for a writer, and PostgreSQL's signal handlers restart the
+ * call, so no cancel, timeout or terminate could end that wait.  Opened
+ * so, the call returns at once; reads are made blocking again, and the
+ * decoder waits for a FIFO's first bytes in poll(), asking
+ * read_interrupted every 100 ms, as it waits for a writer that stalls.
+ * (Linux reports neither data nor a hang-up on a FIFO opened so before any
+ * writer came, so the wait lasts until a writer writes or closes: one that
+ * closes without writing leaves an empty file, as before.)  O_NONBLOCK
+ * changes nothing else for regular files.
+ */
 static mx_reader *
 open_capture(const char *path)
 {
 	int			fd;
+	int			flags;
 	mx_reader  *rd;
 	mx_error	err;
 	mx_input_hooks hooks;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC, 0);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open capture file \"%s\": %m", path)));
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+	{
+		int			save_errno = errno;
+
+		close(fd);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open capture file \"%s\": %m", path)));
+	}
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.interrupted = read_interrupted;
 	rd = mx_reader_open_fd_hooks(fd, &hooks, &err);	/* closes fd on failure */
