@@ -185,10 +185,15 @@ extern mx_reader *mx_reader_open_fd_tap(int fd, mx_input_callback cb,
 
 /*
  * What a caller may hook into reading from a descriptor.  interrupted is
- * asked, about every 100 ms, while a pipe, FIFO or socket has no data: when
- * it returns true the read fails with MX_ERR_IO and errnum EINTR, so that a
- * caller can cancel a read that a stalled writer would block forever.
- * (Regular files never wait; they are not polled.)
+ * asked, about every 100 ms, while a pipe, FIFO or socket has no data (a
+ * writer that stalls, or a FIFO opened with O_NONBLOCK that no writer has
+ * opened yet); before each read of more input (about every MiB, whatever
+ * the descriptor), so that reading that hands out no record for a long
+ * time (non-packet pcapng blocks, salvage mode's scan for the next record)
+ * still asks; and every 64 kB of gzip members that expand to nothing.
+ * When it returns true the call fails with MX_ERR_IO and errnum EINTR, so
+ * that a caller can cancel a read that would otherwise go on until a
+ * writer writes or the file ends.  It must be cheap (a flag test).
  */
 typedef struct mx_input_hooks
 {

@@ -192,9 +192,11 @@ check_read_privilege(void)
 }
 
 /*
- * Asked by the decoder while a pipe or FIFO has no data: is a cancel or a
- * timeout pending?  The decoder then returns, and CHECK_FOR_INTERRUPTS
- * raises it here, in PostgreSQL code.
+ * Asked by the decoder while a pipe or FIFO has no data and before each
+ * read of more input (so also while it skips blocks or scans garbage
+ * without a record to hand out): is a cancel, a timeout or a terminate
+ * pending?  The decoder then returns, and CHECK_FOR_INTERRUPTS raises it
+ * here, in PostgreSQL code.
  */
 static bool
 read_interrupted(void *arg)
