@@ -116,7 +116,9 @@ mirai_report_error(const char *path, const mx_error *err)
 		ereport(ERROR,
 				(errcode(sqlstate),
 				 errmsg("%s", err->message),
-				 err->packetno ? errdetail("%s", where) : 0));
+				 err->packetno ? errdetail("%s", where) :
+				 err->detail ? errdetail("%s", err->detail) : 0,
+				 err->hint ? errhint("%s", err->hint) : 0));
 	ereport(ERROR,
 			(errcode(sqlstate),
 			 errmsg("invalid capture file \"%s\": %s", path, err->message),
@@ -433,7 +435,8 @@ pcap_read(PG_FUNCTION_ARGS)
 				char	   *expr = text_to_cstring(PG_GETARG_TEXT_PP(1));
 				mx_error	err;
 
-				st->filter = mx_filter_new(expr, &err);
+				/* names refused: libpcap would look them up (DNS) */
+				st->filter = mx_filter_new_flags(expr, MX_FILTER_NO_NAMES, &err);
 				if (st->filter == NULL)
 					mirai_report_error(st->path, &err);
 			}
@@ -517,7 +520,8 @@ pcap_file_info(PG_FUNCTION_ARGS)
 	{
 		mx_error	err;
 
-		st->filter = mx_filter_new(text_to_cstring(PG_GETARG_TEXT_PP(1)), &err);
+		st->filter = mx_filter_new_flags(text_to_cstring(PG_GETARG_TEXT_PP(1)),
+										 MX_FILTER_NO_NAMES, &err);
 		if (st->filter == NULL)
 			mirai_report_error(st->path, &err);
 	}
