@@ -210,10 +210,14 @@ mx_filter_free(mx_filter *f)
  * IPv6 addresses with getaddrinfo(AI_NUMERICHOST) in the scanner (and
  * again without the flag in gen_mcode6(), which for a numeric address
  * parses it and asks no name service), MAC addresses with
- * pcap_ether_aton(), ports and protocols as plain numbers.  (Checked with
- * strace on libpcap 1.10: no file of the name services is opened and no
- * socket made for any numeric filter; test/t/078_filter_names.t checks it
- * with the resolver functions interposed.)
+ * pcap_ether_aton(), ports and protocols as plain numbers.  Nothing else
+ * in compile() asks the network: pcap_open_dead() only allocates a handle,
+ * the optimizer only computes, and with PCAP_NETMASK_UNKNOWN the one thing
+ * that needs a netmask ("ip broadcast") fails instead of looking one up.
+ * (Checked with strace on libpcap 1.10: no file of the name services is
+ * opened and no socket made for any numeric filter;
+ * test/t/078_filter_names.t checks it with the resolver functions
+ * interposed.)
  *
  * Only one token of libpcap's scanner (scanner.l) reaches those lookups:
  * ID, a word such as "example.com", "http" or "\tcp" that is neither a

@@ -128,7 +128,7 @@ for my $f (@numeric)
 	}
 	is($bad, 0, "20000 generated filters: none the server accepts makes a lookup ($accepted accepted)")
 	  or diag(join("\n", @bad));
-	ok($accepted >= 1000 && $lines >= 19000,
+	ok($accepted >= 500 && $lines >= 19000,
 		"... and they exercise libpcap: $accepted accepted and compiled, of $lines");
 	ok($refused_lookup >= 1000,
 		"... while $refused_lookup that the server refuses do make the loader's compile look up");
