@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MX_VERSION_STRING "0.1.0"
+#define MX_VERSION_STRING "0.1.1"
 
 /*
  * Status codes.  MX_OK and MX_END are not errors; everything from
@@ -72,6 +72,10 @@ typedef struct mx_error
 	uint64_t	actual;
 	int			errnum;			/* errno, for MX_ERR_IO */
 	char		message[192];	/* what was wrong, lower case, no period */
+	const char *detail;			/* why, as sentences for a DETAIL line, or
+								 * NULL (a constant string) */
+	const char *hint;			/* what to do instead, for a HINT line, or
+								 * NULL (a constant string) */
 } mx_error;
 
 /* Short name of a status ("corrupt", "truncated", ...). */
@@ -185,10 +189,15 @@ extern mx_reader *mx_reader_open_fd_tap(int fd, mx_input_callback cb,
 
 /*
  * What a caller may hook into reading from a descriptor.  interrupted is
- * asked, about every 100 ms, while a pipe, FIFO or socket has no data: when
- * it returns true the read fails with MX_ERR_IO and errnum EINTR, so that a
- * caller can cancel a read that a stalled writer would block forever.
- * (Regular files never wait; they are not polled.)
+ * asked, about every 100 ms, while a pipe, FIFO or socket has no data (a
+ * writer that stalls, or a FIFO opened with O_NONBLOCK that no writer has
+ * opened yet); before each read of more input (about every MiB, whatever
+ * the descriptor), so that reading that hands out no record for a long
+ * time (non-packet pcapng blocks, salvage mode's scan for the next record)
+ * still asks; and every 64 kB of gzip members that expand to nothing.
+ * When it returns true the call fails with MX_ERR_IO and errnum EINTR, so
+ * that a caller can cancel a read that would otherwise go on until a
+ * writer writes or the file ends.  It must be cheap (a flag test).
  */
 typedef struct mx_input_hooks
 {
@@ -402,9 +411,33 @@ typedef struct mx_filter mx_filter;
 /*
  * Compile expr for Ethernet to check its syntax at once; other link types
  * are compiled when a record of that type first comes.  NULL with *err on
- * failure (libpcap's message in err->message).
+ * failure (libpcap's message in err->message).  libpcap looks up the names
+ * expr holds (hosts in DNS, services, protocols, networks, MAC addresses);
+ * a caller on the user's own machine may want that, the server must not:
+ * see mx_filter_new_flags.
  */
 extern mx_filter *mx_filter_new(const char *expr, mx_error *err);
+
+/* mx_filter_new_flags: refuse names, so that libpcap looks nothing up */
+#define MX_FILTER_NO_NAMES	0x01
+
+/*
+ * mx_filter_new with flags (0: as mx_filter_new).  With MX_FILTER_NO_NAMES
+ * the expression may hold only libpcap's keywords, operators and numbers:
+ * addresses (192.0.2.1, 10.0.0.0/8, 2001:db8::1, 00:11:22:33:44:55),
+ * ports, port ranges and protocol numbers; a name fails with MX_ERR_FILTER
+ * before libpcap sees it, err->message naming it and err->hint saying how
+ * to write it as a number.
+ */
+extern mx_filter *mx_filter_new_flags(const char *expr, unsigned flags,
+									  mx_error *err);
+
+/*
+ * The check behind MX_FILTER_NO_NAMES: MX_OK when expr holds no name that
+ * libpcap would look up, else MX_ERR_FILTER with *err filled (offset: the
+ * name's byte offset in expr).  Syntax is libpcap's to check.
+ */
+extern mx_status mx_filter_check_names(const char *expr, mx_error *err);
 
 /* 1 if the record matches, 0 if not, -1 with *err if expr cannot apply. */
 extern int	mx_filter_match(mx_filter *f, const mx_record *rec, mx_error *err);

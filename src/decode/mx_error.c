@@ -113,6 +113,8 @@ mx_fail(mx_error *err, mx_status code, const char *field, uint64_t packetno,
 	err->expected = 0;
 	err->actual = 0;
 	err->errnum = 0;
+	err->detail = NULL;
+	err->hint = NULL;
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);

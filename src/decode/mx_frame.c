@@ -37,9 +37,6 @@
 #define ETHERTYPE_IPV6		0x86dd
 #define ETHERTYPE_LLDP		0x88cc
 
-/* The most VLAN tags we look through before calling the frame "other". */
-#define MAX_VLAN_TAGS		8
-
 /* Context of one decode: the frame and where to report. */
 typedef struct frame
 {
@@ -268,21 +265,26 @@ decode_ethertype(frame *f, uint16_t type, uint32_t off)
 	return skip(f, MX_SKIP_OTHER);
 }
 
-/* Any VLAN tags at off (type already read), then the payload. */
+/*
+ * Any VLAN tags at off (type already read), then the payload.  There is no
+ * limit on the number of tags, as in tcpdump: each takes 4 bytes of the
+ * frame, so the loop ends within caplen / 4 steps (at most MX_MAX_CAPLEN /
+ * 4), and a frame that ends among its tags is skipped as "short" when the
+ * snaplen cut it, as "other" when it was captured whole.
+ */
 static mx_status
 decode_tags(frame *f, uint16_t type, uint32_t off)
 {
-	int			tags = 0;
+	bool		first = true;
 
 	while (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ ||
 		   type == ETHERTYPE_QINQ_OLD)
 	{
 		if (f->n < off + 4)
 			return skip(f, f->cut ? MX_SKIP_SHORT : MX_SKIP_OTHER);
-		if (++tags > MAX_VLAN_TAGS)
-			return skip(f, MX_SKIP_OTHER);
-		if (tags == 1)
+		if (first)
 		{
+			first = false;
 			f->pkt->vlan = mx_be16(f->d + off) & 0x0fff;
 			f->pkt->present |= MX_HAS_VLAN;
 		}

@@ -154,13 +154,44 @@ avail(const mx_reader *rd)
 	return rd->end - rd->start;
 }
 
-/* read(2) until n bytes or end of input; returns bytes read, -1 on error */
+/* The caller's interrupted hook said so: MX_ERR_IO with errnum EINTR. */
+static mx_status
+fail_interrupted(mx_reader *rd, mx_error *err)
+{
+	mx_fail(err, MX_ERR_IO, "read", rd->packetno + 1, cur_offset(rd),
+			"reading was interrupted");
+	err->errnum = EINTR;
+	return MX_ERR_IO;
+}
+
+/*
+ * read(2) until n bytes or end of input; returns bytes read, -1 on error.
+ *
+ * The caller's interrupted hook is asked before every read, whatever the
+ * descriptor: skipping non-packet pcapng blocks, salvage mode's scan for
+ * the next record and gzip members that expand to nothing can each run
+ * through a whole file without handing out a record, and a regular file
+ * never waits in poll(), where the hook is otherwise asked.  They all read
+ * on as they go, a chunk (1 MiB) at a time, and pass over a chunk in
+ * milliseconds, so a cancel is seen that soon, for one call per chunk.
+ * (need() asks too, for a gzip stream: one chunk may expand to a thousand.)
+ */
 static ssize_t
 read_some(mx_reader *rd, uint8_t *dst, size_t n, mx_error *err)
 {
 	ssize_t		r;
 
-	/* a stalled pipe must not block a caller that wants to cancel */
+	if (rd->interrupted && rd->interrupted(rd->interrupted_arg))
+	{
+		fail_interrupted(rd, err);
+		return -1;
+	}
+
+	/*
+	 * A stalled pipe must not block a caller that wants to cancel, nor must
+	 * a FIFO that no writer has opened yet (the caller opened it with
+	 * O_NONBLOCK: until a writer comes, poll() reports nothing on Linux).
+	 */
 	while (rd->interrupted && rd->pollable)
 	{
 		struct pollfd pfd;
@@ -175,9 +206,7 @@ read_some(mx_reader *rd, uint8_t *dst, size_t n, mx_error *err)
 		/* a timeout, or a signal (a cancel comes as one) */
 		if (rd->interrupted(rd->interrupted_arg))
 		{
-			mx_fail(err, MX_ERR_IO, "read", rd->packetno + 1, cur_offset(rd),
-					"reading was interrupted");
-			err->errnum = EINTR;
+			fail_interrupted(rd, err);
 			return -1;
 		}
 	}
@@ -324,6 +353,11 @@ fill_gzip(mx_reader *rd, mx_error *err)
 /*
  * Make at least n bytes available at win[start], or as many as remain when
  * the stream ends first (then rd->eof is set).  Errors are input errors.
+ *
+ * For a gzip stream, every refill asks the caller's interrupted hook
+ * first: a chunk of compressed input that read_some() asked about may
+ * expand to a thousand windows of blocks to skip or garbage to scan.  (A
+ * window is 1 MiB, up to MX_MAX_BLOCK once a large block has grown it.)
  */
 static mx_status
 need(mx_reader *rd, size_t n, mx_error *err)
@@ -337,6 +371,8 @@ need(mx_reader *rd, size_t n, mx_error *err)
 			rd->eof = true;		/* memory input: everything is there */
 			break;
 		}
+		if (rd->gz && rd->interrupted && rd->interrupted(rd->interrupted_arg))
+			return fail_interrupted(rd, err);
 		/* room: slide the live bytes down, grow if n does not fit */
 		if (rd->start > 0)
 		{

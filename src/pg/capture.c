@@ -116,7 +116,9 @@ mirai_report_error(const char *path, const mx_error *err)
 		ereport(ERROR,
 				(errcode(sqlstate),
 				 errmsg("%s", err->message),
-				 err->packetno ? errdetail("%s", where) : 0));
+				 err->packetno ? errdetail("%s", where) :
+				 err->detail ? errdetail("%s", err->detail) : 0,
+				 err->hint ? errhint("%s", err->hint) : 0));
 	ereport(ERROR,
 			(errcode(sqlstate),
 			 errmsg("invalid capture file \"%s\": %s", path, err->message),
@@ -192,9 +194,11 @@ check_read_privilege(void)
 }
 
 /*
- * Asked by the decoder while a pipe or FIFO has no data: is a cancel or a
- * timeout pending?  The decoder then returns, and CHECK_FOR_INTERRUPTS
- * raises it here, in PostgreSQL code.
+ * Asked by the decoder while a pipe or FIFO has no data and before each
+ * read of more input (so also while it skips blocks or scans garbage
+ * without a record to hand out): is a cancel, a timeout or a terminate
+ * pending?  The decoder then returns, and CHECK_FOR_INTERRUPTS raises it
+ * here, in PostgreSQL code.
  */
 static bool
 read_interrupted(void *arg)
@@ -202,20 +206,45 @@ read_interrupted(void *arg)
 	return QueryCancelPending || ProcDiePending;
 }
 
-/* Open path for reading and start a decoder on it. */
+/*
+ * Open path for reading and start a decoder on it.
+ *
+ * The file is opened with O_NONBLOCK: open(2) of a FIFO that no process
+ * writes waits for a writer, and PostgreSQL's signal handlers restart the
+ * call, so no cancel, timeout or terminate could end that wait.  Opened
+ * so, the call returns at once; reads are made blocking again, and the
+ * decoder waits for a FIFO's first bytes in poll(), asking
+ * read_interrupted every 100 ms, as it waits for a writer that stalls.
+ * (Linux reports neither data nor a hang-up on a FIFO opened so before any
+ * writer came, so the wait lasts until a writer writes or closes: one that
+ * closes without writing leaves an empty file, as before.)  O_NONBLOCK
+ * changes nothing else for regular files.
+ */
 static mx_reader *
 open_capture(const char *path)
 {
 	int			fd;
+	int			flags;
 	mx_reader  *rd;
 	mx_error	err;
 	mx_input_hooks hooks;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC, 0);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open capture file \"%s\": %m", path)));
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+	{
+		int			save_errno = errno;
+
+		close(fd);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open capture file \"%s\": %m", path)));
+	}
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.interrupted = read_interrupted;
 	rd = mx_reader_open_fd_hooks(fd, &hooks, &err);	/* closes fd on failure */
@@ -406,7 +435,8 @@ pcap_read(PG_FUNCTION_ARGS)
 				char	   *expr = text_to_cstring(PG_GETARG_TEXT_PP(1));
 				mx_error	err;
 
-				st->filter = mx_filter_new(expr, &err);
+				/* names refused: libpcap would look them up (DNS) */
+				st->filter = mx_filter_new_flags(expr, MX_FILTER_NO_NAMES, &err);
 				if (st->filter == NULL)
 					mirai_report_error(st->path, &err);
 			}
@@ -490,7 +520,8 @@ pcap_file_info(PG_FUNCTION_ARGS)
 	{
 		mx_error	err;
 
-		st->filter = mx_filter_new(text_to_cstring(PG_GETARG_TEXT_PP(1)), &err);
+		st->filter = mx_filter_new_flags(text_to_cstring(PG_GETARG_TEXT_PP(1)),
+										 MX_FILTER_NO_NAMES, &err);
 		if (st->filter == NULL)
 			mirai_report_error(st->path, &err);
 	}
