@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MX_VERSION_STRING "0.1.1"
+#define MX_VERSION_STRING "0.2.0"
 
 /*
  * Status codes.  MX_OK and MX_END are not errors; everything from
