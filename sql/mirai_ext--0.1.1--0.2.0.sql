@@ -107,11 +107,12 @@ CREATE TABLE @extschema@.mirai_rollup_part (
     part            integer NOT NULL CHECK (part >= 0),
     sources         integer NOT NULL,
     entries         bytea NOT NULL,
+    bloom           bytea NOT NULL DEFAULT '',
     PRIMARY KEY (tbl, day, part)
 ) WITH (fillfactor = 80);
 ALTER TABLE @extschema@.mirai_rollup_part ALTER COLUMN entries SET STORAGE EXTERNAL;
 COMMENT ON TABLE @extschema@.mirai_rollup_part IS
-    'per tracked table, day and part: the packed (source, port) entries of the sources whose hash falls in the part, with packets, first and last time and country (internal; read the views)';
+    'per tracked table, day and part: the packed (source, port) entries of the sources whose hash falls in the part, with packets, first and last time and country, and a Bloom filter of the sources (internal; read the views)';
 
 -- pg_dump dumps their rows; the triggers and per-table views are ordinary
 -- objects of the user's schema and are dumped as such.
