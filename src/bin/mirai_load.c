@@ -203,10 +203,11 @@ typedef struct file_load
 	uint64_t	filtered;
 	uint64_t	not_ip[MX_SKIP_NREASONS];
 	bool		truncated;
-	mx_error	trunc_err;
 	uint64_t	damaged;		/* --on-error=skip: damaged regions skipped */
 	uint64_t	damaged_bytes;
-	uint64_t	malformed;		/* packets with malformed headers skipped */
+	uint64_t	malformed;		/* the ledger's column: 0, since malformed
+								 * packets are skipped in either mode and
+								 * counted with the frames that are not IP */
 } file_load;
 
 /*
@@ -239,7 +240,7 @@ typedef struct worker
 	bool		stopped;		/* the sender stopped: the COPY failed */
 	int			ce;				/* the decoding thread's copy_end */
 	file_load  *f;				/* for the decoding thread */
-	mx_reader  *rd;
+	mx_stream  *stream;
 	uint8_t    *readbuf;		/* pre-hash reads */
 	EVP_MD_CTX *md;
 	char		host[256];
@@ -316,24 +317,15 @@ usage_error(const char *fmt,...)
 	exit(EXIT_USAGE);
 }
 
-/* A decoder error, worded as pcap_read words it in SQL. */
+/* A decoder error, in the stream's words: pcap_read's in SQL. */
 static void
 report_decode_error(const char *path, const mx_error *err)
 {
-	char		where[256];
+	mx_message	m;
 
-	if (err->code == MX_ERR_IO)
-	{
-		emit("%s: error: could not read capture file \"%s\": %s\n",
-			 PROGNAME, path, strerror(err->errnum));
-		return;
-	}
-	mx_error_where(err, err->code != MX_ERR_FILTER, where, sizeof(where));
-	if (err->code == MX_ERR_FILTER)
-		emit("%s: error: \"%s\": %s\nDETAIL:  %s\n", PROGNAME, path, err->message, where);
-	else
-		emit("%s: error: invalid capture file \"%s\": %s\nDETAIL:  %s\n",
-			 PROGNAME, path, err->message, where);
+	mx_error_text(path, err, &m);
+	emit("%s: error: %s\n%s%s%s", PROGNAME, m.text, m.detail[0] ? "DETAIL:  " : "",
+		 m.detail, m.detail[0] ? "\n" : "");
 }
 
 /* The server's error, with its detail and hint, after the file's name. */
@@ -795,33 +787,23 @@ tap(void *arg, const uint8_t *data, size_t len)
 }
 
 /*
- * Salvage mode (--on-error=skip): the reader stepped over a damaged region.
- * Count it, and warn about the first few in pcap_read's words.
+ * Print what the stream has queued, in pcap_read's words: its warnings
+ * (unless a worker's stderr is shared: every message is one write), and
+ * its notices with -v, as pcap_read raises them at NOTICE.
  */
 static void
-note_damage(void *arg, const mx_error *err, uint64_t bytes)
+print_messages(worker *w, mx_stream *stream)
 {
-	file_load  *f = (file_load *) arg;
+	mx_message	m;
 
-	f->damaged++;
-	f->damaged_bytes += bytes;
-	if (f->damaged <= MAX_DAMAGE_WARNINGS)
-		emit("%s: warning: skipped %llu damaged bytes of capture file \"%s\": %s\n"
-			 "DETAIL:  At record %llu, byte offset %llu, field %s.\n",
-			 PROGNAME, (unsigned long long) bytes, f->path, err->message,
-			 (unsigned long long) err->packetno,
-			 (unsigned long long) err->offset, err->field);
-}
-
-/* Salvage mode: a frame whose headers are malformed, skipped. */
-static void
-note_malformed(file_load *f, const mx_error *err)
-{
-	if (++f->malformed <= MAX_DAMAGE_WARNINGS)
-		emit("%s: warning: skipped a malformed packet of capture file \"%s\": %s\n"
-			 "DETAIL:  At packet %llu, byte offset %llu, field %s.\n",
-			 PROGNAME, f->path, err->message, (unsigned long long) err->packetno,
-			 (unsigned long long) err->offset, err->field);
+	while (mx_stream_message(stream, &m))
+	{
+		if (m.level == MX_NOTICE && (!w->opt->verbose || w->opt->quiet))
+			continue;
+		emit("%s: %s: %s\n%s%s%s", PROGNAME,
+			 m.level == MX_WARNING ? "warning" : "notice", m.text,
+			 m.detail[0] ? "DETAIL:  " : "", m.detail, m.detail[0] ? "\n" : "");
+	}
 }
 
 /*
@@ -1152,83 +1134,31 @@ typedef enum copy_end
 } copy_end;
 
 /*
- * Decode the file and stream its packets into the COPY (or count them, on a
- * dry run).  Rows are packed straight into the COPY buffer.
+ * Stream the file's packets into the COPY (or count them, on a dry run):
+ * an adapter of the decoder's packet stream, which reads, filters, decodes,
+ * skips and counts, and words the warnings (printed as they come).  Rows
+ * are packed straight into the COPY buffer.
  */
 static copy_end
-stream_packets(worker *w, file_load *f, mx_reader *rd)
+stream_packets(worker *w, file_load *f, mx_stream *stream)
 {
-	const options *opt = w->opt;
 	slot	   *sl = &w->sh->slots[w->id];
-	mx_record	rec;
+	const mx_stream_counts *c = mx_stream_get_counts(stream);
 	mx_packet	pkt;
 	mx_error	err;
 	mx_status	s;
-	mx_skip_reason reason;
 	uint64_t	since = 0;
+	int			r;
 
 	for (;;)
 	{
 		uint8_t    *row;
 		size_t		n;
 
-		s = mx_reader_next(rd, &rec, &err);
-		if (s == MX_END)
-		{
-			if (mx_reader_truncated(rd))
-			{
-				f->truncated = true;
-				f->trunc_err = err;
-			}
+		s = mx_stream_next(stream, &pkt, &err);
+		print_messages(w, stream);
+		if (s != MX_OK)
 			break;
-		}
-		if (s != MX_OK)
-		{
-			report_decode_error(f->path, &err);
-			return COPY_DECODE_ERROR;
-		}
-		if (mx_linktype_name(rec.linktype) == NULL)
-		{
-			/* a pcapng interface we do not decode: no filter applies */
-			f->not_ip[MX_SKIP_LINKTYPE]++;
-			continue;
-		}
-		if (w->filter)
-		{
-			int			m = mx_filter_match(w->filter, &rec, &err);
-
-			if (m < 0)
-			{
-				report_decode_error(f->path, &err);
-				return COPY_DECODE_ERROR;
-			}
-			if (m == 0)
-			{
-				f->filtered++;
-				continue;
-			}
-		}
-		s = mx_decode_frame(&rec, &pkt, &reason, &err);
-		if (s == MX_SKIP)
-		{
-			f->not_ip[reason]++;
-			continue;
-		}
-		if (s == MX_ERR_PACKET && opt->salvage)
-		{
-			note_malformed(f, &err);
-			continue;
-		}
-		if (s != MX_OK)
-		{
-			report_decode_error(f->path, &err);
-			return COPY_DECODE_ERROR;
-		}
-		if (opt->mirai_only && !mx_is_mirai(&pkt))
-		{
-			f->filtered++;
-			continue;
-		}
 		/* one row: field count 1, value length, the packet's binary form */
 		row = w->buf + w->len;
 		n = mx_packet_pack(&pkt, row + 6);
@@ -1251,6 +1181,17 @@ stream_packets(worker *w, file_load *f, mx_reader *rd)
 			}
 		}
 	}
+	f->filtered = c->filtered;
+	for (r = 0; r < MX_SKIP_NREASONS; r++)
+		f->not_ip[r] = c->skipped[r];
+	f->truncated = c->truncated;
+	f->damaged = c->damaged;
+	f->damaged_bytes = c->damaged_bytes;
+	if (s != MX_END)
+	{
+		report_decode_error(f->path, &err);
+		return COPY_DECODE_ERROR;
+	}
 	return COPY_DONE;
 }
 
@@ -1259,9 +1200,9 @@ stream_packets(worker *w, file_load *f, mx_reader *rd)
  * packets, what is left of the input (through the hash), the trailer.
  */
 static copy_end
-decode_all(worker *w, file_load *f, mx_reader *rd)
+decode_all(worker *w, file_load *f, mx_stream *stream)
 {
-	copy_end	ce = stream_packets(w, f, rd);
+	copy_end	ce = stream_packets(w, f, stream);
 
 	if (ce == COPY_DONE && !drain_input(w, f))
 		ce = COPY_DECODE_ERROR;
@@ -1281,7 +1222,7 @@ static void *
 decode_thread(void *arg)
 {
 	worker	   *w = (worker *) arg;
-	copy_end	ce = decode_all(w, w->f, w->rd);
+	copy_end	ce = decode_all(w, w->f, w->stream);
 
 	pthread_mutex_lock(&w->mu);
 	w->ce = ce;
@@ -1298,7 +1239,7 @@ decode_thread(void *arg)
  * thread can be started.
  */
 static copy_end
-decode_and_send(worker *w, file_load *f, mx_reader *rd)
+decode_and_send(worker *w, file_load *f, mx_stream *stream)
 {
 	pthread_t	th;
 	int			i;
@@ -1306,7 +1247,7 @@ decode_and_send(worker *w, file_load *f, mx_reader *rd)
 	bool		sending = true;
 
 	w->f = f;
-	w->rd = rd;
+	w->stream = stream;
 	w->qhead = 0;
 	w->qcount = 0;
 	w->decoded = false;
@@ -1315,7 +1256,7 @@ decode_and_send(worker *w, file_load *f, mx_reader *rd)
 	if (pthread_create(&th, NULL, decode_thread, w) != 0)
 	{
 		w->threaded = false;
-		return decode_all(w, f, rd);
+		return decode_all(w, f, stream);
 	}
 	for (;;)
 	{
@@ -1409,32 +1350,6 @@ changed_since_hash(file_load *f)
 		now.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec;
 }
 
-/* Print the truncation warning, in pcap_read's words. */
-static void
-warn_truncated(const file_load *f)
-{
-	const mx_error *e = &f->trunc_err;
-
-	emit("%s: warning: capture file \"%s\" is cut short: %s\n"
-		 "DETAIL:  At record %llu, byte offset %llu, field %s. The %llu records before it are kept.\n",
-		 PROGNAME, f->path, e->message, (unsigned long long) e->packetno,
-		 (unsigned long long) e->offset, e->field,
-		 (unsigned long long) e->packetno - 1);
-}
-
-/* Salvage mode: the file's damage, in pcap_read's words, once it is loaded. */
-static void
-warn_damaged(const file_load *f, const char *what)
-{
-	if (f->damaged == 0 && f->malformed == 0)
-		return;
-	emit("%s: warning: capture file \"%s\" is damaged: skipped %llu damaged regions (%llu bytes) and %llu malformed packets\n"
-		 "DETAIL:  The %llu packets around the damage were %s.\n",
-		 PROGNAME, f->path, (unsigned long long) f->damaged,
-		 (unsigned long long) f->damaged_bytes, (unsigned long long) f->malformed,
-		 (unsigned long long) f->packets, what);
-}
-
 /*
  * Load one file in one transaction.  Every error is reported here, with the
  * file's name; the transaction is rolled back on any error.
@@ -1444,7 +1359,9 @@ load_file(worker *w, const char *path)
 {
 	const options *opt = w->opt;
 	file_load	f;
-	mx_reader  *rd = NULL;
+	mx_stream  *stream = NULL;
+	mx_stream_options sopt;
+	mx_input_hooks hooks;
 	mx_error	err;
 	PGresult   *res;
 	copy_end	ce;
@@ -1503,14 +1420,21 @@ load_file(worker *w, const char *path)
 		EVP_DigestInit_ex(f.md, EVP_sha256(), NULL);
 	}
 
-	rd = mx_reader_open_fd_tap(f.fd, tap, &f, &err);
-	if (rd == NULL)
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.tap = tap;
+	hooks.tap_arg = &f;
+	memset(&sopt, 0, sizeof(sopt));
+	sopt.name = path;
+	sopt.filter = w->filter;
+	sopt.salvage = opt->salvage;
+	sopt.mirai_only = opt->mirai_only;
+	sopt.hooks = &hooks;
+	stream = mx_stream_open_fd(f.fd, &sopt, &err);
+	if (stream == NULL)
 	{
 		report_decode_error(path, &err);	/* nothing was sent */
 		goto done;
 	}
-	if (opt->salvage)
-		mx_reader_set_salvage(rd, note_damage, &f);
 
 	if (!opt->dry_run)
 	{
@@ -1542,17 +1466,14 @@ load_file(worker *w, const char *path)
 	memcpy(w->buf, header, sizeof(header));
 	w->len = sizeof(header);
 	if (opt->dry_run)
-		ce = decode_all(w, &f, rd);
+		ce = decode_all(w, &f, stream);
 	else
-		ce = decode_and_send(w, &f, rd);
+		ce = decode_and_send(w, &f, stream);
 	if (opt->dry_run)
 	{
 		w->len = 0;
 		if (ce != COPY_DONE)
 			goto done;
-		if (f.truncated)
-			warn_truncated(&f);
-		warn_damaged(&f, "decoded");
 		r = R_LOADED;
 		goto done;
 	}
@@ -1627,9 +1548,6 @@ load_file(worker *w, const char *path)
 	if (!command(w, path, "COMMIT"))
 		goto fail;
 	r = R_LOADED;
-	if (f.truncated)
-		warn_truncated(&f);
-	warn_damaged(&f, "loaded");
 	if (opt->verbose)
 		emit("%s: loaded \"%s\": %llu packets (%llu filtered) in %.2f s\n", PROGNAME, path,
 			 (unsigned long long) f.packets, (unsigned long long) f.filtered,
@@ -1652,8 +1570,8 @@ done:
 	if (r == R_FAILED && opt->dry_run)
 		emit("%s: \"%s\" failed\n", PROGNAME, path);
 	/* the reader owns f.fd; a failed open or prehash has closed it */
-	if (rd)
-		mx_reader_close(rd);
+	if (stream)
+		mx_stream_close(stream);
 	add_totals(w, &f, r);
 	free(f.ledger_name);
 	return r;

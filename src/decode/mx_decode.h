@@ -21,6 +21,8 @@
  *	mx_frame.c		link layer, IPv4 / IPv6, TCP / UDP / ICMP -> mx_packet
  *	mx_packet.c		the packet type's stored (= binary) form and text form
  *	mx_filter.c		BPF filters, compiled by libpcap per link type
+ *	mx_stream.c		the packet stream every reader of capture files uses:
+ *					reader, filter, frames, counts and messages
  *
  *-------------------------------------------------------------------------
  */
@@ -218,6 +220,33 @@ extern void mx_reader_set_salvage(mx_reader *rd, mx_skip_callback cb,
 								  void *arg);
 
 /*
+ * What the reader reads past rather than fail on, as libpcap or Wireshark
+ * read it, and tells.  where says where (packetno, offset, field, message;
+ * for MX_EVENT_CUT and MX_EVENT_TIME expected and actual too: the snapshot
+ * length and the captured length, the fraction's unit and the fraction);
+ * rec is the record as it is handed out, or NULL.
+ */
+typedef enum mx_reader_event
+{
+	MX_EVENT_CUT,				/* a record longer than the snapshot length,
+								 * cut to it */
+	MX_EVENT_TIME,				/* a fraction of a second out of range,
+								 * carried into the seconds */
+	MX_EVENT_STOP,				/* a pcapng section of a version it cannot
+								 * read: reading ends before it */
+	MX_EVENT_CAPTURE			/* a file header where a record was
+								 * expected: a new capture begins */
+} mx_reader_event;
+
+typedef void (*mx_event_callback) (void *arg, mx_reader_event event,
+								   const mx_error *where,
+								   const mx_record *rec);
+
+/* Be told of events (callback non-NULL), or not. */
+extern void mx_reader_set_events(mx_reader *rd, mx_event_callback cb,
+								 void *arg);
+
+/*
  * The next packet record.  Returns MX_OK with *rec filled, MX_END at the end
  * of the file, or an error with *err filled.
  *
@@ -255,6 +284,8 @@ typedef enum mx_skip_reason
 	MX_SKIP_OTHER,				/* any other non-IP payload */
 	MX_SKIP_SHORT,				/* cut by the snaplen before the IP header
 								 * ends */
+	MX_SKIP_MALFORMED,			/* an IP header that cannot be read: see
+								 * mx_decode_frame */
 	MX_SKIP_NREASONS
 } mx_skip_reason;
 
@@ -314,11 +345,13 @@ typedef struct mx_packet
 #define MX_PROTO_ICMPV6 58
 
 /*
- * Decode one record's frame.  Returns MX_OK with *pkt filled, MX_SKIP with
- * *reason set, or MX_ERR_PACKET with *err filled (for headers that no
- * capture can produce: an IPv4 header length below 5 words, an IPv6
- * extension chain that runs past the end of an uncut packet).  A frame cut
- * by the snaplen is decoded as far as it goes.
+ * Decode one record's frame.  Returns MX_OK with *pkt filled, or MX_SKIP
+ * with *reason set; for MX_SKIP_MALFORMED (an IP header that no field can
+ * be read from: a wrong version, a header length below 5 words, a total
+ * length below the header, a frame captured whole that ends inside the
+ * fixed header) *err says which field and why.  A packet whose headers are
+ * malformed beyond that is kept with the fields that are valid (mx_frame.c
+ * says which), as is a frame cut by the snaplen.
  */
 extern mx_status mx_decode_frame(const mx_record *rec, mx_packet *pkt,
 								 mx_skip_reason *reason, mx_error *err);
@@ -446,5 +479,122 @@ extern void mx_filter_free(mx_filter *f);
 
 /* The BPF expression equivalent to mx_is_mirai, for tcpdump cross-checks. */
 #define MX_MIRAI_BPF "tcp[4:4] = ip[16:4] and tcp src portrange 1025-65535"
+
+/* ----------------------------------------------------------------------
+ * The packet stream: a capture file in, packets and messages out
+ * ----------------------------------------------------------------------
+ */
+
+/*
+ * Every reader of capture files (pcap_read, pcap_file_info, mirai_load, the
+ * fuzzers) reads through a stream, so that all of them read a file the same
+ * way and say the same about it.  The stream owns the reader, the link
+ * types, the BPF filter, frame decoding, skipping and salvage, the counts,
+ * and the texts of the warnings and notices; an adapter only prints the
+ * messages (the server as WARNING and NOTICE, mirai_load on stderr) and
+ * uses the packets.
+ *
+ *	mx_stream_options opt = {.name = path, .salvage = skip};
+ *	mx_stream *s = mx_stream_open_fd(fd, &opt, &err);
+ *	while ((st = mx_stream_next(s, &pkt, &err)) == MX_OK)
+ *	{
+ *		drain mx_stream_message(); use pkt;
+ *	}
+ *	drain mx_stream_message(); st == MX_END, or report err (mx_error_text);
+ *	mx_stream_close(s);
+ */
+typedef struct mx_stream mx_stream;
+
+/* How to read: zeroed members mean none. */
+typedef struct mx_stream_options
+{
+	const char *name;			/* the file's name in messages; copied */
+	mx_filter  *filter;			/* BPF filter on each frame; borrowed */
+	bool		salvage;		/* step over damaged records: on_error =>
+								 * 'skip', --on-error=skip */
+	bool		mirai_only;		/* hand out only mx_is_mirai packets (the
+								 * others count as filtered) */
+	const mx_input_hooks *hooks;	/* descriptor input only */
+} mx_stream_options;
+
+/* What a stream has read so far. */
+typedef struct mx_stream_counts
+{
+	uint64_t	records;		/* records read */
+	uint64_t	packets;		/* packets handed out */
+	uint64_t	filtered;		/* records the filter (or mirai_only) left
+								 * out */
+	uint64_t	skipped[MX_SKIP_NREASONS];	/* frames skipped, by reason */
+	uint64_t	damaged;		/* salvage: damaged regions stepped over */
+	uint64_t	damaged_bytes;	/* and their bytes */
+	uint64_t	cut;			/* records cut to the snapshot length */
+	uint64_t	bad_times;		/* records whose fraction of a second was
+								 * out of range */
+	uint64_t	captures;		/* file headers after the first (cat a b) */
+	bool		truncated;		/* the input ended inside its last record */
+	bool		stopped;		/* a section it cannot read ended reading */
+	int			nlinktypes;		/* distinct link types of records read, */
+	uint32_t	linktypes[64];	/* in the order first seen (at most 64) */
+} mx_stream_counts;
+
+/* A warning or notice, worded for users; the adapter prints it. */
+typedef enum mx_level
+{
+	MX_NOTICE,
+	MX_WARNING
+} mx_level;
+
+typedef struct mx_message
+{
+	mx_level	level;
+	const char *field;			/* the field it is about, or NULL */
+	char		text[384];		/* primary message: lower case, no period,
+								 * the file's name in double quotes */
+	char		detail[1024];	/* full sentences for a DETAIL line, or "" */
+} mx_message;
+
+/*
+ * Open a stream on a descriptor (taking it over, as mx_reader_open_fd_hooks
+ * does) or on a caller's buffer.  NULL with *err filled when the file cannot
+ * be read at all (mx_error_text words it).
+ */
+extern mx_stream *mx_stream_open_fd(int fd, const mx_stream_options *opt,
+									mx_error *err);
+extern mx_stream *mx_stream_open_memory(const uint8_t *buf, size_t len,
+										const mx_stream_options *opt,
+										mx_error *err);
+
+/*
+ * The next packet: MX_OK with *pkt filled; MX_END when the file has no
+ * more (the end's messages are then queued: cut short, damage, frames
+ * skipped); or an error with *err filled, which ends the file (MX_ERR_FILTER
+ * when the filter cannot apply to a record's link type).  Malformed packets
+ * and frames that are not IP are skipped and counted, never errors.
+ */
+extern mx_status mx_stream_next(mx_stream *s, mx_packet *pkt, mx_error *err);
+
+/*
+ * The next queued message, oldest first: false when there is none.  Ask
+ * after every mx_stream_next, before reporting its error, if any.
+ */
+extern bool mx_stream_message(mx_stream *s, mx_message *msg);
+
+extern const mx_stream_counts *mx_stream_get_counts(const mx_stream *s);
+extern const mx_file_info *mx_stream_info(const mx_stream *s);
+
+/* The record behind the last packet handed out (valid until the next call). */
+extern const mx_record *mx_stream_record(const mx_stream *s);
+
+extern void mx_stream_close(mx_stream *s);
+
+/*
+ * An error of a stream (or of opening one) on the file `name`, worded as
+ * both adapters print it: "invalid capture file "NAME": ..." with where it
+ * is as the detail; "could not read capture file "NAME": ..." for
+ * MX_ERR_IO; the filter's own words for MX_ERR_FILTER.  level is
+ * MX_WARNING, meaningless here.
+ */
+extern void mx_error_text(const char *name, const mx_error *err,
+						  mx_message *msg);
 
 #endif							/* MX_DECODE_H */

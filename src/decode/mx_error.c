@@ -92,6 +92,8 @@ mx_skip_reason_name(mx_skip_reason reason)
 			return "other";
 		case MX_SKIP_SHORT:
 			return "short";
+		case MX_SKIP_MALFORMED:
+			return "malformed";
 		case MX_SKIP_NREASONS:
 			break;
 	}

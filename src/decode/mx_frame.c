@@ -5,13 +5,24 @@
  *
  * Policy.  Nothing past rec->caplen is read.  A frame that the snaplen cut
  * (caplen < wirelen) is decoded as far as its bytes go: a TCP header cut
- * after the ports gives a packet with ports and no sequence number.  A frame
- * that was captured whole but whose IP headers contradict themselves (IPv4
- * header length below 5 words, an IPv6 extension chain running past the end
- * of the packet) cannot come from a network, so it is an error
- * (MX_ERR_PACKET) that names the field.  Frames that are not IP (ARP,
- * spanning tree, LLDP) and link types we do not read are skipped with a
- * reason, as tcpdump would show them but not count them as IP.
+ * after the ports gives a packet with ports and no sequence number.  A
+ * malformed packet never fails a file; it is decoded as tshark shows it:
+ *	- when the IP header itself is unusable (an IPv4 version other than 4
+ *	  or 6, a header length below 5 words, a total length below the header,
+ *	  a frame captured whole that ends inside the fixed header, an IPv6
+ *	  version other than 6), the frame is skipped with reason
+ *	  MX_SKIP_MALFORMED and *err says why;
+ *	- otherwise every field that is valid is kept: IPv4 options that run
+ *	  past the data, or an IPv6 extension chain that does (or that is longer
+ *	  than 64 headers), keep the addresses, TTL or hop limit and protocol,
+ *	  without ports; a TCP data offset below 5 words keeps the ports and the
+ *	  sequence number, not what follows them.
+ * An IPv4 header whose version is 6 is read as IPv6, as Wireshark reads it.
+ * An IPv6 fragment header with offset 0 and M = 0 (an atomic fragment, RFC
+ * 6946) does not make a fragment, as DF alone does not in IPv4.  Frames
+ * that are not IP (ARP, spanning tree, LLDP) and link types we do not read
+ * are skipped with a reason, as tcpdump would show them but not count them
+ * as IP.
  *
  * Link layers (LINKTYPE_* numbers, as in capture files):
  *	EN10MB (1)			14-byte Ethernet header, then any number of 802.1Q /
@@ -56,11 +67,16 @@ skip(frame *f, mx_skip_reason reason)
 	return MX_SKIP;
 }
 
+/*
+ * A frame whose IP header is unusable: skipped with reason "malformed", *err
+ * saying which field and why (the stream names the first one in its notice).
+ */
 static mx_status
-bad_packet(frame *f, const char *field, uint32_t off, const char *msg)
+malformed(frame *f, const char *field, uint32_t off, const char *msg)
 {
-	return mx_fail(f->err, MX_ERR_PACKET, field, f->rec->packetno,
-				   f->rec->offset, "%s (byte %u of the frame)", msg, off);
+	mx_fail(f->err, MX_ERR_PACKET, field, f->rec->packetno, f->rec->offset,
+			"%s (byte %u of the frame)", msg, off);
+	return skip(f, MX_SKIP_MALFORMED);
 }
 
 /* Ports, ICMP type/code or TCP fields from the transport header at off. */
@@ -80,7 +96,11 @@ decode_transport(frame *f, uint32_t off, uint32_t end)
 				p->seq = mx_be32(d + 4);
 				p->present |= MX_HAS_SEQ;
 			}
-			if (avail >= 16)
+			/*
+			 * A data offset below 5 words leaves the fields after the
+			 * sequence number undefined; tshark stops there too.
+			 */
+			if (avail >= 16 && (d[12] >> 4) >= 5)
 			{
 				p->ack = mx_be32(d + 8);
 				p->tcp_flags = (uint16_t) (((d[12] & 1) << 8) | d[13]);
@@ -113,7 +133,13 @@ decode_transport(frame *f, uint32_t off, uint32_t end)
 	}
 }
 
-/* IPv4 (RFC 791) at off.  IHL counts 32-bit words. */
+static mx_status decode_ipv6(frame *f, uint32_t off);
+
+/*
+ * IPv4 (RFC 791) at off.  IHL counts 32-bit words; the total length counts
+ * bytes from the start of the IP header (0: TCP segmentation offload, the
+ * frame's length holds).
+ */
 static mx_status
 decode_ipv4(frame *f, uint32_t off)
 {
@@ -125,24 +151,24 @@ decode_ipv4(frame *f, uint32_t off)
 				end;
 	uint16_t	frag;
 
+	/* an IPv6 header behind an IPv4 type: Wireshark reads it as IPv6 */
+	if (avail > 0 && (d[0] >> 4) == 6)
+		return decode_ipv6(f, off);
 	if (avail < 20)
 	{
 		if (f->cut)
 			return skip(f, MX_SKIP_SHORT);
-		return bad_packet(f, "ipv4.header", off, "IPv4 header is cut short");
+		return malformed(f, "ipv4.header", off, "IPv4 header is cut short");
 	}
 	if ((d[0] >> 4) != 4)
-		return bad_packet(f, "ipv4.version", off, "IPv4 header has the wrong version");
+		return malformed(f, "ipv4.version", off, "IPv4 header has the wrong version");
 	hl = (uint32_t) (d[0] & 0x0f) * 4;
 	if (hl < 20)
-		return bad_packet(f, "ipv4.ihl", off, "IPv4 header length is below 5 words");
+		return malformed(f, "ipv4.ihl", off, "IPv4 header length is below 5 words");
 	totlen = mx_be16(d + 2);
 	if (totlen != 0 && totlen < hl)
-		return bad_packet(f, "ipv4.total_length", off,
-						  "IPv4 total length is smaller than its header");
-	if (hl > avail && !f->cut)
-		return bad_packet(f, "ipv4.ihl", off,
-						  "IPv4 header runs past the end of the packet");
+		return malformed(f, "ipv4.total_length", off,
+						 "IPv4 total length is smaller than its header");
 
 	p->ipver = 4;
 	p->ipid = mx_be16(d + 4);
@@ -152,9 +178,10 @@ decode_ipv4(frame *f, uint32_t off)
 	memcpy(p->dst, d + 16, 4);
 	frag = mx_be16(d + 6);
 	if (frag & 0x3fff)
-		p->present |= MX_IS_FRAGMENT;
+		p->present |= MX_IS_FRAGMENT;	/* MF or an offset; DF alone is not */
 	if ((frag & 0x1fff) != 0 || hl > avail)
-		return MX_OK;			/* not a first fragment, or options cut */
+		return MX_OK;			/* not a first fragment, or the options run
+								 * past the data: no transport header */
 
 	/* Transport header: inside the IP packet (total length 0 = TSO). */
 	end = f->n;
@@ -164,7 +191,12 @@ decode_ipv4(frame *f, uint32_t off)
 	return MX_OK;
 }
 
-/* IPv6 (RFC 8200) at off, through its extension headers. */
+/*
+ * IPv6 (RFC 8200) at off, through its extension headers.  A chain that runs
+ * past the data, or that is longer than 64 headers, ends the decoding with
+ * the fixed header's fields: proto is then the type of the header where it
+ * stopped.
+ */
 static mx_status
 decode_ipv6(frame *f, uint32_t off)
 {
@@ -181,10 +213,10 @@ decode_ipv6(frame *f, uint32_t off)
 	{
 		if (f->cut)
 			return skip(f, MX_SKIP_SHORT);
-		return bad_packet(f, "ipv6.header", off, "IPv6 header is cut short");
+		return malformed(f, "ipv6.header", off, "IPv6 header is cut short");
 	}
 	if ((d[0] >> 4) != 6)
-		return bad_packet(f, "ipv6.version", off, "IPv6 header has the wrong version");
+		return malformed(f, "ipv6.version", off, "IPv6 header has the wrong version");
 	p->ipver = 6;
 	p->ttl = d[7];
 	memcpy(p->src, d + 8, 16);
@@ -203,22 +235,19 @@ decode_ipv6(frame *f, uint32_t off)
 		p->proto = nh;
 		if (nh != 0 && nh != 43 && nh != 44 && nh != 60 && nh != 51)
 			break;				/* an upper-layer header, or none (59) */
-		if (hops >= 64)
-			return bad_packet(f, "ipv6.next_header", cur,
-							  "IPv6 extension header chain is longer than 64 headers");
-		if (cur + 8 > end)
-		{
-			if (f->cut)
-				return MX_OK;	/* the snaplen cut the chain: no transport */
-			return bad_packet(f, "ipv6.extension", cur,
-							  "IPv6 extension header chain runs past the end of the packet");
-		}
+		if (hops >= 64 || cur + 8 > end)
+			return MX_OK;		/* too long, or cut: no transport */
 		if (nh == 44)
 		{
-			/* fragment header: 8 bytes; offset in 8-byte units, M flag */
+			/*
+			 * Fragment header: 8 bytes; the offset in 8-byte units, then
+			 * the M flag in the low bit.  Offset 0 and M = 0 is an atomic
+			 * fragment (RFC 6946): the packet is whole.
+			 */
 			uint16_t	fo = mx_be16(f->d + cur + 2);
 
-			p->present |= MX_IS_FRAGMENT;
+			if ((fo & 0xfff9) != 0)
+				p->present |= MX_IS_FRAGMENT;
 			if ((fo & 0xfff8) != 0)
 			{
 				p->proto = f->d[cur];
@@ -231,12 +260,7 @@ decode_ipv6(frame *f, uint32_t off)
 		else
 			hlen = ((uint32_t) f->d[cur + 1] + 1) * 8;	/* 8-byte units */
 		if (cur + hlen > end)
-		{
-			if (f->cut)
-				return MX_OK;
-			return bad_packet(f, "ipv6.extension", cur,
-							  "IPv6 extension header chain runs past the end of the packet");
-		}
+			return MX_OK;
 		nh = f->d[cur];
 		cur += hlen;
 	}

@@ -11,21 +11,29 @@
  * file's size.  Input is read with read(2), never mapped: a capture file
  * truncated under a mapping would raise SIGBUS in the caller.
  *
- * What a capture file means follows libpcap (sf-pcap.c, sf-pcapng.c):
+ * What a capture file means follows libpcap 1.10 (sf-pcap.c, sf-pcapng.c),
+ * and Wireshark where libpcap refuses what Wireshark reads:
  *	- pcap: either byte order; microsecond (0xa1b2c3d4), nanosecond
  *	  (0xa1b23c4d) and Kuznetzov's (0xa1b2cd34, 24-byte record headers)
  *	  magic; versions 2.0-2.2 and DG/UX 543.0 swap the captured and wire
- *	  lengths, 2.3 may; a snaplen of 0 or above MX_MAX_CAPLEN means
- *	  MX_MAX_CAPLEN.
+ *	  lengths, 2.3 may; later 2.x versions read as 2.4 (Wireshark); a
+ *	  snaplen of 0 or above MX_MAX_CAPLEN means MX_MAX_CAPLEN; a record
+ *	  longer than the snaplen is cut to it, as libpcap cuts it; a fraction
+ *	  of a second out of range is carried into the seconds.
  *	- pcapng: any number of sections, each in its own byte order, each with
  *	  its own interfaces, which may differ in link type (libpcap 1.10
  *	  refuses those files; we read them); if_tsresol and if_tsoffset;
- *	  enhanced, simple and obsolete packet blocks; other blocks skipped.
+ *	  enhanced, simple and obsolete packet blocks; other blocks skipped; a
+ *	  section of a major version other than 1 ends what is read.
  *	- gzip: found by its magic bytes, not by the file name; several members
  *	  one after another are one stream, as gzip(1) reads them.
- * Where we are stricter than libpcap, it is to refuse damage: a record
- * whose captured length exceeds the snaplen is an error here (libpcap cuts
- * it), and every pcapng block length is checked at both ends.
+ *	- several captures one after another (cat a.pcap b.pcapng, zcat
+ *	  *.pcap.gz): a file header where a record or block is expected starts
+ *	  a new capture, as a section header starts a new pcapng section.
+ * What the reader reads past (a record cut to the snaplen, a fraction out
+ * of range, a section it stops at, a new capture) it tells through the
+ * caller's event callback (mx_reader_set_events).  Every pcapng block length
+ * is checked at both ends.
  *
  * A file that ends inside its last record is not an error: the reader
  * returns MX_END and mx_reader_truncated() says so, so the caller can keep
@@ -35,6 +43,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +114,10 @@ struct mx_reader
 	uint64_t	win_offset;		/* stream offset of win[0] */
 
 	/* the file */
-	mx_file_info info;
+	mx_file_info info;			/* of the first capture in the stream */
+	mx_format	format;			/* of the capture being read */
+	uint32_t	headers;		/* file and section headers read */
+	bool		stopped;		/* a section it cannot read ended reading */
 	uint64_t	packetno;		/* records handed out so far */
 	bool		truncated;
 	mx_error	trunc_err;
@@ -129,6 +141,10 @@ struct mx_reader
 	bool		(*interrupted) (void *arg);
 	void	   *interrupted_arg;
 	bool		pollable;		/* not a regular file: reads may wait */
+
+	/* what is read past, and told */
+	mx_event_callback event_cb;
+	void	   *event_arg;
 
 	/* salvage mode */
 	mx_skip_callback salvage_cb;
@@ -432,50 +448,200 @@ truncated_at(mx_reader *rd, const char *field, size_t wanted)
  * ----------------------------------------------------------------------
  */
 
-/* The 24-byte file header at the window's start; magic already matched. */
+/*
+ * Is a pcap file header valid for this version?  libpcap 1.10 reads 2.0 to
+ * 2.4 and DG/UX's 543.0; Wireshark reads any later 2.x too, as 2.4.
+ */
+static bool
+pcap_version_ok(uint16_t major, uint16_t minor)
+{
+	return major == 2 || (major == 543 && minor == 0);
+}
+
+/*
+ * The 24-byte file header at the window's start, magic already matched: the
+ * stream's first, or one that follows the records of another capture (off
+ * is its offset, packetno the records read before it).
+ */
 static mx_status
-open_pcap(mx_reader *rd, uint32_t magic, mx_error *err)
+open_pcap(mx_reader *rd, uint32_t magic, bool big, mx_error *err)
 {
 	const uint8_t *h;
+	uint64_t	off = cur_offset(rd);
+	uint16_t	major,
+				minor;
+	uint32_t	linktype;
 
 	if (avail(rd) < 24)
-		return mx_fail_values(err, 24, avail(rd), MX_ERR_TRUNCATED, "pcap.header", 0, 0,
-									  "the file ends inside its pcap header");
+		return mx_fail_values(err, 24, avail(rd), MX_ERR_TRUNCATED, "pcap.header",
+							  rd->packetno ? rd->packetno + 1 : 0, off,
+							  "the file ends inside its pcap header");
 	h = rd->win + rd->start;
+	major = mx_get16(h + 4, big);
+	minor = mx_get16(h + 6, big);
+	if (!pcap_version_ok(major, minor))
+		return mx_fail(err, MX_ERR_FORMAT, "pcap.version",
+					   rd->packetno ? rd->packetno + 1 : 0, off + 4,
+					   "unsupported pcap version %u.%u", major, minor);
+	rd->big = big;
+	rd->format = MX_FORMAT_PCAP;
 	rd->nanosecond = magic == PCAP_MAGIC_NS;
 	rd->rec_hdr_len = magic == PCAP_MAGIC_KUZ ? 24 : 16;
-	rd->info.format = MX_FORMAT_PCAP;
-	rd->info.big_endian = rd->big;
-	rd->info.nanosecond = rd->nanosecond;
-	rd->info.version_major = mx_get16(h + 4, rd->big);
-	rd->info.version_minor = mx_get16(h + 6, rd->big);
-	if (!((rd->info.version_major == 2 && rd->info.version_minor <= 4) ||
-		  (rd->info.version_major == 543 && rd->info.version_minor == 0)))
-		return mx_fail(err, MX_ERR_FORMAT, "pcap.version", 0, 4,
-					   "unsupported pcap version %u.%u",
-					   rd->info.version_major, rd->info.version_minor);
-	if (rd->info.version_major == 543 || rd->info.version_minor < 3)
+	if (rd->headers == 0)
+	{
+		rd->info.format = MX_FORMAT_PCAP;
+		rd->info.big_endian = big;
+		rd->info.nanosecond = rd->nanosecond;
+		rd->info.version_major = major;
+		rd->info.version_minor = minor;
+	}
+	rd->headers++;
+	if (major == 543 || minor < 3)
 		rd->lengths = SWAPPED;
-	else if (rd->info.version_minor == 3)
+	else if (minor == 3)
 		rd->lengths = MAYBE_SWAPPED;
 	else
 		rd->lengths = NOT_SWAPPED;
-	rd->snaplen = mx_get32(h + 16, rd->big);
+	rd->snaplen = mx_get32(h + 16, big);
 	if (rd->snaplen == 0 || rd->snaplen > MX_MAX_CAPLEN)
 		rd->snaplen = MX_MAX_CAPLEN;
+	/* the upper 16 bits hold FCS length and other flags */
+	linktype = mx_get32(h + 20, big) & 0xffff;
 	/* Kuznetzov's cooked captures add a fake 14-byte Ethernet header */
 	if (magic == PCAP_MAGIC_KUZ && rd->snaplen <= MX_MAX_CAPLEN - 14 &&
-		(mx_get32(h + 20, rd->big) & 0xffff) == MX_LINKTYPE_ETHERNET)
+		linktype == MX_LINKTYPE_ETHERNET)
 		rd->snaplen += 14;
-	/* the upper 16 bits hold FCS length and other flags */
-	rd->linktype = mx_get32(h + 20, rd->big) & 0xffff;
+	rd->linktype = linktype;
+	/* a new capture's times start afresh: salvage's window follows them */
+	rd->have_last_sec = false;
 	rd->start += 24;
 	return MX_OK;
 }
 
-static bool plausible_pcap(const mx_reader *rd, const uint8_t *h, bool timed);
+/*
+ * The magic number of a capture file at h (4 bytes): a pcap magic in either
+ * byte order (*big set), the pcapng section header's block type, or 0.
+ */
+static uint32_t
+file_magic(const uint8_t *h, bool *big)
+{
+	uint32_t	le = mx_le32(h);
 
-/* The next pcap record. */
+	switch (le)
+	{
+		case PCAP_MAGIC_US:
+		case PCAP_MAGIC_NS:
+		case PCAP_MAGIC_KUZ:
+			*big = false;
+			return le;
+		case PCAPNG_SHB:
+			return le;
+		case 0xd4c3b2a1u:		/* the pcap magics, big-endian */
+		case 0x4d3cb2a1u:
+		case 0x34cdb2a1u:
+			*big = true;
+			return mx_be32(h);
+	}
+	return 0;
+}
+
+/*
+ * A file header where a record or block was expected: a new capture in the
+ * stream (cat a.pcap b.pcapng, zcat *.pcap.gz), read as a new pcapng
+ * section is.  Returns MX_SKIP (go on reading) once the header is read, an
+ * error, or MX_END for a pcap header the stream ends inside.  A pcap magic
+ * counts only with a version it reads, a pcapng section header only with a
+ * known byte-order magic, so that a record that merely starts with those
+ * bytes stays a record.
+ */
+static mx_status
+new_capture(mx_reader *rd, uint32_t magic, bool big, mx_error *err)
+{
+	mx_error	where;
+	uint64_t	off = cur_offset(rd);
+
+	if (magic == PCAPNG_SHB)
+	{
+		rd->format = MX_FORMAT_PCAPNG;	/* next_pcapng reads the section */
+		rd->nifs = 0;
+	}
+	else
+	{
+		mx_status	st = open_pcap(rd, magic, big, err);
+
+		if (st == MX_ERR_TRUNCATED)
+		{
+			rd->truncated = true;
+			rd->trunc_err = *err;
+			rd->start = rd->end;
+			return MX_END;
+		}
+		if (st != MX_OK)
+			return st;
+	}
+	if (rd->event_cb)
+	{
+		mx_fail(&where, MX_OK, magic == PCAPNG_SHB ? "pcapng.header" : "pcap.header",
+				rd->packetno + 1, off, "a new capture begins");
+		rd->event_cb(rd->event_arg, MX_EVENT_CAPTURE, &where, NULL);
+	}
+	return MX_SKIP;
+}
+
+/* Is there a capture file header at the window's start (24 bytes there)? */
+static bool
+at_capture_header(const mx_reader *rd, uint32_t *magic, bool *big)
+{
+	const uint8_t *h = rd->win + rd->start;
+
+	if (avail(rd) < 12 || (*magic = file_magic(h, big)) == 0)
+		return false;
+	if (*magic == PCAPNG_SHB)
+		return mx_le32(h + 8) == PCAPNG_BOM || mx_be32(h + 8) == PCAPNG_BOM;
+	/* a pcap header the stream ends inside counts: it is reported so */
+	return avail(rd) < 24 ||
+		pcap_version_ok(mx_get16(h + 4, *big), mx_get16(h + 6, *big));
+}
+
+static bool plausible_pcap(const mx_reader *rd, const uint8_t *h, bool timed,
+						   bool scan);
+
+/*
+ * Tell the caller what was read past (cut records, time fractions out of
+ * range), once the record is filled in.
+ */
+static void
+tell(mx_reader *rd, mx_reader_event ev, const mx_record *rec, const char *field,
+	 uint64_t off, uint64_t expected, uint64_t actual, const char *fmt,...)
+	__attribute__((format(printf, 8, 9)));
+
+static void
+tell(mx_reader *rd, mx_reader_event ev, const mx_record *rec, const char *field,
+	 uint64_t off, uint64_t expected, uint64_t actual, const char *fmt,...)
+{
+	mx_error	where;
+	va_list		ap;
+
+	if (rd->event_cb == NULL)
+		return;
+	mx_fail_values(&where, expected, actual, MX_OK, field, rec->packetno, off, "%s", "");
+	va_start(ap, fmt);
+	vsnprintf(where.message, sizeof(where.message), fmt, ap);
+	va_end(ap);
+	rd->event_cb(rd->event_arg, ev, &where, rec);
+}
+
+/*
+ * The next pcap record, or MX_SKIP when a new capture's file header was read
+ * in its place (the caller reads on).
+ *
+ * A captured length above the snapshot length (and within MX_MAX_CAPLEN) is
+ * read as libpcap 1.10 reads it: the whole record is consumed and its first
+ * snaplen bytes handed out.  In salvage mode such a record must be followed
+ * by a plausible record header or the end of the input, or it is damage.
+ * A fraction of a second out of range (microseconds >= 10^6, nanoseconds
+ * >= 10^9) is carried into the seconds, as its value says.
+ */
 static mx_status
 next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 {
@@ -486,13 +652,18 @@ next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 				len;
 	mx_status	st;
 	uint64_t	off;
+	uint32_t	magic;
+	bool		big;
+	size_t		hl = rd->rec_hdr_len;
 
-	if ((st = need(rd, rd->rec_hdr_len, err)) != MX_OK)
+	if ((st = need(rd, 24, err)) != MX_OK)
 		return st;
 	if (avail(rd) == 0)
 		return MX_END;
-	if (avail(rd) < rd->rec_hdr_len)
-		return truncated_at(rd, "pcap.record", rd->rec_hdr_len);
+	if (at_capture_header(rd, &magic, &big))
+		return new_capture(rd, magic, big, err);
+	if (avail(rd) < hl)
+		return truncated_at(rd, "pcap.record", hl);
 	h = rd->win + rd->start;
 	off = cur_offset(rd);
 	sec = mx_get32(h, rd->big);
@@ -509,26 +680,41 @@ next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 	}
 	if (caplen > MX_MAX_CAPLEN)
 		return mx_fail_values(err, MX_MAX_CAPLEN, caplen, MX_ERR_LIMIT, "pcap.caplen", rd->packetno + 1, off + 8,
-									  "captured length %u is larger than the largest we accept (%u)",
-									  caplen, MX_MAX_CAPLEN);
-	if (caplen > rd->snaplen)
-		return mx_fail_values(err, rd->snaplen, caplen, MX_ERR_CORRUPT, "pcap.caplen", rd->packetno + 1, off + 8,
+							  "captured length %u is larger than the largest we accept (%u)",
+							  caplen, MX_MAX_CAPLEN);
+	if (rd->salvage_cb)
+	{
+		/* salvage mode reads only records that look right */
+		if (caplen > rd->snaplen)
+		{
+			const uint8_t *next;
+			bool		big2;
+
+			if ((st = need(rd, 2 * hl + caplen, err)) != MX_OK)
+				return st;
+			next = rd->win + rd->start + hl + caplen;
+			if (!(avail(rd) == hl + caplen && rd->eof) &&
+				!(avail(rd) >= 2 * hl + caplen &&
+				  (plausible_pcap(rd, next, true, true) || file_magic(next, &big2) != 0)))
+				return mx_fail_values(err, rd->snaplen, caplen, MX_ERR_CORRUPT, "pcap.caplen",
+									  rd->packetno + 1, off + 8,
 									  "captured length %u is larger than the file's snapshot length %u",
 									  caplen, rd->snaplen);
-	/* salvage mode reads only records that look right */
-	if (rd->salvage_cb && !plausible_pcap(rd, h, true))
-		return mx_fail(err, MX_ERR_CORRUPT, "pcap.record", rd->packetno + 1, off,
-					   "record header is implausible: its time or lengths are out of line");
-	if ((st = need(rd, rd->rec_hdr_len + caplen, err)) != MX_OK)
+		}
+		if (!plausible_pcap(rd, h, true, false))
+			return mx_fail(err, MX_ERR_CORRUPT, "pcap.record", rd->packetno + 1, off,
+						   "record header is implausible: its time or lengths are out of line");
+	}
+	if ((st = need(rd, hl + caplen, err)) != MX_OK)
 		return st;
-	if (avail(rd) < rd->rec_hdr_len + caplen)
-		return truncated_at(rd, "pcap.data", rd->rec_hdr_len + caplen);
+	if (avail(rd) < hl + caplen)
+		return truncated_at(rd, "pcap.data", hl + caplen);
 
 	rd->packetno++;
 	rd->have_last_sec = true;
 	rd->last_sec = sec;
-	rec->data = rd->win + rd->start + rd->rec_hdr_len;
-	rec->caplen = caplen;
+	rec->data = rd->win + rd->start + hl;
+	rec->caplen = caplen > rd->snaplen ? rd->snaplen : caplen;
 	rec->wirelen = len;
 	rec->ts_ns = (int64_t) ((uint64_t) sec * NS_PER_SEC +
 							(rd->nanosecond ? frac : (uint64_t) frac * 1000));
@@ -538,7 +724,16 @@ next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 	rec->big_endian = rd->big;
 	rec->packetno = rd->packetno;
 	rec->offset = off;
-	rd->start += rd->rec_hdr_len + caplen;
+	rd->start += hl + caplen;
+	if (caplen > rd->snaplen)
+		tell(rd, MX_EVENT_CUT, rec, "pcap.caplen", off + 8, rd->snaplen, caplen,
+			 "captured length %u is larger than the file's snapshot length %u",
+			 caplen, rd->snaplen);
+	if (frac >= (rd->nanosecond ? 1000000000u : 1000000u))
+		tell(rd, MX_EVENT_TIME, rec, "pcap.ts_fraction", off + 4,
+			 rd->nanosecond ? 1000000000u : 1000000u, frac,
+			 "its fraction of a second is %u %s", frac,
+			 rd->nanosecond ? "nanoseconds" : "microseconds");
 	return MX_OK;
 }
 
@@ -613,32 +808,44 @@ pcapng_time(const interface *ifc, uint64_t ts, int64_t *out)
 	return true;
 }
 
-/* Section Header Block at the window's start, type already matched. */
+/*
+ * Section Header Block b at the window's start, in byte order big (its
+ * byte-order magic, already checked).  Major version 1 is read, whatever
+ * the minor (libpcap reads 1.0 and 1.2, Wireshark 1.0; the minor versions
+ * changed nothing a reader sees).  A section of another version ends the
+ * readable part of the stream: MX_END, with the caller told, when headers
+ * were read before it, else an error (the file is not one we read).
+ */
 static mx_status
-pcapng_section(mx_reader *rd, const uint8_t *b, uint32_t blen, mx_error *err)
+pcapng_section(mx_reader *rd, const uint8_t *b, bool big, mx_error *err)
 {
 	uint64_t	off = cur_offset(rd);
-	uint32_t	bom_le = mx_le32(b + 8);
+	uint16_t	major = mx_get16(b + 12, big),
+				minor = mx_get16(b + 14, big);
 
-	if (bom_le == PCAPNG_BOM)
-		rd->big = false;
-	else if (mx_be32(b + 8) == PCAPNG_BOM)
-		rd->big = true;
-	else
-		return mx_fail_values(err, PCAPNG_BOM, bom_le, MX_ERR_CORRUPT, "pcapng.byte_order", rd->packetno + 1,
-									  off + 8, "pcapng section has an unknown byte-order magic 0x%08x",
-									  bom_le);
-	(void) blen;
-	if (mx_get16(b + 12, rd->big) != 1)
-		return mx_fail(err, MX_ERR_FORMAT, "pcapng.version", rd->packetno + 1, off + 12,
-					   "unsupported pcapng version %u.%u",
-					   mx_get16(b + 12, rd->big), mx_get16(b + 14, rd->big));
-	if (rd->info.sections == 0)
+	if (major != 1)
 	{
-		rd->info.big_endian = rd->big;
-		rd->info.version_major = mx_get16(b + 12, rd->big);
-		rd->info.version_minor = mx_get16(b + 14, rd->big);
+		mx_fail(err, MX_ERR_FORMAT, "pcapng.version", rd->packetno ? rd->packetno + 1 : 0,
+				off + 12, "unsupported pcapng version %u.%u", major, minor);
+		if (rd->headers == 0)
+			return MX_ERR_FORMAT;
+		rd->stopped = true;
+		rd->start = rd->end;
+		rd->eof = true;
+		if (rd->event_cb)
+			rd->event_cb(rd->event_arg, MX_EVENT_STOP, err, NULL);
+		return MX_END;
 	}
+	rd->big = big;
+	rd->format = MX_FORMAT_PCAPNG;
+	if (rd->headers == 0)
+	{
+		rd->info.format = MX_FORMAT_PCAPNG;
+		rd->info.big_endian = big;
+		rd->info.version_major = major;
+		rd->info.version_minor = minor;
+	}
+	rd->headers++;
 	rd->info.sections++;
 	rd->nifs = 0;				/* interfaces belong to their section */
 	return MX_OK;
@@ -729,7 +936,18 @@ pcapng_lookup(mx_reader *rd, uint32_t id, uint64_t off, interface **ifc,
 	return MX_OK;
 }
 
-/* The next pcapng packet, skipping blocks that are not packets. */
+/*
+ * The next pcapng packet, skipping blocks that are not packets; MX_SKIP
+ * when a pcap file header was read in place of a block (the caller reads
+ * on).
+ *
+ * A section header block is checked in its own byte order, and changes the
+ * reader's byte order only once it is accepted.  A rejected one (in salvage
+ * mode, reading goes on after it) still ends the section before it: the
+ * blocks after it belong to a section whose header is lost, so their
+ * packets are never resolved against the previous section's interfaces,
+ * only against interfaces described after it, in the byte order of before.
+ */
 static mx_status
 next_pcapng(mx_reader *rd, mx_record *rec, mx_error *err)
 {
@@ -738,7 +956,8 @@ next_pcapng(mx_reader *rd, mx_record *rec, mx_error *err)
 		const uint8_t *b;
 		uint32_t	type,
 					blen,
-					trail;
+					trail,
+					magic;
 		uint64_t	off;
 		mx_status	st;
 		interface  *ifc = NULL;
@@ -748,6 +967,7 @@ next_pcapng(mx_reader *rd, mx_record *rec, mx_error *err)
 					id = 0;
 		uint64_t	ts = 0;
 		bool		packet = false;
+		bool		big = rd->big;
 
 		if ((st = need(rd, 12, err)) != MX_OK)
 			return st;
@@ -758,56 +978,87 @@ next_pcapng(mx_reader *rd, mx_record *rec, mx_error *err)
 		b = rd->win + rd->start;
 		off = cur_offset(rd);
 		type = mx_get32(b, rd->big);
+		if (type != PCAPNG_SHB && file_magic(b, &big) != 0)
+		{
+			/* a pcap file header: another capture follows this one */
+			if ((st = need(rd, 24, err)) != MX_OK)
+				return st;
+			if (at_capture_header(rd, &magic, &big))
+				return new_capture(rd, magic, big, err);
+			big = rd->big;
+		}
 		if (type == PCAPNG_SHB)
 		{
-			/* a new section may change the byte order: read it first */
+			/* a new section may change the byte order: read it in its own */
 			uint32_t	bom = mx_le32(b + 8);
 
 			if (bom == PCAPNG_BOM)
-				rd->big = false;
+				big = false;
 			else if (mx_be32(b + 8) == PCAPNG_BOM)
-				rd->big = true;
+				big = true;
 			else
-				return mx_fail_values(err, PCAPNG_BOM, bom, MX_ERR_CORRUPT, "pcapng.byte_order",
-											  rd->packetno + 1, off + 8,
-											  "pcapng section has an unknown byte-order magic 0x%08x",
-											  bom);
+			{
+				st = mx_fail_values(err, PCAPNG_BOM, bom, MX_ERR_CORRUPT, "pcapng.byte_order",
+									rd->packetno + 1, off + 8,
+									"pcapng section has an unknown byte-order magic 0x%08x",
+									bom);
+				goto fail;
+			}
 		}
-		blen = mx_get32(b + 4, rd->big);
+		blen = mx_get32(b + 4, big);
 		if (blen < 12)
-			return mx_fail_values(err, 12, blen, MX_ERR_CORRUPT, "pcapng.block_length",
-										  rd->packetno + 1, off + 4,
-										  "block length %u is smaller than the smallest block", blen);
+		{
+			st = mx_fail_values(err, 12, blen, MX_ERR_CORRUPT, "pcapng.block_length",
+								rd->packetno + 1, off + 4,
+								"block length %u is smaller than the smallest block", blen);
+			goto fail;
+		}
 		if (blen % 4 != 0)
-			return mx_fail_values(err, (blen + 3) & ~3u, blen, MX_ERR_CORRUPT, "pcapng.block_length",
-										  rd->packetno + 1, off + 4,
-										  "block length %u is not a multiple of 4", blen);
+		{
+			st = mx_fail_values(err, (blen + 3) & ~3u, blen, MX_ERR_CORRUPT, "pcapng.block_length",
+								rd->packetno + 1, off + 4,
+								"block length %u is not a multiple of 4", blen);
+			goto fail;
+		}
 		if (blen > MX_MAX_BLOCK)
-			return mx_fail_values(err, MX_MAX_BLOCK, blen, MX_ERR_LIMIT, "pcapng.block_length",
-										  rd->packetno + 1, off + 4,
-										  "block length %u is larger than the largest we accept (%u)",
-										  blen, MX_MAX_BLOCK);
+		{
+			st = mx_fail_values(err, MX_MAX_BLOCK, blen, MX_ERR_LIMIT, "pcapng.block_length",
+								rd->packetno + 1, off + 4,
+								"block length %u is larger than the largest we accept (%u)",
+								blen, MX_MAX_BLOCK);
+			goto fail;
+		}
 		if ((st = need(rd, blen, err)) != MX_OK)
 			return st;
 		if (avail(rd) < blen)
 			return truncated_at(rd, "pcapng.block", blen);
 		b = rd->win + rd->start;
-		trail = mx_get32(b + blen - 4, rd->big);
+		trail = mx_get32(b + blen - 4, big);
 		if (trail != blen)
-			return mx_fail_values(err, blen, trail, MX_ERR_CORRUPT, "pcapng.block_length",
-										  rd->packetno + 1, off + blen - 4,
-										  "trailing block length %u differs from the leading one %u",
-										  trail, blen);
+		{
+			st = mx_fail_values(err, blen, trail, MX_ERR_CORRUPT, "pcapng.block_length",
+								rd->packetno + 1, off + blen - 4,
+								"trailing block length %u differs from the leading one %u",
+								trail, blen);
+			goto fail;
+		}
 
 		switch (type)
 		{
 			case PCAPNG_SHB:
 				if (blen < 28)
-					return mx_fail_values(err, 28, blen, MX_ERR_CORRUPT, "pcapng.block_length",
-												  rd->packetno + 1, off + 4,
-												  "section header block is too short");
-				if ((st = pcapng_section(rd, b, blen, err)) != MX_OK)
-					return st;
+				{
+					st = mx_fail_values(err, 28, blen, MX_ERR_CORRUPT, "pcapng.block_length",
+										rd->packetno + 1, off + 4,
+										"section header block is too short");
+					goto fail;
+				}
+				if ((st = pcapng_section(rd, b, big, err)) != MX_OK)
+				{
+					if (st == MX_END)
+						return st;	/* a version it cannot read: stopped */
+					goto fail;
+				}
 				break;
 			case PCAPNG_IDB:
 				if ((st = pcapng_interface(rd, b, blen, err)) != MX_OK)
@@ -860,18 +1111,13 @@ next_pcapng(mx_reader *rd, mx_record *rec, mx_error *err)
 			rd->start += blen;
 			continue;
 		}
-		if (caplen > ifc->snaplen)
-			return mx_fail_values(err, ifc->snaplen, caplen, MX_ERR_CORRUPT, "pcapng.caplen",
-										  rd->packetno + 1, off + 20,
-										  "captured length %u is larger than the interface's snapshot length %u",
-										  caplen, ifc->snaplen);
 		if (!pcapng_time(ifc, ts, &rec->ts_ns))
 			return mx_fail(err, MX_ERR_CORRUPT, "pcapng.timestamp", rd->packetno + 1, off + 12,
 						   "time stamp %llu of interface %u is out of range",
 						   (unsigned long long) ts, id);
 		rd->packetno++;
 		rec->data = b + hdr;
-		rec->caplen = caplen;
+		rec->caplen = caplen > ifc->snaplen ? ifc->snaplen : caplen;
 		rec->wirelen = len;
 		rec->linktype = ifc->linktype;
 		rec->snaplen = ifc->snaplen;
@@ -880,7 +1126,18 @@ next_pcapng(mx_reader *rd, mx_record *rec, mx_error *err)
 		rec->packetno = rd->packetno;
 		rec->offset = off;
 		rd->start += blen;
+		/* longer than the snapshot length: cut to it, as libpcap cuts pcap */
+		if (caplen > ifc->snaplen)
+			tell(rd, MX_EVENT_CUT, rec, "pcapng.caplen", off + 20, ifc->snaplen, caplen,
+				 "captured length %u is larger than the interface's snapshot length %u",
+				 caplen, ifc->snaplen);
 		return MX_OK;
+
+fail:
+		/* a rejected section header ends the section before it */
+		if (type == PCAPNG_SHB)
+			rd->nifs = 0;
+		return st;
 	}
 }
 
@@ -890,12 +1147,15 @@ next_pcapng(mx_reader *rd, mx_record *rec, mx_error *err)
  */
 
 /*
- * Could h be a pcap record header?  Its captured length fits the snaplen
- * and the wire length, its fraction of a second is in range, and its time
- * is within a day before and 30 days after the last good record's.
+ * Could h be a pcap record header?  Its captured length is at most the wire
+ * length, and its time is within a day before and 30 days after the last
+ * good record's (when timed).  When scanning for a record after damage
+ * (scan), its captured length must also fit the snaplen and its fraction of
+ * a second be in range: records that break those rules are read in place,
+ * with a warning, but are not what a scan looks for.
  */
 static bool
-plausible_pcap(const mx_reader *rd, const uint8_t *h, bool timed)
+plausible_pcap(const mx_reader *rd, const uint8_t *h, bool timed, bool scan)
 {
 	uint32_t	sec = mx_get32(h, rd->big);
 	uint32_t	frac = mx_get32(h + 4, rd->big);
@@ -909,9 +1169,10 @@ plausible_pcap(const mx_reader *rd, const uint8_t *h, bool timed)
 		caplen = len;
 		len = t;
 	}
-	if (caplen > rd->snaplen || caplen > len || len > MX_MAX_BLOCK)
+	if (caplen > len || len > MX_MAX_BLOCK)
 		return false;
-	if (frac >= (rd->nanosecond ? 1000000000u : 1000000u))
+	if (scan && (caplen > rd->snaplen ||
+				 frac >= (rd->nanosecond ? 1000000000u : 1000000u)))
 		return false;
 	if (timed && rd->have_last_sec &&
 		((uint64_t) sec + 86400 < rd->last_sec ||
@@ -936,16 +1197,20 @@ resync_pcap(mx_reader *rd, bool timed, mx_error *err)
 	{
 		const uint8_t *h;
 		uint32_t	caplen,
-					len;
+					len,
+					magic;
+		bool		big;
 
-		if ((st = need(rd, hl, err)) != MX_OK)
+		if ((st = need(rd, hl > 24 ? hl : 24, err)) != MX_OK)
 			return st;
 		if (avail(rd) < hl)
 		{
 			rd->start = rd->end;
 			return MX_END;
 		}
-		if (!plausible_pcap(rd, rd->win + rd->start, timed))
+		if (at_capture_header(rd, &magic, &big) && avail(rd) >= 24)
+			return MX_OK;		/* another capture begins here */
+		if (!plausible_pcap(rd, rd->win + rd->start, timed, true))
 			continue;
 		h = rd->win + rd->start;
 		caplen = mx_get32(h + 8, rd->big);
@@ -957,7 +1222,7 @@ resync_pcap(mx_reader *rd, bool timed, mx_error *err)
 		if (avail(rd) == hl + caplen && rd->eof)
 			return MX_OK;		/* the last record */
 		if (avail(rd) >= 2 * hl + caplen &&
-			plausible_pcap(rd, rd->win + rd->start + hl + caplen, timed))
+			plausible_pcap(rd, rd->win + rd->start + hl + caplen, timed, true))
 			return MX_OK;
 	}
 }
@@ -1011,6 +1276,16 @@ resync_pcapng(mx_reader *rd, mx_error *err)
 		}
 		b = rd->win + rd->start;
 		type = mx_get32(b, big);
+		if (type != PCAPNG_SHB && file_magic(b, &big) != 0)
+		{
+			uint32_t	magic;
+
+			if ((st = need(rd, 24, err)) != MX_OK)
+				return st;
+			if (at_capture_header(rd, &magic, &big) && avail(rd) >= 24)
+				return MX_OK;	/* a pcap capture begins here */
+			continue;
+		}
 		if (!known_block(type))
 			continue;
 		if (type == PCAPNG_SHB)
@@ -1058,7 +1333,7 @@ salvage(mx_reader *rd, mx_error *damage, mx_error *err)
 		rd->salvage_cb(rd->salvage_arg, damage, left);
 		return MX_OK;
 	}
-	if (rd->info.format == MX_FORMAT_PCAP)
+	if (rd->format == MX_FORMAT_PCAP)
 	{
 		/*
 		 * Look for records near the last good one's time first; if there
@@ -1155,19 +1430,14 @@ open_container(mx_reader *rd, mx_error *err)
 	h = rd->win + rd->start;
 	le = mx_le32(h);
 	if (le == PCAP_MAGIC_US || le == PCAP_MAGIC_NS || le == PCAP_MAGIC_KUZ)
-	{
-		rd->big = false;
-		return open_pcap(rd, le, err);
-	}
+		return open_pcap(rd, le, false, err);
 	if (mx_be32(h) == PCAP_MAGIC_US || mx_be32(h) == PCAP_MAGIC_NS ||
 		mx_be32(h) == PCAP_MAGIC_KUZ)
-	{
-		rd->big = true;
-		return open_pcap(rd, mx_be32(h), err);
-	}
+		return open_pcap(rd, mx_be32(h), true, err);
 	if (le == PCAPNG_SHB)
 	{
 		rd->info.format = MX_FORMAT_PCAPNG;
+		rd->format = MX_FORMAT_PCAPNG;
 		if (avail(rd) < 12)
 			return mx_fail(err, MX_ERR_TRUNCATED, "pcapng.header", 0, 0,
 						   "the file ends inside its first pcapng block");
@@ -1282,6 +1552,13 @@ mx_reader_set_salvage(mx_reader *rd, mx_skip_callback cb, void *arg)
 	rd->salvage_arg = arg;
 }
 
+void
+mx_reader_set_events(mx_reader *rd, mx_event_callback cb, void *arg)
+{
+	rd->event_cb = cb;
+	rd->event_arg = arg;
+}
+
 mx_status
 mx_reader_next(mx_reader *rd, mx_record *rec, mx_error *err)
 {
@@ -1289,10 +1566,12 @@ mx_reader_next(mx_reader *rd, mx_record *rec, mx_error *err)
 
 	for (;;)
 	{
-		if (rd->info.format == MX_FORMAT_PCAP)
+		if (rd->format == MX_FORMAT_PCAP)
 			st = next_pcap(rd, rec, err);
 		else
 			st = next_pcapng(rd, rec, err);
+		if (st == MX_SKIP)
+			continue;			/* a new capture's header was read */
 		if (st == MX_OK || st == MX_END || rd->salvage_cb == NULL ||
 			st == MX_ERR_IO || st == MX_ERR_NOMEM)
 			break;

@@ -9,8 +9,10 @@
  * materializes it into a tuplestore first (which spills to disk past
  * work_mem).  README recommends the select-list form.
  *
- * The reader and filter are malloc'd by the decoder.  They are owned by a
- * reset callback on the SRF's multi-call memory context, which PostgreSQL
+ * The file is read through the decoder's packet stream (mx_stream.c), which
+ * also words every warning and notice; mirai_load reads through the same
+ * stream and prints the same words.  The stream and the filter are
+ * malloc'd by the decoder.  They are owned by a reset callback on the SRF's multi-call memory context, which PostgreSQL
  * deletes when the scan ends early (LIMIT), when the query ends, and on
  * error, so no file descriptor outlives the statement.
  *
@@ -38,29 +40,24 @@
 
 #include "mirai_ext.h"
 
-/* What one pcap_read call keeps between rows. */
+/*
+ * What one pcap_read (or pcap_file_info) call keeps between rows.  The
+ * reading itself, the counts and the words of every warning and notice
+ * are the decoder's packet stream's (mx_stream.c): this file only raises
+ * what the stream says, as mirai_load prints it.
+ */
 typedef struct read_state
 {
 	char	   *path;
-	mx_reader  *rd;
+	mx_stream  *stream;
 	mx_filter  *filter;
 	int64		max_packets;	/* -1: no limit */
 	int64		returned;
-	uint64		filtered;
-	uint64		skipped[MX_SKIP_NREASONS];
 	uint64		packetno;		/* record being read, for errcontext */
-	uint64		records;		/* records read */
 	bool		done;
 	bool		salvage;		/* on_error => 'skip' */
-	uint64		damaged;		/* damaged regions stepped over */
-	uint64		damaged_bytes;
-	uint64		malformed;		/* packets with malformed headers skipped */
-	int			npending;		/* damage reports not yet raised */
-	mx_error	pending[4];
-	uint64		pending_bytes[4];
-	bool		track_linktypes;	/* pcap_file_info wants them */
-	int			nlinktypes;
-	uint32		linktypes[64];
+	bool		notices;		/* raise the stream's notices (pcap_read:
+								 * pcap_file_info returns the counts) */
 	MemoryContextCallback cleanup;
 } read_state;
 
@@ -70,21 +67,21 @@ read_state_cleanup(void *arg)
 {
 	read_state *st = (read_state *) arg;
 
-	mx_reader_close(st->rd);
-	st->rd = NULL;
+	mx_stream_close(st->stream);
+	st->stream = NULL;
 	mx_filter_free(st->filter);
 	st->filter = NULL;
 }
 
 /*
  * Raise a decoder error as an ERROR with the fitting SQLSTATE, naming the
- * file, the packet, the byte offset and the field.
+ * file, the packet, the byte offset and the field, in the stream's words.
  */
 void
 mirai_report_error(const char *path, const mx_error *err)
 {
 	int			sqlstate;
-	char		where[256];
+	mx_message	m;
 
 	/* a read the decoder gave up because a cancel is pending */
 	if (err->code == MX_ERR_IO && err->errnum == EINTR)
@@ -111,64 +108,35 @@ mirai_report_error(const char *path, const mx_error *err)
 			sqlstate = ERRCODE_BAD_COPY_FILE_FORMAT;
 			break;
 	}
-	mx_error_where(err, err->code != MX_ERR_FILTER, where, sizeof(where));
-	if (err->code == MX_ERR_FILTER)
-		ereport(ERROR,
-				(errcode(sqlstate),
-				 errmsg("%s", err->message),
-				 err->packetno ? errdetail("%s", where) :
-				 err->detail ? errdetail("%s", err->detail) : 0,
-				 err->hint ? errhint("%s", err->hint) : 0));
+	mx_error_text(path, err, &m);
 	ereport(ERROR,
 			(errcode(sqlstate),
-			 errmsg("invalid capture file \"%s\": %s", path, err->message),
-			 errdetail("%s", where)));
+			 errmsg("%s", m.text),
+			 m.detail[0] ? errdetail("%s", m.detail) : 0,
+			 err->hint ? errhint("%s", err->hint) : 0));
 }
-
-/* How many damage reports are raised one by one before only counting. */
-#define MAX_DAMAGE_WARNINGS 10
 
 /*
- * Salvage mode callback, called by the decoder: keep the report, to be
- * raised once control is back in PostgreSQL code (never ereport from
- * inside the decoder).
+ * Raise what the stream has queued: its warnings as WARNING (a capture file
+ * that is damaged, cut short, or read past a rule), its notices as NOTICE.
  */
 static void
-note_damage(void *arg, const mx_error *err, uint64_t bytes)
+raise_messages(read_state *st)
 {
-	read_state *st = (read_state *) arg;
+	mx_message	m;
 
-	st->damaged++;
-	st->damaged_bytes += bytes;
-	if (st->npending < (int) lengthof(st->pending))
+	while (mx_stream_message(st->stream, &m))
 	{
-		st->pending[st->npending] = *err;
-		st->pending_bytes[st->npending] = bytes;
-		st->npending++;
+		if (m.level == MX_WARNING)
+			ereport(WARNING,
+					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+					 errmsg("%s", m.text),
+					 m.detail[0] ? errdetail("%s", m.detail) : 0));
+		else if (st->notices)
+			ereport(NOTICE,
+					(errmsg("%s", m.text),
+					 m.detail[0] ? errdetail("%s", m.detail) : 0));
 	}
-}
-
-/* Raise the damage reports the decoder left, as WARNINGs. */
-static void
-raise_damage(read_state *st)
-{
-	int			i;
-
-	for (i = 0; i < st->npending; i++)
-	{
-		const mx_error *e = &st->pending[i];
-
-		if (st->damaged - st->npending + i + 1 > MAX_DAMAGE_WARNINGS)
-			break;
-		ereport(WARNING,
-				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-				 errmsg("skipped %llu damaged bytes of capture file \"%s\": %s",
-						(unsigned long long) st->pending_bytes[i], st->path, e->message),
-				 errdetail("At record %llu, byte offset %llu, field %s.",
-						   (unsigned long long) e->packetno,
-						   (unsigned long long) e->offset, e->field)));
-	}
-	st->npending = 0;
 }
 
 /* errcontext for anything raised while a file is being read. */
@@ -220,20 +188,21 @@ read_interrupted(void *arg)
  * closes without writing leaves an empty file, as before.)  O_NONBLOCK
  * changes nothing else for regular files.
  */
-static mx_reader *
-open_capture(const char *path)
+static mx_stream *
+open_capture(read_state *st)
 {
 	int			fd;
 	int			flags;
-	mx_reader  *rd;
+	mx_stream  *stream;
 	mx_error	err;
 	mx_input_hooks hooks;
+	mx_stream_options opt;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+	fd = open(st->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open capture file \"%s\": %m", path)));
+				 errmsg("could not open capture file \"%s\": %m", st->path)));
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
 	{
@@ -243,136 +212,44 @@ open_capture(const char *path)
 		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open capture file \"%s\": %m", path)));
+				 errmsg("could not open capture file \"%s\": %m", st->path)));
 	}
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.interrupted = read_interrupted;
-	rd = mx_reader_open_fd_hooks(fd, &hooks, &err);	/* closes fd on failure */
-	if (rd == NULL)
+	memset(&opt, 0, sizeof(opt));
+	opt.name = st->path;
+	opt.filter = st->filter;
+	opt.salvage = st->salvage;
+	opt.hooks = &hooks;
+	stream = mx_stream_open_fd(fd, &opt, &err);	/* closes fd on failure */
+	if (stream == NULL)
 	{
 		if (err.code == MX_ERR_IO && err.errnum == EINTR)
 			CHECK_FOR_INTERRUPTS();
-		mirai_report_error(path, &err);
+		mirai_report_error(st->path, &err);
 	}
-	return rd;
-}
-
-/* NOTICE with the frames that were not IP, if any; WARNING for damage. */
-static void
-report_skipped(read_state *st)
-{
-	StringInfoData buf;
-	uint64		total = 0;
-	int			r;
-
-	if (st->damaged || st->malformed)
-		ereport(WARNING,
-				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-				 errmsg("capture file \"%s\" is damaged: skipped %llu damaged regions (%llu bytes) and %llu malformed packets",
-						st->path, (unsigned long long) st->damaged,
-						(unsigned long long) st->damaged_bytes,
-						(unsigned long long) st->malformed),
-				 errdetail("The %lld packets around the damage were read.",
-						   (long long) st->returned)));
-	for (r = 1; r < MX_SKIP_NREASONS; r++)
-		total += st->skipped[r];
-	if (total == 0)
-		return;
-	initStringInfo(&buf);
-	for (r = 1; r < MX_SKIP_NREASONS; r++)
-		if (st->skipped[r])
-			appendStringInfo(&buf, "%s%s %llu", buf.len ? ", " : "",
-							 mx_skip_reason_name(r),
-							 (unsigned long long) st->skipped[r]);
-	ereport(NOTICE,
-			(errmsg("skipped %llu frames of capture file \"%s\" that are not IP packets",
-					(unsigned long long) total, st->path),
-			 errdetail("By reason: %s.", buf.data)));
-	pfree(buf.data);
+	return stream;
 }
 
 /* The next packet, or false at the end; errors are raised. */
 static bool
 read_next(read_state *st, mx_packet *pkt)
 {
-	mx_record	rec;
 	mx_error	err;
 	mx_status	s;
-	mx_skip_reason reason;
+	const mx_stream_counts *c = mx_stream_get_counts(st->stream);
 
-	for (;;)
-	{
-		CHECK_FOR_INTERRUPTS();
-		st->packetno++;
-		s = mx_reader_next(st->rd, &rec, &err);
-		if (st->npending)
-			raise_damage(st);
-		if (s == MX_END)
-		{
-			if (mx_reader_truncated(st->rd))
-				ereport(WARNING,
-						(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-						 errmsg("capture file \"%s\" is cut short: %s", st->path, err.message),
-						 errdetail("At record %llu, byte offset %llu, field %s. The %llu records before it are kept.",
-								   (unsigned long long) err.packetno,
-								   (unsigned long long) err.offset, err.field,
-								   (unsigned long long) err.packetno - 1)));
-			return false;
-		}
-		if (s != MX_OK)
-			mirai_report_error(st->path, &err);
-		st->packetno = rec.packetno;
-		st->records = rec.packetno;
-		if (mx_linktype_name(rec.linktype) == NULL)
-		{
-			/* a pcapng interface we do not decode: no filter applies */
-			st->skipped[MX_SKIP_LINKTYPE]++;
-			continue;
-		}
-		if (st->track_linktypes)
-		{
-			int			i;
-
-			for (i = 0; i < st->nlinktypes; i++)
-				if (st->linktypes[i] == rec.linktype)
-					break;
-			if (i == st->nlinktypes && i < (int) lengthof(st->linktypes))
-				st->linktypes[st->nlinktypes++] = rec.linktype;
-		}
-		if (st->filter)
-		{
-			int			m = mx_filter_match(st->filter, &rec, &err);
-
-			if (m < 0)
-				mirai_report_error(st->path, &err);
-			if (m == 0)
-			{
-				st->filtered++;
-				continue;
-			}
-		}
-		s = mx_decode_frame(&rec, pkt, &reason, &err);
-		if (s == MX_OK)
-			return true;
-		if (s == MX_SKIP)
-		{
-			st->skipped[reason]++;
-			continue;
-		}
-		if (st->salvage && s == MX_ERR_PACKET)
-		{
-			if (++st->malformed <= MAX_DAMAGE_WARNINGS)
-				ereport(WARNING,
-						(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-						 errmsg("skipped a malformed packet of capture file \"%s\": %s",
-								st->path, err.message),
-						 errdetail("At packet %llu, byte offset %llu, field %s.",
-								   (unsigned long long) err.packetno,
-								   (unsigned long long) err.offset, err.field)));
-			continue;
-		}
-		mirai_report_error(st->path, &err);
-	}
+	CHECK_FOR_INTERRUPTS();
+	s = mx_stream_next(st->stream, pkt, &err);
+	/* the packet handed out, or the record that failed */
+	st->packetno = c->records + (s == MX_OK ? 0 : 1);
+	raise_messages(st);
+	if (s == MX_OK)
+		return true;
+	if (s == MX_END)
+		return false;
+	mirai_report_error(st->path, &err);
+	return false;				/* not reached */
 }
 
 /*
@@ -398,6 +275,7 @@ pcap_read(PG_FUNCTION_ARGS)
 		oldcxt = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
 		st = palloc0(sizeof(read_state));
 		st->max_packets = -1;
+		st->notices = true;
 		if (PG_ARGISNULL(0))
 		{
 			/* like STRICT: no file, no rows */
@@ -440,9 +318,7 @@ pcap_read(PG_FUNCTION_ARGS)
 				if (st->filter == NULL)
 					mirai_report_error(st->path, &err);
 			}
-			st->rd = open_capture(st->path);
-			if (st->salvage)
-				mx_reader_set_salvage(st->rd, note_damage, st);
+			st->stream = open_capture(st);
 		}
 		funcctx->user_fctx = st;
 		MemoryContextSwitchTo(oldcxt);
@@ -463,7 +339,6 @@ pcap_read(PG_FUNCTION_ARGS)
 	if (!got)
 	{
 		st->done = true;
-		report_skipped(st);
 		read_state_cleanup(st);
 		SRF_RETURN_DONE(funcctx);
 	}
@@ -496,7 +371,8 @@ pcap_file_info(PG_FUNCTION_ARGS)
 	const mx_file_info *info;
 	StringInfoData reasons;
 	ErrorContextCallback errcb;
-	Datum		lts[lengthof(st->linktypes)];
+	const mx_stream_counts *c;
+	Datum		lts[lengthof(c->linktypes)];
 	int			i = 0,
 				r;
 
@@ -525,8 +401,7 @@ pcap_file_info(PG_FUNCTION_ARGS)
 		if (st->filter == NULL)
 			mirai_report_error(st->path, &err);
 	}
-	st->rd = open_capture(st->path);
-	st->track_linktypes = true;
+	st->stream = open_capture(st);
 
 	errcb.callback = read_error_context;
 	errcb.arg = st;
@@ -550,19 +425,20 @@ pcap_file_info(PG_FUNCTION_ARGS)
 	}
 	error_context_stack = errcb.previous;
 
-	info = mx_reader_info(st->rd);
+	info = mx_stream_info(st->stream);
+	c = mx_stream_get_counts(st->stream);
 	initStringInfo(&reasons);
 	appendStringInfoChar(&reasons, '{');
 	for (r = 1; r < MX_SKIP_NREASONS; r++)
 	{
-		skipped += st->skipped[r];
-		if (st->skipped[r])
+		skipped += c->skipped[r];
+		if (c->skipped[r])
 			appendStringInfo(&reasons, "%s\"%s\": %llu", reasons.len > 1 ? ", " : "",
-							 mx_skip_reason_name(r), (unsigned long long) st->skipped[r]);
+							 mx_skip_reason_name(r), (unsigned long long) c->skipped[r]);
 	}
 	appendStringInfoChar(&reasons, '}');
-	for (r = 0; r < st->nlinktypes; r++)
-		lts[r] = Int32GetDatum((int32) st->linktypes[r]);
+	for (r = 0; r < c->nlinktypes; r++)
+		lts[r] = Int32GetDatum((int32) c->linktypes[r]);
 
 	memset(nulls, 0, sizeof(nulls));
 	values[i++] = CStringGetTextDatum(info->format == MX_FORMAT_PCAP ? "pcap" : "pcapng");
@@ -575,10 +451,10 @@ pcap_file_info(PG_FUNCTION_ARGS)
 	values[i++] = Int32GetDatum((int32) info->sections);
 	nulls[i] = info->format != MX_FORMAT_PCAPNG;
 	values[i++] = Int32GetDatum((int32) info->interfaces);
-	values[i++] = PointerGetDatum(construct_array(lts, st->nlinktypes, INT4OID,
+	values[i++] = PointerGetDatum(construct_array(lts, c->nlinktypes, INT4OID,
 												  4, true, TYPALIGN_INT));
-	values[i++] = Int64GetDatum((int64) st->records);
-	values[i++] = Int64GetDatum((int64) st->filtered);
+	values[i++] = Int64GetDatum((int64) c->records);
+	values[i++] = Int64GetDatum((int64) c->filtered);
 	values[i++] = Int64GetDatum((int64) ip4);
 	values[i++] = Int64GetDatum((int64) ip6);
 	values[i++] = Int64GetDatum((int64) ip4_tcp);
@@ -589,7 +465,7 @@ pcap_file_info(PG_FUNCTION_ARGS)
 	values[i++] = TimestampTzGetDatum(mirai_ns_to_timestamptz(first_ns));
 	nulls[i] = !any;
 	values[i++] = TimestampTzGetDatum(mirai_ns_to_timestamptz(last_ns));
-	values[i++] = BoolGetDatum(mx_reader_truncated(st->rd));
+	values[i++] = BoolGetDatum(c->truncated);
 	Assert(i == lengthof(values));
 	read_state_cleanup(st);
 	tupdesc = BlessTupleDesc(tupdesc);

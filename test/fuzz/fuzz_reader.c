@@ -4,23 +4,28 @@
  *		Fuzz target: a whole capture file (pcap, pcapng, gzip of either)
  *		through the decoder, as pcap_read and mirai_load read it.
  *
- * The input bytes are one capture file.  They are read twice:
- *	1. from memory (mx_reader_open_memory), every record decoded with
- *	   mx_decode_frame and every packet checked by fuzz_check_packet
- *	   (pack/unpack and format/parse round trips);
- *	2. through a file descriptor (mx_reader_open_fd), the way pcap_read
+ * The input bytes are one capture file, read as every reader of capture
+ * files reads one: through the packet stream (mx_stream.c).  It is read
+ * twice:
+ *	1. from memory (mx_stream_open_memory), every packet checked by
+ *	   fuzz_check_packet (pack/unpack and format/parse round trips), every
+ *	   message checked for a worded text, the counts checked to add up
+ *	   (every record is a packet, filtered out, or skipped for a reason);
+ *	2. through a file descriptor (mx_stream_open_fd), the way pcap_read
  *	   reads a file or a FIFO, with read(2) replaced by fuzz_read below,
  *	   which hands the bytes out in small irregular chunks and now and then
  *	   fails with EINTR, so that the reader's window (sliding, growing,
  *	   gzip input refills) is exercised on small inputs.
- * Both reads must agree: the same records, the same packets, and the same
- * end (clean end, truncation warning, or error with the same status,
- * field, packet number and byte offset).  One difference is allowed: zlib
- * inflates as far ahead as its input and the window allow, so a gzip error
- * (corrupt data, bad trailer, trailing garbage, the bomb limit) is found
- * sooner when more compressed input is at hand, and may come before an
- * error in the records inflated before it.  Then the two reads must agree
- * on the records both handed out.
+ * Both reads must agree: the same packets, the same records behind them,
+ * the same messages and counts, and the same end (clean end, truncation
+ * warning, or error with the same status, field, packet number and byte
+ * offset).  One difference is allowed: zlib inflates as far ahead as its
+ * input and the window allow, so a gzip error (corrupt data, bad trailer,
+ * trailing garbage, the bomb limit) is found sooner when more compressed
+ * input is at hand, and may come before an error in the records inflated
+ * before it.  Then the two reads must agree on the packets both handed out.
+ * A malformed packet is never an error of the stream.
+ * 3. Salvage mode: the stream always ends with MX_END once open.
  *
  * mx_reader.c is compiled for this target with -Dread=fuzz_read (see
  * test/fuzz/run.sh); nothing else in the decoder changes.
@@ -78,16 +83,15 @@ fuzz_read(int fd, void *buf, size_t n)
 /* What one read of the file gave, to compare the two reads. */
 typedef struct outcome
 {
-	uint64_t	records;
 	uint64_t	packets;
-	uint64_t	skipped;
-	uint64_t	hash;			/* FNV-1a over records and packets */
-	uint64_t   *hashes;			/* hash after each record */
+	uint64_t	hash;			/* FNV-1a over packets, records, messages */
+	uint64_t   *hashes;			/* hash after each packet */
 	bool		capped;			/* stopped at MAX_RECORDS */
 	mx_status	end;			/* MX_END or the error status */
 	bool		truncated;
 	mx_error	err;			/* the error, or the truncation */
 	bool		opened;
+	mx_stream_counts counts;
 } outcome;
 
 /* FNV-1a over n bytes. */
@@ -104,13 +108,45 @@ mix(uint64_t *h, const void *p, size_t n)
 	}
 }
 
-/* Read every record of rd into *out, decoding and checking each. */
+/* Every message is worded: a terminated text, a terminated detail. */
 static void
-read_all(mx_reader *rd, outcome *out)
+drain(mx_stream *s, uint64_t *h)
 {
-	mx_record	rec;
+	mx_message	m;
+
+	while (mx_stream_message(s, &m))
+	{
+		if (memchr(m.text, '\0', sizeof(m.text)) == NULL || m.text[0] == '\0' ||
+			memchr(m.detail, '\0', sizeof(m.detail)) == NULL)
+			fuzz_fail("a message without a terminated text or detail");
+		if (m.level != MX_NOTICE && m.level != MX_WARNING)
+			fuzz_fail("a message of level %d", (int) m.level);
+		mix(h, m.text, strlen(m.text));
+		mix(h, m.detail, strlen(m.detail));
+	}
+}
+
+/* The stream's counts add up: every record is a packet, filtered or skipped. */
+static void
+check_counts(const mx_stream_counts *c)
+{
+	uint64_t	n = c->packets + c->filtered;
+	int			r;
+
+	for (r = 0; r < MX_SKIP_NREASONS; r++)
+		n += c->skipped[r];
+	if (n != c->records)
+		fuzz_fail("%llu records, but %llu packets, filtered and skipped",
+				  (unsigned long long) c->records, (unsigned long long) n);
+	if (c->skipped[MX_SKIP_NONE] != 0)
+		fuzz_fail("frames skipped without a reason");
+}
+
+/* Read every packet of stream s into *out, checking each. */
+static void
+read_all(mx_stream *s, outcome *out)
+{
 	mx_packet	pkt;
-	mx_skip_reason reason;
 	mx_error	err;
 	mx_status	st;
 	uint8_t		packed[MX_PACKED_MAX];
@@ -120,83 +156,65 @@ read_all(mx_reader *rd, outcome *out)
 	out->hash = UINT64_C(14695981039346656037);
 	for (;;)
 	{
-		if (out->records >= MAX_RECORDS)
+		const mx_record *rec;
+
+		if (mx_stream_get_counts(s)->records >= MAX_RECORDS)
 		{
 			out->end = MX_END;
 			out->capped = true;
-			return;
+			break;
 		}
-
 		memset(&err, 0, sizeof(err));
-		st = mx_reader_next(rd, &rec, &err);
+		st = mx_stream_next(s, &pkt, &err);
+		drain(s, &out->hash);
 		if (st == MX_END)
 		{
 			out->end = MX_END;
-			out->truncated = mx_reader_truncated(rd);
+			out->truncated = mx_stream_get_counts(s)->truncated;
 			if (out->truncated)
 			{
 				fuzz_check_error(err.code, &err);
 				out->err = err;
 			}
-			return;
+			check_counts(mx_stream_get_counts(s));
+			break;
 		}
 		if (st != MX_OK)
 		{
 			fuzz_check_error(st, &err);
+			if (st == MX_ERR_PACKET || st == MX_ERR_FILTER)
+				fuzz_fail("the stream failed with %s", mx_status_name(st));
 			out->end = st;
 			out->err = err;
-			return;
+			break;
 		}
-		out->records++;
-		if (rec.packetno != last_packetno + 1)
-			fuzz_fail("packet numbers jump from %llu to %llu",
+		rec = mx_stream_record(s);
+		if (rec->packetno <= last_packetno)
+			fuzz_fail("packet numbers go from %llu to %llu",
 					  (unsigned long long) last_packetno,
-					  (unsigned long long) rec.packetno);
-		last_packetno = rec.packetno;
-		if (rec.caplen > MX_MAX_CAPLEN || rec.caplen > rec.snaplen)
+					  (unsigned long long) rec->packetno);
+		last_packetno = rec->packetno;
+		if (rec->caplen > MX_MAX_CAPLEN || rec->caplen > rec->snaplen)
 			fuzz_fail("record %llu has caplen %u (snaplen %u)",
-					  (unsigned long long) rec.packetno, rec.caplen, rec.snaplen);
-		mix(&out->hash, &rec.caplen, sizeof(rec.caplen));
-		mix(&out->hash, &rec.wirelen, sizeof(rec.wirelen));
-		mix(&out->hash, &rec.ts_ns, sizeof(rec.ts_ns));
-		mix(&out->hash, &rec.linktype, sizeof(rec.linktype));
-		mix(&out->hash, &rec.interface, sizeof(rec.interface));
-		mix(&out->hash, &rec.offset, sizeof(rec.offset));
+					  (unsigned long long) rec->packetno, rec->caplen, rec->snaplen);
+		mix(&out->hash, &rec->packetno, sizeof(rec->packetno));
+		mix(&out->hash, &rec->linktype, sizeof(rec->linktype));
+		mix(&out->hash, &rec->interface, sizeof(rec->interface));
+		mix(&out->hash, &rec->offset, sizeof(rec->offset));
 		/* ASan checks that all caplen bytes are readable */
-		mix(&out->hash, rec.data, rec.caplen);
-		out->hashes[out->records - 1] = out->hash;
-
-		st = mx_decode_frame(&rec, &pkt, &reason, &err);
-		if (st == MX_SKIP)
-		{
-			if (reason <= MX_SKIP_NONE || reason >= MX_SKIP_NREASONS)
-				fuzz_fail("skip without a reason");
-			out->skipped++;
-			mix(&out->hash, &reason, sizeof(reason));
-			continue;
-		}
-		if (st != MX_OK)
-		{
-			fuzz_check_error(st, &err);
-			if (st != MX_ERR_PACKET)
-				fuzz_fail("mx_decode_frame returned %s", mx_status_name(st));
-			if (err.packetno != rec.packetno)
-				fuzz_fail("frame error names packet %llu, not %llu",
-						  (unsigned long long) err.packetno,
-						  (unsigned long long) rec.packetno);
-			out->end = st;
-			out->err = err;
-			return;
-		}
+		mix(&out->hash, rec->data, rec->caplen);
 		if (pkt.ipver != 4 && pkt.ipver != 6)
 			fuzz_fail("decoded packet has IP version %u", pkt.ipver);
-		if (pkt.ts_ns != rec.ts_ns || pkt.caplen != rec.caplen ||
-			pkt.wirelen != rec.wirelen)
+		if (pkt.ts_ns != rec->ts_ns || pkt.caplen != rec->caplen ||
+			pkt.wirelen != rec->wirelen)
 			fuzz_fail("decoded packet lost the record's time or lengths");
 		fuzz_check_packet(&pkt, packed, &npacked);
-		out->packets++;
 		mix(&out->hash, packed, npacked);
+		out->hashes[out->packets++] = out->hash;
 	}
+	out->counts = *mx_stream_get_counts(s);
+	mix(&out->hash, &out->counts.records, sizeof(out->counts.records));
+	mix(&out->hash, out->counts.skipped, sizeof(out->counts.skipped));
 }
 
 /* Is this end a gzip error (found as soon as zlib reaches it)? */
@@ -215,15 +233,15 @@ compare(const outcome *m, const outcome *f)
 
 	if (m->capped || f->capped || gzip_error(m) || gzip_error(f))
 	{
-		/* agree on the records both handed out */
-		common = m->records < f->records ? m->records : f->records;
+		/* agree on the packets both handed out */
+		common = m->packets < f->packets ? m->packets : f->packets;
 		if (common > 0 && m->hashes[common - 1] != f->hashes[common - 1])
-			fuzz_fail("memory and descriptor reads differ within their first %llu records",
+			fuzz_fail("memory and descriptor reads differ within their first %llu packets",
 					  (unsigned long long) common);
 		return;
 	}
 	if (m->opened != f->opened)
-		fuzz_fail("memory reader %s (%s), descriptor reader %s (%s)",
+		fuzz_fail("memory stream %s (%s), descriptor stream %s (%s)",
 				  m->opened ? "opened" : "refused", m->err.message,
 				  f->opened ? "opened" : "refused", f->err.message);
 	if (!m->opened)
@@ -239,11 +257,11 @@ compare(const outcome *m, const outcome *f)
 				  m->err.field ? m->err.field : "-", m->err.message,
 				  mx_status_name(f->end), f->truncated ? " truncated" : "",
 				  f->err.field ? f->err.field : "-", f->err.message);
-	if (m->records != f->records || m->packets != f->packets ||
-		m->skipped != f->skipped || m->hash != f->hash)
-		fuzz_fail("memory and descriptor reads differ: %llu/%llu records, %llu/%llu packets",
-				  (unsigned long long) m->records, (unsigned long long) f->records,
-				  (unsigned long long) m->packets, (unsigned long long) f->packets);
+	if (m->packets != f->packets || m->hash != f->hash)
+		fuzz_fail("memory and descriptor reads differ: %llu/%llu packets, %llu/%llu records",
+				  (unsigned long long) m->packets, (unsigned long long) f->packets,
+				  (unsigned long long) m->counts.records,
+				  (unsigned long long) f->counts.records);
 	if (m->end != MX_END || m->truncated)
 	{
 		if (strcmp(m->err.field, f->err.field) != 0 ||
@@ -257,59 +275,50 @@ compare(const outcome *m, const outcome *f)
 	}
 }
 
-/* Salvage mode callback: count what was stepped over. */
-static void
-note_skip(void *arg, const mx_error *err, uint64_t bytes)
-{
-	uint64_t   *n = (uint64_t *) arg;
-
-	fuzz_check_error(err->code, err);
-	(void) bytes;
-	(*n)++;
-}
-
 /*
- * 3. Salvage mode (on_error => 'skip'): whatever the damage, the reader
- * ends with MX_END (never a format error once open), packet numbers rise by
- * one, and every record it hands out is decodable or skippable.
+ * 3. Salvage mode (on_error => 'skip'): whatever the damage, the stream
+ * ends with MX_END (never a format error once open), packet numbers rise,
+ * and its counts add up.
  */
 static void
 salvage_all(const uint8_t *data, size_t size)
 {
-	mx_reader  *rd;
+	mx_stream  *s;
+	mx_stream_options opt;
 	mx_error	err;
-	mx_record	rec;
 	mx_packet	pkt;
-	mx_skip_reason reason;
-	mx_status	st;
-	uint64_t	skips = 0,
-				records = 0,
-				last = 0;
+	mx_status	st = MX_END;
+	uint64_t	last = 0,
+				h = 0;
 
 	memset(&err, 0, sizeof(err));
-	rd = mx_reader_open_memory(data, size, &err);
-	if (rd == NULL)
+	memset(&opt, 0, sizeof(opt));
+	opt.name = "fuzz";
+	opt.salvage = true;
+	s = mx_stream_open_memory(data, size, &opt, &err);
+	if (s == NULL)
 		return;
-	mx_reader_set_salvage(rd, note_skip, &skips);
-	while (records < MAX_RECORDS &&
-		   (st = mx_reader_next(rd, &rec, &err)) == MX_OK)
+	while (mx_stream_get_counts(s)->records < MAX_RECORDS &&
+		   (st = mx_stream_next(s, &pkt, &err)) == MX_OK)
 	{
-		records++;
-		if (rec.packetno != last + 1)
-			fuzz_fail("salvage: packet numbers jump from %llu to %llu",
-					  (unsigned long long) last, (unsigned long long) rec.packetno);
-		last = rec.packetno;
-		if (rec.caplen > MX_MAX_CAPLEN || rec.caplen > rec.snaplen)
-			fuzz_fail("salvage: record %llu has caplen %u", (unsigned long long) rec.packetno,
-					  rec.caplen);
-		st = mx_decode_frame(&rec, &pkt, &reason, &err);
-		if (st != MX_OK && st != MX_SKIP && st != MX_ERR_PACKET)
-			fuzz_fail("salvage: mx_decode_frame returned %s", mx_status_name(st));
+		const mx_record *rec = mx_stream_record(s);
+
+		drain(s, &h);
+		if (rec->packetno <= last)
+			fuzz_fail("salvage: packet numbers go from %llu to %llu",
+					  (unsigned long long) last, (unsigned long long) rec->packetno);
+		last = rec->packetno;
+		if (rec->caplen > MX_MAX_CAPLEN || rec->caplen > rec->snaplen)
+			fuzz_fail("salvage: record %llu has caplen %u", (unsigned long long) rec->packetno,
+					  rec->caplen);
 	}
-	if (records < MAX_RECORDS && st != MX_END && st != MX_ERR_NOMEM)
+	drain(s, &h);
+	if (mx_stream_get_counts(s)->records < MAX_RECORDS && st != MX_END && st != MX_ERR_NOMEM)
 		fuzz_fail("salvage: reading ends with %s (%s: %s)", mx_status_name(st),
 				  err.field ? err.field : "-", err.message);
-	mx_reader_close(rd);
+	if (st == MX_END)
+		check_counts(mx_stream_get_counts(s));
+	mx_stream_close(s);
 }
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -319,7 +328,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	outcome		m,
 				f;
-	mx_reader  *rd;
+	mx_stream  *st;
+	mx_stream_options opt;
 	mx_error	err;
 	int			fd;
 
@@ -333,8 +343,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* 1. from memory */
 	memset(&err, 0, sizeof(err));
-	rd = mx_reader_open_memory(data, size, &err);
-	if (rd == NULL)
+	memset(&opt, 0, sizeof(opt));
+	opt.name = "fuzz";
+	st = mx_stream_open_memory(data, size, &opt, &err);
+	if (st == NULL)
 	{
 		fuzz_check_error(err.code, &err);
 		m.end = err.code;
@@ -343,8 +355,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 	{
 		m.opened = true;
-		read_all(rd, &m);
-		mx_reader_close(rd);
+		read_all(st, &m);
+		mx_stream_close(st);
 	}
 
 	/* 2. through a descriptor, in chunks */
@@ -357,8 +369,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shim_pos = 0;
 	shim_calls = 0;
 	memset(&err, 0, sizeof(err));
-	rd = mx_reader_open_fd(fd, &err);	/* closes fd */
-	if (rd == NULL)
+	st = mx_stream_open_fd(fd, &opt, &err);	/* closes fd */
+	if (st == NULL)
 	{
 		fuzz_check_error(err.code, &err);
 		f.end = err.code;
@@ -367,8 +379,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 	{
 		f.opened = true;
-		read_all(rd, &f);
-		mx_reader_close(rd);
+		read_all(st, &f);
+		mx_stream_close(st);
 	}
 	shim_fd = -1;
 

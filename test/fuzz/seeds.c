@@ -53,23 +53,19 @@ main(int argc, char **argv)
 	for (i = 3; i < argc; i++)
 	{
 		mx_error	err;
-		mx_reader  *rd;
-		mx_record	rec;
+		mx_stream  *s;
 		mx_packet	p;
-		mx_skip_reason why;
 		int			fd = open(argv[i], O_RDONLY);
 
-		if (fd < 0 || (rd = mx_reader_open_fd(fd, &err)) == NULL)
+		if (fd < 0 || (s = mx_stream_open_fd(fd, NULL, &err)) == NULL)
 			continue;
-		while (mx_reader_next(rd, &rec, &err) == MX_OK)
+		while (mx_stream_next(s, &p, &err) == MX_OK)
 		{
 			uint8_t		packed[MX_PACKED_MAX];
 			char		text[MX_TEXT_MAX];
 			unsigned	kind;
 			size_t		n;
 
-			if (mx_decode_frame(&rec, &p, &why, &err) != MX_OK)
-				continue;
 			kind = p.present | (p.caplen != p.wirelen ? 0x10 : 0) |
 				(p.wirelen > 0xffff ? 0x20 : 0);
 			if (seen[p.ipver == 6][p.proto][kind]++ >= PER_KIND)
@@ -80,7 +76,7 @@ main(int argc, char **argv)
 			n = mx_packet_pack(&p, packed);
 			write_file(argv[2], "recv-", nwritten, packed, n);
 		}
-		mx_reader_close(rd);
+		mx_stream_close(s);
 	}
 	printf("%u seeds each\n", nwritten);
 	return 0;
