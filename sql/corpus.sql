@@ -19,47 +19,71 @@ SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcap_header_tru
 -- pcap version 3.0
 SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcap_version.pcap');
 
+-- pcap version 2.5: a later minor version, read as 2.4 as Wireshark reads it (libpcap 1.10 refuses it)
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/pcap_minor_version.pcap') AS p;
+
 -- the file ends 10 bytes into the third record header
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcap_record_truncated.pcap');
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/pcap_record_truncated.pcap') AS p;
 
 -- the third record has 30 of its 54 data bytes
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcap_data_truncated.pcap');
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/pcap_data_truncated.pcap') AS p;
 
--- a 100-byte record in a file whose snapshot length is 64
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcap_caplen_snaplen.pcap');
+-- a 100-byte record in a file whose snapshot length is 64: cut to 64 bytes, as libpcap cuts it
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/pcap_caplen_snaplen.pcap') AS p;
+
+-- a record whose fraction of a second is 1500000 microseconds: carried into the seconds
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/pcap_time_fraction.pcap') AS p;
+
+-- a nanosecond file's record whose fraction of a second is 1500000000 nanoseconds
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/pcap_ns_time_fraction.pcap') AS p;
+
+-- four captures one after another (cat a.pcap b.pcap c.pcapng d.pcap): microsecond Ethernet, big-endian nanosecond raw IP, pcapng, microsecond Ethernet
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/concatenated.pcap') AS p;
+
+-- a pcap capture followed by 20 bytes of another one's file header
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/concatenated_header_cut.pcap') AS p;
 
 -- a record header claiming 4294967280 captured bytes
 SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcap_caplen_huge.pcap');
 
--- IPv4 header length 4 words (16 bytes)
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/ipv4_ihl.pcap');
+-- IPv4 header length 4 words (16 bytes): no field can be read, skipped as malformed
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/ipv4_ihl.pcap') AS p;
 
--- IPv4 total length 10, below its 20-byte header
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/ipv4_total_length.pcap');
+-- IPv4 total length 10, below its 20-byte header: skipped as malformed
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/ipv4_total_length.pcap') AS p;
 
--- a frame captured whole that ends 12 bytes into its IPv4 header
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/ipv4_header_cut.pcap');
+-- a frame captured whole that ends 12 bytes into its IPv4 header: skipped as malformed
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/ipv4_header_cut.pcap') AS p;
 
--- IPv4 header length 60 bytes in a frame with 30 bytes of IP
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/ipv4_options_past_end.pcap');
+-- IPv4 header length 60 bytes in a frame with 30 bytes of IP: kept with its addresses, TTL, id and protocol, no ports
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/ipv4_options_past_end.pcap') AS p;
 
--- Ethernet type IPv4, IP version 6
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/ipv4_version.pcap');
+-- Ethernet type IPv4, IP version 6: read as IPv6, as Wireshark reads it
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/ipv4_version.pcap') AS p;
 
--- a frame captured whole that ends 20 bytes into its IPv6 header
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/ipv6_header_cut.pcap');
+-- Ethernet type IPv4, IP version 5: skipped as malformed
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/ipv4_version_bogus.pcap') AS p;
 
--- Ethernet type IPv6, IP version 4
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/ipv6_version.pcap');
+-- a frame captured whole that ends 20 bytes into its IPv6 header: skipped as malformed
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/ipv6_header_cut.pcap') AS p;
 
--- a hop-by-hop header of 88 bytes with 16 bytes of payload
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/ipv6_ext_past_end.pcap');
+-- Ethernet type IPv6, IP version 4: skipped as malformed (Wireshark reads no field of it)
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/ipv6_version.pcap') AS p;
 
--- a destination options header cut at 4 of its 8 bytes
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/ipv6_ext_short.pcap');
+-- a hop-by-hop header of 88 bytes with 16 bytes of payload: kept with its addresses and hop limit, no ports
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/ipv6_ext_past_end.pcap') AS p;
 
--- a chain of 65 destination options headers
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/ipv6_ext_loop.pcap');
+-- a destination options header cut at 4 of its 8 bytes: kept with its addresses and hop limit, no ports
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/ipv6_ext_short.pcap') AS p;
+
+-- a chain of 65 destination options headers: kept with its addresses and hop limit, no ports
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/ipv6_ext_loop.pcap') AS p;
+
+-- an IPv6 fragment header with offset 0 and M = 0 (an atomic fragment, RFC 6946): not a fragment, ports read
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/ipv6_atomic_fragment.pcap') AS p;
+
+-- a TCP data offset of 4 words: kept with its ports and sequence number (a Mirai SYN still), not what follows
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/tcp_data_offset.pcap') AS p;
 
 -- the first block cut at 8 bytes
 SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcapng_header_truncated.pcapng');
@@ -72,6 +96,15 @@ SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcapng_byte_ord
 
 -- pcapng version 2.0
 SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcapng_version.pcapng');
+
+-- a second section of pcapng version 2.0: the first section is kept, reading stops there
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/pcapng_version_section2.pcapng') AS p;
+
+-- a second section header whose trailing length is wrong, then a raw IP interface and its packets (on_error => 'skip' reads them with that interface, not the first section's)
+SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcapng_shb_lost_interfaces.pcapng');
+
+-- a big-endian section header whose trailing length is wrong, amid little-endian blocks (on_error => 'skip' keeps reading little-endian)
+SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcapng_shb_lost_byte_order.pcapng');
 
 -- a packet block of length 85
 SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcapng_block_length_align.pcapng');
@@ -124,14 +157,14 @@ SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcapng_spb_shor
 -- a packet block claiming 500 captured bytes in 56 bytes of data
 SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcapng_caplen_block.pcapng');
 
--- 54-byte packets on an interface whose snapshot length is 40
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcapng_caplen_snaplen.pcapng');
+-- 54-byte packets on an interface whose snapshot length is 40: cut to 40 bytes, as libpcap cuts pcap records
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/pcapng_caplen_snaplen.pcapng') AS p;
 
 -- the file ends 40 bytes into an 88-byte packet block
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcapng_block_truncated.pcapng');
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/pcapng_block_truncated.pcapng') AS p;
 
 -- the file ends 8 bytes into a block header
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcapng_block_header_truncated.pcapng');
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/pcapng_block_header_truncated.pcapng') AS p;
 
 -- 65537 interfaces in one section (gzip'd)
 SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/pcapng_too_many_interfaces.pcapng.gz');
@@ -152,10 +185,10 @@ SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/gzip_bad_header
 SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/gzip_trailing_garbage.pcap.gz');
 
 -- the file ends before the last member's 8-byte trailer
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/gzip_no_trailer.pcap.gz');
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/gzip_no_trailer.pcap.gz') AS p;
 
 -- a gzip stream cut 30 bytes into its second packet
-SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/gzip_truncated.pcap.gz');
+SELECT packet_time_ns(p), p FROM pcap_read('mirai_fixtures/corpus/gzip_truncated.pcap.gz') AS p;
 
 -- a gzip stream of nothing
 SELECT count(*) AS packets FROM pcap_read('mirai_fixtures/corpus/gzip_empty.gz');
@@ -179,5 +212,7 @@ SELECT count(*) AS kept_after_error FROM corpus_load;
 INSERT INTO corpus_load SELECT pcap_read('mirai_fixtures/corpus/pcap_data_truncated.pcap');
 SELECT count(*) AS kept_after_warning, count(*) FILTER (WHERE is_mirai(p)) AS mirai FROM corpus_load;
 -- max_packets stops before the damage: no error
-SELECT count(*) AS before_damage FROM pcap_read('mirai_fixtures/corpus/ipv4_ihl.pcap', max_packets => 2);
+SELECT count(*) AS before_damage FROM pcap_read('mirai_fixtures/corpus/pcapng_trailer_mismatch.pcapng', max_packets => 2);
+-- what pcap_file_info counts of a file with a malformed packet
+SELECT records, ipv4, skipped, skipped_by_reason FROM pcap_file_info('mirai_fixtures/corpus/ipv4_ihl.pcap');
 DROP TABLE corpus_load;

@@ -4,8 +4,10 @@
 #	  The crafted corpus (test/corpus/) against the server: for every file in
 #	  the table of test/corpus/README.md, pcap_read gives the documented
 #	  outcome (an ERROR with that SQLSTATE, naming the file, the packet, the
-#	  byte offset and the field, with the documented message; or a WARNING
-#	  and the packets before the damage), and the server stays up: the
+#	  byte offset and the field, with the documented message; a WARNING and
+#	  the packets it keeps; the NOTICE of the frames skipped, naming the
+#	  first malformed packet's field, and the packets; or the packets and
+#	  no warning), and the server stays up: the
 #	  backend's pid is the same before and after each file, all in one
 #	  session, and the postmaster was not restarted.
 #
@@ -26,7 +28,7 @@ my @rows;
 open(my $rd, '<', "$top/test/corpus/README.md") or die "README.md: $!\n";
 while (<$rd>)
 {
-	next unless /^\| `([^`]+)` \| (.*?) \| (\w{5}) \| `([^`]+)` \| (.*?) \| (error|warning \d+|ok \d+) \|$/;
+	next unless /^\| `([^`]+)` \| (.*?) \| (\w{5}) \| `([^`]+)` \| (.*?) \| (error|warning \d+|notice \d+|ok \d+) \|$/;
 	push @rows, { file => $1, what => $2, state => $3, field => $4, msg => $5, outcome => $6 };
 }
 close($rd);
@@ -43,7 +45,7 @@ $ENV{PGDATABASE} = $db;
 END { system("dropdb --if-exists $db >/dev/null 2>&1") if defined $db; }
 
 is(scalar(@rows), scalar(@files), 'the README table has a row for every corpus file');
-ok(@rows >= 40, 'the corpus covers the decoder\'s errors (' . scalar(@rows) . ' files)');
+ok(@rows >= 60, 'the corpus covers the decoder\'s errors and rules (' . scalar(@rows) . ' files)');
 
 # One psql session; progress markers and results go to stderr with the
 # errors (\warn), so that their order is kept.
@@ -93,6 +95,17 @@ for my $r (@rows)
 	elsif ($r->{outcome} =~ /^ok (\d+)/)
 	{
 		ok($n eq $1 && $p !~ /ERROR|WARNING/, "$name: read cleanly, $1 packets")
+		  or diag($p);
+	}
+	elsif ($r->{outcome} =~ /^notice (\d+)/)
+	{
+		my $kept = $1;
+		my ($msg) = ($p =~ /NOTICE:  00000: (.*)$/m);
+		my ($detail) = ($p =~ /NOTICE:  .*\nDETAIL:  (.*)$/m);
+		my $ok = defined $msg && index($msg, "\"$fx/corpus/$r->{file}\"") >= 0
+		  && ($detail // '') =~ /malformed \d+\..* \Q$r->{msg}\E, field \Q$r->{field}\E\.$/
+		  && $p !~ /ERROR|WARNING/ && defined $n && $n eq $kept;
+		ok($ok, "$name: NOTICE naming field $r->{field}, $kept packets kept")
 		  or diag($p);
 	}
 	else
