@@ -3,7 +3,13 @@
 # mirai_gen, in place, for the salvage tests:
 #
 #   perl test/damage.pl FILE N caplen     pcap: record N's captured length
-#                                         becomes 70000 (> the snaplen)
+#                                         becomes 70000 (> the snaplen, which
+#                                         is no error by itself: libpcap reads
+#                                         such a record, cut to the snaplen;
+#                                         here it runs past the file's end)
+#   perl test/damage.pl FILE N hugecaplen pcap: record N's captured length
+#                                         becomes 300000 (> 262144, the
+#                                         largest any reader accepts)
 #   perl test/damage.pl FILE N garbage    pcap: 7 bytes of record N's header
 #                                         overwritten with 0xff
 #   perl test/damage.pl FILE N blocklen   pcapng: the Nth block's leading
@@ -39,6 +45,10 @@ else
 	if ($mode eq 'caplen')
 	{
 		substr($buf, $off + 8, 4) = pack('V', 70000);
+	}
+	elsif ($mode eq 'hugecaplen')
+	{
+		substr($buf, $off + 8, 4) = pack('V', 300000);
 	}
 	else
 	{

@@ -515,6 +515,10 @@ typedef struct mx_stream_options
 	bool		mirai_only;		/* hand out only mx_is_mirai packets (the
 								 * others count as filtered) */
 	const mx_input_hooks *hooks;	/* descriptor input only */
+	uint64_t	max_records;	/* read no record past this many (0: no
+								 * limit); MX_END then, with no end
+								 * messages: the file was not read to its
+								 * end */
 } mx_stream_options;
 
 /* What a stream has read so far. */

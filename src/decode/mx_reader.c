@@ -527,6 +527,7 @@ file_magic(const uint8_t *h, bool *big)
 {
 	uint32_t	le = mx_le32(h);
 
+	*big = false;
 	switch (le)
 	{
 		case PCAP_MAGIC_US:
@@ -967,7 +968,8 @@ next_pcapng(mx_reader *rd, mx_record *rec, mx_error *err)
 					id = 0;
 		uint64_t	ts = 0;
 		bool		packet = false;
-		bool		big = rd->big;
+		bool		big = rd->big,
+					pbig;
 
 		if ((st = need(rd, 12, err)) != MX_OK)
 			return st;
@@ -978,14 +980,14 @@ next_pcapng(mx_reader *rd, mx_record *rec, mx_error *err)
 		b = rd->win + rd->start;
 		off = cur_offset(rd);
 		type = mx_get32(b, rd->big);
-		if (type != PCAPNG_SHB && file_magic(b, &big) != 0)
+		if (type != PCAPNG_SHB && file_magic(b, &pbig) != 0)
 		{
 			/* a pcap file header: another capture follows this one */
 			if ((st = need(rd, 24, err)) != MX_OK)
 				return st;
-			if (at_capture_header(rd, &magic, &big))
-				return new_capture(rd, magic, big, err);
-			big = rd->big;
+			if (at_capture_header(rd, &magic, &pbig))
+				return new_capture(rd, magic, pbig, err);
+			b = rd->win + rd->start;
 		}
 		if (type == PCAPNG_SHB)
 		{
@@ -1265,7 +1267,8 @@ resync_pcapng(mx_reader *rd, mx_error *err)
 		const uint8_t *b;
 		uint32_t	type,
 					blen;
-		bool		big = rd->big;
+		bool		big = rd->big,
+					pbig;
 
 		if ((st = need(rd, 12, err)) != MX_OK)
 			return st;
@@ -1276,13 +1279,13 @@ resync_pcapng(mx_reader *rd, mx_error *err)
 		}
 		b = rd->win + rd->start;
 		type = mx_get32(b, big);
-		if (type != PCAPNG_SHB && file_magic(b, &big) != 0)
+		if (type != PCAPNG_SHB && file_magic(b, &pbig) != 0)
 		{
 			uint32_t	magic;
 
 			if ((st = need(rd, 24, err)) != MX_OK)
 				return st;
-			if (at_capture_header(rd, &magic, &big) && avail(rd) >= 24)
+			if (at_capture_header(rd, &magic, &pbig) && avail(rd) >= 24)
 				return MX_OK;	/* a pcap capture begins here */
 			continue;
 		}

@@ -47,6 +47,7 @@ struct mx_stream
 	mx_reader  *rd;
 	mx_filter  *filter;
 	bool		mirai_only;
+	uint64_t	max_records;
 	char	   *name;
 	mx_stream_counts counts;
 	mx_record	rec;			/* the last record read */
@@ -303,6 +304,7 @@ stream_new(mx_reader *rd, const mx_stream_options *opt, mx_error *err)
 	{
 		s->filter = opt->filter;
 		s->mirai_only = opt->mirai_only;
+		s->max_records = opt->max_records;
 		if (opt->salvage)
 			mx_reader_set_salvage(rd, on_damage, s);
 	}
@@ -353,6 +355,11 @@ mx_stream_next(mx_stream *s, mx_packet *pkt, mx_error *err)
 		return MX_END;
 	for (;;)
 	{
+		if (s->max_records && c->records >= s->max_records)
+		{
+			s->ended = true;	/* not the end of the file: no summaries */
+			return MX_END;
+		}
 		st = mx_reader_next(s->rd, rec, err);
 		if (st == MX_END)
 		{

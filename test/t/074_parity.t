@@ -1,0 +1,207 @@
+#!/usr/bin/perl
+#
+# 074_parity.t
+#	  mirai_load and pcap_read read every capture file the same way, since
+#	  both are adapters of one packet stream (src/decode/mx_stream.c): for
+#	  every fixture and every corpus file, in both modes (strict, and
+#	  on_error => 'skip' / --on-error=skip), the packets mirai_load loads
+#	  are the packets pcap_read returns, in the same order, and what each
+#	  says about the file is the same, word for word: its ERROR, its
+#	  WARNINGs and its NOTICE (mirai_load -v prints notices), with the
+#	  file's name as each was given it.  Captures one after another on a
+#	  pipe are one stream to both.
+#
+# Environment (test/in_cluster.sh): PGHOST etc., MIRAI_TOP, MIRAI_LOAD,
+# MIRAI_FIXTURES, MIRAI_FIXTURES_SQL, MIRAI_WORK.
+#
+use strict;
+use warnings;
+use Test::More;
+
+my $load = $ENV{MIRAI_LOAD} || 'src/bin/mirai_load';
+my $fx = $ENV{MIRAI_FIXTURES};
+my $fxsql = $ENV{MIRAI_FIXTURES_SQL} // 'mirai_fixtures';
+my $work = ($ENV{MIRAI_WORK} // '/tmp') . '/074_parity';
+
+plan skip_all => 'not inside the test cluster (MIRAI_FIXTURES, MIRAI_WORK)'
+  unless $fx && -x $load;
+
+system("mkdir -p '$work'") == 0 or die;
+my $db = 'mirai_t074';
+system("dropdb --if-exists $db >/dev/null 2>&1");
+system("createdb $db && psql -X -q -d $db -c 'CREATE EXTENSION mirai_ext'") == 0
+  or BAIL_OUT('cannot create a database with the extension');
+$ENV{PGDATABASE} = $db;
+END { system("dropdb --if-exists $db >/dev/null 2>&1") if defined $db; }
+
+sub slurp
+{
+	my ($f) = @_;
+	open(my $fh, '<:raw', $f) or return '';
+	local $/;
+	my $d = <$fh>;
+	return $d // '';
+}
+
+sub spew
+{
+	my ($f, $d) = @_;
+	open(my $fh, '>:raw', $f) or die "$f: $!";
+	print $fh $d;
+	close($fh);
+}
+
+# every capture the tests read: the fixtures and the corpus
+my @files;
+for my $sub ('', 'corpus/')
+{
+	opendir(my $dh, "$fx/$sub") or die "$fx/$sub: $!";
+	push @files, map { "$sub$_" } sort grep {
+		-f "$fx/$sub$_" && !/\.(counts|mmdb)$/
+	} readdir($dh);
+	closedir($dh);
+}
+my @modes = ('error', 'skip');
+my @runs = map { my $f = $_; map { [ $f, $_ ] } @modes } @files;
+
+# The messages of one reader, in order: [level, text, detail], the file's
+# name replaced by FILE.
+sub messages
+{
+	my ($text, $name, $loader) = @_;
+	my @m;
+	for my $line (split /\n/, $text)
+	{
+		$line =~ s/^psql:[^:]*:\d+: //;	# where in the script psql was
+		if ($loader ? $line =~ /^mirai_load: (error|warning|notice): (.*)$/
+			: $line =~ /^(ERROR|WARNING|NOTICE):  (.*)$/)
+		{
+			push @m, [ lc $1, $2, '' ];
+		}
+		elsif ($line =~ /^DETAIL:  (.*)$/ && @m && $m[-1][2] eq '')
+		{
+			$m[-1][2] = $1;
+		}
+	}
+	for my $m (@m)
+	{
+		$m->[1] =~ s/"\Q$name\E"/"FILE"/g;
+		$m->[2] =~ s/"\Q$name\E"/"FILE"/g;
+	}
+	return map { join(' | ', @$_) } @m;
+}
+
+# ---- pcap_read: one session; each file's packets to a file of its own ----
+my $script = "$work/read.sql";
+open(my $sq, '>', $script) or die;
+print $sq "\\set VERBOSITY default\n\\pset format unaligned\n\\pset tuples_only on\n";
+my $sqlcreate = '';
+for my $i (0 .. $#runs)
+{
+	my ($f, $mode) = @{ $runs[$i] };
+	print $sq "\\warn @@@ $i\n\\o $work/sql.$i\n";
+	print $sq "SELECT p FROM pcap_read('$fxsql/$f', on_error => '$mode') AS p;\n\\o\n";
+	# n numbers the rows in the order mirai_load sent them
+	$sqlcreate .= "CREATE TABLE t$i (n bigserial, p packet);\n";
+}
+print $sq "\\warn @@@ end\n";
+close($sq);
+my $log = `psql -X -q -v ON_ERROR_STOP=0 -f '$script' 2>&1`;
+my %sqlmsg;
+for my $part (split(/^@@@ /m, $log))
+{
+	$sqlmsg{$1} = $2 if $part =~ /^(\d+)\n(.*)/s;
+	$sqlmsg{$1} //= '' if $part =~ /^(\d+)$/;
+}
+
+# ---- mirai_load: each file and mode into a table of its own, two at a time
+spew("$work/create.sql", $sqlcreate);
+system("psql -X -q -v ON_ERROR_STOP=1 -f '$work/create.sql' >/dev/null") == 0 or die;
+my @todo = (0 .. $#runs);
+my %running;
+while (@todo || %running)
+{
+	while (@todo && keys(%running) < 2)
+	{
+		my $i = shift @todo;
+		my ($f, $mode) = @{ $runs[$i] };
+		my $pid = fork() // die "fork: $!";
+		if ($pid == 0)
+		{
+			open(STDOUT, '>', "$work/load.$i.out") or die;
+			open(STDERR, '>', "$work/load.$i.err") or die;
+			exec($load, '-v', '-F', '-d', "dbname=$db", '-t', "t$i", '-c', 'p',
+				$mode eq 'skip' ? '--on-error=skip' : (), "$fx/$f") or exit 127;
+		}
+		$running{$pid} = $i;
+	}
+	my $pid = wait();
+	last if $pid < 0;
+	delete $running{$pid};
+}
+$script = "$work/dump.sql";
+open($sq, '>', $script) or die;
+print $sq "\\pset format unaligned\n\\pset tuples_only on\n";
+print $sq "\\o $work/load.$_.rows\nSELECT p FROM t$_ ORDER BY n;\n" for 0 .. $#runs;
+close($sq);
+system("psql -X -q -v ON_ERROR_STOP=1 -f '$script' >/dev/null") == 0 or die;
+
+# ---- compare ------------------------------------------------------------
+my ($same_packets, $same_words, $read, $failed, $warned, $noticed) = (0, 0, 0, 0, 0, 0);
+for my $i (0 .. $#runs)
+{
+	my ($f, $mode) = @{ $runs[$i] };
+	my @theirs = messages($sqlmsg{$i} // '', "$fxsql/$f", 0);
+	my @mine = messages(slurp("$work/load.$i.err"), "$fx/$f", 1);
+	my $sqlrows = slurp("$work/sql.$i");
+	my $loadrows = slurp("$work/load.$i.rows");
+	my $error = grep { /^error/ } @theirs;
+	if ($error)
+	{
+		# an ERROR: no rows from pcap_read, none stay from mirai_load
+		$sqlrows = '';
+		$failed++;
+	}
+	else
+	{
+		$read++;
+	}
+	$warned++ if grep { /^warning/ } @theirs;
+	$noticed++ if grep { /^notice/ } @theirs;
+	if ($sqlrows eq $loadrows)
+	{
+		$same_packets++;
+	}
+	else
+	{
+		diag("$f ($mode): mirai_load loaded other packets than pcap_read returns");
+	}
+	if ("@theirs" eq "@mine" && (!$error || grep { /^error/ } @mine))
+	{
+		$same_words++;
+	}
+	else
+	{
+		diag("$f ($mode): the words differ\npcap_read:\n  " . join("\n  ", @theirs)
+			  . "\nmirai_load:\n  " . join("\n  ", @mine));
+	}
+}
+my $n = scalar @runs;
+ok(@files >= 90, scalar(@files) . ' files: the fixtures and the corpus');
+is($same_packets, $n, "mirai_load loads the packets pcap_read returns, in both modes ($read reads, $failed failures)");
+is($same_words, $n, "mirai_load says what pcap_read says: the same errors, warnings ($warned reads) and notices ($noticed reads)");
+ok($failed > 20 && $warned > 20 && $noticed > 40, 'the runs cover errors, warnings and notices');
+
+# ---- a pipe of captures one after another ---------------------------------
+{
+	my $count = sub { my ($f) = @_; `psql -X -A -t -c "SELECT count(*) FROM pcap_read('$fxsql/$f')" 2>/dev/null` + 0 };
+	my $want = $count->('ether.pcap.gz') + $count->('mixed.pcapng.gz') + $count->('ether_ns_be.pcap');
+	system("psql -X -q -c 'CREATE TABLE piped (p packet)'");
+	my $err = `(zcat '$fx/ether.pcap.gz' '$fx/mixed.pcapng.gz'; cat '$fx/ether_ns_be.pcap') | '$load' -q -d dbname=$db -t piped - 2>&1`;
+	my $got = `psql -X -A -t -c 'SELECT count(*) FROM piped'` + 0;
+	ok($? == 0 && $got == $want && $err eq '',
+		"zcat a.pcap.gz b.pcapng.gz; cat c.pcap | mirai_load -: one stream, $want packets")
+	  or diag("$got packets: $err");
+}
+
+done_testing();
