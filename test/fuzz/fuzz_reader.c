@@ -158,15 +158,15 @@ read_all(mx_stream *s, outcome *out)
 	{
 		const mx_record *rec;
 
-		if (mx_stream_get_counts(s)->records >= MAX_RECORDS)
+		memset(&err, 0, sizeof(err));
+		st = mx_stream_next(s, &pkt, &err);
+		drain(s, &out->hash);
+		if (st == MX_END && mx_stream_get_counts(s)->records >= MAX_RECORDS)
 		{
 			out->end = MX_END;
 			out->capped = true;
 			break;
 		}
-		memset(&err, 0, sizeof(err));
-		st = mx_stream_next(s, &pkt, &err);
-		drain(s, &out->hash);
 		if (st == MX_END)
 		{
 			out->end = MX_END;
@@ -295,11 +295,11 @@ salvage_all(const uint8_t *data, size_t size)
 	memset(&opt, 0, sizeof(opt));
 	opt.name = "fuzz";
 	opt.salvage = true;
+	opt.max_records = MAX_RECORDS;
 	s = mx_stream_open_memory(data, size, &opt, &err);
 	if (s == NULL)
 		return;
-	while (mx_stream_get_counts(s)->records < MAX_RECORDS &&
-		   (st = mx_stream_next(s, &pkt, &err)) == MX_OK)
+	while ((st = mx_stream_next(s, &pkt, &err)) == MX_OK)
 	{
 		const mx_record *rec = mx_stream_record(s);
 
@@ -313,11 +313,11 @@ salvage_all(const uint8_t *data, size_t size)
 					  rec->caplen);
 	}
 	drain(s, &h);
-	if (mx_stream_get_counts(s)->records < MAX_RECORDS && st != MX_END && st != MX_ERR_NOMEM)
+	if (st != MX_END && st != MX_ERR_NOMEM)
 		fuzz_fail("salvage: reading ends with %s (%s: %s)", mx_status_name(st),
 				  err.field ? err.field : "-", err.message);
 	if (st == MX_END)
-		check_counts(mx_stream_get_counts(s));
+		check_counts(mx_stream_get_counts(s));	/* capped or not */
 	mx_stream_close(s);
 }
 
@@ -345,6 +345,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&err, 0, sizeof(err));
 	memset(&opt, 0, sizeof(opt));
 	opt.name = "fuzz";
+	opt.max_records = MAX_RECORDS;
 	st = mx_stream_open_memory(data, size, &opt, &err);
 	if (st == NULL)
 	{
