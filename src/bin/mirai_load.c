@@ -1156,7 +1156,8 @@ stream_packets(worker *w, file_load *f, mx_stream *stream)
 		size_t		n;
 
 		s = mx_stream_next(stream, &pkt, &err);
-		print_messages(w, stream);
+		if (c->queued)
+			print_messages(w, stream);
 		if (s != MX_OK)
 			break;
 		/* one row: field count 1, value length, the packet's binary form */

@@ -539,6 +539,8 @@ typedef struct mx_stream_counts
 	bool		stopped;		/* a section it cannot read ended reading */
 	int			nlinktypes;		/* distinct link types of records read, */
 	uint32_t	linktypes[64];	/* in the order first seen (at most 64) */
+	int			queued;			/* messages mx_stream_message has to give:
+								 * a test that costs a caller nothing */
 } mx_stream_counts;
 
 /* A warning or notice, worded for users; the adapter prints it. */

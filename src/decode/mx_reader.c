@@ -125,6 +125,7 @@ struct mx_reader
 	/* pcap */
 	bool		big;
 	bool		nanosecond;
+	uint32_t	frac_limit;		/* 10^9 or 10^6: a fraction must be below */
 	size_t		rec_hdr_len;	/* 16, or 24 for Kuznetzov's */
 	lengths_order lengths;
 	uint32_t	snaplen;
@@ -375,8 +376,8 @@ fill_gzip(mx_reader *rd, mx_error *err)
  * expand to a thousand windows of blocks to skip or garbage to scan.  (A
  * window is 1 MiB, up to MX_MAX_BLOCK once a large block has grown it.)
  */
-static mx_status
-need(mx_reader *rd, size_t n, mx_error *err)
+static mx_status __attribute__((noinline))
+need_more(mx_reader *rd, size_t n, mx_error *err)
 {
 	mx_status	st;
 
@@ -429,6 +430,15 @@ need(mx_reader *rd, size_t n, mx_error *err)
 		}
 	}
 	return MX_OK;
+}
+
+/* need_more, when the window does not hold n bytes yet: for every record */
+static inline mx_status
+need(mx_reader *rd, size_t n, mx_error *err)
+{
+	if (avail(rd) >= n)
+		return MX_OK;
+	return need_more(rd, n, err);
 }
 
 /* Note that the stream ends inside a structure; the caller returns MX_END. */
@@ -486,6 +496,7 @@ open_pcap(mx_reader *rd, uint32_t magic, bool big, mx_error *err)
 	rd->big = big;
 	rd->format = MX_FORMAT_PCAP;
 	rd->nanosecond = magic == PCAP_MAGIC_NS;
+	rd->frac_limit = rd->nanosecond ? 1000000000u : 1000000u;
 	rd->rec_hdr_len = magic == PCAP_MAGIC_KUZ ? 24 : 16;
 	if (rd->headers == 0)
 	{
@@ -555,7 +566,7 @@ file_magic(const uint8_t *h, bool *big)
  * known byte-order magic, so that a record that merely starts with those
  * bytes stays a record.
  */
-static mx_status
+static mx_status __attribute__((noinline))
 new_capture(mx_reader *rd, uint32_t magic, bool big, mx_error *err)
 {
 	mx_error	where;
@@ -589,13 +600,26 @@ new_capture(mx_reader *rd, uint32_t magic, bool big, mx_error *err)
 	return MX_SKIP;
 }
 
+/*
+ * Could a record header whose first 32 bits (its seconds, in either byte
+ * order) are w start a capture file header instead?  Every pcap magic,
+ * read in either byte order, has 0xa1b2 in its high or 0xb2a1 in its low
+ * half; the section header's block type is 0x0a0d0d0a both ways.  This
+ * runs for every record: a time fails it at once.
+ */
+static inline bool
+maybe_magic(uint32_t w)
+{
+	return (w >> 16) == 0xa1b2 || (w & 0xffff) == 0xb2a1 || w == PCAPNG_SHB;
+}
+
 /* Is there a capture file header at the window's start (24 bytes there)? */
 static bool
 at_capture_header(const mx_reader *rd, uint32_t *magic, bool *big)
 {
 	const uint8_t *h = rd->win + rd->start;
 
-	if (avail(rd) < 12 || (*magic = file_magic(h, big)) == 0)
+	if (avail(rd) < 12 || !maybe_magic(mx_le32(h)) || (*magic = file_magic(h, big)) == 0)
 		return false;
 	if (*magic == PCAPNG_SHB)
 		return mx_le32(h + 8) == PCAPNG_BOM || mx_be32(h + 8) == PCAPNG_BOM;
@@ -633,6 +657,29 @@ tell(mx_reader *rd, mx_reader_event ev, const mx_record *rec, const char *field,
 }
 
 /*
+ * A pcap record read past a rule: cut it to the snaplen, tell the caller of
+ * that and of a fraction out of range.  Out of line: the common path stays
+ * short.
+ */
+static void __attribute__((noinline))
+pcap_read_past(mx_reader *rd, mx_record *rec, uint32_t frac)
+{
+	if (rec->caplen > rd->snaplen)
+	{
+		uint32_t	caplen = rec->caplen;
+
+		rec->caplen = rd->snaplen;
+		tell(rd, MX_EVENT_CUT, rec, "pcap.caplen", rec->offset + 8, rd->snaplen, caplen,
+			 "captured length %u is larger than the file's snapshot length %u",
+			 caplen, rd->snaplen);
+	}
+	if (frac >= rd->frac_limit)
+		tell(rd, MX_EVENT_TIME, rec, "pcap.ts_fraction", rec->offset + 4, rd->frac_limit, frac,
+			 "its fraction of a second is %u %s", frac,
+			 rd->nanosecond ? "nanoseconds" : "microseconds");
+}
+
+/*
  * The next pcap record, or MX_SKIP when a new capture's file header was read
  * in its place (the caller reads on).
  *
@@ -661,13 +708,15 @@ next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 		return st;
 	if (avail(rd) == 0)
 		return MX_END;
-	if (at_capture_header(rd, &magic, &big))
+	if (avail(rd) < 4)
+		return truncated_at(rd, "pcap.record", hl);
+	h = rd->win + rd->start;
+	sec = mx_get32(h, rd->big);
+	if (maybe_magic(sec) && at_capture_header(rd, &magic, &big))
 		return new_capture(rd, magic, big, err);
 	if (avail(rd) < hl)
 		return truncated_at(rd, "pcap.record", hl);
-	h = rd->win + rd->start;
 	off = cur_offset(rd);
-	sec = mx_get32(h, rd->big);
 	frac = mx_get32(h + 4, rd->big);
 	caplen = mx_get32(h + 8, rd->big);
 	len = mx_get32(h + 12, rd->big);
@@ -715,7 +764,7 @@ next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 	rd->have_last_sec = true;
 	rd->last_sec = sec;
 	rec->data = rd->win + rd->start + hl;
-	rec->caplen = caplen > rd->snaplen ? rd->snaplen : caplen;
+	rec->caplen = caplen;
 	rec->wirelen = len;
 	rec->ts_ns = (int64_t) ((uint64_t) sec * NS_PER_SEC +
 							(rd->nanosecond ? frac : (uint64_t) frac * 1000));
@@ -726,15 +775,8 @@ next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 	rec->packetno = rd->packetno;
 	rec->offset = off;
 	rd->start += hl + caplen;
-	if (caplen > rd->snaplen)
-		tell(rd, MX_EVENT_CUT, rec, "pcap.caplen", off + 8, rd->snaplen, caplen,
-			 "captured length %u is larger than the file's snapshot length %u",
-			 caplen, rd->snaplen);
-	if (frac >= (rd->nanosecond ? 1000000000u : 1000000u))
-		tell(rd, MX_EVENT_TIME, rec, "pcap.ts_fraction", off + 4,
-			 rd->nanosecond ? 1000000000u : 1000000u, frac,
-			 "its fraction of a second is %u %s", frac,
-			 rd->nanosecond ? "nanoseconds" : "microseconds");
+	if (caplen > rd->snaplen || frac >= rd->frac_limit)
+		pcap_read_past(rd, rec, frac);	/* rare */
 	return MX_OK;
 }
 
@@ -1174,7 +1216,7 @@ plausible_pcap(const mx_reader *rd, const uint8_t *h, bool timed, bool scan)
 	if (caplen > len || len > MX_MAX_BLOCK)
 		return false;
 	if (scan && (caplen > rd->snaplen ||
-				 frac >= (rd->nanosecond ? 1000000000u : 1000000u)))
+				 frac >= rd->frac_limit))
 		return false;
 	if (timed && rd->have_last_sec &&
 		((uint64_t) sec + 86400 < rd->last_sec ||

@@ -58,8 +58,7 @@ struct mx_stream
 	uint32_t	warned[W_NKINDS];
 	bool		ended;			/* the end's messages are queued */
 	mx_message	queue[QUEUE_SIZE];
-	int			qhead;
-	int			qcount;
+	int			qhead;			/* counts.queued are queued from here */
 };
 
 /* ----------------------------------------------------------------------
@@ -73,10 +72,10 @@ queue_message(mx_stream *s, mx_level level, const char *field)
 {
 	mx_message *m;
 
-	if (s->qcount == QUEUE_SIZE)
+	if (s->counts.queued == QUEUE_SIZE)
 		return NULL;
-	m = &s->queue[(s->qhead + s->qcount) % QUEUE_SIZE];
-	s->qcount++;
+	m = &s->queue[(s->qhead + s->counts.queued) % QUEUE_SIZE];
+	s->counts.queued++;
 	m->level = level;
 	m->field = field;
 	m->text[0] = '\0';
@@ -239,11 +238,11 @@ queue_end(mx_stream *s, const mx_error *trunc)
 bool
 mx_stream_message(mx_stream *s, mx_message *msg)
 {
-	if (s->qcount == 0)
+	if (s->counts.queued == 0)
 		return false;
 	*msg = s->queue[s->qhead];
 	s->qhead = (s->qhead + 1) % QUEUE_SIZE;
-	s->qcount--;
+	s->counts.queued--;
 	return true;
 }
 

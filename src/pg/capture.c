@@ -243,7 +243,8 @@ read_next(read_state *st, mx_packet *pkt)
 	s = mx_stream_next(st->stream, pkt, &err);
 	/* the packet handed out, or the record that failed */
 	st->packetno = c->records + (s == MX_OK ? 0 : 1);
-	raise_messages(st);
+	if (c->queued)
+		raise_messages(st);
 	if (s == MX_OK)
 		return true;
 	if (s == MX_END)
