@@ -110,7 +110,8 @@ CREATE TABLE @extschema@.mirai_rollup_part (
     bloom           bytea NOT NULL DEFAULT '',
     PRIMARY KEY (tbl, day, part)
 ) WITH (fillfactor = 80);
-ALTER TABLE @extschema@.mirai_rollup_part ALTER COLUMN entries SET STORAGE EXTERNAL;
+ALTER TABLE @extschema@.mirai_rollup_part ALTER COLUMN entries SET STORAGE EXTERNAL,
+                                         ALTER COLUMN bloom SET STORAGE EXTERNAL;
 COMMENT ON TABLE @extschema@.mirai_rollup_part IS
     'per tracked table, day and part: the packed (source, port) entries of the sources whose hash falls in the part, with packets, first and last time and country, and a Bloom filter of the sources (internal; read the views)';
 
@@ -140,6 +141,7 @@ ALTER TABLE @extschema@.mirai_rollup_day
     ADD COLUMN parts integer NOT NULL DEFAULT 1 CHECK (parts > 0),
     ADD COLUMN nentries bigint NOT NULL DEFAULT 0 CHECK (nentries >= 0),
     ADD COLUMN top bytea NOT NULL DEFAULT '';
+ALTER TABLE @extschema@.mirai_rollup_day ALTER COLUMN top SET STORAGE EXTERNAL;
 
 -- every day's packed entries become its parts and its top list, countries
 -- as stored; then each table's source dictionary is made from them

@@ -32,7 +32,9 @@
  */
 #include "postgres.h"
 
+#include "access/transam.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "port/pg_bswap.h"
@@ -40,18 +42,135 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "mirai_ext.h"
 #include "rollup.h"
 
-#define DICT_CHUNKS		256
+#define DICT_BITS		5
+#define DICT_CHUNKS		(1 << DICT_BITS)
 #define DICT_VERSION	1
 
 static inline int
 chunk_of(uint32 src)
 {
 	/* the high bits of the hash: parts use the low ones */
-	return (int) (murmurhash32(src) >> 24);
+	return (int) (murmurhash32(src) >> (32 - DICT_BITS));
+}
+
+/*
+ * Chunks as this backend last read or wrote them, by table and chunk, with
+ * the row version they came from (xmin, ctid): a statement reads the
+ * versions of its chunks, and unpacks only those that changed since (a
+ * loader's backend loads file after file into one table).  A version of
+ * an aborted write no longer matches the row, so it is read again.  At most
+ * DICT_CACHE_SOURCES sources are kept.
+ */
+#define DICT_CACHE_SOURCES	(4 * 1024 * 1024)
+
+typedef struct DictCacheKey
+{
+	Oid			relid;
+	int32		chunk;
+} DictCacheKey;
+
+typedef struct DictCacheEntry
+{
+	DictCacheKey key;
+	char		status;
+	TransactionId xmin;
+	ItemPointerData ctid;
+	DictSource *s;
+	int			n;
+} DictCacheEntry;
+
+#define SH_PREFIX		dictcache
+#define SH_ELEMENT_TYPE	DictCacheEntry
+#define SH_KEY_TYPE		DictCacheKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k)	hash_combine(murmurhash32((uint32) (k).relid), murmurhash32((uint32) (k).chunk))
+#define SH_EQUAL(tb, a, b)	((a).relid == (b).relid && (a).chunk == (b).chunk)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+static MemoryContext dict_cache_cxt;
+static dictcache_hash *dict_cache;
+static int64 dict_cache_sources;
+
+/* Keep a copy of a chunk as of a row version (when there is room). */
+static void
+cache_put(Oid relid, int chunk, TransactionId xmin, ItemPointer ctid,
+		  const DictSource *s, int n)
+{
+	DictCacheKey k = {relid, chunk};
+	DictCacheEntry *e;
+	bool		found;
+
+	if (dict_cache == NULL)
+	{
+		dict_cache_cxt = AllocSetContextCreate(TopMemoryContext, "mirai_ext source dictionary cache",
+											   ALLOCSET_DEFAULT_SIZES);
+		dict_cache = dictcache_create(dict_cache_cxt, 256, NULL);
+	}
+	e = dictcache_insert(dict_cache, k, &found);
+	if (found && e->s)
+	{
+		dict_cache_sources -= e->n;
+		pfree(e->s);
+	}
+	e->s = NULL;
+	e->n = 0;
+	e->xmin = xmin;
+	e->ctid = *ctid;
+	if (dict_cache_sources + n > DICT_CACHE_SOURCES)
+	{
+		dictcache_delete_item(dict_cache, e);
+		return;
+	}
+	e->s = MemoryContextAllocHuge(dict_cache_cxt, sizeof(DictSource) * Max(n, 1));
+	memcpy(e->s, s, sizeof(DictSource) * n);
+	e->n = n;
+	dict_cache_sources += n;
+}
+
+/* A cached chunk of this row version, or NULL. */
+static DictCacheEntry *
+cache_get(Oid relid, int chunk, TransactionId xmin, ItemPointer ctid)
+{
+	DictCacheKey k = {relid, chunk};
+	DictCacheEntry *e;
+
+	if (dict_cache == NULL)
+		return NULL;
+	e = dictcache_lookup(dict_cache, k);
+	if (e == NULL || e->s == NULL || e->xmin != xmin || !ItemPointerEquals(&e->ctid, ctid))
+		return NULL;
+	return e;
+}
+
+/* Forget a table's cached chunks. */
+static void
+cache_forget(Oid relid)
+{
+	int			c;
+
+	for (c = 0; dict_cache != NULL && c < DICT_CHUNKS; c++)
+	{
+		DictCacheKey k = {relid, c};
+		DictCacheEntry *e = dictcache_lookup(dict_cache, k);
+
+		if (e != NULL)
+		{
+			if (e->s)
+			{
+				dict_cache_sources -= e->n;
+				pfree(e->s);
+			}
+			dictcache_delete_item(dict_cache, e);
+		}
+	}
 }
 
 /* ----------------------------------------------------------------------
@@ -231,14 +350,24 @@ chunk_write(const ExtInfo *info, Oid relid, int chunk, const DictSource *s, int 
 									   "VALUES ($1::pg_catalog.oid, $2, $3, $4, $5, $6) "
 									   "ON CONFLICT (tbl, chunk) DO UPDATE SET sources = excluded.sources, "
 									   "first_days = excluded.first_days, first_counts = excluded.first_counts, "
-									   "state = excluded.state", info->nspname),
-							  6, at, v, NULL, false, 0) != SPI_OK_INSERT)
+									   "state = excluded.state RETURNING xmin, ctid", info->nspname),
+							  6, at, v, NULL, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "writing mirai_rollup_dict failed");
+	{
+		bool		isnull;
+		TransactionId xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		ItemPointer ctid = (ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+
+		cache_put(relid, chunk, xmin, ctid, s, n);
+	}
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
- * Read chunks of a table (those in chunks[0..n), sorted), with FOR UPDATE
- * when lock; into per-chunk arrays.
+ * Read chunks of a table (those in chunks[0..n), sorted) into per-chunk
+ * arrays (not to be changed).  Locked: with FOR UPDATE, read as they are.
+ * Unlocked: only their row versions, then the chunks not cached as of
+ * those versions.
  */
 static void
 chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool lock,
@@ -247,6 +376,7 @@ chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool loc
 	Oid			at[2] = {OIDOID, INT4ARRAYOID};
 	Datum		v[2];
 	Datum	   *cd = palloc(sizeof(Datum) * Max(n, 1));
+	int			nmiss = 0;
 	uint64		r;
 	int			i;
 
@@ -254,7 +384,37 @@ chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool loc
 		cd[i] = Int32GetDatum(chunks[i]);
 	v[0] = ObjectIdGetDatum(relid);
 	v[1] = PointerGetDatum(construct_array(cd, n, INT4OID, 4, true, TYPALIGN_INT));
-	if (SPI_execute_with_args(psprintf("SELECT chunk, state FROM %s.mirai_rollup_dict "
+	if (!lock)
+	{
+		if (SPI_execute_with_args(psprintf("SELECT chunk, xmin, ctid FROM %s.mirai_rollup_dict "
+										   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+										   "AND chunk OPERATOR(pg_catalog.=) ANY ($2)", info->nspname),
+								  2, at, v, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "reading mirai_rollup_dict failed");
+		for (r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			int			c = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+			TransactionId xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+			ItemPointer ctid = (ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &isnull));
+			DictCacheEntry *e;
+
+			if (c < 0 || c >= DICT_CHUNKS)
+				dict_corrupt("chunk out of range");
+			if ((e = cache_get(relid, c, xmin, ctid)) != NULL)
+			{
+				s[c] = e->s;
+				ns[c] = e->n;
+			}
+			else
+				cd[nmiss++] = Int32GetDatum(c);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		if (nmiss == 0)
+			return;
+		v[1] = PointerGetDatum(construct_array(cd, nmiss, INT4OID, 4, true, TYPALIGN_INT));
+	}
+	if (SPI_execute_with_args(psprintf("SELECT chunk, xmin, ctid, state FROM %s.mirai_rollup_dict "
 									   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 									   "AND chunk OPERATOR(pg_catalog.=) ANY ($2) ORDER BY chunk%s",
 									   info->nspname, lock ? " FOR UPDATE" : ""),
@@ -263,12 +423,15 @@ chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool loc
 	for (r = 0; r < SPI_processed; r++)
 	{
 		bool		isnull;
-		int			c = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		int			c = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
 
 		if (c < 0 || c >= DICT_CHUNKS)
 			dict_corrupt("chunk out of range");
-		s[c] = dict_unpack(DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull)),
-						   &ns[c]);
+		s[c] = dict_unpack(DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull)), &ns[c]);
+		cache_put(relid, c, DatumGetTransactionId(SPI_getbinval(tup, desc, 2, &isnull)),
+				  (ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 3, &isnull)), s[c], ns[c]);
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
@@ -280,12 +443,24 @@ chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool loc
 static bool
 chunk_merge(DictSource **s, int *ns, const DictSource *b, int nb)
 {
-	DictSource *out = MemoryContextAllocHuge(CurrentMemoryContext,
-											 sizeof(DictSource) * Max((Size) *ns + nb, 1));
+	DictSource *out;
 	int			i = 0,
 				j = 0,
 				k = 0;
 	bool		changed = false;
+
+	/* most loads bring sources already known, on later days: nothing to do */
+	for (j = 0; j < nb; j++)
+	{
+		DictSource *f = *ns > 0 ? bsearch(&b[j], *s, *ns, sizeof(DictSource), src_cmp) : NULL;
+
+		if (f == NULL || b[j].first_day < f->first_day)
+			break;
+	}
+	if (j == nb)
+		return false;
+	j = 0;
+	out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * Max((Size) *ns + nb, 1));
 
 	while (i < *ns || j < nb)
 	{
@@ -422,6 +597,7 @@ dict_rebuild(const ExtInfo *info, Oid relid)
 	int			c;
 
 	rollup_require_current(info);
+	cache_forget(relid);
 	rollup_as_ext_owner(info, &saved);
 	if (SPI_execute_with_args(psprintf("DELETE FROM %s.mirai_rollup_dict WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
 									   info->nspname), 1, at, v, NULL, false, 0) != SPI_OK_DELETE)

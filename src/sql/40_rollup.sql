@@ -57,6 +57,7 @@ CREATE TABLE @extschema@.mirai_rollup_day (
     top             bytea NOT NULL DEFAULT '',
     PRIMARY KEY (tbl, day)
 ) WITH (fillfactor = 80);
+ALTER TABLE @extschema@.mirai_rollup_day ALTER COLUMN top SET STORAGE EXTERNAL;
 COMMENT ON TABLE @extschema@.mirai_rollup_day IS
     'per tracked table and day of its time zone: Mirai packets, distinct sources, packets per country, the top sources; the day''s (source, port) entries are in mirai_rollup_part (internal; read the views)';
 
@@ -73,7 +74,8 @@ CREATE TABLE @extschema@.mirai_rollup_part (
     bloom           bytea NOT NULL DEFAULT '',
     PRIMARY KEY (tbl, day, part)
 ) WITH (fillfactor = 80);
-ALTER TABLE @extschema@.mirai_rollup_part ALTER COLUMN entries SET STORAGE EXTERNAL;
+ALTER TABLE @extschema@.mirai_rollup_part ALTER COLUMN entries SET STORAGE EXTERNAL,
+                                         ALTER COLUMN bloom SET STORAGE EXTERNAL;
 COMMENT ON TABLE @extschema@.mirai_rollup_part IS
     'per tracked table, day and part: the packed (source, port) entries of the sources whose hash falls in the part, with packets, first and last time and country, and a Bloom filter of the sources (internal; read the views)';
 
