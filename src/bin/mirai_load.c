@@ -83,6 +83,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,10 +108,23 @@
 #define PROGRESS_NS		INT64_C(250000000)
 #define MAX_DAMAGE_WARNINGS 10	/* per file and kind, as pcap_read */
 
+/* -w, -W or neither: when to ask for a password */
+typedef enum prompt_mode
+{
+	PROMPT_IF_NEEDED,			/* when the server asks for one (default) */
+	PROMPT_NEVER,				/* -w */
+	PROMPT_ALWAYS				/* -W: before connecting */
+} prompt_mode;
+
 /* What the command line asked for. */
 typedef struct options
 {
-	const char *conninfo;
+	const char *conninfo;		/* -d: a name, conninfo string or URI */
+	const char *host;
+	const char *port;
+	const char *username;
+	char	   *password;		/* typed at the prompt, for every worker */
+	prompt_mode prompt;
 	const char *table;
 	const char *column;
 	const char *filter;
@@ -301,19 +315,41 @@ emit(const char *fmt,...)
 	prog.shown = false;
 }
 
-/* A usage error: message, hint, exit 2. */
+/*
+ * A usage error: the message, a hint (by default, where the help is), exit 2.
+ */
+static void
+usage_errorv(const char *hint, const char *fmt, va_list ap)
+{
+	char		buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (hint)
+		emit("%s: error: %s\nHINT:  %s\n", PROGNAME, buf, hint);
+	else
+		emit("%s: error: %s\nHINT:  Try \"%s --help\" for more information.\n",
+			 PROGNAME, buf, PROGNAME);
+	exit(EXIT_USAGE);
+}
+
 static void
 usage_error(const char *fmt,...)
 {
-	char		buf[1024];
 	va_list		ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	usage_errorv(NULL, fmt, ap);
 	va_end(ap);
-	emit("%s: %s\nTry \"%s --help\" for more information.\n", PROGNAME, buf,
-		 PROGNAME);
-	exit(EXIT_USAGE);
+}
+
+static void
+usage_error_hint(const char *hint, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	usage_errorv(hint, fmt, ap);
+	va_end(ap);
 }
 
 /* A decoder error, worded as pcap_read words it in SQL. */
@@ -511,26 +547,161 @@ describe_conninfo(PGconn *conn, char *out, size_t size)
 	PQconninfoFree(opts);
 }
 
-/* Connect as every PostgreSQL client does; NULL with a message on failure. */
-static PGconn *
-connect_db(const options *opt)
+/*
+ * Ask for a password on the terminal, without echo, as psql does; but only
+ * on /dev/tty, never on standard input, which may be the capture ("-").
+ * Returns a malloc'd string, or NULL when there is no terminal.
+ */
+static char *
+read_password(const char *prompt)
 {
-	const char *keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *vals[] = {opt->conninfo, PROGNAME, NULL};
-	PGconn	   *conn = PQconnectdbParams(keys, vals, 1);
+	char		buf[1024];
+	size_t		n = 0;
+	int			fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	struct termios mode,
+				noecho;
+	bool		restore = false;
+	char	   *password;
+
+	if (fd < 0)
+		return NULL;
+	if (tcgetattr(fd, &mode) == 0)
+	{
+		noecho = mode;
+		noecho.c_lflag &= ~ECHO;
+		restore = tcsetattr(fd, TCSAFLUSH, &noecho) == 0;
+	}
+	if (write(fd, prompt, strlen(prompt)) < 0)
+	{
+		/* the answer is read all the same */
+	}
+	for (;;)
+	{
+		char		c;
+		ssize_t		r = read(fd, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || c == '\n')
+			break;
+		if (n < sizeof(buf) - 1)
+			buf[n++] = c;
+	}
+	while (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &mode);
+	if (write(fd, "\n", 1) < 0)
+	{
+		/* only the terminal's cursor is wrong */
+	}
+	close(fd);
+	password = strdup(buf);
+	memset(buf, 0, sizeof(buf));
+	if (password == NULL)
+	{
+		emit("%s: error: out of memory\n", PROGNAME);
+		exit(EXIT_FAILED);
+	}
+	return password;
+}
+
+/* Is there a terminal to ask for a password on? */
+static bool
+have_tty(void)
+{
+	int			fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/*
+ * Connect as psql does: -h, -p, -U, then -d (a name, or a conninfo string or
+ * URI whose settings win over those), PG* environment variables and
+ * ~/.pgpass through libpq.  With typed (the parent), a password is asked for
+ * on the terminal with -W, or when the server wants one that libpq does not
+ * have (unless -w), and kept in *typed; the workers of -j pass NULL and use
+ * opt->password, the one typed.  NULL with a message on failure.
+ */
+static PGconn *
+connect_db(const options *opt, char **typed)
+{
+	const char *keys[7];
+	const char *vals[7];
+	PGconn	   *conn;
 	char		desc[512];
 	char		msg[1024];
+	const char *hint = NULL;
 	size_t		n;
 
-	if (conn && PQstatus(conn) == CONNECTION_OK)
-		return conn;
+	if (typed && opt->prompt == PROMPT_ALWAYS && *typed == NULL)
+	{
+		*typed = read_password("Password: ");
+		if (*typed == NULL)
+		{
+			emit("%s: error: could not connect to the database: cannot ask for the password: no terminal\n"
+				 "HINT:  Without a terminal, give the password in ~/.pgpass or PGPASSWORD, and leave out -W.\n",
+				 PROGNAME);
+			return NULL;
+		}
+	}
+	for (;;)
+	{
+		keys[0] = "host";
+		vals[0] = opt->host;
+		keys[1] = "port";
+		vals[1] = opt->port;
+		keys[2] = "user";
+		vals[2] = opt->username;
+		keys[3] = "password";
+		vals[3] = typed ? *typed : opt->password;
+		keys[4] = "dbname";
+		vals[4] = opt->conninfo;
+		keys[5] = "fallback_application_name";
+		vals[5] = PROGNAME;
+		keys[6] = NULL;
+		vals[6] = NULL;
+		conn = PQconnectdbParams(keys, vals, 1);
+		if (conn && PQstatus(conn) == CONNECTION_OK)
+			return conn;
+		if (conn == NULL || !PQconnectionNeedsPassword(conn) || vals[3] != NULL)
+			break;
+		/* the server wants a password that libpq did not have */
+		if (opt->prompt == PROMPT_NEVER)
+			hint = "-w (--no-password) was given: give the password in ~/.pgpass or PGPASSWORD.";
+		else if (typed == NULL)
+			hint = "Give the password in ~/.pgpass or PGPASSWORD.";
+		else if (!have_tty())
+			hint = "There is no terminal to ask for it on: give the password in ~/.pgpass or PGPASSWORD.";
+		else
+		{
+			char		prompt[128];
+			const char *user = PQuser(conn);
+
+			if (user && user[0])
+				snprintf(prompt, sizeof(prompt), "Password for user %s: ", user);
+			else
+				snprintf(prompt, sizeof(prompt), "Password: ");
+			PQfinish(conn);
+			*typed = read_password(prompt);
+			if (*typed == NULL)
+				*typed = strdup("");
+			continue;
+		}
+		break;
+	}
 	describe_conninfo(conn, desc, sizeof(desc));
 	snprintf(msg, sizeof(msg), "%s", conn ? PQerrorMessage(conn) : "out of memory");
 	n = strlen(msg);
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	emit("%s: error: could not connect to the database: %s\nDETAIL:  Connection: %s\n",
-		 PROGNAME, msg, desc[0] ? desc : "(defaults)");
+	emit("%s: error: could not connect to the database: %s\nDETAIL:  Connection: %s\n%s%s%s",
+		 PROGNAME, msg, desc[0] ? desc : "(defaults)",
+		 hint ? "HINT:  " : "", hint ? hint : "", hint ? "\n" : "");
 	PQfinish(conn);
 	return NULL;
 }
@@ -1691,7 +1862,7 @@ run_worker(worker *w)
 	w->host[sizeof(w->host) - 1] = '\0';
 	if (!w->opt->dry_run && w->conn == NULL)
 	{
-		w->conn = connect_db(w->opt);
+		w->conn = connect_db(w->opt, NULL);
 		if (w->conn == NULL)
 			return EXIT_CONNECT;
 	}
@@ -1741,16 +1912,13 @@ help(void)
 	printf("FILE is a pcap or pcapng file, gzip-compressed or not (found by content);\n"
 		   "\"-\" reads standard input (e.g. tcpdump -w - or zcat).\n\n");
 	printf("Options:\n"
-		   "  -d, --dbname=CONNINFO    database name, conninfo string or URI\n"
-		   "                           (PG* environment variables and ~/.pgpass apply;\n"
-		   "                           put the password there, not on the command line)\n"
 		   "  -t, --table=TABLE        table to load, named as in SQL (schema.table;\n"
 		   "                           quote capitals, dots and quotes: -t '\"My.Table\"')\n"
 		   "  -c, --column=NAME        the column of type packet, when the table has several\n"
 		   "  -f, --filter=BPF         load only the frames this BPF expression matches\n"
 		   "                           (tcpdump syntax; \"vlan and ...\" for tagged frames)\n"
 		   "  -m, --mirai-only         load only Mirai scanner packets (is_mirai)\n"
-		   "  -F, --force              load files again even when the ledger has them\n"
+		   "      --force              load files again even when the ledger has them\n"
 		   "  -j, --jobs=N             load N files at once, on N connections (default 1)\n"
 		   "  -s, --stop-on-error      stop at the first file that fails\n"
 		   "      --on-error=MODE      error: a damaged record fails its file (default);\n"
@@ -1760,22 +1928,35 @@ help(void)
 		   "  -q, --quiet              no progress line, no summary; errors and warnings only\n"
 		   "  -v, --verbose            one line per file (loaded, skipped)\n"
 		   "  -V, --version            show the version and exit\n"
-		   "  -h, --help               show this help and exit\n\n");
+		   "  -?, --help               show this help and exit\n\n");
+	printf("Connection options (as in psql):\n"
+		   "  -d, --dbname=DBNAME      database name, or a conninfo string or URI (whose\n"
+		   "                           settings win over -h, -p and -U)\n"
+		   "  -h, --host=HOSTNAME      database server host or socket directory\n"
+		   "  -p, --port=PORT          database server port\n"
+		   "  -U, --username=USERNAME  database user name\n"
+		   "  -w, --no-password        never prompt for a password\n"
+		   "  -W, --password           prompt for a password before connecting (else it is\n"
+		   "                           asked for on the terminal when the server wants one)\n"
+		   "PG* environment variables and ~/.pgpass apply; put the password there, not on\n"
+		   "the command line.\n\n");
 	printf("Each file is loaded in one transaction, with a row in the ledger table\n"
-		   "mirai_load_ledger that names it by the SHA-256 of its bytes: a file whose\n"
-		   "content is already in the ledger for the table, loaded with the same column\n"
-		   "and filter options by this role or by the table's owner, is skipped,\n"
-		   "whatever its name.\n"
+		   "mirai_load_ledger that names it by the SHA-256 of its bytes as read (a gzip\n"
+		   "file's compressed bytes; what comes through \"-\", e.g. from zcat, as it\n"
+		   "comes): a file whose content is already in the ledger for the table, loaded\n"
+		   "with the same column and filter options by this role or by the table's owner,\n"
+		   "is skipped, whatever its name, even if the table was emptied since; --force\n"
+		   "loads it again.\n"
 		   "A corrupt file is reported (file, packet, byte offset, field), rolled back,\n"
 		   "and the next file is loaded; with --on-error=skip, its damaged records are\n"
 		   "skipped with a warning each and the rest is loaded, as pcap_read(...,\n"
 		   "on_error => 'skip') reads it.  A file that ends inside its last record is\n"
 		   "loaded without that record, with a warning.\n\n");
 	printf("Exit status:\n"
-		   "  0  every file was loaded, or was already loaded\n"
-		   "  1  some file failed (nothing of it was loaded)\n"
-		   "  2  usage error, or the table, column or extension is wrong (nothing loaded)\n"
-		   "  3  could not connect, or the connection was lost\n\n");
+		   "  0    every file was loaded, or was already loaded\n"
+		   "  1    some file failed (nothing of it was loaded)\n"
+		   "  2    usage error, or the table, column or extension is wrong (nothing loaded)\n"
+		   "  3    could not connect, or the connection was lost\n\n");
 	printf("See also the manual page mirai_load(1).\n");
 }
 
@@ -1981,17 +2162,31 @@ parse_jobs(const char *s)
 	return (int) v;
 }
 
-/* Parse the command line into *opt; exits on --help, --version, errors. */
+/*
+ * Parse the command line into *opt; exits on --help, --version, errors.
+ *
+ * The short options follow PostgreSQL's clients: -d -h -p -U -w -W -V -?
+ * as in psql and pg_dump, -t -j -v as in pg_dump.  -h is the host, never
+ * the help; -F, --force's short form up to mirai_ext 0.1.1, is an error
+ * with a hint, since every client that has -F gives it a value (psql's
+ * field separator, pg_dump's format) and a stray one must not force a
+ * load.
+ */
 static void
 parse_options(int argc, char **argv, options *opt)
 {
 	static const struct option longopts[] = {
 		{"dbname", required_argument, NULL, 'd'},
+		{"host", required_argument, NULL, 'h'},
+		{"port", required_argument, NULL, 'p'},
+		{"username", required_argument, NULL, 'U'},
+		{"no-password", no_argument, NULL, 'w'},
+		{"password", no_argument, NULL, 'W'},
 		{"table", required_argument, NULL, 't'},
 		{"column", required_argument, NULL, 'c'},
 		{"filter", required_argument, NULL, 'f'},
 		{"mirai-only", no_argument, NULL, 'm'},
-		{"force", no_argument, NULL, 'F'},
+		{"force", no_argument, NULL, 1},
 		{"jobs", required_argument, NULL, 'j'},
 		{"stop-on-error", no_argument, NULL, 's'},
 		{"on-error", required_argument, NULL, 'E'},
@@ -1999,7 +2194,7 @@ parse_options(int argc, char **argv, options *opt)
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
+		{"help", no_argument, NULL, 2},
 		{NULL, 0, NULL, 0}
 	};
 	int			c;
@@ -2010,12 +2205,30 @@ parse_options(int argc, char **argv, options *opt)
 	opt->jobs = 1;
 	opt->on_error = "error";
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:t:c:f:mFj:snqvVh", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":d:h:p:U:wWt:c:f:mj:snqvV?F", longopts, NULL)) != -1)
 	{
+		const char *arg = argv[optind - 1];
+		bool		islong = strncmp(arg, "--", 2) == 0;
+
 		switch (c)
 		{
 			case 'd':
 				opt->conninfo = hide_password(optarg);
+				break;
+			case 'h':
+				opt->host = optarg;
+				break;
+			case 'p':
+				opt->port = optarg;
+				break;
+			case 'U':
+				opt->username = optarg;
+				break;
+			case 'w':
+				opt->prompt = PROMPT_NEVER;
+				break;
+			case 'W':
+				opt->prompt = PROMPT_ALWAYS;
 				break;
 			case 't':
 				opt->table = optarg;
@@ -2029,8 +2242,12 @@ parse_options(int argc, char **argv, options *opt)
 			case 'm':
 				opt->mirai_only = true;
 				break;
-			case 'F':
+			case 1:
 				opt->force = true;
+				break;
+			case 'F':
+				usage_error_hint("To load files again, use --force; it has no short form (-F was --force up to mirai_ext 0.1.1).",
+								 "invalid option \"-F\"");
 				break;
 			case 'j':
 				opt->jobs = parse_jobs(optarg);
@@ -2053,16 +2270,30 @@ parse_options(int argc, char **argv, options *opt)
 			case 'V':
 				printf("%s (mirai_ext) %s\n", PROGNAME, MX_VERSION_STRING);
 				exit(0);
-			case 'h':
+			case 2:
 				help();
 				exit(0);
 			case ':':
-				usage_error("option \"%s\" needs a value", argv[optind - 1]);
+				if (optopt == 'h' && !islong)
+					usage_error_hint("-h is the database server's host (--host), as in psql; -? or --help shows the help.",
+									 "option \"-h\" needs a value");
+				if (islong)
+					usage_error("option \"%s\" needs a value", arg);
+				usage_error("option \"-%c\" needs a value", optopt);
+				break;
+			case '?':
+				/* -? itself, or an option getopt does not know */
+				if (optopt == 0 && !islong)
+				{
+					help();
+					exit(0);
+				}
+				if (optopt > ' ' && optopt < 127 && !islong)
+					usage_error("invalid option \"-%c\"", optopt);
+				usage_error("invalid option \"%s\"", arg);
 				break;
 			default:
-				if (optopt)
-					usage_error("invalid option \"-%c\"", optopt);
-				usage_error("invalid option \"%s\"", argv[optind - 1]);
+				usage_error("invalid option \"%s\"", arg);
 		}
 	}
 	if (strcmp(opt->on_error, "skip") == 0)
@@ -2143,7 +2374,7 @@ main(int argc, char **argv)
 
 	if (!opt.dry_run)
 	{
-		conn = connect_db(&opt);
+		conn = connect_db(&opt, &opt.password);
 		if (conn == NULL)
 			return EXIT_CONNECT;
 		resolve_target(conn, &opt, &tg);

@@ -1,0 +1,284 @@
+#!/usr/bin/perl
+#
+# 032_loader_cli.t
+#	  mirai_load's command line as PostgreSQL's clients have it, and what it
+#	  says when it loads nothing or is stopped:
+#	  - the connection options of psql (-h -p -U -d -w -W), -? for the
+#	    help; -h never prints the help, -F (once --force) is refused with a
+#	    hint; a password typed at the prompt (on the terminal only) serves
+#	    the -j workers; a password in -d stays hidden next to -h -p -U.
+#
+# Environment (set by test/run.sh inside pg_virtualenv): MIRAI_LOAD,
+# MIRAI_GEN, MIRAI_FIXTURES (client paths), MIRAI_WORK,
+# PGHOST/PGPORT/PGUSER/PGPASSWORD.
+#
+# test/t/032_loader_cli.t
+#
+use strict;
+use warnings;
+use Test::More;
+use Time::HiRes qw(sleep time);
+use IPC::Open2;
+use IO::Select;
+use POSIX ();
+
+my $load = $ENV{MIRAI_LOAD} || 'src/bin/mirai_load';
+my $gen = $ENV{MIRAI_GEN} || 'src/bin/mirai_gen';
+my $fx = $ENV{MIRAI_FIXTURES};
+my $work = $ENV{MIRAI_WORK};
+
+plan skip_all => 'not inside the test cluster (MIRAI_FIXTURES, MIRAI_WORK)'
+  unless $fx && $work && -x $load;
+
+my $db = 'mirai_t032';
+my $dir = "$work/loader_cli";
+mkdir $dir or die "mkdir $dir: $!";
+chmod 0755, $dir;
+my $port = $ENV{PGPORT} // 5432;
+my $su = $ENV{PGUSER} // 'postgres';
+my $role = 'mirai_t032_r';
+my $pw = 'Typed-pw-7';
+my $secret = 'Hidden-pw-9';			# the role's password from part 2 on
+
+# Quote one word for sh.
+sub shq
+{
+	my ($s) = @_;
+	$s =~ s/'/'\\''/g;
+	return "'$s'";
+}
+
+# Read a whole file.
+sub slurp
+{
+	my ($f) = @_;
+	open(my $fh, '<:raw', $f) or return '';
+	local $/;
+	my $d = <$fh>;
+	close($fh);
+	return $d // '';
+}
+
+# Write a whole file.
+sub spew
+{
+	my ($f, $d) = @_;
+	open(my $fh, '>:raw', $f) or die "cannot write $f: $!";
+	print $fh $d;
+	close($fh);
+}
+
+# Run SQL in the test database as the superuser; returns trimmed output.
+sub sql
+{
+	my ($q) = @_;
+	my $qf = "$dir/q.sql";
+	spew($qf, $q);
+	my $out = `psql -X -A -t -q -v ON_ERROR_STOP=1 -d $db -f $qf 2>$dir/q.err`;
+	die "psql failed: $q\n$out" . slurp("$dir/q.err") if $? != 0;
+	$out =~ s/\s+\z//;
+	return $out;
+}
+
+# Run a shell command line; returns (exit status, stdout, stderr).  The
+# status is the exit code, or 128 + the signal for a process killed by one.
+my $runno = 0;
+
+sub run
+{
+	my ($cmd) = @_;
+	$runno++;
+	my ($o, $e) = ("$dir/run$runno.out", "$dir/run$runno.err");
+	system("$cmd >$o 2>$e");
+	my $rc = $? == -1 ? 255 : ($? & 127 ? 128 + ($? & 127) : $? >> 8);
+	return ($rc, slurp($o), slurp($e));
+}
+
+# mirai_load as the superuser, through the PG* variables of the cluster.
+sub ml
+{
+	my ($args) = @_;
+	return run(shq($load) . " -d $db $args");
+}
+
+# The environment without the cluster's connection settings, and a home
+# without ~/.pgpass: only the command line (or what a test adds) connects.
+my $home = "$dir/home";
+mkdir $home;
+my $bare = "env -u PGHOST -u PGPORT -u PGUSER -u PGPASSWORD -u PGDATABASE -u PGPASSFILE HOME=" . shq($home);
+
+# Run a command on a terminal (script(1) gives it a pseudo-terminal);
+# answer a prompt that matches $want with $answer.  Returns (exit status,
+# what the terminal showed).
+sub on_tty
+{
+	my ($cmd, $want, $answer) = @_;
+	my $pid = open2(my $out, my $in, 'script', '-qfec', $cmd, '/dev/null');
+	my ($buf, $sent) = ('', 0);
+	my $sel = IO::Select->new($out);
+	my $t0 = time;
+	while (time - $t0 < 60)
+	{
+		next unless $sel->can_read(0.2);
+		my $n = sysread($out, my $chunk, 65536);
+		last unless $n;
+		$buf .= $chunk;
+		if (!$sent && defined $want && $buf =~ $want)
+		{
+			print $in "$answer\n";
+			$in->flush;
+			$sent = 1;
+		}
+	}
+	close($in);
+	waitpid($pid, 0);
+	return ($? >> 8, $buf);
+}
+
+system("dropdb --if-exists $db >/dev/null 2>&1");
+system("createdb $db") == 0 or die "createdb failed";
+sql("CREATE EXTENSION mirai_ext; DROP ROLE IF EXISTS $role; CREATE ROLE $role LOGIN PASSWORD '$pw'");
+END
+{
+	if (defined $db)
+	{
+		system("dropdb --if-exists $db >/dev/null 2>&1");
+		system("psql -X -q -c 'DROP ROLE IF EXISTS $role' >/dev/null 2>&1");
+	}
+}
+
+my $ether = sql("SELECT count(*) FROM pcap_read('$ENV{MIRAI_FIXTURES_SQL}/ether.pcap')");
+my $sll2 = sql("SELECT count(*) FROM pcap_read('$ENV{MIRAI_FIXTURES_SQL}/sll2.pcap')");
+
+# ---- 1. the letters of PostgreSQL's clients ---------------------------------
+{
+	my ($rc, $out, $err) = run(shq($load) . ' -?');
+	ok($rc == 0 && $out =~ /^\s+-\?, --help\s/m && $out =~ /^\s+-h, --host=HOSTNAME\s/m
+		  && $out =~ /^\s+-p, --port=PORT\s/m && $out =~ /^\s+-U, --username=USERNAME\s/m
+		  && $out =~ /^\s+-w, --no-password\s/m && $out =~ /^\s+-W, --password\s/m,
+		'-? prints the help, which lists the connection options of psql')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = run(shq($load) . ' -h');
+	ok($rc == 2 && $out eq ''
+		  && $err =~ /^mirai_load: error: option "-h" needs a value\nHINT:  -h is the database server's host \(--host\), as in psql; -\? or --help shows the help\.\n\z/,
+		'-h alone is a usage error (exit 2) whose hint points to -? and --help, not the help')
+	  or diag("exit $rc\n$out$err");
+
+	sql("CREATE TABLE cap (p packet)");
+	($rc, $out, $err) = run("$bare PGPASSWORD=" . shq($ENV{PGPASSWORD} // '') . ' ' . shq($load)
+		  . " -h 127.0.0.1 -p $port -U $su -d $db -t cap $fx/ether.pcap");
+	ok($rc == 0 && $out =~ /1 loaded/ && sql("SELECT count(*) FROM cap") == $ether,
+		'-h HOST -p PORT -U USER -d DBNAME connect as in psql (nothing in PG* but the password)')
+	  or diag("exit $rc\n$out$err");
+
+	($rc, $out, $err) = ml("-F -t cap $fx/sll2.pcap");
+	ok($rc == 2 && $err =~ /^mirai_load: error: invalid option "-F"\nHINT:  To load files again, use --force; it has no short form/
+		  && sql("SELECT count(*) FROM cap") == $ether,
+		'-F is refused (exit 2, nothing loaded) with a hint to write --force')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = ml("--force -t cap $fx/ether.pcap");
+	ok($rc == 0 && sql("SELECT count(*) FROM cap") == 2 * $ether, '--force still loads again');
+
+	($rc, $out, $err) = run(shq($load) . ' --bogus -t cap f');
+	ok($rc == 2 && $err =~ /^mirai_load: error: invalid option "--bogus"\nHINT:  Try "mirai_load --help" for more information\.\n\z/,
+		'a usage error in the style of PostgreSQL\'s clients: "error:", then a HINT line')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = run(shq($load) . ' -x -t cap f');
+	ok($rc == 2 && $err =~ /^mirai_load: error: invalid option "-x"\n/, 'an unknown short option names itself');
+	($rc, $out, $err) = run(shq($load) . ' --help');
+	ok($rc == 0 && $out =~ /Connection options/ && $out =~ /130/, '--help: the connection options and exit 130');
+}
+
+# ---- 2. connecting: -d's settings win, passwords, prompts ---------------------
+{
+	sql("CREATE TABLE conn (p packet); GRANT INSERT ON conn TO $role");
+	my $as = "-U $role -d $db -t conn";
+
+	# a conninfo string in -d wins over -h, as in psql
+	my ($rc, $out, $err) = run("$bare PGPASSWORD=" . shq($pw) . ' ' . shq($load)
+		  . " -h /nonexistent -p 1 -U nobody -d " . shq("host=localhost port=$port user=$role dbname=$db")
+		  . " -t conn $fx/ether.pcap");
+	ok($rc == 0 && sql("SELECT string_agg(loaded_by, ',') FROM mirai_load_ledger WHERE table_name = 'conn'::regclass") eq $role,
+		'the settings of a conninfo string in -d win over -h, -p and -U')
+	  or diag("exit $rc\n$out$err");
+
+	# PG* variables alone
+	($rc, $out, $err) = run("$bare PGHOST=localhost PGPORT=$port PGUSER=$role PGDATABASE=$db PGPASSWORD="
+		  . shq($pw) . ' ' . shq($load) . " -t conn $fx/sll2.pcap");
+	ok($rc == 0 && $out =~ /1 loaded/, 'PGHOST, PGPORT, PGUSER, PGDATABASE and PGPASSWORD apply')
+	  or diag("exit $rc\n$out$err");
+
+	# the server wants a password that libpq does not have
+	($rc, $out, $err) = run("$bare timeout 60 " . shq($load) . " -w -h localhost -p $port $as $fx/raw.pcap");
+	ok($rc == 3 && $err =~ /could not connect to the database: .*no password supplied/
+		  && $err =~ /\nHINT:  -w \(--no-password\) was given: give the password in ~\/\.pgpass or PGPASSWORD\.\n/,
+		'-w: no prompt; exit 3 with libpq\'s message and a hint')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = run("$bare timeout 60 setsid -w " . shq($load) . " -h localhost -p $port $as $fx/raw.pcap </dev/null");
+	ok($rc == 3 && $err =~ /\nHINT:  There is no terminal to ask for it on: give the password in ~\/\.pgpass or PGPASSWORD\.\n/,
+		'no terminal: no prompt (standard input is never read for it); exit 3 with a hint')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = run("$bare timeout 60 setsid -w " . shq($load) . " -W -h localhost -p $port $as $fx/raw.pcap </dev/null");
+	ok($rc == 3 && $err =~ /cannot ask for the password: no terminal/, '-W without a terminal: exit 3, says why')
+	  or diag("exit $rc\n$out$err");
+
+	# on a terminal: asked for when needed, and with -W before connecting;
+	# the password typed serves every worker of -j
+	my $cmd = "$bare " . shq($load) . " -h localhost -p $port $as $fx/raw.pcap";
+	my ($trc, $screen) = on_tty($cmd, qr/Password for user $role: /, $pw);
+	ok($trc == 0 && $screen =~ /Password for user $role: / && $screen =~ /1 loaded/ && $screen !~ /\Q$pw\E/,
+		'on a terminal, the password is asked for (not echoed) when the server wants one')
+	  or diag("exit $trc\n$screen");
+	$cmd = "$bare " . shq($load) . " -W -j 2 -h localhost -p $port $as $fx/null.pcap $fx/ipv6.pcap";
+	($trc, $screen) = on_tty($cmd, qr/Password: /, $pw);
+	ok($trc == 0 && $screen =~ /2 files: 2 loaded/ && $screen !~ /\Q$pw\E/,
+		'-W asks before connecting; the -j workers use the password typed')
+	  or diag("exit $trc\n$screen");
+	($trc, $screen) = on_tty("$bare " . shq($load) . " -W -h localhost -p $port $as $fx/vlan.pcap", qr/Password: /, 'Wrong-pw');
+	ok($trc == 3 && $screen =~ /password authentication failed for user "$role"/ && $screen !~ /Wrong-pw/,
+		'a wrong password typed: exit 3, libpq\'s message')
+	  or diag("exit $trc\n$screen");
+
+	# a password in -d is hidden from the command line, also with -h -p -U
+	sql("ALTER ROLE $role PASSWORD '$secret'");
+	my $fifo = "$dir/pw.fifo";
+	system('mkfifo', $fifo) == 0 or die "mkfifo";
+	my $go = "$dir/pw.go";
+	my $writer = fork();
+	if ($writer == 0)
+	{
+		alarm 60;				# no reader came
+		open(my $fh, '>:raw', $fifo) or POSIX::_exit(1);
+		sleep 0.05 until -e $go;
+		print $fh slurp("$fx/qinq.pcap");
+		close($fh);
+		POSIX::_exit(0);
+	}
+	my $loader = fork();
+	if ($loader == 0)
+	{
+		open(STDOUT, '>', "$dir/pw.out");
+		open(STDERR, '>', "$dir/pw.err");
+		delete $ENV{$_} for qw(PGPASSWORD PGUSER PGHOST);
+		exec($load, '-h', 'localhost', '-p', $port, '-U', $role, '-d', "dbname=$db password=$secret",
+			'-t', 'conn', $fifo)
+		  or POSIX::_exit(127);
+	}
+	my $connected = 0;
+	for (my $t = 0; $t < 200 && !$connected; $t++)
+	{
+		sleep 0.05;
+		$connected = sql("SELECT count(*) FROM pg_stat_activity WHERE usename = '$role'");
+	}
+	my $cmdline = slurp("/proc/$loader/cmdline");
+	$cmdline =~ s/\0/ /g;
+	ok($connected && $cmdline =~ /-h localhost -p $port -U $role/ && $cmdline !~ /\Q$secret\E/,
+		'a password in -d is overwritten in the command line, also next to -h -p -U')
+	  or diag("connected $connected: $cmdline");
+	spew($go, '');
+	waitpid($writer, 0);
+	waitpid($loader, 0);
+	is($? >> 8, 0, '... and the load goes on with it');
+}
+
+done_testing();
