@@ -74,6 +74,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -189,6 +190,7 @@ typedef struct shared
 	volatile int attempted;		/* files taken from the list */
 	totals		tot;
 	slot		slots[MAX_JOBS];
+	volatile int interrupted_files; /* files rolled back on a signal */
 } shared;
 
 /* The result of one file. */
@@ -518,6 +520,132 @@ print_summary(const options *opt, shared *sh, int64_t elapsed_ns)
 }
 
 /* ----------------------------------------------------------------------
+ * Interruption: SIGINT and SIGTERM
+ *
+ * A loader interrupted in a file's transaction ends at once, in the signal
+ * handler: it says which file was rolled back and exits with 128 + the
+ * signal (130, 143).  Closing the connection is the rollback: the server
+ * aborts a transaction whose client is gone, so nothing of the file stays.
+ * Neither thread has to be reached (the decoding thread may be blocked on a
+ * pipe that never delivers).  The handler only reads the state below,
+ * writes, and calls _exit; COMMIT runs with the signals blocked, so that a
+ * file reported as rolled back never committed.  With -j, the parent
+ * forwards the signal to its workers, waits for them and exits the same
+ * way; each worker reports its own file.
+ * ----------------------------------------------------------------------
+ */
+
+static volatile sig_atomic_t sig_caught;	/* the signal, once caught */
+static volatile sig_atomic_t sig_parent;	/* forward to the workers */
+static volatile sig_atomic_t sig_worker;	/* a -j worker */
+static pid_t sig_pids[MAX_JOBS];	/* the workers, for the parent */
+static volatile sig_atomic_t sig_npids;
+static const char *volatile sig_file;	/* the file being loaded */
+static volatile sig_atomic_t sig_in_txn;	/* ... in its open transaction */
+static shared *volatile sig_shared;
+static volatile sig_atomic_t sig_tty = -1;	/* a password prompt's terminal */
+static struct termios sig_tty_mode;	/* ... and its mode to restore */
+
+/* Append s to buf, of the given size, at *n; async-signal-safe. */
+static void
+sig_append(char *buf, size_t size, size_t *n, const char *s)
+{
+	size_t		len = strlen(s);
+
+	if (len > size - 1 - *n)
+		len = size - 1 - *n;
+	memcpy(buf + *n, s, len);
+	*n += len;
+}
+
+/* The handler of SIGINT and SIGTERM. */
+static void
+on_interrupt(int sig)
+{
+	int			save_errno = errno;
+	char		buf[PATH_MAX + 256];
+	size_t		n = 0;
+	int			i;
+
+	if (sig_tty >= 0)
+	{
+		/* the password prompt had turned echo off */
+		tcsetattr(sig_tty, TCSANOW, &sig_tty_mode);
+		if (write(sig_tty, "\n", 1) < 0)
+		{
+			/* nothing to do */
+		}
+		sig_tty = -1;
+	}
+	if (sig_caught)
+	{
+		errno = save_errno;
+		return;
+	}
+	sig_caught = sig;
+	if (sig_parent)
+	{
+		/* main() waits for the workers, then exits */
+		for (i = 0; i < sig_npids; i++)
+			kill(sig_pids[i], sig);
+		errno = save_errno;
+		return;
+	}
+	if (prog.on)
+		sig_append(buf, sizeof(buf), &n, "\r\033[K");
+	if (sig_in_txn && sig_file)
+	{
+		sig_append(buf, sizeof(buf), &n, PROGNAME ": interrupted, rolled back \"");
+		sig_append(buf, sizeof(buf), &n, sig_file);
+		sig_append(buf, sizeof(buf), &n, "\": none of its packets were loaded\n");
+		if (sig_shared)
+			__sync_fetch_and_add(&sig_shared->interrupted_files, 1);
+	}
+	else if (!sig_worker)
+		sig_append(buf, sizeof(buf), &n, PROGNAME ": interrupted\n");
+	if (n > 0 && write(STDERR_FILENO, buf, n) < 0)
+	{
+		/* nowhere left to report it */
+	}
+	_exit(128 + sig);
+}
+
+/*
+ * Catch SIGINT and SIGTERM, unless they were ignored when mirai_load started
+ * (a background job of a shell without job control keeps ignoring SIGINT).
+ */
+static void
+catch_interrupts(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM};
+	struct sigaction sa,
+				old;
+	int			i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < 2; i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (i = 0; i < 2; i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+}
+
+/* Block (or unblock) SIGINT and SIGTERM in the calling thread. */
+static void
+block_interrupts(bool block)
+{
+	sigset_t	set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+/* ----------------------------------------------------------------------
  * Connection and target
  * ----------------------------------------------------------------------
  */
@@ -569,6 +697,8 @@ read_password(const char *prompt)
 	{
 		noecho = mode;
 		noecho.c_lflag &= ~ECHO;
+		sig_tty_mode = mode;
+		sig_tty = fd;
 		restore = tcsetattr(fd, TCSAFLUSH, &noecho) == 0;
 	}
 	if (write(fd, prompt, strlen(prompt)) < 0)
@@ -592,6 +722,7 @@ read_password(const char *prompt)
 	buf[n] = '\0';
 	if (restore)
 		tcsetattr(fd, TCSAFLUSH, &mode);
+	sig_tty = -1;
 	if (write(fd, "\n", 1) < 0)
 	{
 		/* only the terminal's cursor is wrong */
@@ -1102,12 +1233,32 @@ rollback(worker *w)
 {
 	PGresult   *res;
 
-	if (conn_lost(w))
-		return;
-	while ((res = PQgetResult(w->conn)) != NULL)
+	if (!conn_lost(w))
+	{
+		while ((res = PQgetResult(w->conn)) != NULL)
+			PQclear(res);
+		res = PQexec(w->conn, "ROLLBACK");
 		PQclear(res);
-	res = PQexec(w->conn, "ROLLBACK");
-	PQclear(res);
+	}
+	sig_in_txn = 0;
+}
+
+/*
+ * COMMIT with SIGINT and SIGTERM held back, so that a signal that comes
+ * meanwhile is handled once the file is committed (and is then not
+ * reported as rolled back).  The decoding thread has ended by then.
+ */
+static bool
+commit(worker *w, const char *path)
+{
+	bool		ok;
+
+	block_interrupts(true);
+	ok = command(w, path, "COMMIT");
+	if (ok)
+		sig_in_txn = 0;
+	block_interrupts(false);
+	return ok;
 }
 
 /*
@@ -1628,6 +1779,7 @@ load_file(worker *w, const char *path)
 
 	memset(&f, 0, sizeof(f));
 	f.path = path;
+	sig_file = path;
 	if (strcmp(path, "-") == 0)
 		f.fd = dup(STDIN_FILENO);
 	else
@@ -1685,6 +1837,7 @@ load_file(worker *w, const char *path)
 
 	if (!opt->dry_run)
 	{
+		sig_in_txn = 1;
 		if (!command(w, path, "BEGIN ISOLATION LEVEL READ COMMITTED"))
 			goto fail;
 		if (f.prehashed)
@@ -1795,7 +1948,7 @@ load_file(worker *w, const char *path)
 		r = R_SKIPPED;
 		goto done;
 	}
-	if (!command(w, path, "COMMIT"))
+	if (!commit(w, path))
 		goto fail;
 	r = R_LOADED;
 	if (f.truncated)
@@ -1820,6 +1973,8 @@ fail:
 	emit("%s: \"%s\" was rolled back: none of its packets were loaded\n", PROGNAME, path);
 
 done:
+	sig_in_txn = 0;
+	sig_file = NULL;
 	if (r == R_FAILED && opt->dry_run)
 		emit("%s: \"%s\" failed\n", PROGNAME, path);
 	/* the reader owns f.fd; a failed open or prehash has closed it */
@@ -1956,7 +2111,8 @@ help(void)
 		   "  0    every file was loaded, or was already loaded\n"
 		   "  1    some file failed (nothing of it was loaded)\n"
 		   "  2    usage error, or the table, column or extension is wrong (nothing loaded)\n"
-		   "  3    could not connect, or the connection was lost\n\n");
+		   "  3    could not connect, or the connection was lost\n"
+		   "  130  interrupted by SIGINT (143: SIGTERM); the file in progress was rolled back\n\n");
 	printf("See also the manual page mirai_load(1).\n");
 }
 
@@ -2353,11 +2509,13 @@ main(int argc, char **argv)
 	mx_filter  *filter = NULL;
 	mx_error	err;
 	int			status = 0;
+	int			worker_signal = 0;
 	int			i;
 	worker		w;
 
 	parse_options(argc, argv, &opt);
 	memset(&tg, 0, sizeof(tg));
+	catch_interrupts();
 
 	if (opt.filter)
 	{
@@ -2388,6 +2546,7 @@ main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	memset(sh, 0, sizeof(shared));
+	sig_shared = sh;
 	progress_init(&opt);
 
 	memset(&w, 0, sizeof(w));
@@ -2405,33 +2564,50 @@ main(int argc, char **argv)
 	else
 	{
 		int			njobs = opt.jobs < opt.nfiles ? opt.jobs : opt.nfiles;
-		pid_t		pids[MAX_JOBS];
 		int			running = 0;
 
 		prog.jobs = njobs;
 		PQfinish(conn);			/* each worker connects on its own */
 		fflush(stdout);
-		for (i = 0; i < njobs; i++)
+
+		/*
+		 * From here a signal is forwarded to the workers; each is forked
+		 * with the signals blocked, so that it is a worker, or known to the
+		 * handler, before one comes.
+		 */
+		sig_parent = 1;
+		for (i = 0; i < njobs && !sig_caught; i++)
 		{
-			pids[i] = fork();
-			if (pids[i] < 0)
+			pid_t		pid;
+
+			block_interrupts(true);
+			pid = fork();
+			if (pid < 0)
 			{
+				block_interrupts(false);
 				emit("%s: error: could not fork: %s\n", PROGNAME, strerror(errno));
 				status = EXIT_FAILED;
 				break;
 			}
-			if (pids[i] == 0)
+			if (pid == 0)
 			{
+				sig_parent = 0;
+				sig_worker = 1;
+				sig_npids = 0;
+				block_interrupts(false);
 				w.id = i;
 				_exit(run_worker(&w));
 			}
+			sig_pids[sig_npids] = pid;
+			sig_npids++;
+			block_interrupts(false);
 			running++;
 		}
 		while (running > 0)
 		{
 			int			ws;
 			/* without a progress line to draw, wait for a worker to end */
-			pid_t		p = waitpid(-1, &ws, prog.on ? WNOHANG : 0);
+			pid_t		p = waitpid(-1, &ws, prog.on && !sig_caught ? WNOHANG : 0);
 
 			if (p > 0)
 			{
@@ -2440,14 +2616,21 @@ main(int argc, char **argv)
 				if (!WIFEXITED(ws))
 					emit("%s: error: a worker died (signal %d)\n", PROGNAME,
 						 WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
-				if (code == EXIT_CONNECT || (code == EXIT_FAILED && status == 0))
+				if (code == 128 + SIGINT || code == 128 + SIGTERM)
+				{
+					/* a worker was interrupted on its own: start no file more */
+					worker_signal = code - 128;
+					sh->stop = 1;
+				}
+				else if (code == EXIT_CONNECT || (code == EXIT_FAILED && status == 0))
 					status = code;
 				running--;
 				continue;
 			}
 			if (p < 0 && errno != EINTR)
 				break;
-			progress_draw(sh, false);
+			if (!sig_caught)
+				progress_draw(sh, false);
 			{
 				struct timespec ts = {0, 50 * 1000 * 1000};
 
@@ -2456,10 +2639,19 @@ main(int argc, char **argv)
 		}
 	}
 	progress_clear();
+	if (sig_caught)
+	{
+		/* the workers have said which files they rolled back */
+		if (sh->interrupted_files == 0)
+			emit("%s: interrupted\n", PROGNAME);
+		return 128 + sig_caught;
+	}
 	if (status == 0 && sh->tot.files_failed > 0)
 		status = EXIT_FAILED;
 	if (!opt.quiet)
 		print_summary(&opt, sh, now_ns() - prog.start_ns);
 	mx_filter_free(filter);
+	if (worker_signal)
+		return 128 + worker_signal;
 	return status;
 }

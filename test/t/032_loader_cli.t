@@ -6,7 +6,9 @@
 #	  - the connection options of psql (-h -p -U -d -w -W), -? for the
 #	    help; -h never prints the help, -F (once --force) is refused with a
 #	    hint; a password typed at the prompt (on the terminal only) serves
-#	    the -j workers; a password in -d stays hidden next to -h -p -U.
+#	    the -j workers; a password in -d stays hidden next to -h -p -U;
+#	  - SIGINT and SIGTERM: the file in progress is rolled back and named,
+#	    the exit status is 130 or 143, also with -j.
 #
 # Environment (set by test/run.sh inside pg_virtualenv): MIRAI_LOAD,
 # MIRAI_GEN, MIRAI_FIXTURES (client paths), MIRAI_WORK,
@@ -279,6 +281,151 @@ my $sll2 = sql("SELECT count(*) FROM pcap_read('$ENV{MIRAI_FIXTURES_SQL}/sll2.pc
 	waitpid($writer, 0);
 	waitpid($loader, 0);
 	is($? >> 8, 0, '... and the load goes on with it');
+}
+
+# ---- 3. SIGINT and SIGTERM ------------------------------------------------------
+# A writer that gives a FIFO the first half of big.pcap, then holds it open:
+# the loader waits in the middle of the file's COPY.
+my $big = slurp("$fx/big.pcap");
+
+sub stalled_fifo
+{
+	my ($name) = @_;
+	my $fifo = "$dir/$name.fifo";
+	system('mkfifo', $fifo) == 0 or die "mkfifo $fifo";
+	my $pid = fork();
+	if ($pid == 0)
+	{
+		alarm 120;
+		open(my $fh, '>:raw', $fifo) or POSIX::_exit(1);
+		print $fh substr($big, 0, int(length($big) / 2));
+		sleep 110;
+		POSIX::_exit(0);
+	}
+	return ($fifo, $pid);
+}
+
+# Start mirai_load (its own process group) with arguments; returns its pid.
+sub start_loader
+{
+	my ($tag, @args) = @_;
+	my $pid = fork();
+	if ($pid == 0)
+	{
+		setpgrp(0, 0);
+		open(STDOUT, '>', "$dir/$tag.out");
+		open(STDERR, '>', "$dir/$tag.err");
+		exec($load, '-d', $db, @args) or POSIX::_exit(127);
+	}
+	return $pid;
+}
+
+# Wait until $n COPYs into $table are under way.
+sub wait_copying
+{
+	my ($table, $n) = @_;
+	for (my $t = 0; $t < 300; $t++)
+	{
+		return 1 if sql("SELECT count(*) FROM pg_stat_progress_copy WHERE relid = '$table'::regclass "
+			  . "AND tuples_processed > 0") >= $n;
+		sleep 0.1;
+	}
+	return 0;
+}
+
+# Wait for a process; returns "exit N", "signal N" or "running".
+sub reap
+{
+	my ($pid) = @_;
+	for (my $t = 0; $t < 200; $t++)
+	{
+		return ($? & 127 ? 'signal ' . ($? & 127) : 'exit ' . ($? >> 8))
+		  if waitpid($pid, POSIX::WNOHANG()) == $pid;
+		sleep 0.05;
+	}
+	return 'running';
+}
+
+# Backends of mirai_load left in the database (0 once they are gone).
+sub backends_left
+{
+	for (my $t = 0; $t < 100; $t++)
+	{
+		my $n = sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mirai_load' AND datname = '$db'");
+		return 0 if $n == 0;
+		sleep 0.1;
+	}
+	return 1;
+}
+
+{
+	sql("CREATE TABLE intr (p packet)");
+	for my $case (['INT', 130], ['TERM', 143])
+	{
+		my ($sig, $code) = @$case;
+		my ($fifo, $writer) = stalled_fifo("one_$sig");
+		my $pid = start_loader("one_$sig", '-t', 'intr', "$fx/sll2.pcap", $fifo);
+		my $copying = wait_copying('intr', 1);
+		kill $sig, $pid;
+		my $how = reap($pid);
+		kill 'KILL', $writer;
+		waitpid($writer, 0);
+		my $err = slurp("$dir/one_$sig.err");
+		ok($copying && $how eq "exit $code"
+			  && $err =~ /^mirai_load: interrupted, rolled back "\Q$fifo\E": none of its packets were loaded\n\z/m,
+			"SIG$sig in the middle of a file: exit $code, the file named as rolled back")
+		  or diag("copying $copying, $how\n$err");
+		ok(backends_left() == 0
+			  && sql("SELECT count(*) FROM intr") == ($sig eq 'INT' ? 1 : 2) * $sll2
+			  && sql("SELECT count(*) FROM mirai_load_ledger WHERE table_name = 'intr'::regclass AND file_name LIKE '%fifo'") == 0,
+			"SIG$sig: nothing of the interrupted file stays, the file committed before it does")
+		  or diag(sql("SELECT count(*) FROM intr"));
+		sql("TRUNCATE intr; DELETE FROM mirai_load_ledger WHERE table_name = 'intr'::regclass") if $sig eq 'TERM';
+		sql("DELETE FROM mirai_load_ledger WHERE table_name = 'intr'::regclass") if $sig eq 'INT';
+	}
+
+	# before any transaction: waiting for a FIFO's writer
+	my $lone = "$dir/lone.fifo";
+	system('mkfifo', $lone) == 0 or die "mkfifo";
+	my $pid = start_loader('lone', '-t', 'intr', $lone);
+	for (my $t = 0; $t < 200; $t++)
+	{
+		last if sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mirai_load' AND datname = '$db'") > 0;
+		sleep 0.05;
+	}
+	sleep 0.3;
+	kill 'INT', $pid;
+	my $how = reap($pid);
+	ok($how eq 'exit 130' && slurp("$dir/lone.err") eq "mirai_load: interrupted\n",
+		'SIGINT outside a file\'s transaction: exit 130, "interrupted", no file said to be rolled back')
+	  or diag("$how\n" . slurp("$dir/lone.err"));
+
+	# -j 2: SIGTERM to the parent alone reaches the workers; Ctrl-C (SIGINT
+	# to the process group) too
+	for my $case (['TERM', 143, 'the parent'], ['INT', 130, 'the process group'])
+	{
+		my ($sig, $code, $whom) = @$case;
+		sql("TRUNCATE intr");
+		my ($f1, $w1) = stalled_fifo("j1_$sig");
+		my ($f2, $w2) = stalled_fifo("j2_$sig");
+		my $pid = start_loader("j_$sig", '-j', '2', '-t', 'intr', $f1, $f2, "$fx/ether.pcap");
+		my $copying = wait_copying('intr', 2);
+		my @workers = map { (slurp($_) =~ /^(\d+) \(.*\) \S+ (\d+)/s && $2 == $pid) ? ($1) : () } glob('/proc/[0-9]*/stat');
+		kill $sig, ($whom eq 'the parent' ? $pid : -$pid);
+		my $how = reap($pid);
+		my $alive = grep { kill(0, $_) } @workers;
+		kill 'KILL', $w1, $w2;
+		waitpid($_, 0) for ($w1, $w2);
+		my $err = slurp("$dir/j_$sig.err");
+		ok($copying && @workers == 2 && $how eq "exit $code" && $alive == 0
+			  && $err =~ /^mirai_load: interrupted, rolled back "\Q$f1\E": none of its packets were loaded$/m
+			  && $err =~ /^mirai_load: interrupted, rolled back "\Q$f2\E": none of its packets were loaded$/m,
+			"-j 2, SIG$sig to $whom: exit $code, every worker gone, each names the file it rolled back")
+		  or diag("copying $copying, workers @workers, $how, alive $alive\n$err");
+		ok(backends_left() == 0 && sql("SELECT count(*) FROM intr") == 0
+			  && sql("SELECT count(*) FROM mirai_load_ledger WHERE table_name = 'intr'::regclass") == 0,
+			"-j 2, SIG$sig: nothing of either file stays, and the file after them was not started");
+	}
 }
 
 done_testing();
