@@ -108,6 +108,8 @@
 #define NSLOTS			16		/* COPY chunks between the two threads */
 #define PROGRESS_NS		INT64_C(250000000)
 #define MAX_DAMAGE_WARNINGS 10	/* per file and kind, as pcap_read */
+#define MAX_SKIP_NOTES	10		/* "skipped" lines per run, without -v */
+#define EMPTY_CHECK_MS	"1000"	/* statement_timeout of the emptiness check */
 
 /* -w, -W or neither: when to ask for a password */
 typedef enum prompt_mode
@@ -157,6 +159,9 @@ typedef struct target
 	char	   *options;		/* for the ledger: what decides the rows */
 	char	   *options_skip;	/* the same, after --on-error=skip skipped
 								 * damage */
+	char	   *ledger;			/* the ledger's name, as the server prints it */
+	char	   *exists_sql;		/* does the table have a row? */
+	bool		can_check_empty;	/* ... and may the role tell, exactly */
 } target;
 
 /* Counts for the whole run, summed by every worker. */
@@ -190,6 +195,10 @@ typedef struct shared
 	volatile int attempted;		/* files taken from the list */
 	totals		tot;
 	slot		slots[MAX_JOBS];
+	volatile int skip_notes;	/* "skipped ... already loaded" lines printed */
+	volatile int skip_notes_left_out;	/* and those left out (the cap) */
+	volatile int skip_hinted;	/* the hint after the first such line */
+	volatile int empty_hinted;	/* ... after the first "table is empty" */
 	volatile int interrupted_files; /* files rolled back on a signal */
 } shared;
 
@@ -923,7 +932,8 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 				 "    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid "
 				 "    WHERE c.relnamespace OPERATOR(pg_catalog.=) e.extnamespace "
 				 "      AND c.relname OPERATOR(pg_catalog.=) 'mirai_load_ledger' "
-				 "      AND a.attname OPERATOR(pg_catalog.=) 'options' AND NOT a.attisdropped) "
+				 "      AND a.attname OPERATOR(pg_catalog.=) 'options' AND NOT a.attisdropped), "
+				 "  pg_catalog.quote_ident(n.nspname) "
 				 "FROM pg_catalog.pg_extension e "
 				 "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
 				 "JOIN pg_catalog.pg_type t ON t.typnamespace OPERATOR(pg_catalog.=) e.extnamespace "
@@ -940,6 +950,7 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 					 "HINT:  Run ALTER EXTENSION mirai_ext UPDATE; in that database first.",
 					 PQdb(conn), PQgetvalue(res, 0, 2));
 	schema = strdup(PQgetvalue(res, 0, 0));
+	tg->ledger = xasprintf("%s.mirai_load_ledger", PQgetvalue(res, 0, 4));
 	snprintf(typoid, sizeof(typoid), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
 
@@ -948,7 +959,10 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 	res = query(conn,
 				"SELECT c.oid, n.nspname, c.relname, c.relkind, "
 				"  c.oid::pg_catalog.regclass::pg_catalog.text, "
-				"  pg_catalog.has_table_privilege(c.oid, 'INSERT') "
+				"  pg_catalog.has_table_privilege(c.oid, 'INSERT'), "
+				"  c.relkind OPERATOR(pg_catalog.<>) 'f' "
+				"    AND pg_catalog.has_table_privilege(c.oid, 'SELECT') "
+				"    AND NOT pg_catalog.row_security_active(c.oid::pg_catalog.regclass) "
 				"FROM pg_catalog.pg_class c "
 				"JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
 				"WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1::pg_catalog.text)", 1, p);
@@ -976,6 +990,8 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 		target_error(res, "permission denied: cannot insert into table %s", tg->display);
 	qtable = xasprintf("%s.%s", quote_ident(conn, PQgetvalue(res, 0, 1)),
 					   quote_ident(conn, PQgetvalue(res, 0, 2)));
+	tg->can_check_empty = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
+	tg->exists_sql = xasprintf("SELECT EXISTS (SELECT FROM %s)", qtable);
 	PQclear(res);
 
 	/* its packet columns (or domains over packet) */
@@ -1261,6 +1277,107 @@ commit(worker *w, const char *path)
 	return ok;
 }
 
+/* The ledger row that made the last file count as loaded (ledger_lookup). */
+static struct
+{
+	char		name[PATH_MAX + 1];
+	char		at[64];
+	char		packets[24];
+	char		by[128];
+} seen;
+
+/*
+ * Has the table no row (1), a row (0), or is it not known (-1)?  Asked when
+ * a file is skipped, to say that the ledger has a load the table no longer
+ * holds.  Asked only where the answer is exact and cheap: the role may
+ * SELECT from the table, no row-level security hides rows from it, the
+ * table is not foreign; and within EMPTY_CHECK_MS (statement_timeout: a
+ * table emptied by DELETE is read up to its first live row, which may be
+ * far until it is vacuumed).  It runs as the loading role, which runs the
+ * table's triggers anyway, in a read-only transaction of its own after the
+ * file's was rolled back (so that the file's rows are not counted), and
+ * names no operator or function.  Once the table has a row, or once the
+ * check timed out, it is not asked again.
+ */
+static int
+table_empty(worker *w)
+{
+	static bool not_empty;
+	static bool gave_up;
+	PGresult   *res;
+	int			empty = -1;
+
+	if (!w->tg->can_check_empty || not_empty || gave_up || conn_lost(w))
+		return not_empty ? 0 : -1;
+	res = PQexec(w->conn, "BEGIN READ ONLY");
+	PQclear(res);
+	res = PQexec(w->conn, "SET LOCAL statement_timeout = " EMPTY_CHECK_MS);
+	PQclear(res);
+	res = PQexec(w->conn, w->tg->exists_sql);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		empty = strcmp(PQgetvalue(res, 0, 0), "f") == 0;
+	PQclear(res);
+	res = PQexec(w->conn, "ROLLBACK");
+	PQclear(res);
+	if (empty == 0)
+		not_empty = true;
+	else if (empty < 0)
+		gave_up = true;
+	return empty;
+}
+
+/*
+ * Say why a file was skipped: which load the ledger has (table, role, time),
+ * that the ledger keeps it when the table is emptied, and how to load the
+ * file again; a warning when the table has no row at all.  Without -v, the
+ * first MAX_SKIP_NOTES files of the run get a line (main() counts the
+ * others); -q leaves out all but the warnings.  Called after the file's
+ * transaction was rolled back.
+ */
+static void
+report_skip(worker *w, const file_load *f)
+{
+	const options *opt = w->opt;
+	const target *tg = w->tg;
+	shared	   *sh = w->sh;
+	int			empty;
+	bool		hint;
+
+	if (opt->quiet && !tg->can_check_empty)
+		return;
+	empty = table_empty(w);
+	if (opt->quiet && empty != 1)
+		return;
+	if (!opt->verbose && __sync_add_and_fetch(&sh->skip_notes, 1) > MAX_SKIP_NOTES)
+	{
+		__sync_fetch_and_add(&sh->skip_notes_left_out, 1);
+		return;
+	}
+	if (empty == 1)
+	{
+		char	   *lit = PQescapeLiteral(w->conn, tg->display, strlen(tg->display));
+
+		hint = __sync_bool_compare_and_swap(&sh->empty_hinted, 0, 1);
+		emit("%s: warning: skipped \"%s\": already loaded into %s as \"%s\" by %s at %s (%s packets), but table %s is empty\n"
+			 "DETAIL:  The ledger %s still records that load: the table was emptied (TRUNCATE, DELETE) after it.\n"
+			 "%s%s%s%s%s",
+			 PROGNAME, f->path, tg->display, seen.name, seen.by, seen.at,
+			 seen.packets, tg->display, tg->ledger,
+			 hint ? "HINT:  To load the table's files again, use --force, or delete the table's ledger rows: DELETE FROM " : "",
+			 hint ? tg->ledger : "",
+			 hint ? " WHERE table_name = " : "",
+			 hint && lit ? lit : "''",
+			 hint ? "::regclass;\n" : "");
+		PQfreemem(lit);
+		return;
+	}
+	hint = __sync_bool_compare_and_swap(&sh->skip_hinted, 0, 1);
+	emit("%s: skipped \"%s\": already loaded into %s as \"%s\" by %s at %s (%s packets)\n%s%s%s",
+		 PROGNAME, f->path, tg->display, seen.name, seen.by, seen.at, seen.packets,
+		 hint ? "HINT:  The ledger " : "", hint ? tg->ledger : "",
+		 hint ? " records that load, and keeps it if the table was emptied since (TRUNCATE, DELETE); --force loads the file again, as does deleting its ledger row.\n" : "");
+}
+
 /*
  * Take the advisory lock for (table, hash) and look the content up in the
  * ledger.  1: already loaded (message printed when verbose), 0: not yet,
@@ -1311,17 +1428,21 @@ ledger_lookup(worker *w, file_load *f)
 	}
 	found = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 6), "t") == 0 &&
 		strcmp(PQgetvalue(res, 0, 7), "t") == 0;
-	if (PQntuples(res) > 0 && !w->opt->force && w->opt->verbose)
+	if (found)
+	{
+		/* for report_skip, once the transaction is rolled back */
+		snprintf(seen.name, sizeof(seen.name), "%s", PQgetvalue(res, 0, 0));
+		snprintf(seen.at, sizeof(seen.at), "%s", PQgetvalue(res, 0, 1));
+		snprintf(seen.packets, sizeof(seen.packets), "%s", PQgetvalue(res, 0, 2));
+		snprintf(seen.by, sizeof(seen.by), "%s", PQgetvalue(res, 0, 3));
+	}
+	if (PQntuples(res) > 0 && !found && !w->opt->force && w->opt->verbose)
 	{
 		const char *by = PQgetvalue(res, 0, 3);
 		const char *owner = PQgetvalue(res, 0, 5);
 		const char *me = PQgetvalue(res, 0, 8);
 
-		if (found)
-			emit("%s: skipped \"%s\": already loaded into %s as \"%s\" by %s at %s (%s packets)\n",
-				 PROGNAME, f->path, tg->display, PQgetvalue(res, 0, 0), by,
-				 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
-		else if (strcmp(PQgetvalue(res, 0, 6), "t") == 0)
+		if (strcmp(PQgetvalue(res, 0, 6), "t") == 0)
 			emit("%s: loading \"%s\" although the ledger has it: loaded into %s as \"%s\" by %s at %s with other options (%s; this load: %s%s)\n",
 				 PROGNAME, f->path, tg->display, PQgetvalue(res, 0, 0), by,
 				 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 4), tg->options,
@@ -1848,6 +1969,7 @@ load_file(worker *w, const char *path)
 			if (found && !opt->force)
 			{
 				rollback(w);
+				report_skip(w, &f);
 				r = R_SKIPPED;
 				goto done;
 			}
@@ -1932,6 +2054,7 @@ load_file(worker *w, const char *path)
 		if (found && !opt->force)
 		{
 			rollback(w);
+			report_skip(w, &f);
 			r = R_SKIPPED;
 			goto done;
 		}
@@ -2646,6 +2769,9 @@ main(int argc, char **argv)
 			emit("%s: interrupted\n", PROGNAME);
 		return 128 + sig_caught;
 	}
+	if (sh->skip_notes_left_out > 0)
+		emit("%s: %d more file%s skipped as already loaded (-v lists each)\n", PROGNAME,
+			 sh->skip_notes_left_out, sh->skip_notes_left_out == 1 ? " was" : "s were");
 	if (status == 0 && sh->tot.files_failed > 0)
 		status = EXIT_FAILED;
 	if (!opt.quiet)

@@ -8,7 +8,11 @@
 #	    hint; a password typed at the prompt (on the terminal only) serves
 #	    the -j workers; a password in -d stays hidden next to -h -p -U;
 #	  - SIGINT and SIGTERM: the file in progress is rolled back and named,
-#	    the exit status is 130 or 143, also with -j.
+#	    the exit status is 130 or 143, also with -j;
+#	  - a file skipped as already loaded: the message says which load the
+#	    ledger has (table, role, time), that the ledger keeps it when the
+#	    table is emptied, and how to load it again; a warning when the
+#	    table is empty.
 #
 # Environment (set by test/run.sh inside pg_virtualenv): MIRAI_LOAD,
 # MIRAI_GEN, MIRAI_FIXTURES (client paths), MIRAI_WORK,
@@ -426,6 +430,74 @@ sub backends_left
 			  && sql("SELECT count(*) FROM mirai_load_ledger WHERE table_name = 'intr'::regclass") == 0,
 			"-j 2, SIG$sig: nothing of either file stays, and the file after them was not started");
 	}
+}
+
+# ---- 4. a file skipped as already loaded says why, and how to load it again --
+{
+	sql("CREATE TABLE sk (p packet)");
+	my ($rc, $out, $err) = ml("-t sk $fx/ether.pcap");
+	($rc, $out, $err) = ml("-t sk $fx/ether.pcap");
+	ok($rc == 0 && $out =~ /0 loaded, 1 already loaded/
+		  && $err =~ /^mirai_load: skipped "[^"]*ether\.pcap": already loaded into sk as "[^"]*ether\.pcap" by $su at \d{4}-\d\d-\d\d [\d:.]+[-+]\d\d \($ether packets\)\n/
+		  && $err =~ /\nHINT:  The ledger public\.mirai_load_ledger records that load, and keeps it if the table was emptied since \(TRUNCATE, DELETE\); --force loads the file again, as does deleting its ledger row\.\n\z/,
+		'a rerun says, without -v, which load the ledger has (table, role, time), that it outlives emptying the table, and --force')
+	  or diag("exit $rc\n$out$err");
+
+	sql("TRUNCATE sk");
+	($rc, $out, $err) = ml("-t sk $fx/ether.pcap");
+	ok($rc == 0 && $out =~ /0 loaded, 1 already loaded/ && sql("SELECT count(*) FROM sk") == 0
+		  && $err =~ /^mirai_load: warning: skipped "[^"]*ether\.pcap": already loaded into sk as "[^"]*" by $su at [^(]+ \($ether packets\), but table sk is empty\nDETAIL:  The ledger public\.mirai_load_ledger still records that load: the table was emptied \(TRUNCATE, DELETE\) after it\.\nHINT:  To load the table's files again, use --force, or delete the table's ledger rows: DELETE FROM public\.mirai_load_ledger WHERE table_name = 'sk'::regclass;\n\z/,
+		'after TRUNCATE, the rerun warns that the table is empty while the ledger has its load, and how to load again')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = ml("-q -t sk $fx/ether.pcap");
+	ok($rc == 0 && $out eq '' && $err =~ /^mirai_load: warning: skipped .* but table sk is empty\n/,
+		'-q keeps that warning');
+	my ($delete) = $err =~ /(DELETE FROM \S+ WHERE table_name = \S+;)/;
+	sql($delete // 'SELECT');
+	($rc, $out, $err) = ml("-t sk $fx/ether.pcap");
+	ok(defined $delete && $rc == 0 && $out =~ /1 loaded/ && sql("SELECT count(*) FROM sk") == $ether,
+		'the DELETE of the hint, run as given, lets the file load again')
+	  or diag("exit $rc\n$out$err");
+	sql("DELETE FROM sk");
+	($rc, $out, $err) = ml("--force -t sk $fx/ether.pcap");
+	ok($rc == 0 && sql("SELECT count(*) FROM sk") == $ether, 'after DELETE, --force loads it again');
+
+	# rows the role cannot see: no claim that the table is empty
+	sql("CREATE TABLE rls (p packet); GRANT SELECT, INSERT ON rls TO $role; ALTER TABLE rls ENABLE ROW LEVEL SECURITY; "
+		  . "CREATE POLICY ins ON rls FOR INSERT TO $role WITH CHECK (true); "
+		  . "CREATE POLICY sel ON rls FOR SELECT TO $role USING (false); "
+		  . "CREATE TABLE ins_only (p packet); GRANT INSERT ON ins_only TO $role");
+	my $ci = shq("host=localhost port=$port dbname=$db user=$role password=$secret");
+	($rc, $out, $err) = ml("-t rls $fx/ether.pcap");
+	($rc, $out, $err) = run(shq($load) . " -d $ci -t rls $fx/ether.pcap");
+	ok($rc == 0 && $out =~ /1 already loaded/ && $err =~ /^mirai_load: skipped .* by $su at / && $err !~ /empty/,
+		'a table whose rows row-level security hides from the role is never said to be empty (the owner\'s load counts)')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = run(shq($load) . " -d $ci -t ins_only $fx/ether.pcap");
+	sql("TRUNCATE ins_only");
+	($rc, $out, $err) = run(shq($load) . " -d $ci -t ins_only $fx/ether.pcap");
+	ok($rc == 0 && $out =~ /1 already loaded/ && $err =~ /^mirai_load: skipped / && $err !~ /empty/,
+		'nor a table the role may not SELECT from')
+	  or diag("exit $rc\n$out$err");
+
+	# many files: the first 10 get a line, then one line counts the others
+	my @many;
+	for my $i (1 .. 12)
+	{
+		system("$gen -s " . (100 + $i) . " -n 20 -o $dir/many$i.pcap") == 0 or die "mirai_gen";
+		push @many, "$dir/many$i.pcap";
+	}
+	sql("CREATE TABLE many (p packet)");
+	($rc, $out, $err) = ml("-q -t many @many");
+	($rc, $out, $err) = ml("-t many @many");
+	my $lines = () = $err =~ /^mirai_load: skipped /mg;
+	my $hints = () = $err =~ /^HINT:/mg;
+	ok($rc == 0 && $lines == 10 && $hints == 1 && $err =~ /\nmirai_load: 2 more files were skipped as already loaded \(-v lists each\)\n\z/,
+		'twelve files skipped: ten lines, one hint, and a count of the others')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = ml("-v -t many @many");
+	$lines = () = $err =~ /^mirai_load: skipped /mg;
+	is($lines, 12, '-v gives every skipped file its line');
 }
 
 done_testing();
