@@ -200,6 +200,8 @@ typedef struct shared
 	volatile int skip_hinted;	/* the hint after the first such line */
 	volatile int empty_hinted;	/* ... after the first "table is empty" */
 	volatile int interrupted_files; /* files rolled back on a signal */
+	volatile int gzip_hinted;	/* -v: how a gzip file is known, said once */
+	volatile int pipe_hinted;	/* ... and a pipe */
 } shared;
 
 /* The result of one file. */
@@ -1379,6 +1381,39 @@ report_skip(worker *w, const file_load *f)
 }
 
 /*
+ * -v, after a file is loaded: the ledger knows a file by the bytes read, so
+ * the same capture read once compressed and once decompressed is loaded
+ * twice.  A hint, once per run: for a gzip-compressed input, and for a pipe
+ * (what zcat writes is decompressed).
+ */
+static const char *
+identity_hint(worker *w, const file_load *f, mx_reader *rd)
+{
+	static char buf[PATH_MAX + 512];
+	const mx_file_info *info = mx_reader_info(rd);
+
+	if (info && info->gzip)
+	{
+		if (!__sync_bool_compare_and_swap(&w->sh->gzip_hinted, 0, 1))
+			return "";
+		snprintf(buf, sizeof(buf),
+				 "HINT:  \"%s\" is gzip-compressed, and the ledger knows it by its compressed bytes: the same capture decompressed (zcat, gunzip) is another file to it and is loaded again. Load each capture in one form.\n",
+				 f->path);
+		return buf;
+	}
+	if (!f->regular)
+	{
+		if (!__sync_bool_compare_and_swap(&w->sh->pipe_hinted, 0, 1))
+			return "";
+		snprintf(buf, sizeof(buf),
+				 "HINT:  The ledger knows \"%s\" by the bytes read from it: if they are a gzip file decompressed (zcat), that file given by name is another file to it and is loaded again. Load each capture in one form.\n",
+				 f->path);
+		return buf;
+	}
+	return "";
+}
+
+/*
  * Take the advisory lock for (table, hash) and look the content up in the
  * ledger.  1: already loaded (message printed when verbose), 0: not yet,
  * -1: error (reported).  The lock is held until the transaction ends.
@@ -2078,9 +2113,9 @@ load_file(worker *w, const char *path)
 		warn_truncated(&f);
 	warn_damaged(&f, "loaded");
 	if (opt->verbose)
-		emit("%s: loaded \"%s\": %llu packets (%llu filtered) in %.2f s\n", PROGNAME, path,
+		emit("%s: loaded \"%s\": %llu packets (%llu filtered) in %.2f s\n%s", PROGNAME, path,
 			 (unsigned long long) f.packets, (unsigned long long) f.filtered,
-			 (now_ns() - t0) / 1e9);
+			 (now_ns() - t0) / 1e9, identity_hint(w, &f, rd));
 	goto done;
 
 fail:

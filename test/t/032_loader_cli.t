@@ -12,7 +12,8 @@
 #	  - a file skipped as already loaded: the message says which load the
 #	    ledger has (table, role, time), that the ledger keeps it when the
 #	    table is emptied, and how to load it again; a warning when the
-#	    table is empty.
+#	    table is empty;
+#	  - -v says how a gzip file and a pipe are known to the ledger.
 #
 # Environment (set by test/run.sh inside pg_virtualenv): MIRAI_LOAD,
 # MIRAI_GEN, MIRAI_FIXTURES (client paths), MIRAI_WORK,
@@ -498,6 +499,27 @@ sub backends_left
 	($rc, $out, $err) = ml("-v -t many @many");
 	$lines = () = $err =~ /^mirai_load: skipped /mg;
 	is($lines, 12, '-v gives every skipped file its line');
+}
+
+# ---- 5. -v: how the ledger knows a gzip file and a pipe ---------------------------
+{
+	sql("CREATE TABLE gz (p packet)");
+	my ($rc, $out, $err) = ml("-v -t gz $fx/ether.pcap.gz $fx/mixed.pcapng.gz");
+	my $n = () = $err =~ /^HINT:  "[^"]*\.gz" is gzip-compressed, and the ledger knows it by its compressed bytes: the same capture decompressed \(zcat, gunzip\) is another file to it and is loaded again\. Load each capture in one form\.$/mg;
+	ok($rc == 0 && $n == 1, '-v: a hint, once, that a gzip file is known by its compressed bytes')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = run("zcat $fx/ether.pcap.gz | " . shq($load) . " -v -d $db -t gz -");
+	ok($rc == 0 && $out =~ /1 loaded, 0 already loaded/
+		  && $err =~ /^HINT:  The ledger knows "-" by the bytes read from it: if they are a gzip file decompressed \(zcat\), that file given by name is another file to it and is loaded again\./m,
+		'the same capture through zcat is other content and is loaded again; -v says why')
+	  or diag("exit $rc\n$out$err");
+	system("zcat $fx/ether.pcap.gz > $dir/ether_gunzipped.pcap") == 0 or die "zcat";
+	($rc, $out, $err) = ml("-t gz $dir/ether_gunzipped.pcap");
+	ok($rc == 0 && $out =~ /0 loaded, 1 already loaded/,
+		'the file gunzip gives has the bytes zcat gave: already loaded');
+	my $gz = sql("SELECT count(*) FROM pcap_read('$ENV{MIRAI_FIXTURES_SQL}/ether.pcap.gz')");
+	my $mixed = sql("SELECT count(*) FROM pcap_read('$ENV{MIRAI_FIXTURES_SQL}/mixed.pcapng.gz')");
+	is(sql("SELECT count(*) FROM gz"), 2 * $gz + $mixed, '... and the table holds that capture twice, as documented');
 }
 
 done_testing();
