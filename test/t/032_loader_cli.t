@@ -285,7 +285,9 @@ my $sll2 = sql("SELECT count(*) FROM pcap_read('$ENV{MIRAI_FIXTURES_SQL}/sll2.pc
 	spew($go, '');
 	waitpid($writer, 0);
 	waitpid($loader, 0);
-	is($? >> 8, 0, '... and the load goes on with it');
+	ok($? == 0 && sql("SELECT count(*) FROM mirai_load_ledger WHERE table_name = 'conn'::regclass "
+		  . "AND file_name = '$fifo' AND loaded_by = '$role'") == 1,
+		'... and the load goes on with it, as the role of -U');
 }
 
 # ---- 3. SIGINT and SIGTERM ------------------------------------------------------
