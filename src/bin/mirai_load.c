@@ -5,7 +5,7 @@
  *	  decoder, streamed into a table's packet column with
  *	  COPY ... FROM STDIN (FORMAT binary).
  *
- *		mirai_load -d "host=db dbname=honeypot" -t capture /spool/h00.pcapng.gz ...
+ *		mirai_load -h db -d honeypot -t capture /spool/h00.pcapng.gz ...
  *		tcpdump -i eth0 -w - tcp | mirai_load -d honeypot -t capture -
  *
  * The server does no decoding: each row of the COPY stream is the packet
@@ -49,9 +49,18 @@
  *	  operator is written OPERATOR(pg_catalog.=) and every function, type
  *	  and table is schema-qualified (CVE-2018-1058; vacuumdb's
  *	  appendQualifiedRelation resolves a user's table name the same way).
- *	- A password in -d is overwritten in argv as soon as the options are
- *	  parsed (libpq gets a copy), so that ps and /proc/PID/cmdline of
- *	  mirai_load and of its forked workers do not show it.
+ *	- It connects as psql does: -h -p -U, then -d (a conninfo string or URI
+ *	  in -d wins), PG* variables and ~/.pgpass through libpq; a password is
+ *	  asked for on /dev/tty only (standard input may be the capture), and
+ *	  the workers use the one typed.  A password in -d is overwritten in
+ *	  argv as soon as the options are parsed (libpq gets a copy), so that
+ *	  ps and /proc/PID/cmdline of mirai_load and of its forked workers do
+ *	  not show it.
+ *	- A file skipped as already loaded says which load the ledger has and
+ *	  how to load it again, and warns when the table has no row at all.
+ *	- SIGINT or SIGTERM ends the process in the handler: the connection
+ *	  closes, so the server rolls the file's transaction back; the message
+ *	  names that file.  COMMIT runs with both signals blocked.
  *	- No allocation per packet: rows are packed straight into 64 kB COPY
  *	  chunks that are sent with one PQputCopyData each.
  *	- Two threads per file: a decoding thread reads, hashes, gunzips and
@@ -62,7 +71,8 @@
  *	  from the list in order through a counter in shared memory.
  *
  * Exit status: 0 every file loaded or already loaded; 1 some file failed;
- * 2 usage error (nothing loaded); 3 connection failed or was lost.
+ * 2 usage error (nothing loaded); 3 connection failed or was lost; 130 and
+ * 143 interrupted by SIGINT and SIGTERM (the file in progress rolled back).
  *
  * src/bin/mirai_load.c
  *
@@ -2254,12 +2264,13 @@ help(void)
 		   "PG* environment variables and ~/.pgpass apply; put the password there, not on\n"
 		   "the command line.\n\n");
 	printf("Each file is loaded in one transaction, with a row in the ledger table\n"
-		   "mirai_load_ledger that names it by the SHA-256 of its bytes as read (a gzip\n"
-		   "file's compressed bytes; what comes through \"-\", e.g. from zcat, as it\n"
-		   "comes): a file whose content is already in the ledger for the table, loaded\n"
-		   "with the same column and filter options by this role or by the table's owner,\n"
-		   "is skipped, whatever its name, even if the table was emptied since; --force\n"
-		   "loads it again.\n"
+		   "mirai_load_ledger that names it by the SHA-256 of the bytes read: a gzip\n"
+		   "file's compressed bytes, or what comes through \"-\" (zcat's output is\n"
+		   "decompressed: \"zcat f.gz | mirai_load -\" and \"mirai_load f.gz\" are two\n"
+		   "files to it).  A file whose content is already in the ledger for the table,\n"
+		   "loaded with the same column and filter options by this role or by the\n"
+		   "table's owner, is skipped, whatever its name, even if the table was emptied\n"
+		   "since; --force loads it again.\n"
 		   "A corrupt file is reported (file, packet, byte offset, field), rolled back,\n"
 		   "and the next file is loaded; with --on-error=skip, its damaged records are\n"
 		   "skipped with a warning each and the rest is loaded, as pcap_read(...,\n"
@@ -2407,7 +2418,7 @@ mask_uri_password(char *s)
 }
 
 /*
- * Hide the password of a -d CONNINFO from ps and /proc/PID/cmdline: keep a
+ * Hide the password of a -d DBNAME from ps and /proc/PID/cmdline: keep a
  * copy for libpq, then overwrite the password's bytes in argv, in place,
  * before any connection or worker (the workers are forked and share the
  * parent's arguments).  When the masked string would still give libpq the
