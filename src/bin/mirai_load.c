@@ -2781,7 +2781,18 @@ main(int argc, char **argv)
 			if (p > 0)
 			{
 				int			code = WIFEXITED(ws) ? WEXITSTATUS(ws) : EXIT_FAILED;
+				int			k;
 
+				/* forward no signal to a pid that may be reused now */
+				block_interrupts(true);
+				for (k = 0; k < sig_npids; k++)
+					if (sig_pids[k] == p)
+					{
+						sig_pids[k] = sig_pids[sig_npids - 1];
+						sig_npids--;
+						break;
+					}
+				block_interrupts(false);
 				if (!WIFEXITED(ws))
 					emit("%s: error: a worker died (signal %d)\n", PROGNAME,
 						 WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
