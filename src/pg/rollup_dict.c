@@ -316,6 +316,43 @@ day_cmp(const void *a, const void *b)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
+/*
+ * Sort sources by address: an LSD radix sort, 8 bits a pass (a flooded
+ * day brings a million sources); returns the sorted array (s or another).
+ */
+static DictSource *
+sort_by_src(DictSource *s, int n)
+{
+	DictSource *t;
+	int			d,
+				i;
+
+	if (n < 256)
+	{
+		qsort(s, n, sizeof(DictSource), src_cmp);
+		return s;
+	}
+	t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * n);
+	for (d = 0; d < 4; d++)
+	{
+		uint32		count[257];
+		DictSource *swap;
+
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[((s[i].src >> (8 * d)) & 0xFF) + 1]++;
+		for (i = 0; i < 256; i++)
+			count[i + 1] += count[i];
+		for (i = 0; i < n; i++)
+			t[count[(s[i].src >> (8 * d)) & 0xFF]++] = s[i];
+		swap = s;
+		s = t;
+		t = swap;
+	}
+	pfree(t);
+	return s;
+}
+
 /* Write a chunk: its sources and the histogram of their first days. */
 static void
 chunk_write(const ExtInfo *info, Oid relid, int chunk, const DictSource *s, int n)
@@ -522,7 +559,7 @@ dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 		b[nb].src = e[i].src;
 		b[nb++].first_day = e[i].day;
 	}
-	qsort(b, nb, sizeof(DictSource), src_cmp);
+	b = sort_by_src(b, nb);
 	for (i = 0, c = 0; i < nb; i++)
 	{
 		if (c > 0 && b[c - 1].src == b[i].src)
