@@ -127,11 +127,13 @@ CREATE TABLE @extschema@.mirai_rollup_dict (
     first_days      date[] NOT NULL,
     first_counts    bigint[] NOT NULL,
     state           bytea NOT NULL,
+    delta           bytea NOT NULL DEFAULT '',
     PRIMARY KEY (tbl, chunk)
 ) WITH (fillfactor = 80);
-ALTER TABLE @extschema@.mirai_rollup_dict ALTER COLUMN state SET STORAGE EXTERNAL;
+ALTER TABLE @extschema@.mirai_rollup_dict ALTER COLUMN state SET STORAGE EXTERNAL,
+                                         ALTER COLUMN delta SET STORAGE EXTERNAL;
 COMMENT ON TABLE @extschema@.mirai_rollup_dict IS
-    'per tracked table and chunk: its sources with the day each was first seen, and how many were first seen each day (internal; read mirai_new_sources)';
+    'per tracked table and chunk: its sources with the day each was first seen (state, and delta: the sources new since state was written), and how many were first seen each day (internal; read mirai_new_sources)';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_part', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_dict', '');

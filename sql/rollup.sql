@@ -167,6 +167,16 @@ SELECT count(*) AS parts_changed FROM mirai_rollup_part p JOIN parts_before b US
  WHERE p.tbl = 'cap_big'::regclass AND p.entries <> b.entries;
 DELETE FROM cap_big WHERE packet_src(p) << '10.1.0.0/16' AND packet_dport(p) = 24;
 SELECT * FROM rollups_diff('cap_big', 'UTC');
+-- new sources on later days go to the dictionary's deltas, which join the
+-- chunks' state as they grow; an earlier first day rewrites a chunk
+INSERT INTO cap_big SELECT mp('2024-12-16T10:00:00Z', host(inet '10.2.0.0' + i), 23) FROM generate_series(1, 10000) i;
+SELECT count(*) FILTER (WHERE octet_length(delta) > 20) AS chunks_with_delta FROM mirai_rollup_dict WHERE tbl = 'cap_big'::regclass;
+INSERT INTO cap_big SELECT mp('2024-12-17T10:00:00Z', host(inet '10.3.0.0' + i), 23) FROM generate_series(1, 10000) i;
+INSERT INTO cap_big SELECT mp('2024-12-18T10:00:00Z', host(inet '10.4.0.0' + i), 23) FROM generate_series(1, 10000) i;
+INSERT INTO cap_big SELECT mp('2024-12-19T10:00:00Z', host(inet '10.5.0.0' + i), 23) FROM generate_series(1, 10000) i;
+SELECT count(*) FILTER (WHERE octet_length(delta) > 20) < 32 AS some_deltas_joined_state FROM mirai_rollup_dict WHERE tbl = 'cap_big'::regclass;
+INSERT INTO cap_big SELECT mp('2024-12-13T10:00:00Z', host(inet '10.5.0.0' + i), 23) FROM generate_series(1, 100) i;
+SELECT * FROM rollups_diff('cap_big', 'UTC');
 -- a part beyond mirai_ext.rollup_part_limit is an error, never written
 SET mirai_ext.rollup_part_limit = '64kB';
 INSERT INTO cap_big

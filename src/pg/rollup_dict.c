@@ -10,18 +10,25 @@
  * (first_days, first_counts), so that mirai_new_sources sums a few hundred
  * short arrays instead of every source of every day.
  *
- * A statement reads the chunks its sources fall in without locking them;
- * only a chunk that gains a source, or an earlier first day, is locked
- * (SELECT ... FOR UPDATE, in ascending order, after the day rows), read
- * again and written.  Once a table's sources are known, loads read the
- * dictionary and write nothing.  A deletion that takes a source off its
- * first day makes the dictionary be built again from the parts.
- *
+ * A chunk keeps its sources in two packed lists: state, and delta, the
+ * sources new since state was last written.  A statement reads the chunks
+ * its sources fall in without locking them (a backend keeps the chunks it
+ * read, by row version, and unpacks only those that changed); only a chunk
+ * that gains a source, or an earlier first day, is locked (SELECT ... FOR
+ * UPDATE, in ascending order, after the day rows), read again and written:
+ * new sources go to delta, a few kilobytes, while state, however large,
+ * stays as it is; delta is folded into state when it passes DELTA_MAX, or
+ * when a source of state gets an earlier first day.  Once a table's
+ * sources are known, loads read the dictionary and write nothing; a source
+ * new to a flooded day costs a short delta, not the chunk.  A deletion
+ * that takes a source off its first day makes the dictionary be built
+ * again from the parts.
+
  * DICT_CHUNKS is fixed: 256 chunks hold a million sources in rows of about
  * 20 kB; past a few tens of millions, rows reach megabytes and
  * mirai_ext.rollup_part_limit guards them.
  *
- * Stored form of a chunk's sources (bytea):
+ * Stored form of a chunk's state and of its delta (bytea each):
  *	byte 0		1 (the version)
  *	varint		number of sources
  *	4 bytes		base: the earliest first day, big-endian
@@ -50,6 +57,7 @@
 #define DICT_BITS		5
 #define DICT_CHUNKS		(1 << DICT_BITS)
 #define DICT_VERSION	1
+#define DELTA_MAX		1024	/* sources of a delta before it joins state */
 
 static inline int
 chunk_of(uint32 src)
@@ -74,14 +82,23 @@ typedef struct DictCacheKey
 	int32		chunk;
 } DictCacheKey;
 
+/* A chunk's two lists of sources, each sorted by address. */
+typedef struct Chunk
+{
+	DictSource *s;				/* state */
+	int			ns;
+	DictSource *d;				/* delta */
+	int			nd;
+} Chunk;
+
 typedef struct DictCacheEntry
 {
 	DictCacheKey key;
 	char		status;
 	TransactionId xmin;
 	ItemPointerData ctid;
-	DictSource *s;
-	int			n;
+	bool		valid;
+	Chunk		ch;				/* copies in dict_cache_cxt */
 } DictCacheEntry;
 
 #define SH_PREFIX		dictcache
@@ -99,10 +116,32 @@ static MemoryContext dict_cache_cxt;
 static dictcache_hash *dict_cache;
 static int64 dict_cache_sources;
 
+static void
+cache_drop_lists(DictCacheEntry *e)
+{
+	if (e->valid)
+	{
+		dict_cache_sources -= e->ch.ns + e->ch.nd;
+		if (e->ch.s)
+			pfree(e->ch.s);
+		if (e->ch.d)
+			pfree(e->ch.d);
+	}
+	e->valid = false;
+}
+
+static DictSource *
+cache_copy(const DictSource *s, int n)
+{
+	DictSource *c = MemoryContextAllocHuge(dict_cache_cxt, sizeof(DictSource) * Max(n, 1));
+
+	memcpy(c, s, sizeof(DictSource) * n);
+	return c;
+}
+
 /* Keep a copy of a chunk as of a row version (when there is room). */
 static void
-cache_put(Oid relid, int chunk, TransactionId xmin, ItemPointer ctid,
-		  const DictSource *s, int n)
+cache_put(Oid relid, int chunk, TransactionId xmin, ItemPointer ctid, const Chunk *ch)
 {
 	DictCacheKey k = {relid, chunk};
 	DictCacheEntry *e;
@@ -115,24 +154,22 @@ cache_put(Oid relid, int chunk, TransactionId xmin, ItemPointer ctid,
 		dict_cache = dictcache_create(dict_cache_cxt, 256, NULL);
 	}
 	e = dictcache_insert(dict_cache, k, &found);
-	if (found && e->s)
-	{
-		dict_cache_sources -= e->n;
-		pfree(e->s);
-	}
-	e->s = NULL;
-	e->n = 0;
+	if (!found)
+		e->valid = false;
+	cache_drop_lists(e);
 	e->xmin = xmin;
 	e->ctid = *ctid;
-	if (dict_cache_sources + n > DICT_CACHE_SOURCES)
+	if (dict_cache_sources + ch->ns + ch->nd > DICT_CACHE_SOURCES)
 	{
 		dictcache_delete_item(dict_cache, e);
 		return;
 	}
-	e->s = MemoryContextAllocHuge(dict_cache_cxt, sizeof(DictSource) * Max(n, 1));
-	memcpy(e->s, s, sizeof(DictSource) * n);
-	e->n = n;
-	dict_cache_sources += n;
+	e->ch.s = cache_copy(ch->s, ch->ns);
+	e->ch.ns = ch->ns;
+	e->ch.d = cache_copy(ch->d, ch->nd);
+	e->ch.nd = ch->nd;
+	e->valid = true;
+	dict_cache_sources += ch->ns + ch->nd;
 }
 
 /* A cached chunk of this row version, or NULL. */
@@ -145,7 +182,7 @@ cache_get(Oid relid, int chunk, TransactionId xmin, ItemPointer ctid)
 	if (dict_cache == NULL)
 		return NULL;
 	e = dictcache_lookup(dict_cache, k);
-	if (e == NULL || e->s == NULL || e->xmin != xmin || !ItemPointerEquals(&e->ctid, ctid))
+	if (e == NULL || !e->valid || e->xmin != xmin || !ItemPointerEquals(&e->ctid, ctid))
 		return NULL;
 	return e;
 }
@@ -163,11 +200,7 @@ cache_forget(Oid relid)
 
 		if (e != NULL)
 		{
-			if (e->s)
-			{
-				dict_cache_sources -= e->n;
-				pfree(e->s);
-			}
+			cache_drop_lists(e);
 			dictcache_delete_item(dict_cache, e);
 		}
 	}
@@ -235,7 +268,12 @@ dict_unpack(bytea *b, int *n)
 	int32		base;
 	DictSource *s;
 
-	if (end - p < 1 || *p++ != DICT_VERSION || !get_varint(&p, end, &count) ||
+	if (end == p)
+	{
+		*n = 0;
+		return palloc(sizeof(DictSource));
+	}
+	if (*p++ != DICT_VERSION || !get_varint(&p, end, &count) ||
 		count > (uint64) (end - p) / 2 || end - p < 4)
 		dict_corrupt("bad header");
 	memcpy(&v32, p, 4);
@@ -353,20 +391,42 @@ sort_by_src(DictSource *s, int n)
 	return s;
 }
 
-/* Write a chunk: its sources and the histogram of their first days. */
-static void
-chunk_write(const ExtInfo *info, Oid relid, int chunk, const DictSource *s, int n)
+/* Merge two lists by address (no address in both). */
+static DictSource *
+merge_lists(const DictSource *a, int na, const DictSource *b, int nb)
 {
+	DictSource *out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * Max(na + nb, 1));
+	int			i = 0,
+				j = 0,
+				k = 0;
+
+	while (i < na || j < nb)
+		out[k++] = (j >= nb || (i < na && a[i].src < b[j].src)) ? a[i++] : b[j++];
+	return out;
+}
+
+/*
+ * Write a chunk: its state (unless keep_state: then its row keeps the
+ * state it has, and only delta is written), its delta, and the histogram
+ * of the first days of both.
+ */
+static void
+chunk_write(const ExtInfo *info, Oid relid, int chunk, const Chunk *ch, bool keep_state)
+{
+	int			n = ch->ns + ch->nd;
 	int32	   *days = palloc(sizeof(int32) * Max(n, 1));
 	Datum	   *dd = palloc(sizeof(Datum) * Max(n, 1));
 	Datum	   *cd = palloc(sizeof(Datum) * Max(n, 1));
-	Oid			at[6] = {OIDOID, INT4OID, INT4OID, DATEARRAYOID, INT8ARRAYOID, BYTEAOID};
-	Datum		v[6];
+	Oid			at[7] = {OIDOID, INT4OID, INT4OID, DATEARRAYOID, INT8ARRAYOID, BYTEAOID, BYTEAOID};
+	Datum		v[7];
 	int			i,
 				nd = 0;
+	bool		isnull;
 
-	for (i = 0; i < n; i++)
-		days[i] = s[i].first_day;
+	for (i = 0; i < ch->ns; i++)
+		days[i] = ch->s[i].first_day;
+	for (i = 0; i < ch->nd; i++)
+		days[ch->ns + i] = ch->d[i].first_day;
 	qsort(days, n, sizeof(int32), day_cmp);
 	for (i = 0; i < n; i++)
 	{
@@ -382,33 +442,44 @@ chunk_write(const ExtInfo *info, Oid relid, int chunk, const DictSource *s, int 
 	v[2] = Int32GetDatum(n);
 	v[3] = PointerGetDatum(construct_array(dd, nd, DATEOID, 4, true, TYPALIGN_INT));
 	v[4] = PointerGetDatum(construct_array(cd, nd, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	v[5] = PointerGetDatum(dict_pack(s, n));
-	if (SPI_execute_with_args(psprintf("INSERT INTO %s.mirai_rollup_dict AS d (tbl, chunk, sources, first_days, first_counts, state) "
-									   "VALUES ($1::pg_catalog.oid, $2, $3, $4, $5, $6) "
-									   "ON CONFLICT (tbl, chunk) DO UPDATE SET sources = excluded.sources, "
-									   "first_days = excluded.first_days, first_counts = excluded.first_counts, "
-									   "state = excluded.state RETURNING xmin, ctid", info->nspname),
-							  6, at, v, NULL, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "writing mirai_rollup_dict failed");
+	v[5] = PointerGetDatum(keep_state ? dict_pack(NULL, 0) : dict_pack(ch->s, ch->ns));
+	v[6] = PointerGetDatum(ch->nd > 0 ? dict_pack(ch->d, ch->nd) : dict_pack(NULL, 0));
+	if (keep_state)
 	{
-		bool		isnull;
-		TransactionId xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		ItemPointer ctid = (ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-
-		cache_put(relid, chunk, xmin, ctid, s, n);
+		/* the row exists (its delta is changing): state is not touched */
+		if (SPI_execute_with_args(psprintf("UPDATE %s.mirai_rollup_dict SET sources = $3, first_days = $4, "
+										   "first_counts = $5, delta = $7 "
+										   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+										   "AND chunk OPERATOR(pg_catalog.=) $2 RETURNING xmin, ctid",
+										   info->nspname),
+								  7, at, v, NULL, false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
+			elog(ERROR, "writing mirai_rollup_dict failed");
 	}
+	else if (SPI_execute_with_args(psprintf("INSERT INTO %s.mirai_rollup_dict AS d (tbl, chunk, sources, first_days, "
+											"first_counts, state, delta) "
+											"VALUES ($1::pg_catalog.oid, $2, $3, $4, $5, $6, $7) "
+											"ON CONFLICT (tbl, chunk) DO UPDATE SET sources = excluded.sources, "
+											"first_days = excluded.first_days, first_counts = excluded.first_counts, "
+											"state = excluded.state, delta = excluded.delta RETURNING xmin, ctid",
+											info->nspname),
+									   7, at, v, NULL, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "writing mirai_rollup_dict failed");
+	cache_put(relid, chunk,
+			  DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
+			  (ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)),
+			  ch);
 	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
- * Read chunks of a table (those in chunks[0..n), sorted) into per-chunk
- * arrays (not to be changed).  Locked: with FOR UPDATE, read as they are.
+ * Read chunks of a table (those in chunks[0..n), sorted) into ch[] (lists
+ * not to be changed).  Locked: with FOR UPDATE, read as they are.
  * Unlocked: only their row versions, then the chunks not cached as of
- * those versions.
+ * those versions.  present[c] says whether chunk c has a row.
  */
 static void
 chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool lock,
-			DictSource **s, int *ns)
+			Chunk *ch, bool *present)
 {
 	Oid			at[2] = {OIDOID, INT4ARRAYOID};
 	Datum		v[2];
@@ -438,11 +509,9 @@ chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool loc
 
 			if (c < 0 || c >= DICT_CHUNKS)
 				dict_corrupt("chunk out of range");
+			present[c] = true;
 			if ((e = cache_get(relid, c, xmin, ctid)) != NULL)
-			{
-				s[c] = e->s;
-				ns[c] = e->n;
-			}
+				ch[c] = e->ch;
 			else
 				cd[nmiss++] = Int32GetDatum(c);
 		}
@@ -451,7 +520,7 @@ chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool loc
 			return;
 		v[1] = PointerGetDatum(construct_array(cd, nmiss, INT4OID, 4, true, TYPALIGN_INT));
 	}
-	if (SPI_execute_with_args(psprintf("SELECT chunk, xmin, ctid, state FROM %s.mirai_rollup_dict "
+	if (SPI_execute_with_args(psprintf("SELECT chunk, xmin, ctid, state, delta FROM %s.mirai_rollup_dict "
 									   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 									   "AND chunk OPERATOR(pg_catalog.=) ANY ($2) ORDER BY chunk%s",
 									   info->nspname, lock ? " FOR UPDATE" : ""),
@@ -466,63 +535,83 @@ chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool loc
 
 		if (c < 0 || c >= DICT_CHUNKS)
 			dict_corrupt("chunk out of range");
-		s[c] = dict_unpack(DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull)), &ns[c]);
+		present[c] = true;
+		ch[c].s = dict_unpack(DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull)), &ch[c].ns);
+		ch[c].d = dict_unpack(DatumGetByteaPP(SPI_getbinval(tup, desc, 5, &isnull)), &ch[c].nd);
 		cache_put(relid, c, DatumGetTransactionId(SPI_getbinval(tup, desc, 2, &isnull)),
-				  (ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 3, &isnull)), s[c], ns[c]);
+				  (ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 3, &isnull)), &ch[c]);
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/*
- * Merge sources (sorted by address, each once) into a chunk's; returns
- * whether it changed (a new source, or an earlier first day).
- */
-static bool
-chunk_merge(DictSource **s, int *ns, const DictSource *b, int nb)
+/* A source in a chunk's lists, or NULL. */
+static DictSource *
+chunk_find(const Chunk *ch, const DictSource *key)
 {
-	DictSource *out;
-	int			i = 0,
-				j = 0,
-				k = 0;
-	bool		changed = false;
+	DictSource *f = ch->ns > 0 ? bsearch(key, ch->s, ch->ns, sizeof(DictSource), src_cmp) : NULL;
 
-	/* most loads bring sources already known, on later days: nothing to do */
+	if (f == NULL && ch->nd > 0)
+		f = bsearch(key, ch->d, ch->nd, sizeof(DictSource), src_cmp);
+	return f;
+}
+
+/* What a batch does to a chunk. */
+typedef enum ChunkChange
+{
+	CHANGE_NONE,				/* every source known, on that day or before */
+	CHANGE_DELTA,				/* new sources only, and they fit in delta */
+	CHANGE_STATE				/* state written again, delta folded in */
+} ChunkChange;
+
+/*
+ * Apply sources b[0..nb) (sorted by address, each once) to a chunk: *ch
+ * becomes the chunk's new lists (new arrays; the old ones are not
+ * changed).  Returns what must be written.
+ */
+static ChunkChange
+chunk_apply(Chunk *ch, const DictSource *b, int nb)
+{
+	DictSource *fresh = NULL,
+			   *all;
+	int			nfresh = 0,
+				j;
+	bool		earlier = false;
+
 	for (j = 0; j < nb; j++)
 	{
-		DictSource *f = *ns > 0 ? bsearch(&b[j], *s, *ns, sizeof(DictSource), src_cmp) : NULL;
+		DictSource *f = chunk_find(ch, &b[j]);
 
-		if (f == NULL || b[j].first_day < f->first_day)
-			break;
+		if (f == NULL)
+		{
+			if (fresh == NULL)
+				fresh = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * (nb - j));
+			fresh[nfresh++] = b[j];
+		}
+		else if (b[j].first_day < f->first_day)
+			earlier = true;
 	}
-	if (j == nb)
-		return false;
-	j = 0;
-	out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * Max((Size) *ns + nb, 1));
-
-	while (i < *ns || j < nb)
+	if (nfresh == 0 && !earlier)
+		return CHANGE_NONE;
+	if (!earlier && ch->nd + nfresh <= DELTA_MAX && ch->ns > 0)
 	{
-		if (j >= nb || (i < *ns && (*s)[i].src < b[j].src))
-			out[k++] = (*s)[i++];
-		else if (i >= *ns || b[j].src < (*s)[i].src)
-		{
-			out[k++] = b[j++];
-			changed = true;
-		}
-		else
-		{
-			out[k] = (*s)[i++];
-			if (b[j].first_day < out[k].first_day)
-			{
-				out[k].first_day = b[j].first_day;
-				changed = true;
-			}
-			k++;
-			j++;
-		}
+		ch->d = merge_lists(ch->d, ch->nd, fresh, nfresh);
+		ch->nd += nfresh;
+		return CHANGE_DELTA;
 	}
-	*s = out;
-	*ns = k;
-	return changed;
+	/* state and delta as one list, with the batch's earlier days and new sources */
+	all = merge_lists(ch->s, ch->ns, ch->d, ch->nd);
+	for (j = 0; earlier && j < nb; j++)
+	{
+		DictSource *f = bsearch(&b[j], all, ch->ns + ch->nd, sizeof(DictSource), src_cmp);
+
+		if (f != NULL && b[j].first_day < f->first_day)
+			f->first_day = b[j].first_day;
+	}
+	ch->s = merge_lists(all, ch->ns + ch->nd, fresh, nfresh);
+	ch->ns += ch->nd + nfresh;
+	ch->d = NULL;
+	ch->nd = 0;
+	return CHANGE_STATE;
 }
 
 /* ----------------------------------------------------------------------
@@ -538,8 +627,8 @@ void
 dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 {
 	DictSource *b = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * Max(n, 1));
-	DictSource **have = palloc0(sizeof(DictSource *) * DICT_CHUNKS);
-	int		   *nhave = palloc0(sizeof(int) * DICT_CHUNKS);
+	Chunk	   *ch = palloc0(sizeof(Chunk) * DICT_CHUNKS);
+	bool	   *present = palloc0(sizeof(bool) * DICT_CHUNKS);
 	int		   *from = palloc0(sizeof(int) * (DICT_CHUNKS + 1));
 	DictSource *bychunk;
 	int32		chunks[DICT_CHUNKS];
@@ -548,7 +637,6 @@ dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 				nchange = 0,
 				i,
 				c;
-	bool		change[DICT_CHUNKS];
 	RoleSwitch	saved;
 
 	if (n == 0)
@@ -588,28 +676,29 @@ dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 	rollup_require_current(info);
 	rollup_as_ext_owner(info, &saved);
 	/* read without locks: which chunks change? */
-	chunks_read(info, relid, chunks, nchunks, false, have, nhave);
-	memset(change, 0, sizeof(change));
+	chunks_read(info, relid, chunks, nchunks, false, ch, present);
 	for (i = 0; i < nchunks; i++)
 	{
+		Chunk		probe = ch[chunks[i]];
+
 		c = chunks[i];
-		if (chunk_merge(&have[c], &nhave[c], bychunk + from[c], from[c + 1] - from[c]))
-		{
-			change[c] = true;
+		if (chunk_apply(&probe, bychunk + from[c], from[c + 1] - from[c]) != CHANGE_NONE)
 			chunks[nchange++] = c;
-		}
 	}
-	/* lock those, read again (a concurrent load may have written them) */
+	/* lock those, read again (a concurrent load may have written them), write */
 	if (nchange > 0)
 	{
-		memset(nhave, 0, sizeof(int) * DICT_CHUNKS);
-		memset(have, 0, sizeof(DictSource *) * DICT_CHUNKS);
-		chunks_read(info, relid, chunks, nchange, true, have, nhave);
+		memset(ch, 0, sizeof(Chunk) * DICT_CHUNKS);
+		memset(present, 0, sizeof(bool) * DICT_CHUNKS);
+		chunks_read(info, relid, chunks, nchange, true, ch, present);
 		for (i = 0; i < nchange; i++)
 		{
+			ChunkChange change;
+
 			c = chunks[i];
-			if (chunk_merge(&have[c], &nhave[c], bychunk + from[c], from[c + 1] - from[c]))
-				chunk_write(info, relid, c, have[c], nhave[c]);
+			change = chunk_apply(&ch[c], bychunk + from[c], from[c + 1] - from[c]);
+			if (change != CHANGE_NONE)
+				chunk_write(info, relid, c, &ch[c], change == CHANGE_DELTA && present[c]);
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
@@ -700,7 +789,11 @@ dict_rebuild(const ExtInfo *info, Oid relid)
 			else
 				by[c][k++] = by[c][i];
 		}
-		chunk_write(info, relid, c, by[c], k);
+		{
+			Chunk		one = {by[c], k, NULL, 0};
+
+			chunk_write(info, relid, c, &one, false);
+		}
 	}
 	rollup_role_end(&saved);
 }
@@ -712,8 +805,8 @@ dict_rebuild(const ExtInfo *info, Oid relid)
 void
 dict_forget(const ExtInfo *info, Oid relid, const DictSource *gone, int n)
 {
-	DictSource **have = palloc0(sizeof(DictSource *) * DICT_CHUNKS);
-	int		   *nhave = palloc0(sizeof(int) * DICT_CHUNKS);
+	Chunk	   *ch = palloc0(sizeof(Chunk) * DICT_CHUNKS);
+	bool	   *present = palloc0(sizeof(bool) * DICT_CHUNKS);
 	int32		chunks[DICT_CHUNKS];
 	bool		want[DICT_CHUNKS];
 	int			nchunks = 0,
@@ -732,14 +825,12 @@ dict_forget(const ExtInfo *info, Oid relid, const DictSource *gone, int n)
 			chunks[nchunks++] = c;
 	rollup_require_current(info);
 	rollup_as_ext_owner(info, &saved);
-	chunks_read(info, relid, chunks, nchunks, false, have, nhave);
+	chunks_read(info, relid, chunks, nchunks, false, ch, present);
 	rollup_role_end(&saved);
 	for (i = 0; i < n && !first; i++)
 	{
-		DictSource *s;
+		DictSource *s = chunk_find(&ch[chunk_of(gone[i].src)], &gone[i]);
 
-		c = chunk_of(gone[i].src);
-		s = have[c] ? bsearch(&gone[i], have[c], nhave[c], sizeof(DictSource), src_cmp) : NULL;
 		if (s != NULL && s->first_day == gone[i].first_day)
 			first = true;
 	}
