@@ -27,25 +27,14 @@ SELECT c.tbl,
 COMMENT ON VIEW @extschema@.mirai_countries IS
     'Mirai packets per source country over everything tracked, share (fraction) and rank; NULL country: no GeoIP answer';
 
+-- every source of a range, summed in C from the parts
 CREATE OR REPLACE FUNCTION @extschema@.mirai_sources("from" timestamptz, "to" timestamptz,
                                           of_table regclass DEFAULT NULL,
     OUT tbl regclass, OUT src inet, OUT country text, OUT packets bigint,
     OUT share numeric, OUT first_seen timestamptz, OUT last_seen timestamptz,
     OUT days bigint)
     RETURNS SETOF record
-    LANGUAGE sql STABLE
-    BEGIN ATOMIC
-        SELECT s.tbl, s.src, (pg_catalog.array_agg(s.country ORDER BY s.day))[1],
-               pg_catalog.sum(s.packets)::bigint,
-               @extschema@.mirai_share(pg_catalog.sum(s.packets)::bigint,
-                                       (pg_catalog.sum(pg_catalog.sum(s.packets)) OVER (PARTITION BY s.tbl))::bigint),
-               pg_catalog.min(s.first_seen), pg_catalog.max(s.last_seen), pg_catalog.count(*)
-          FROM @extschema@.mirai_sources s
-         WHERE s."time" >= "from" AND s."time" < "to"
-           AND (of_table IS NULL OR s.tbl = of_table)
-         GROUP BY s.tbl, s.src
-         ORDER BY s.tbl, 4 DESC, s.src;
-    END;
+    AS 'MODULE_PATHNAME', 'mirai_sources_range' LANGUAGE C STABLE;
 
 CREATE OR REPLACE FUNCTION @extschema@.mirai_countries("from" timestamptz, "to" timestamptz,
                                             of_table regclass DEFAULT NULL,

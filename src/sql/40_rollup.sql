@@ -395,19 +395,7 @@ CREATE FUNCTION @extschema@.mirai_sources("from" timestamptz, "to" timestamptz,
     OUT share numeric, OUT first_seen timestamptz, OUT last_seen timestamptz,
     OUT days bigint)
     RETURNS SETOF record
-    LANGUAGE sql STABLE
-    BEGIN ATOMIC
-        SELECT s.tbl, s.src, (pg_catalog.array_agg(s.country ORDER BY s.day))[1],
-               pg_catalog.sum(s.packets)::bigint,
-               @extschema@.mirai_share(pg_catalog.sum(s.packets)::bigint,
-                                       (pg_catalog.sum(pg_catalog.sum(s.packets)) OVER (PARTITION BY s.tbl))::bigint),
-               pg_catalog.min(s.first_seen), pg_catalog.max(s.last_seen), pg_catalog.count(*)
-          FROM @extschema@.mirai_sources s
-         WHERE s."time" >= "from" AND s."time" < "to"
-           AND (of_table IS NULL OR s.tbl = of_table)
-         GROUP BY s.tbl, s.src
-         ORDER BY s.tbl, 4 DESC, s.src;
-    END;
+    AS 'MODULE_PATHNAME', 'mirai_sources_range' LANGUAGE C STABLE;
 COMMENT ON FUNCTION @extschema@.mirai_sources(timestamptz, timestamptz, regclass) IS
     'Mirai sources over the days starting in [from, to): country when first seen in the range, packets, share (fraction), first and last seen, days active';
 
