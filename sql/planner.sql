@@ -82,6 +82,13 @@ FROM generate_series(1, 500) g;
 ANALYZE pl_mcv;
 SELECT pg_temp.sel('pl_mcv', 'is_mirai(p)') AS mirai;
 
+-- a column of a domain over packet has the same statistics
+CREATE DOMAIN pl_packet AS packet;
+CREATE TABLE pl_domain (p pl_packet) WITH (autovacuum_enabled = off);
+INSERT INTO pl_domain SELECT p FROM pl;
+ANALYZE pl_domain;
+SELECT pg_temp.sel('pl_domain', 'is_mirai(p)') AS mirai;
+
 -- NULLs are never Mirai's: a quarter of NULLs, three quarters of pl
 CREATE TABLE pl_null (p packet) WITH (autovacuum_enabled = off);
 INSERT INTO pl_null SELECT CASE WHEN i % 4 = 0 THEN NULL ELSE p END
@@ -102,5 +109,6 @@ SELECT pg_temp.est('SELECT * FROM pl WHERE is_mirai(p)') AS mirai_rows;
 RESET ROLE;
 SELECT pg_temp.est('SELECT * FROM pl WHERE is_mirai(p)') AS mirai_rows;
 
-DROP TABLE pl, pl_mcv, pl_null;
+DROP TABLE pl, pl_mcv, pl_null, pl_domain;
+DROP DOMAIN pl_packet;
 DROP ROLE regress_planner_rls;

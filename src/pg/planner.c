@@ -99,9 +99,10 @@ column_sample_selectivity(PlannerInfo *root, Oid funcid, Node *arg, int varRelid
 	double		nullfrac;
 	double		selec;
 
+	/* a column of type packet, or of a domain over it */
 	examine_variable(root, arg, varRelid, &vardata);
 	if (!HeapTupleIsValid(vardata.statsTuple) ||
-		vardata.atttype != exprType(arg) ||
+		getBaseType(vardata.atttype) != exprType(arg) ||
 		!statistic_proc_security_check(&vardata, funcid))
 	{
 		ReleaseVariableStats(vardata);
