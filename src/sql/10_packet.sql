@@ -46,10 +46,10 @@ CREATE FUNCTION @extschema@.packet_time_ns(@extschema@.packet) RETURNS bigint
 COMMENT ON FUNCTION @extschema@.packet_time_ns(@extschema@.packet) IS
     'capture time in nanoseconds since 1970-01-01 00:00 UTC';
 CREATE FUNCTION @extschema@.packet_src(@extschema@.packet) RETURNS inet
-    AS 'MODULE_PATHNAME', 'packet_src' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 4;
+    AS 'MODULE_PATHNAME', 'packet_src' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 5;
 COMMENT ON FUNCTION @extschema@.packet_src(@extschema@.packet) IS 'source IP address';
 CREATE FUNCTION @extschema@.packet_dst(@extschema@.packet) RETURNS inet
-    AS 'MODULE_PATHNAME', 'packet_dst' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 4;
+    AS 'MODULE_PATHNAME', 'packet_dst' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 5;
 COMMENT ON FUNCTION @extschema@.packet_dst(@extschema@.packet) IS 'destination IP address';
 CREATE FUNCTION @extschema@.packet_sport(@extschema@.packet) RETURNS integer
     AS 'MODULE_PATHNAME', 'packet_sport' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
@@ -70,7 +70,7 @@ CREATE FUNCTION @extschema@.packet_flags(@extschema@.packet) RETURNS integer
 COMMENT ON FUNCTION @extschema@.packet_flags(@extschema@.packet) IS
     'TCP flags as a 9-bit number: FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128, NS 256';
 CREATE FUNCTION @extschema@.packet_flags_text(@extschema@.packet) RETURNS text
-    AS 'MODULE_PATHNAME', 'packet_flags_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 5;
+    AS 'MODULE_PATHNAME', 'packet_flags_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 6;
 COMMENT ON FUNCTION @extschema@.packet_flags_text(@extschema@.packet) IS
     'TCP flags as letters F S R P A U E C N, e.g. ''SA''; ''-'' for none';
 CREATE FUNCTION @extschema@.packet_window(@extschema@.packet) RETURNS integer
