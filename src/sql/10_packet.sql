@@ -38,11 +38,11 @@ COMMENT ON FUNCTION @extschema@.packet_predicate_support(internal) IS
 -- COST: the time of a call in units of int4pl's (which costs 1), measured by
 -- test/bench/costs.sh (figures in test/bench/README.md), rounded.
 CREATE FUNCTION @extschema@.packet_time(@extschema@.packet) RETURNS timestamptz
-    AS 'MODULE_PATHNAME', 'packet_time' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_time' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_time(@extschema@.packet) IS
     'capture time, rounded down to the microsecond';
 CREATE FUNCTION @extschema@.packet_time_ns(@extschema@.packet) RETURNS bigint
-    AS 'MODULE_PATHNAME', 'packet_time_ns' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_time_ns' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_time_ns(@extschema@.packet) IS
     'capture time in nanoseconds since 1970-01-01 00:00 UTC';
 CREATE FUNCTION @extschema@.packet_src(@extschema@.packet) RETURNS inet
@@ -52,21 +52,21 @@ CREATE FUNCTION @extschema@.packet_dst(@extschema@.packet) RETURNS inet
     AS 'MODULE_PATHNAME', 'packet_dst' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 5;
 COMMENT ON FUNCTION @extschema@.packet_dst(@extschema@.packet) IS 'destination IP address';
 CREATE FUNCTION @extschema@.packet_sport(@extschema@.packet) RETURNS integer
-    AS 'MODULE_PATHNAME', 'packet_sport' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_sport' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_sport(@extschema@.packet) IS
     'source port (TCP, UDP, SCTP, DCCP, UDP-Lite); NULL otherwise';
 CREATE FUNCTION @extschema@.packet_dport(@extschema@.packet) RETURNS integer
-    AS 'MODULE_PATHNAME', 'packet_dport' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_dport' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_dport(@extschema@.packet) IS
     'destination port (TCP, UDP, SCTP, DCCP, UDP-Lite); NULL otherwise';
 CREATE FUNCTION @extschema@.packet_seq(@extschema@.packet) RETURNS bigint
-    AS 'MODULE_PATHNAME', 'packet_seq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_seq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_seq(@extschema@.packet) IS 'TCP sequence number, 0..4294967295';
 CREATE FUNCTION @extschema@.packet_ack(@extschema@.packet) RETURNS bigint
-    AS 'MODULE_PATHNAME', 'packet_ack' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_ack' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_ack(@extschema@.packet) IS 'TCP acknowledgement number';
 CREATE FUNCTION @extschema@.packet_flags(@extschema@.packet) RETURNS integer
-    AS 'MODULE_PATHNAME', 'packet_flags' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_flags' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_flags(@extschema@.packet) IS
     'TCP flags as a 9-bit number: FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128, NS 256';
 CREATE FUNCTION @extschema@.packet_flags_text(@extschema@.packet) RETURNS text
@@ -74,38 +74,38 @@ CREATE FUNCTION @extschema@.packet_flags_text(@extschema@.packet) RETURNS text
 COMMENT ON FUNCTION @extschema@.packet_flags_text(@extschema@.packet) IS
     'TCP flags as letters F S R P A U E C N, e.g. ''SA''; ''-'' for none';
 CREATE FUNCTION @extschema@.packet_window(@extschema@.packet) RETURNS integer
-    AS 'MODULE_PATHNAME', 'packet_window' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_window' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_window(@extschema@.packet) IS 'TCP window';
 CREATE FUNCTION @extschema@.packet_proto(@extschema@.packet) RETURNS integer
-    AS 'MODULE_PATHNAME', 'packet_proto' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_proto' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_proto(@extschema@.packet) IS
     'IP protocol number (IPv6: the upper-layer header after extension headers): 6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6';
 CREATE FUNCTION @extschema@.packet_ipver(@extschema@.packet) RETURNS integer
-    AS 'MODULE_PATHNAME', 'packet_ipver' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_ipver' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_ipver(@extschema@.packet) IS 'IP version, 4 or 6';
 CREATE FUNCTION @extschema@.packet_ttl(@extschema@.packet) RETURNS integer
-    AS 'MODULE_PATHNAME', 'packet_ttl' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_ttl' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_ttl(@extschema@.packet) IS 'IPv4 TTL or IPv6 hop limit';
 CREATE FUNCTION @extschema@.packet_ipid(@extschema@.packet) RETURNS integer
-    AS 'MODULE_PATHNAME', 'packet_ipid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_ipid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_ipid(@extschema@.packet) IS 'IPv4 identification; NULL for IPv6';
 CREATE FUNCTION @extschema@.packet_len(@extschema@.packet) RETURNS bigint
-    AS 'MODULE_PATHNAME', 'packet_len' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_len' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_len(@extschema@.packet) IS 'frame length on the wire, bytes';
 CREATE FUNCTION @extschema@.packet_caplen(@extschema@.packet) RETURNS bigint
-    AS 'MODULE_PATHNAME', 'packet_caplen' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_caplen' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_caplen(@extschema@.packet) IS 'frame length captured, bytes';
 CREATE FUNCTION @extschema@.packet_vlan(@extschema@.packet) RETURNS integer
-    AS 'MODULE_PATHNAME', 'packet_vlan' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_vlan' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_vlan(@extschema@.packet) IS 'outermost VLAN id; NULL when untagged';
 CREATE FUNCTION @extschema@.packet_icmp_type(@extschema@.packet) RETURNS integer
-    AS 'MODULE_PATHNAME', 'packet_icmp_type' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_icmp_type' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_icmp_type(@extschema@.packet) IS 'ICMP or ICMPv6 type';
 CREATE FUNCTION @extschema@.packet_icmp_code(@extschema@.packet) RETURNS integer
-    AS 'MODULE_PATHNAME', 'packet_icmp_code' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2;
+    AS 'MODULE_PATHNAME', 'packet_icmp_code' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3;
 COMMENT ON FUNCTION @extschema@.packet_icmp_code(@extschema@.packet) IS 'ICMP or ICMPv6 code';
 CREATE FUNCTION @extschema@.packet_is_fragment(@extschema@.packet) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'packet_is_fragment' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 2
+    AS 'MODULE_PATHNAME', 'packet_is_fragment' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 3
     SUPPORT @extschema@.packet_predicate_support;
 COMMENT ON FUNCTION @extschema@.packet_is_fragment(@extschema@.packet) IS
     'true for an IP fragment (only a first fragment has ports)';
