@@ -93,8 +93,8 @@ column_sample_selectivity(PlannerInfo *root, Oid funcid, Node *arg, int varRelid
 	FmgrInfo	pred;
 	double		mcvsel = 0;
 	double		mcvsum = 0;
-	double		nhist = 0;
-	double		histsel = 0;
+	double		histhits = 0;	/* histogram entries that satisfy it */
+	double		histn = 0;		/* of these many (the ends skipped) */
 	int			histsize = 0;
 	double		nullfrac;
 	double		selec;
@@ -124,17 +124,17 @@ column_sample_selectivity(PlannerInfo *root, Oid funcid, Node *arg, int varRelid
 	{
 		histsize = hist.nvalues;
 		if (histsize >= PREDICATE_HIST_MIN)
-			histsel = slot_hits(&pred, &hist, 1, &nhist);
+			histhits = slot_hits(&pred, &hist, 1, &histn);
 		free_attstatsslot(&hist);
 	}
 	ReleaseVariableStats(vardata);
 
-	if (nhist == 0 && mcvsum == 0)
+	if (histn == 0 && mcvsum == 0)
 		return -1;				/* nothing usable: the default */
 
 	/* the histogram's fraction, or the default for the rows the MCVs miss */
-	selec = nhist > 0 ? histsel / nhist : PREDICATE_DEFAULT_SEL;
-	if (nhist > 0 && histsize < PREDICATE_HIST_FULL)
+	selec = histn > 0 ? histhits / histn : PREDICATE_DEFAULT_SEL;
+	if (histn > 0 && histsize < PREDICATE_HIST_FULL)
 	{
 		double		w = (double) histsize / PREDICATE_HIST_FULL;
 
