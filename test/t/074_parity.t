@@ -130,7 +130,7 @@ while (@todo || %running)
 		{
 			open(STDOUT, '>', "$work/load.$i.out") or die;
 			open(STDERR, '>', "$work/load.$i.err") or die;
-			exec($load, '-v', '-F', '-d', "dbname=$db", '-t', "t$i", '-c', 'p',
+			exec($load, '-v', '--force', '-d', "dbname=$db", '-t', "t$i", '-c', 'p',
 				$mode eq 'skip' ? '--on-error=skip' : (), "$fx/$f") or exit 127;
 		}
 		$running{$pid} = $i;
