@@ -50,7 +50,9 @@ typedef enum mx_status
 	MX_ERR_TRUNCATED,			/* the data ends inside a structure */
 	MX_ERR_CORRUPT,				/* a value contradicts the format */
 	MX_ERR_LIMIT,				/* a size beyond what we accept */
-	MX_ERR_PACKET,				/* a packet's own headers are malformed */
+	MX_ERR_PACKET,				/* a packet's own headers are malformed: the
+								 * code of the error a malformed frame's
+								 * skip fills, never returned */
 	MX_ERR_SYNTAX,				/* text form: malformed input */
 	MX_ERR_FILTER,				/* BPF expression rejected */
 	MX_ERR_NOMEM				/* malloc failed */
