@@ -8,7 +8,8 @@
 #	  are the packets pcap_read returns, in the same order, and what each
 #	  says about the file is the same, word for word: its ERROR, its
 #	  WARNINGs and its NOTICE (mirai_load -v prints notices), with the
-#	  file's name as each was given it.  Captures one after another on a
+#	  file's name as each was given it.  mirai_load reads every file in
+#	  one run per mode, one transaction a file.  Captures one after another on a
 #	  pipe are one stream to both.
 #
 # Environment (test/in_cluster.sh): PGHOST etc., MIRAI_TOP, MIRAI_LOAD,
@@ -16,6 +17,7 @@
 #
 use strict;
 use warnings;
+use Cwd qw(realpath);
 use Test::More;
 
 my $load = $ENV{MIRAI_LOAD} || 'src/bin/mirai_load';
@@ -95,14 +97,11 @@ sub messages
 my $script = "$work/read.sql";
 open(my $sq, '>', $script) or die;
 print $sq "\\set VERBOSITY default\n\\pset format unaligned\n\\pset tuples_only on\n";
-my $sqlcreate = '';
 for my $i (0 .. $#runs)
 {
 	my ($f, $mode) = @{ $runs[$i] };
 	print $sq "\\warn @@@ $i\n\\o $work/sql.$i\n";
 	print $sq "SELECT p FROM pcap_read('$fxsql/$f', on_error => '$mode') AS p;\n\\o\n";
-	# n numbers the rows in the order mirai_load sent them
-	$sqlcreate .= "CREATE TABLE t$i (n bigserial, p packet);\n";
 }
 print $sq "\\warn @@@ end\n";
 close($sq);
@@ -114,37 +113,33 @@ for my $part (split(/^@@@ /m, $log))
 	$sqlmsg{$1} //= '' if $part =~ /^(\d+)$/;
 }
 
-# ---- mirai_load: each file and mode into a table of its own, two at a time
-spew("$work/create.sql", $sqlcreate);
-system("psql -X -q -v ON_ERROR_STOP=1 -f '$work/create.sql' >/dev/null") == 0 or die;
-my @todo = (0 .. $#runs);
-my %running;
-while (@todo || %running)
+# ---- mirai_load: every file in one run per mode ---------------------------
+# Each file is its own transaction, with its ledger row: the rows of a file
+# are those whose xmin is its ledger row's; n numbers them in the order
+# mirai_load sent them.  Each message names its file.
+my (%loadrows, %loadmsg);
+for my $mode (@modes)
 {
-	while (@todo && keys(%running) < 2)
+	my $t = "loaded_$mode";
+	system("psql -X -q -c 'CREATE TABLE $t (n bigserial, p packet)'") == 0 or die;
+	my $err = `'$load' -v --force -d dbname=$db -t $t -c p @{[ $mode eq 'skip' ? '--on-error=skip' : '' ]} @{[ map { "'$fx/$_'" } @files ]} 2>&1 >/dev/null`;
+	# the messages, each with its DETAIL line
+	my @lines = split /\n/, $err;
+	for (my $i = 0; $i < @lines; $i++)
 	{
-		my $i = shift @todo;
-		my ($f, $mode) = @{ $runs[$i] };
-		my $pid = fork() // die "fork: $!";
-		if ($pid == 0)
-		{
-			open(STDOUT, '>', "$work/load.$i.out") or die;
-			open(STDERR, '>', "$work/load.$i.err") or die;
-			exec($load, '-v', '--force', '-d', "dbname=$db", '-t', "t$i", '-c', 'p',
-				$mode eq 'skip' ? '--on-error=skip' : (), "$fx/$f") or exit 127;
-		}
-		$running{$pid} = $i;
+		next unless $lines[$i] =~ /^mirai_load: (error|warning|notice): [^"]*"([^"]*)"/;
+		my ($name, $text) = ($2, $lines[$i] . "\n");
+		$text .= $lines[++$i] . "\n" if $i + 1 < @lines && $lines[$i + 1] =~ /^DETAIL:  /;
+		$loadmsg{"$name\0$mode"} .= $text;
 	}
-	my $pid = wait();
-	last if $pid < 0;
-	delete $running{$pid};
+	my $rows = `psql -X -A -t -F '|' -c "SELECT l.file_name, t.p FROM $t t JOIN mirai_load_ledger l ON l.xmin = t.xmin AND l.tbl = '$t'::regclass ORDER BY t.n"`;
+	die "psql failed" if $?;
+	for my $line (split /\n/, $rows)
+	{
+		my ($name, $p) = split /\|/, $line, 2;
+		$loadrows{"$name\0$mode"} .= "$p\n";
+	}
 }
-$script = "$work/dump.sql";
-open($sq, '>', $script) or die;
-print $sq "\\pset format unaligned\n\\pset tuples_only on\n";
-print $sq "\\o $work/load.$_.rows\nSELECT p FROM t$_ ORDER BY n;\n" for 0 .. $#runs;
-close($sq);
-system("psql -X -q -v ON_ERROR_STOP=1 -f '$script' >/dev/null") == 0 or die;
 
 # ---- compare ------------------------------------------------------------
 my ($same_packets, $same_words, $read, $failed, $warned, $noticed) = (0, 0, 0, 0, 0, 0);
@@ -152,9 +147,10 @@ for my $i (0 .. $#runs)
 {
 	my ($f, $mode) = @{ $runs[$i] };
 	my @theirs = messages($sqlmsg{$i} // '', "$fxsql/$f", 0);
-	my @mine = messages(slurp("$work/load.$i.err"), "$fx/$f", 1);
+	my $real = realpath("$fx/$f");
+	my @mine = messages($loadmsg{"$fx/$f\0$mode"} // '', "$fx/$f", 1);
 	my $sqlrows = slurp("$work/sql.$i");
-	my $loadrows = slurp("$work/load.$i.rows");
+	my $loadrows = $loadrows{"$real\0$mode"} // '';
 	my $error = grep { /^error/ } @theirs;
 	if ($error)
 	{
