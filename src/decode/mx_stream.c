@@ -51,8 +51,8 @@ struct mx_stream
 	char	   *name;
 	mx_stream_counts counts;
 	mx_record	rec;			/* the last record read */
-	uint32_t	last_linktype;	/* of the last record, once one is seen */
-	bool		have_linktype;
+	uint32_t	last_linktype;	/* of the last record (UINT32_MAX: none yet;
+								 * no link type has that number) */
 	bool		have_malformed; /* first_malformed holds the first one */
 	mx_error	first_malformed;
 	uint32_t	warned[W_NKINDS];
@@ -299,11 +299,14 @@ stream_new(mx_reader *rd, const mx_stream_options *opt, mx_error *err)
 	}
 	strcpy(s->name, name);
 	s->rd = rd;
+	s->max_records = UINT64_MAX;	/* no limit */
+	s->last_linktype = UINT32_MAX;
 	if (opt)
 	{
 		s->filter = opt->filter;
 		s->mirai_only = opt->mirai_only;
-		s->max_records = opt->max_records;
+		if (opt->max_records)
+			s->max_records = opt->max_records;
 		if (opt->salvage)
 			mx_reader_set_salvage(rd, on_damage, s);
 	}
@@ -333,7 +336,6 @@ note_linktype(mx_stream *s, uint32_t linktype)
 	int			i;
 
 	s->last_linktype = linktype;
-	s->have_linktype = true;
 	for (i = 0; i < c->nlinktypes; i++)
 		if (c->linktypes[i] == linktype)
 			return;
@@ -350,11 +352,10 @@ mx_stream_next(mx_stream *s, mx_packet *pkt, mx_error *err)
 	mx_error	ferr;
 	mx_status	st;
 
-	if (s->ended)
-		return MX_END;
+	/* after the end, the reader keeps returning MX_END: no test here */
 	for (;;)
 	{
-		if (s->max_records && c->records >= s->max_records)
+		if (c->records >= s->max_records)
 		{
 			s->ended = true;	/* not the end of the file: no summaries */
 			return MX_END;
@@ -369,7 +370,7 @@ mx_stream_next(mx_stream *s, mx_packet *pkt, mx_error *err)
 		if (st != MX_OK)
 			return st;
 		c->records = rec->packetno;
-		if (!s->have_linktype || rec->linktype != s->last_linktype)
+		if (rec->linktype != s->last_linktype)
 		{
 			if (mx_linktype_name(rec->linktype) == NULL)
 			{
