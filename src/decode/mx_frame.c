@@ -151,9 +151,6 @@ decode_ipv4(frame *f, uint32_t off)
 				end;
 	uint16_t	frag;
 
-	/* an IPv6 header behind an IPv4 type: Wireshark reads it as IPv6 */
-	if (avail > 0 && (d[0] >> 4) == 6)
-		return decode_ipv6(f, off);
 	if (avail < 20)
 	{
 		if (f->cut)
@@ -161,7 +158,12 @@ decode_ipv4(frame *f, uint32_t off)
 		return malformed(f, "ipv4.header", off, "IPv4 header is cut short");
 	}
 	if ((d[0] >> 4) != 4)
+	{
+		/* an IPv6 header behind an IPv4 type: Wireshark reads it as IPv6 */
+		if ((d[0] >> 4) == 6)
+			return decode_ipv6(f, off);
 		return malformed(f, "ipv4.version", off, "IPv4 header has the wrong version");
+	}
 	hl = (uint32_t) (d[0] & 0x0f) * 4;
 	if (hl < 20)
 		return malformed(f, "ipv4.ihl", off, "IPv4 header length is below 5 words");

@@ -702,19 +702,21 @@ next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 	uint64_t	off;
 	uint32_t	magic;
 	bool		big;
-	size_t		hl = rd->rec_hdr_len;
+	size_t		hl = rd->rec_hdr_len,
+				have;
 
 	if ((st = need(rd, 24, err)) != MX_OK)
 		return st;
-	if (avail(rd) == 0)
+	have = avail(rd);
+	if (have == 0)
 		return MX_END;
-	if (avail(rd) < 4)
+	if (have < 4)
 		return truncated_at(rd, "pcap.record", hl);
 	h = rd->win + rd->start;
 	sec = mx_get32(h, rd->big);
 	if (maybe_magic(sec) && at_capture_header(rd, &magic, &big))
 		return new_capture(rd, magic, big, err);
-	if (avail(rd) < hl)
+	if (have < hl)
 		return truncated_at(rd, "pcap.record", hl);
 	off = cur_offset(rd);
 	frac = mx_get32(h + 4, rd->big);
@@ -742,7 +744,8 @@ next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 
 			if ((st = need(rd, 2 * hl + caplen, err)) != MX_OK)
 				return st;
-			next = rd->win + rd->start + hl + caplen;
+			h = rd->win + rd->start;	/* the window may have moved */
+			next = h + hl + caplen;
 			if (!(avail(rd) == hl + caplen && rd->eof) &&
 				!(avail(rd) >= 2 * hl + caplen &&
 				  (plausible_pcap(rd, next, true, true) || file_magic(next, &big2) != 0)))
@@ -755,10 +758,13 @@ next_pcap(mx_reader *rd, mx_record *rec, mx_error *err)
 			return mx_fail(err, MX_ERR_CORRUPT, "pcap.record", rd->packetno + 1, off,
 						   "record header is implausible: its time or lengths are out of line");
 	}
-	if ((st = need(rd, hl + caplen, err)) != MX_OK)
-		return st;
-	if (avail(rd) < hl + caplen)
-		return truncated_at(rd, "pcap.data", hl + caplen);
+	if (have < hl + caplen)
+	{
+		if ((st = need_more(rd, hl + caplen, err)) != MX_OK)
+			return st;
+		if (avail(rd) < hl + caplen)
+			return truncated_at(rd, "pcap.data", hl + caplen);
+	}
 
 	rd->packetno++;
 	rd->have_last_sec = true;
@@ -1192,11 +1198,12 @@ fail:
 
 /*
  * Could h be a pcap record header?  Its captured length is at most the wire
- * length, and its time is within a day before and 30 days after the last
+ * length and MX_MAX_CAPLEN (a record longer than the snaplen is read, cut
+ * to it), and its time is within a day before and 30 days after the last
  * good record's (when timed).  When scanning for a record after damage
- * (scan), its captured length must also fit the snaplen and its fraction of
- * a second be in range: records that break those rules are read in place,
- * with a warning, but are not what a scan looks for.
+ * (scan), its fraction of a second must also be in range: a record that
+ * breaks that rule is read in place, with a warning, but is not what a
+ * scan looks for.
  */
 static bool
 plausible_pcap(const mx_reader *rd, const uint8_t *h, bool timed, bool scan)
@@ -1213,10 +1220,9 @@ plausible_pcap(const mx_reader *rd, const uint8_t *h, bool timed, bool scan)
 		caplen = len;
 		len = t;
 	}
-	if (caplen > len || len > MX_MAX_BLOCK)
+	if (caplen > len || caplen > MX_MAX_CAPLEN || len > MX_MAX_BLOCK)
 		return false;
-	if (scan && (caplen > rd->snaplen ||
-				 frac >= rd->frac_limit))
+	if (scan && frac >= rd->frac_limit)
 		return false;
 	if (timed && rd->have_last_sec &&
 		((uint64_t) sec + 86400 < rd->last_sec ||

@@ -51,6 +51,10 @@ struct mx_stream
 	char	   *name;
 	mx_stream_counts counts;
 	mx_record	rec;			/* the last record read */
+	mx_error	frame_err;		/* why the last malformed frame was skipped */
+	mx_skip_reason reason;		/* why the last frame was skipped (here, not
+								 * on mx_stream_next's stack: no stack
+								 * guard on the per-record path) */
 	uint32_t	last_linktype;	/* of the last record (UINT32_MAX: none yet;
 								 * no link type has that number) */
 	bool		have_malformed; /* first_malformed holds the first one */
@@ -348,8 +352,6 @@ mx_stream_next(mx_stream *s, mx_packet *pkt, mx_error *err)
 {
 	mx_stream_counts *c = &s->counts;
 	mx_record  *rec = &s->rec;
-	mx_skip_reason reason;
-	mx_error	ferr;
 	mx_status	st;
 
 	/* after the end, the reader keeps returning MX_END: no test here */
@@ -392,13 +394,13 @@ mx_stream_next(mx_stream *s, mx_packet *pkt, mx_error *err)
 				continue;
 			}
 		}
-		if (mx_decode_frame(rec, pkt, &reason, &ferr) != MX_OK)
+		if (mx_decode_frame(rec, pkt, &s->reason, &s->frame_err) != MX_OK)
 		{
-			c->skipped[reason]++;
-			if (reason == MX_SKIP_MALFORMED && !s->have_malformed)
+			c->skipped[s->reason]++;
+			if (s->reason == MX_SKIP_MALFORMED && !s->have_malformed)
 			{
 				s->have_malformed = true;
-				s->first_malformed = ferr;
+				s->first_malformed = s->frame_err;
 			}
 			continue;
 		}

@@ -50,6 +50,7 @@ typedef struct read_state
 {
 	char	   *path;
 	mx_stream  *stream;
+	const mx_stream_counts *counts;	/* the stream's, while it is open */
 	mx_filter  *filter;
 	int64		max_packets;	/* -1: no limit */
 	int64		returned;
@@ -237,7 +238,7 @@ read_next(read_state *st, mx_packet *pkt)
 {
 	mx_error	err;
 	mx_status	s;
-	const mx_stream_counts *c = mx_stream_get_counts(st->stream);
+	const mx_stream_counts *c = st->counts;
 
 	CHECK_FOR_INTERRUPTS();
 	s = mx_stream_next(st->stream, pkt, &err);
@@ -320,6 +321,7 @@ pcap_read(PG_FUNCTION_ARGS)
 					mirai_report_error(st->path, &err);
 			}
 			st->stream = open_capture(st);
+			st->counts = mx_stream_get_counts(st->stream);
 		}
 		funcctx->user_fctx = st;
 		MemoryContextSwitchTo(oldcxt);
@@ -403,6 +405,7 @@ pcap_file_info(PG_FUNCTION_ARGS)
 			mirai_report_error(st->path, &err);
 	}
 	st->stream = open_capture(st);
+	st->counts = mx_stream_get_counts(st->stream);
 
 	errcb.callback = read_error_context;
 	errcb.arg = st;

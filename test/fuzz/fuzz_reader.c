@@ -25,7 +25,8 @@
  * input is at hand, and may come before an error in the records inflated
  * before it.  Then the two reads must agree on the packets both handed out.
  * A malformed packet is never an error of the stream.
- * 3. Salvage mode: the stream always ends with MX_END once open.
+ * 3. Salvage mode, from memory and through the descriptor: the stream
+ *    always ends with MX_END once open.
  *
  * mx_reader.c is compiled for this target with -Dread=fuzz_read (see
  * test/fuzz/run.sh); nothing else in the decoder changes.
@@ -276,12 +277,15 @@ compare(const outcome *m, const outcome *f)
 }
 
 /*
- * 3. Salvage mode (on_error => 'skip'): whatever the damage, the stream
- * ends with MX_END (never a format error once open), packet numbers rise,
- * and its counts add up.
+ * 3. Salvage mode (on_error => 'skip'), from memory and through the
+ * descriptor shim (whose small reads slide the window while the salvage
+ * scanner looks ahead): whatever the damage, the stream ends with MX_END
+ * (never a format error once open), packet numbers rise, and its counts add
+ * up.  The two reads may differ: what the scanner slid past through a pipe
+ * is not looked at again.
  */
 static void
-salvage_all(const uint8_t *data, size_t size)
+salvage_all(const uint8_t *data, size_t size, bool by_fd)
 {
 	mx_stream  *s;
 	mx_stream_options opt;
@@ -296,9 +300,26 @@ salvage_all(const uint8_t *data, size_t size)
 	opt.name = "fuzz";
 	opt.salvage = true;
 	opt.max_records = MAX_RECORDS;
-	s = mx_stream_open_memory(data, size, &opt, &err);
+	if (by_fd)
+	{
+		int			fd = open("/dev/null", O_RDONLY);
+
+		if (fd < 0)
+			fuzz_fail("cannot open /dev/null");
+		shim_fd = fd;
+		shim_data = data;
+		shim_len = size;
+		shim_pos = 0;
+		shim_calls = 0;
+		s = mx_stream_open_fd(fd, &opt, &err);	/* closes fd */
+	}
+	else
+		s = mx_stream_open_memory(data, size, &opt, &err);
 	if (s == NULL)
+	{
+		shim_fd = -1;
 		return;
+	}
 	while ((st = mx_stream_next(s, &pkt, &err)) == MX_OK)
 	{
 		const mx_record *rec = mx_stream_record(s);
@@ -319,6 +340,7 @@ salvage_all(const uint8_t *data, size_t size)
 	if (st == MX_END)
 		check_counts(mx_stream_get_counts(s));	/* capped or not */
 	mx_stream_close(s);
+	shim_fd = -1;
 }
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -386,6 +408,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shim_fd = -1;
 
 	compare(&m, &f);
-	salvage_all(data, size);
+	salvage_all(data, size, false);
+	salvage_all(data, size, true);
 	return 0;
 }

@@ -200,4 +200,33 @@ ok($failed > 20 && $warned > 20 && $noticed > 40, 'the runs cover errors, warnin
 	  or diag("$got packets: $err");
 }
 
+# ---- salvage mode through a descriptor, records longer than the snaplen ---
+# 20000 records of 100 bytes in a file whose snapshot length is 64: every
+# record is cut to 64 bytes, none is damage, also where a record straddles
+# the edge of the reader's window (1 MiB) while salvage mode looks at the
+# header after it
+{
+	my $cut = "$work/cut.pcap";
+	open(my $fh, '>:raw', $cut) or die;
+	print $fh pack('V v v V V V V', 0xa1b2c3d4, 2, 4, 0, 0, 64, 1);
+	for my $i (1 .. 20000)
+	{
+		my $ip = pack('C C n n n C C n a4 a4', 0x45, 0, 86, $i & 0xffff, 0, 64, 6, 0,
+			pack('C4', 198, 51, 100, $i % 250 + 1), pack('C4', 203, 0, 113, 7));
+		my $tcp = pack('n n N N C C n n n', 40000 + $i % 1000, 23, 0xcb007107, 0, 5 << 4, 2, 14600, 0, 0);
+		my $frame = pack('H12 H12 n', '020000000001', '020000000002', 0x0800) . $ip . $tcp . ("\0" x 46);
+		print $fh pack('V V V V', 1734134400 + $i, $i, length($frame), length($frame)) . $frame;
+	}
+	close($fh);
+	chmod 0644, $cut;
+	my $err = `'$load' -n --on-error=skip '$cut' 2>&1`;
+	my ($n) = $err =~ /(\d+) packets decoded/;
+	ok(($n // 0) == 20000 && $err !~ /damaged/,
+		'salvage mode through a descriptor: 20000 records longer than the snapshot length are read, cut, none taken for damage')
+	  or diag(join("\n", grep { !/cut a record|Its first/ } split /\n/, $err));
+	my $sql = `psql -X -A -t -c "SELECT count(*) FROM pcap_read('$cut', on_error => 'skip')" 2>&1`;
+	ok($sql =~ /^20000$/m && $sql !~ /damaged/, 'pcap_read(..., on_error => \'skip\') reads them all too')
+	  or diag($sql);
+}
+
 done_testing();
