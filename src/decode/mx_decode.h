@@ -18,7 +18,8 @@
  *
  * The parts:
  *	mx_reader.c		pcap / pcapng / gzip containers from a file, fd or memory
- *	mx_frame.c		link layer, IPv4 / IPv6, TCP / UDP / ICMP -> mx_packet
+ *	mx_link.c		link layers and encapsulations -> where the IP header is
+ *	mx_frame.c		IPv4 / IPv6, TCP / UDP / ICMP -> mx_packet
  *	mx_packet.c		the packet type's stored (= binary) form and text form
  *	mx_filter.c		BPF filters, compiled by libpcap per link type
  *

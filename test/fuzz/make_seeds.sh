@@ -46,7 +46,7 @@ for args in "-l ether" "-l ether --vlan 7 --snaplen 60" "-l raw --ipv6 0.5" \
 	"$gen" -s "$n" -n 3000 --ipv6 0.3 --frag 0.1 $args -o "$tmp/c$n"
 done
 cc -std=c99 -D_DEFAULT_SOURCE -O1 -Isrc/decode -o "$tmp/seeds" test/fuzz/seeds.c \
-	src/decode/mx_reader.c src/decode/mx_frame.c src/decode/mx_packet.c \
+	src/decode/mx_reader.c src/decode/mx_link.c src/decode/mx_frame.c src/decode/mx_packet.c \
 	src/decode/mx_error.c -lz
 "$tmp/seeds" "$dir/text" "$dir/recv" "$tmp"/c*
 # hand-written texts: every optional field, both extremes of time
