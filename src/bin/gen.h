@@ -42,7 +42,9 @@
 #define MAX_IFACES		16
 #define MAX_BLOCKMIX	16
 #define MAX_L3			2048
-#define MAX_FRAME		(MAX_L3 + 64)
+#define MAX_FRAME		(2 * MAX_L3 + 1024)	/* link headers; PPP octet stuffing
+										 * doubles at most */
+#define MAX_MPLS		16		/* labels of --mpls */
 #define SCANNER_POOL	512
 #define MAX_SNAPLEN		262144
 #define MAX_LINKTYPES	64		/* entries of linktypes[] */
@@ -112,6 +114,18 @@ typedef enum
 	L2_RAW6,
 	L2_NULL,
 	L2_LOOP,
+	L2_PPP,						/* 9: PPP, address and control optional */
+	L2_PPP_HDLC,				/* 50: PPP in HDLC-like framing, or Cisco's */
+	L2_CHDLC,					/* 104: Cisco HDLC */
+	L2_FDDI,					/* 10: FDDI, 802.2 LLC / SNAP */
+	L2_ARCNET_BSD,				/* 7: ARCNET, BSD header */
+	L2_ARCNET_LINUX,			/* 129: ARCNET, Linux header */
+	L2_WLAN,					/* 105: 802.11, LLC / SNAP */
+	L2_RADIOTAP,				/* 127: radiotap, then 802.11 */
+	L2_PPI,						/* 192: PPI, then 802.11 (or Ethernet) */
+	L2_PKTAP,					/* 258: Apple PKTAP, then Ethernet (or loopback) */
+	L2_IPNET,					/* 226: Solaris ipnet */
+	L2_NFLOG,					/* 239: Linux NFLOG */
 	L2_UNKNOWN
 } L2Kind;
 
@@ -136,6 +150,16 @@ typedef struct Options
 	int			has_vlan;
 	uint16_t	vlan;
 	int			has_qinq;
+	/* encapsulations inside Ethernet (and MPLS inside PPP and Cisco HDLC) */
+	int			has_pppoe;
+	uint16_t	pppoe_session;
+	int			nmpls;
+	uint32_t	mpls[MAX_MPLS];	/* labels, outermost first */
+	int			has_pbb;
+	uint32_t	pbb_isid;
+	int			has_vntag;
+	uint16_t	vntag_vif;
+	int			link_variants;	/* vary the framing beyond libpcap's filters */
 	uint16_t	qinq_outer;
 	uint16_t	qinq_inner;
 	uint32_t	snaplen;
@@ -191,7 +215,10 @@ typedef enum
 	PK_IP6,
 	PK_ARP,
 	PK_STP,
-	PK_LLDP
+	PK_LLDP,
+	PK_CTRL						/* a link's own control frame: PPP LCP,
+								 * PPPoE discovery, SLARP, FDDI SMT, 802.11
+								 * management, ... (gen_link.c writes it) */
 } PacketKind;
 
 typedef struct Packet
@@ -202,6 +229,7 @@ typedef struct Packet
 	uint8_t		src_mac[6];
 	uint8_t		dst_mac[6];
 	uint8_t		sll_pkttype;	/* 0 host, 1 broadcast, 2 multicast */
+	uint8_t		ctrl;			/* PK_CTRL: which control frame (random) */
 } Packet;
 
 typedef struct Ip4Hdr
@@ -405,7 +433,7 @@ extern int	gen_mirai_from(Gen *g, Packet *pk, Packet *second, int want_opts,
 extern int	gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts,
 					   int want_frag);
 extern void gen_ip6(Gen *g, Packet *pk);
-extern void gen_non_ip(Gen *g, Packet *pk);
+extern void gen_non_ip(Gen *g, L2Kind l2, Packet *pk);
 extern int	ip4_is_mirai(const Packet *pk);
 
 /* gen_sched.c */
@@ -421,7 +449,7 @@ extern const LinkTypeDef linktypes[];
 extern const int nlinktypes;
 extern uint16_t packet_ethertype(const Packet *pk);
 extern size_t encap(const Options *o, L2Kind l2, uint32_t ifindex,
-					const Packet *pk, int big, uint8_t *f);
+					const Packet *pk, int big, uint64_t recno, uint8_t *f);
 
 /* gen_file.c */
 extern void out_open(Out *o, const char *path, int gzip, int level);

@@ -346,7 +346,7 @@ gen_packet_sched(Gen *g, Sched *sc, L2Kind l2, int can_frag, Packet *pk,
 
 		if (nonip && l2_allows(l2, PK_ARP))
 		{
-			gen_non_ip(g, pk);
+			gen_non_ip(g, l2, pk);
 			n = 1;
 		}
 		else if (v6 && l2_allows(l2, PK_IP6))

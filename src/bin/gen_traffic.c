@@ -513,90 +513,169 @@ gen_ip6(Gen *g, Packet *pk)
 	pk->sll_pkttype = 0;
 }
 
-/* Non-IP frame: ARP request for the honeypot, STP BPDU, or LLDP. */
-void
-gen_non_ip(Gen *g, Packet *pk)
+/* ARP request for the honeypot's address, from a neighbour. */
+static void
+gen_arp(Gen *g, Packet *pk)
 {
 	Rng		   *r = &g->rng;
-	uint32_t	v = rng_below(r, 4);
+	uint8_t    *p = pk->l3;
+	uint32_t	spa = (g->opt->dst & UINT32_C(0xFFFFFF00)) | rng_range(r, 1, 254);
+
+	if (spa == g->opt->dst)
+		spa = (g->opt->dst & UINT32_C(0xFFFFFF00)) | ((g->opt->dst + 1) & 0xFF);
+	pk->kind = PK_ARP;
+	pk->src_mac[0] = 0x02;
+	pk->src_mac[1] = 0x42;
+	rng_bytes(r, pk->src_mac + 2, 4);
+	memset(pk->dst_mac, 0xFF, 6);
+	pk->sll_pkttype = 1;
+	put_be16(p, 1);
+	put_be16(p + 2, ETH_IP4);
+	p[4] = 6;
+	p[5] = 4;
+	put_be16(p + 6, 1);
+	memcpy(p + 8, pk->src_mac, 6);
+	put_be32(p + 14, spa);
+	memset(p + 18, 0, 6);
+	put_be32(p + 24, g->opt->dst);
+	pk->len = 28;
+}
+
+/* 802.2 LLC + STP configuration BPDU from the switch. */
+static void
+gen_stp(Gen *g, Packet *pk)
+{
 	uint8_t    *p = pk->l3;
 
-	if (v < 2)
-	{
-		uint32_t	spa = (g->opt->dst & UINT32_C(0xFFFFFF00)) | rng_range(r, 1, 254);
+	pk->kind = PK_STP;
+	memcpy(pk->src_mac, g->bridge_mac, 6);
+	pk->dst_mac[0] = 0x01;
+	pk->dst_mac[1] = 0x80;
+	pk->dst_mac[2] = 0xC2;
+	pk->dst_mac[3] = pk->dst_mac[4] = pk->dst_mac[5] = 0;
+	pk->sll_pkttype = 2;
+	p[0] = 0x42;
+	p[1] = 0x42;
+	p[2] = 0x03;
+	put_be16(p + 3, 0);		/* protocol id */
+	p[5] = 0;				/* version */
+	p[6] = 0;				/* config BPDU */
+	p[7] = 0;				/* flags */
+	put_be16(p + 8, 0x8000);	/* root id */
+	memcpy(p + 10, g->bridge_mac, 6);
+	put_be32(p + 16, 0);	/* root path cost */
+	put_be16(p + 20, 0x8000);	/* bridge id */
+	memcpy(p + 22, g->bridge_mac, 6);
+	put_be16(p + 28, 0x8001);	/* port id */
+	put_be16(p + 30, 0);	/* message age */
+	put_be16(p + 32, 20 * 256); /* max age */
+	put_be16(p + 34, 2 * 256);	/* hello time */
+	put_be16(p + 36, 15 * 256); /* forward delay */
+	pk->len = 38;
+}
 
-		if (spa == g->opt->dst)
-			spa = (g->opt->dst & UINT32_C(0xFFFFFF00)) | ((g->opt->dst + 1) & 0xFF);
-		pk->kind = PK_ARP;
-		pk->src_mac[0] = 0x02;
-		pk->src_mac[1] = 0x42;
-		rng_bytes(r, pk->src_mac + 2, 4);
-		memset(pk->dst_mac, 0xFF, 6);
-		pk->sll_pkttype = 1;
-		put_be16(p, 1);
-		put_be16(p + 2, ETH_IP4);
-		p[4] = 6;
-		p[5] = 4;
-		put_be16(p + 6, 1);
-		memcpy(p + 8, pk->src_mac, 6);
-		put_be32(p + 14, spa);
-		memset(p + 18, 0, 6);
-		put_be32(p + 24, g->opt->dst);
-		pk->len = 28;
+/* LLDP from the switch. */
+static void
+gen_lldp(Gen *g, Packet *pk)
+{
+	uint8_t    *p = pk->l3;
+
+	pk->kind = PK_LLDP;
+	memcpy(pk->src_mac, g->bridge_mac, 6);
+	pk->dst_mac[0] = 0x01;
+	pk->dst_mac[1] = 0x80;
+	pk->dst_mac[2] = 0xC2;
+	pk->dst_mac[3] = 0;
+	pk->dst_mac[4] = 0;
+	pk->dst_mac[5] = 0x0E;
+	pk->sll_pkttype = 2;
+	put_be16(p, (1 << 9) | 7);	/* chassis id: MAC */
+	p[2] = 4;
+	memcpy(p + 3, g->bridge_mac, 6);
+	put_be16(p + 9, (2 << 9) | 5);	/* port id: interface name */
+	p[11] = 5;
+	memcpy(p + 12, "gi01", 4);
+	put_be16(p + 16, (3 << 9) | 2); /* TTL */
+	put_be16(p + 18, 120);
+	put_be16(p + 20, (5 << 9) | 8); /* system name */
+	memcpy(p + 22, "switch01", 8);
+	put_be16(p + 30, 0);	/* end */
+	pk->len = 32;
+}
+
+/*
+ * A link's own control frame (PK_CTRL): which one, and some random bytes
+ * for its body, are drawn here; gen_link.c writes it as the link type has
+ * it (an LCP echo, a PPPoE discovery, a SLARP keepalive, an FDDI SMT frame,
+ * an 802.11 beacon, ACK or encrypted data frame, ...).
+ */
+static void
+gen_ctrl(Gen *g, Packet *pk)
+{
+	Rng		   *r = &g->rng;
+
+	pk->kind = PK_CTRL;
+	pk->ctrl = (uint8_t) rng_u32(r);
+	pk->len = rng_range(r, 16, 48);
+	rng_bytes(r, pk->l3, pk->len);
+	memcpy(pk->src_mac, g->bridge_mac, 6);
+	memset(pk->dst_mac, 0xFF, 6);
+	pk->sll_pkttype = 1;
+}
+
+/*
+ * Non-IP frame.  On Ethernet, Linux cooked and the unknown link type: an
+ * ARP request for the honeypot, an STP BPDU or LLDP (always these draws,
+ * so that those files stay as they were).  On the other link types, what
+ * each can carry: link control frames (PPP, Cisco HDLC), those or the
+ * three above (FDDI, 802.11, PPPoE sessions), ARP alone (ARCNET, NFLOG),
+ * the three above (PKTAP, which wraps Ethernet).
+ */
+void
+gen_non_ip(Gen *g, L2Kind l2, Packet *pk)
+{
+	Rng		   *r = &g->rng;
+	uint32_t	v;
+
+	switch (l2)
+	{
+		case L2_PPP:
+		case L2_PPP_HDLC:
+		case L2_CHDLC:
+			gen_ctrl(g, pk);
+			return;
+		case L2_ARCNET_BSD:
+		case L2_ARCNET_LINUX:
+		case L2_NFLOG:
+			gen_arp(g, pk);
+			return;
+		case L2_FDDI:
+		case L2_WLAN:
+		case L2_RADIOTAP:
+		case L2_PPI:
+			if (rng_below(r, 2) == 0)
+			{
+				gen_ctrl(g, pk);
+				return;
+			}
+			break;
+		case L2_ETHER:
+			if (g->opt->has_pppoe && rng_below(r, 2) == 0)
+			{
+				gen_ctrl(g, pk);
+				return;
+			}
+			break;
+		default:
+			break;
 	}
+	v = rng_below(r, 4);
+	if (v < 2)
+		gen_arp(g, pk);
 	else if (v == 2)
-	{
-		/* 802.2 LLC + configuration BPDU */
-		pk->kind = PK_STP;
-		memcpy(pk->src_mac, g->bridge_mac, 6);
-		pk->dst_mac[0] = 0x01;
-		pk->dst_mac[1] = 0x80;
-		pk->dst_mac[2] = 0xC2;
-		pk->dst_mac[3] = pk->dst_mac[4] = pk->dst_mac[5] = 0;
-		pk->sll_pkttype = 2;
-		p[0] = 0x42;
-		p[1] = 0x42;
-		p[2] = 0x03;
-		put_be16(p + 3, 0);		/* protocol id */
-		p[5] = 0;				/* version */
-		p[6] = 0;				/* config BPDU */
-		p[7] = 0;				/* flags */
-		put_be16(p + 8, 0x8000);	/* root id */
-		memcpy(p + 10, g->bridge_mac, 6);
-		put_be32(p + 16, 0);	/* root path cost */
-		put_be16(p + 20, 0x8000);	/* bridge id */
-		memcpy(p + 22, g->bridge_mac, 6);
-		put_be16(p + 28, 0x8001);	/* port id */
-		put_be16(p + 30, 0);	/* message age */
-		put_be16(p + 32, 20 * 256); /* max age */
-		put_be16(p + 34, 2 * 256);	/* hello time */
-		put_be16(p + 36, 15 * 256); /* forward delay */
-		pk->len = 38;
-	}
+		gen_stp(g, pk);
 	else
-	{
-		pk->kind = PK_LLDP;
-		memcpy(pk->src_mac, g->bridge_mac, 6);
-		pk->dst_mac[0] = 0x01;
-		pk->dst_mac[1] = 0x80;
-		pk->dst_mac[2] = 0xC2;
-		pk->dst_mac[3] = 0;
-		pk->dst_mac[4] = 0;
-		pk->dst_mac[5] = 0x0E;
-		pk->sll_pkttype = 2;
-		put_be16(p, (1 << 9) | 7);	/* chassis id: MAC */
-		p[2] = 4;
-		memcpy(p + 3, g->bridge_mac, 6);
-		put_be16(p + 9, (2 << 9) | 5);	/* port id: interface name */
-		p[11] = 5;
-		memcpy(p + 12, "gi01", 4);
-		put_be16(p + 16, (3 << 9) | 2); /* TTL */
-		put_be16(p + 18, 120);
-		put_be16(p + 20, (5 << 9) | 8); /* system name */
-		memcpy(p + 22, "switch01", 8);
-		put_be16(p + 30, 0);	/* end */
-		pk->len = 32;
-	}
+		gen_lldp(g, pk);
 }
 
 /* Can this framing carry IPv4 / IPv6 / non-IP frames? */
@@ -610,8 +689,8 @@ l2_allows(L2Kind l2, PacketKind kind)
 		case PK_IP6:
 			return l2 != L2_RAW4;
 		default:
-			return l2 == L2_ETHER || l2 == L2_SLL || l2 == L2_SLL2 ||
-				l2 == L2_UNKNOWN;
+			return l2 != L2_RAW && l2 != L2_RAW4 && l2 != L2_RAW6 &&
+				l2 != L2_NULL && l2 != L2_LOOP && l2 != L2_IPNET;
 	}
 }
 
@@ -632,7 +711,7 @@ gen_packet(Gen *g, L2Kind l2, int can_frag, Packet *pk, Packet *second)
 
 	if (nonip && l2_allows(l2, PK_ARP))
 	{
-		gen_non_ip(g, pk);
+		gen_non_ip(g, l2, pk);
 		return 1;
 	}
 	if (!l2_allows(l2, PK_IP4) || (!mirai && v6 && l2_allows(l2, PK_IP6)))

@@ -179,6 +179,11 @@ enum
 	OPT_LINKTYPE,
 	OPT_VLAN,
 	OPT_QINQ,
+	OPT_PPPOE,
+	OPT_MPLS,
+	OPT_PBB,
+	OPT_VNTAG,
+	OPT_LINK_VARIANTS,
 	OPT_SNAPLEN,
 	OPT_START,
 	OPT_RATE,
@@ -221,6 +226,11 @@ static const OptDef optdefs[] = {
 	{"linktype", 'l', 1, OPT_LINKTYPE},
 	{"vlan", 0, 1, OPT_VLAN},
 	{"qinq", 0, 1, OPT_QINQ},
+	{"pppoe", 0, 1, OPT_PPPOE},
+	{"mpls", 0, 1, OPT_MPLS},
+	{"pbb", 0, 1, OPT_PBB},
+	{"vntag", 0, 1, OPT_VNTAG},
+	{"link-variants", 0, 0, OPT_LINK_VARIANTS},
 	{"snaplen", 0, 1, OPT_SNAPLEN},
 	{"start", 0, 1, OPT_START},
 	{"rate", 0, 1, OPT_RATE},
@@ -260,9 +270,17 @@ usage(void)
 		   "  -z, --gzip             gzip the output\n"
 		   "      --gzip-level N     deflate level 0-9 (default 6; implies --gzip)\n"
 		   "      --byte-order B     little | big | mixed (pcapng sections alternate)\n"
-		   "  -l, --linktype LIST    ether,sll,sll2,raw,raw12,raw14,ipv4,ipv6,null,loop,unknown\n"
+		   "  -l, --linktype LIST    ether,sll,sll2,raw,raw12,raw14,ipv4,ipv6,null,loop,\n"
+		   "                         ppp,ppp-hdlc,chdlc,fddi,arcnet,arcnet-bsd,wlan,radiotap,\n"
+		   "                         ppi,pktap,ipnet,nflog,unknown\n"
 		   "      --vlan ID          one 802.1Q tag on Ethernet frames\n"
 		   "      --qinq OUTER,INNER 802.1ad + 802.1Q tags on Ethernet frames\n"
+		   "      --pppoe SESSION    IP in PPPoE sessions on Ethernet (with discovery and LCP)\n"
+		   "      --mpls L1[,L2...]  IP behind an MPLS label stack (Ethernet, PPP, Cisco HDLC)\n"
+		   "      --pbb ISID         802.1ah: Ethernet frames inside a backbone frame\n"
+		   "      --vntag VIF        a VN-Tag on Ethernet frames\n"
+		   "      --link-variants    also the framings libpcap's filters do not follow\n"
+		   "                         (PPP compression and octet stuffing, ...)\n"
 		   "      --snaplen N        snapshot length (default 65535)\n"
 		   "      --start T          first timestamp, Unix seconds[.fraction] (default 1734134400)\n"
 		   "      --rate R           mean packets per second (default 100)\n"
@@ -470,6 +488,45 @@ apply_option(Options *o, const OptDef *d, const char *arg)
 				o->qinq_outer = (uint16_t) parse_u64("--qinq", outer, 0, 4095);
 				o->qinq_inner = (uint16_t) parse_u64("--qinq", comma + 1, 0, 4095);
 			}
+			break;
+		case OPT_PPPOE:
+			o->has_pppoe = 1;
+			o->pppoe_session = (uint16_t) parse_u64("--pppoe", arg, 0, 65535);
+			break;
+		case OPT_MPLS:
+			{
+				const char *p = arg;
+
+				o->nmpls = 0;
+				for (;;)
+				{
+					const char *comma = strchr(p, ',');
+					size_t		len = comma ? (size_t) (comma - p) : strlen(p);
+					char		label[32];
+
+					if (len == 0 || len >= sizeof(label))
+						die(EXIT_USAGE, "invalid --mpls \"%s\" (expected LABEL[,LABEL...])", arg);
+					if (o->nmpls >= MAX_MPLS)
+						die(EXIT_USAGE, "too many labels in --mpls (at most %d)", MAX_MPLS);
+					memcpy(label, p, len);
+					label[len] = '\0';
+					o->mpls[o->nmpls++] = (uint32_t) parse_u64("--mpls", label, 0, 1048575);
+					if (comma == NULL)
+						break;
+					p = comma + 1;
+				}
+			}
+			break;
+		case OPT_PBB:
+			o->has_pbb = 1;
+			o->pbb_isid = (uint32_t) parse_u64("--pbb", arg, 0, 16777215);
+			break;
+		case OPT_VNTAG:
+			o->has_vntag = 1;
+			o->vntag_vif = (uint16_t) parse_u64("--vntag", arg, 0, 16383);
+			break;
+		case OPT_LINK_VARIANTS:
+			o->link_variants = 1;
 			break;
 		case OPT_SNAPLEN:
 			o->snaplen = (uint32_t) parse_u64("--snaplen", arg, 1, MAX_SNAPLEN);
@@ -728,6 +785,22 @@ validate(const Options *o)
 		die(EXIT_USAGE, "--vlan and --qinq are mutually exclusive");
 	if ((o->has_vlan || o->has_qinq) && !has_ether)
 		die(EXIT_USAGE, "--vlan and --qinq need an Ethernet link type (ether)");
+	if ((o->has_pppoe || o->has_pbb || o->has_vntag) && !has_ether)
+		die(EXIT_USAGE, "--pppoe, --pbb and --vntag need an Ethernet link type (ether)");
+	if (o->nmpls > 0)
+	{
+		int			has_mpls_link = 0;
+
+		for (i = 0; i < o->nifaces; i++)
+		{
+			L2Kind		l2 = linktypes[o->iface_lt[i]].l2;
+
+			if (l2 == L2_ETHER || l2 == L2_PPP || l2 == L2_PPP_HDLC || l2 == L2_CHDLC)
+				has_mpls_link = 1;
+		}
+		if (!has_mpls_link)
+			die(EXIT_USAGE, "--mpls needs Ethernet, PPP or Cisco HDLC (ether, ppp, ppp-hdlc, chdlc)");
+	}
 	if (o->schedule != NULL)
 	{
 		if (o->given_packets || o->given_start || o->given_rate || o->given_mirai)
@@ -851,7 +924,7 @@ main(int argc, char **argv)
 					have_pending = 1;
 			}
 
-			flen = encap(&opt, l2, 2, pk, big, frame);
+			flen = encap(&opt, l2, 2, pk, big, i, frame);
 			caplen = flen > opt.snaplen ? opt.snaplen : (uint32_t) flen;
 			write_record(&b, &opt, big, opt.blocks[i % (uint64_t) opt.nblocks],
 						 ifid, sec, nsec, frame, caplen, (uint32_t) flen,
