@@ -36,6 +36,14 @@ g -f pcapng -l ether --tsresol 9 --tsoffset 1000
 g -f pcapng -l ether --tsresol 0x94 -z
 g -f pcapng -l ether --truncate-last 6 -z
 g -f pcap-ns -l null --byte-order big -z
+# link types and encapsulations, in every framing variant
+for l in ppp ppp-hdlc chdlc fddi arcnet arcnet-bsd wlan radiotap ppi pktap ipnet nflog; do
+	g -l "$l" --link-variants
+done
+g -l nflog --byte-order big --link-variants
+g -l ether --pppoe 7 --qinq 100,200 --link-variants
+g -l ether --vntag 5 --vlan 9 --pbb 77 --mpls 16,17
+g -l ppp --mpls 3
 
 # text and stored forms, from bigger files of every kind
 n=0
