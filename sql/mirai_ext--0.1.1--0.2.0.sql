@@ -27,25 +27,14 @@ SELECT c.tbl,
 COMMENT ON VIEW @extschema@.mirai_countries IS
     'Mirai packets per source country over everything tracked, share (fraction) and rank; NULL country: no GeoIP answer';
 
+-- every source of a range, summed in C from the parts
 CREATE OR REPLACE FUNCTION @extschema@.mirai_sources("from" timestamptz, "to" timestamptz,
                                           of_table regclass DEFAULT NULL,
     OUT tbl regclass, OUT src inet, OUT country text, OUT packets bigint,
     OUT share numeric, OUT first_seen timestamptz, OUT last_seen timestamptz,
     OUT days bigint)
     RETURNS SETOF record
-    LANGUAGE sql STABLE
-    BEGIN ATOMIC
-        SELECT s.tbl, s.src, (pg_catalog.array_agg(s.country ORDER BY s.day))[1],
-               pg_catalog.sum(s.packets)::bigint,
-               @extschema@.mirai_share(pg_catalog.sum(s.packets)::bigint,
-                                       (pg_catalog.sum(pg_catalog.sum(s.packets)) OVER (PARTITION BY s.tbl))::bigint),
-               pg_catalog.min(s.first_seen), pg_catalog.max(s.last_seen), pg_catalog.count(*)
-          FROM @extschema@.mirai_sources s
-         WHERE s."time" >= "from" AND s."time" < "to"
-           AND (of_table IS NULL OR s.tbl = of_table)
-         GROUP BY s.tbl, s.src
-         ORDER BY s.tbl, 4 DESC, s.src;
-    END;
+    AS 'MODULE_PATHNAME', 'mirai_sources_range' LANGUAGE C STABLE;
 
 CREATE OR REPLACE FUNCTION @extschema@.mirai_countries("from" timestamptz, "to" timestamptz,
                                             of_table regclass DEFAULT NULL,
@@ -110,7 +99,8 @@ CREATE TABLE @extschema@.mirai_rollup_part (
     bloom           bytea NOT NULL DEFAULT '',
     PRIMARY KEY (tbl, day, part)
 ) WITH (fillfactor = 80);
-ALTER TABLE @extschema@.mirai_rollup_part ALTER COLUMN entries SET STORAGE EXTERNAL;
+ALTER TABLE @extschema@.mirai_rollup_part ALTER COLUMN entries SET STORAGE EXTERNAL,
+                                         ALTER COLUMN bloom SET STORAGE EXTERNAL;
 COMMENT ON TABLE @extschema@.mirai_rollup_part IS
     'per tracked table, day and part: the packed (source, port) entries of the sources whose hash falls in the part, with packets, first and last time and country, and a Bloom filter of the sources (internal; read the views)';
 
@@ -126,11 +116,13 @@ CREATE TABLE @extschema@.mirai_rollup_dict (
     first_days      date[] NOT NULL,
     first_counts    bigint[] NOT NULL,
     state           bytea NOT NULL,
+    delta           bytea NOT NULL DEFAULT '',
     PRIMARY KEY (tbl, chunk)
 ) WITH (fillfactor = 80);
-ALTER TABLE @extschema@.mirai_rollup_dict ALTER COLUMN state SET STORAGE EXTERNAL;
+ALTER TABLE @extschema@.mirai_rollup_dict ALTER COLUMN state SET STORAGE EXTERNAL,
+                                         ALTER COLUMN delta SET STORAGE EXTERNAL;
 COMMENT ON TABLE @extschema@.mirai_rollup_dict IS
-    'per tracked table and chunk: its sources with the day each was first seen, and how many were first seen each day (internal; read mirai_new_sources)';
+    'per tracked table and chunk: its sources with the day each was first seen (state, and delta: the sources new since state was written), and how many were first seen each day (internal; read mirai_new_sources)';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_part', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_dict', '');
@@ -140,6 +132,7 @@ ALTER TABLE @extschema@.mirai_rollup_day
     ADD COLUMN parts integer NOT NULL DEFAULT 1 CHECK (parts > 0),
     ADD COLUMN nentries bigint NOT NULL DEFAULT 0 CHECK (nentries >= 0),
     ADD COLUMN top bytea NOT NULL DEFAULT '';
+ALTER TABLE @extschema@.mirai_rollup_day ALTER COLUMN top SET STORAGE EXTERNAL;
 
 -- every day's packed entries become its parts and its top list, countries
 -- as stored; then each table's source dictionary is made from them

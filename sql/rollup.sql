@@ -167,6 +167,16 @@ SELECT count(*) AS parts_changed FROM mirai_rollup_part p JOIN parts_before b US
  WHERE p.tbl = 'cap_big'::regclass AND p.entries <> b.entries;
 DELETE FROM cap_big WHERE packet_src(p) << '10.1.0.0/16' AND packet_dport(p) = 24;
 SELECT * FROM rollups_diff('cap_big', 'UTC');
+-- new sources on later days go to the dictionary's deltas, which join the
+-- chunks' state as they grow; an earlier first day rewrites a chunk
+INSERT INTO cap_big SELECT mp('2024-12-16T10:00:00Z', host(inet '10.2.0.0' + i), 23) FROM generate_series(1, 10000) i;
+SELECT count(*) FILTER (WHERE octet_length(delta) > 20) AS chunks_with_delta FROM mirai_rollup_dict WHERE tbl = 'cap_big'::regclass;
+INSERT INTO cap_big SELECT mp('2024-12-17T10:00:00Z', host(inet '10.3.0.0' + i), 23) FROM generate_series(1, 10000) i;
+INSERT INTO cap_big SELECT mp('2024-12-18T10:00:00Z', host(inet '10.4.0.0' + i), 23) FROM generate_series(1, 10000) i;
+INSERT INTO cap_big SELECT mp('2024-12-19T10:00:00Z', host(inet '10.5.0.0' + i), 23) FROM generate_series(1, 10000) i;
+SELECT count(*) FILTER (WHERE octet_length(delta) > 20) < 32 AS some_deltas_joined_state FROM mirai_rollup_dict WHERE tbl = 'cap_big'::regclass;
+INSERT INTO cap_big SELECT mp('2024-12-13T10:00:00Z', host(inet '10.5.0.0' + i), 23) FROM generate_series(1, 100) i;
+SELECT * FROM rollups_diff('cap_big', 'UTC');
 -- a part beyond mirai_ext.rollup_part_limit is an error, never written
 SET mirai_ext.rollup_part_limit = '64kB';
 INSERT INTO cap_big
@@ -191,15 +201,28 @@ SELECT mp(format('2024-12-%sT08:00:00Z', 20 + d), host(inet '10.9.0.0' + d * 100
  WHERE k = 1 OR s <= 150;
 INSERT INTO cap_top
 SELECT mp(format('2024-12-%sT09:00:00Z', 20 + d), '192.0.2.200', 23) FROM generate_series(1, 5) d, generate_series(1, 2) i;
+-- the same question asked of the per-day view, in SQL
+CREATE FUNCTION range_sql(f timestamptz, t timestamptz)
+RETURNS TABLE (src inet, country text, packets bigint, share numeric, first_seen timestamptz,
+               last_seen timestamptz, days bigint) LANGUAGE sql AS $$
+    SELECT src, (array_agg(country ORDER BY day))[1], sum(packets)::bigint,
+           round(sum(packets) / sum(sum(packets)) OVER (), 6), min(first_seen), max(last_seen), count(*)
+      FROM mirai_sources WHERE tbl = 'cap_top'::regclass AND "time" >= f AND "time" < t
+     GROUP BY src ORDER BY 3 DESC, 1 $$;
 CREATE FUNCTION top_differs(f timestamptz, t timestamptz, n int) RETURNS bigint LANGUAGE sql AS $$
     SELECT count(*) FROM (
         (SELECT src, country, packets, share, first_seen, last_seen, days FROM mirai_top_sources(f, t, n, 'cap_top')
-         EXCEPT SELECT src, country, packets, share, first_seen, last_seen, days FROM
-             (SELECT * FROM mirai_sources(f, t, 'cap_top') ORDER BY packets DESC, src LIMIT n) a)
+         EXCEPT SELECT * FROM (SELECT * FROM range_sql(f, t) LIMIT n) a)
         UNION ALL
-        (SELECT src, country, packets, share, first_seen, last_seen, days FROM
-             (SELECT * FROM mirai_sources(f, t, 'cap_top') ORDER BY packets DESC, src LIMIT n) b
-         EXCEPT SELECT src, country, packets, share, first_seen, last_seen, days FROM mirai_top_sources(f, t, n, 'cap_top'))) x $$;
+        (SELECT * FROM (SELECT * FROM range_sql(f, t) LIMIT n) b
+         EXCEPT SELECT src, country, packets, share, first_seen, last_seen, days FROM mirai_top_sources(f, t, n, 'cap_top'))
+        UNION ALL
+        -- and mirai_sources(from, to): every source
+        (SELECT src, country, packets, share, first_seen, last_seen, days FROM mirai_sources(f, t, 'cap_top')
+         EXCEPT SELECT * FROM range_sql(f, t))
+        UNION ALL
+        (SELECT * FROM range_sql(f, t)
+         EXCEPT SELECT src, country, packets, share, first_seen, last_seen, days FROM mirai_sources(f, t, 'cap_top'))) x $$;
 SELECT f::date AS "from", t::date AS "to", n, top_differs(f, t, n) AS differs
   FROM (VALUES ('2024-12-11'::timestamptz, '2024-12-12'::timestamptz), ('2024-12-11', '2024-12-16'),
                ('2024-12-13', '2024-12-15'), ('2024-12-21', '2024-12-26'), ('2024-01-01', '2025-01-01')) r(f, t),

@@ -5,7 +5,7 @@
  *	  decoder, streamed into a table's packet column with
  *	  COPY ... FROM STDIN (FORMAT binary).
  *
- *		mirai_load -d "host=db dbname=honeypot" -t capture /spool/h00.pcapng.gz ...
+ *		mirai_load -h db -d honeypot -t capture /spool/h00.pcapng.gz ...
  *		tcpdump -i eth0 -w - tcp | mirai_load -d honeypot -t capture -
  *
  * The server does no decoding: each row of the COPY stream is the packet
@@ -49,9 +49,18 @@
  *	  operator is written OPERATOR(pg_catalog.=) and every function, type
  *	  and table is schema-qualified (CVE-2018-1058; vacuumdb's
  *	  appendQualifiedRelation resolves a user's table name the same way).
- *	- A password in -d is overwritten in argv as soon as the options are
- *	  parsed (libpq gets a copy), so that ps and /proc/PID/cmdline of
- *	  mirai_load and of its forked workers do not show it.
+ *	- It connects as psql does: -h -p -U, then -d (a conninfo string or URI
+ *	  in -d wins), PG* variables and ~/.pgpass through libpq; a password is
+ *	  asked for on /dev/tty only (standard input may be the capture), and
+ *	  the workers use the one typed.  A password in -d is overwritten in
+ *	  argv as soon as the options are parsed (libpq gets a copy), so that
+ *	  ps and /proc/PID/cmdline of mirai_load and of its forked workers do
+ *	  not show it.
+ *	- A file skipped as already loaded says which load the ledger has and
+ *	  how to load it again, and warns when the table has no row at all.
+ *	- SIGINT or SIGTERM ends the process in the handler: the connection
+ *	  closes, so the server rolls the file's transaction back; the message
+ *	  names that file.  COMMIT runs with both signals blocked.
  *	- No allocation per packet: rows are packed straight into 64 kB COPY
  *	  chunks that are sent with one PQputCopyData each.
  *	- Two threads per file: a decoding thread reads, hashes, gunzips and
@@ -62,7 +71,8 @@
  *	  from the list in order through a counter in shared memory.
  *
  * Exit status: 0 every file loaded or already loaded; 1 some file failed;
- * 2 usage error (nothing loaded); 3 connection failed or was lost.
+ * 2 usage error (nothing loaded); 3 connection failed or was lost; 130 and
+ * 143 interrupted by SIGINT and SIGTERM (the file in progress rolled back).
  *
  * src/bin/mirai_load.c
  *
@@ -74,6 +84,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -83,6 +94,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,11 +118,26 @@
 #define NSLOTS			16		/* COPY chunks between the two threads */
 #define PROGRESS_NS		INT64_C(250000000)
 #define MAX_DAMAGE_WARNINGS 10	/* per file and kind, as pcap_read */
+#define MAX_SKIP_NOTES	10		/* "skipped" lines per run, without -v */
+#define EMPTY_CHECK_MS	"1000"	/* statement_timeout of the emptiness check */
+
+/* -w, -W or neither: when to ask for a password */
+typedef enum prompt_mode
+{
+	PROMPT_IF_NEEDED,			/* when the server asks for one (default) */
+	PROMPT_NEVER,				/* -w */
+	PROMPT_ALWAYS				/* -W: before connecting */
+} prompt_mode;
 
 /* What the command line asked for. */
 typedef struct options
 {
-	const char *conninfo;
+	const char *conninfo;		/* -d: a name, conninfo string or URI */
+	const char *host;
+	const char *port;
+	const char *username;
+	char	   *password;		/* typed at the prompt, for every worker */
+	prompt_mode prompt;
 	const char *table;
 	const char *column;
 	const char *filter;
@@ -142,6 +169,9 @@ typedef struct target
 	char	   *options;		/* for the ledger: what decides the rows */
 	char	   *options_skip;	/* the same, after --on-error=skip skipped
 								 * damage */
+	char	   *ledger;			/* the ledger's name, as the server prints it */
+	char	   *exists_sql;		/* does the table have a row? */
+	bool		can_check_empty;	/* ... and may the role tell, exactly */
 } target;
 
 /* Counts for the whole run, summed by every worker. */
@@ -175,6 +205,13 @@ typedef struct shared
 	volatile int attempted;		/* files taken from the list */
 	totals		tot;
 	slot		slots[MAX_JOBS];
+	volatile int skip_notes;	/* "skipped ... already loaded" lines printed */
+	volatile int skip_notes_left_out;	/* and those left out (the cap) */
+	volatile int skip_hinted;	/* the hint after the first such line */
+	volatile int empty_hinted;	/* ... after the first "table is empty" */
+	volatile int interrupted_files; /* files rolled back on a signal */
+	volatile int gzip_hinted;	/* -v: how a gzip file is known, said once */
+	volatile int pipe_hinted;	/* ... and a pipe */
 } shared;
 
 /* The result of one file. */
@@ -301,19 +338,41 @@ emit(const char *fmt,...)
 	prog.shown = false;
 }
 
-/* A usage error: message, hint, exit 2. */
+/*
+ * A usage error: the message, a hint (by default, where the help is), exit 2.
+ */
+static void
+usage_errorv(const char *hint, const char *fmt, va_list ap)
+{
+	char		buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (hint)
+		emit("%s: error: %s\nHINT:  %s\n", PROGNAME, buf, hint);
+	else
+		emit("%s: error: %s\nHINT:  Try \"%s --help\" for more information.\n",
+			 PROGNAME, buf, PROGNAME);
+	exit(EXIT_USAGE);
+}
+
 static void
 usage_error(const char *fmt,...)
 {
-	char		buf[1024];
 	va_list		ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	usage_errorv(NULL, fmt, ap);
 	va_end(ap);
-	emit("%s: %s\nTry \"%s --help\" for more information.\n", PROGNAME, buf,
-		 PROGNAME);
-	exit(EXIT_USAGE);
+}
+
+static void
+usage_error_hint(const char *hint, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	usage_errorv(hint, fmt, ap);
+	va_end(ap);
 }
 
 /* A decoder error, worded as pcap_read words it in SQL. */
@@ -482,6 +541,132 @@ print_summary(const options *opt, shared *sh, int64_t elapsed_ns)
 }
 
 /* ----------------------------------------------------------------------
+ * Interruption: SIGINT and SIGTERM
+ *
+ * A loader interrupted in a file's transaction ends at once, in the signal
+ * handler: it says which file was rolled back and exits with 128 + the
+ * signal (130, 143).  Closing the connection is the rollback: the server
+ * aborts a transaction whose client is gone, so nothing of the file stays.
+ * Neither thread has to be reached (the decoding thread may be blocked on a
+ * pipe that never delivers).  The handler only reads the state below,
+ * writes, and calls _exit; COMMIT runs with the signals blocked, so that a
+ * file reported as rolled back never committed.  With -j, the parent
+ * forwards the signal to its workers, waits for them and exits the same
+ * way; each worker reports its own file.
+ * ----------------------------------------------------------------------
+ */
+
+static volatile sig_atomic_t sig_caught;	/* the signal, once caught */
+static volatile sig_atomic_t sig_parent;	/* forward to the workers */
+static volatile sig_atomic_t sig_worker;	/* a -j worker */
+static pid_t sig_pids[MAX_JOBS];	/* the workers, for the parent */
+static volatile sig_atomic_t sig_npids;
+static const char *volatile sig_file;	/* the file being loaded */
+static volatile sig_atomic_t sig_in_txn;	/* ... in its open transaction */
+static shared *volatile sig_shared;
+static volatile sig_atomic_t sig_tty = -1;	/* a password prompt's terminal */
+static struct termios sig_tty_mode;	/* ... and its mode to restore */
+
+/* Append s to buf, of the given size, at *n; async-signal-safe. */
+static void
+sig_append(char *buf, size_t size, size_t *n, const char *s)
+{
+	size_t		len = strlen(s);
+
+	if (len > size - 1 - *n)
+		len = size - 1 - *n;
+	memcpy(buf + *n, s, len);
+	*n += len;
+}
+
+/* The handler of SIGINT and SIGTERM. */
+static void
+on_interrupt(int sig)
+{
+	int			save_errno = errno;
+	char		buf[PATH_MAX + 256];
+	size_t		n = 0;
+	int			i;
+
+	if (sig_tty >= 0)
+	{
+		/* the password prompt had turned echo off */
+		tcsetattr(sig_tty, TCSANOW, &sig_tty_mode);
+		if (write(sig_tty, "\n", 1) < 0)
+		{
+			/* nothing to do */
+		}
+		sig_tty = -1;
+	}
+	if (sig_caught)
+	{
+		errno = save_errno;
+		return;
+	}
+	sig_caught = sig;
+	if (sig_parent)
+	{
+		/* main() waits for the workers, then exits */
+		for (i = 0; i < sig_npids; i++)
+			kill(sig_pids[i], sig);
+		errno = save_errno;
+		return;
+	}
+	if (prog.on)
+		sig_append(buf, sizeof(buf), &n, "\r\033[K");
+	if (sig_in_txn && sig_file)
+	{
+		sig_append(buf, sizeof(buf), &n, PROGNAME ": interrupted, rolled back \"");
+		sig_append(buf, sizeof(buf), &n, sig_file);
+		sig_append(buf, sizeof(buf), &n, "\": none of its packets were loaded\n");
+		if (sig_shared)
+			__sync_fetch_and_add(&sig_shared->interrupted_files, 1);
+	}
+	else if (!sig_worker)
+		sig_append(buf, sizeof(buf), &n, PROGNAME ": interrupted\n");
+	if (n > 0 && write(STDERR_FILENO, buf, n) < 0)
+	{
+		/* nowhere left to report it */
+	}
+	_exit(128 + sig);
+}
+
+/*
+ * Catch SIGINT and SIGTERM, unless they were ignored when mirai_load started
+ * (a background job of a shell without job control keeps ignoring SIGINT).
+ */
+static void
+catch_interrupts(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM};
+	struct sigaction sa,
+				old;
+	int			i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < 2; i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (i = 0; i < 2; i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+}
+
+/* Block (or unblock) SIGINT and SIGTERM in the calling thread. */
+static void
+block_interrupts(bool block)
+{
+	sigset_t	set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+/* ----------------------------------------------------------------------
  * Connection and target
  * ----------------------------------------------------------------------
  */
@@ -511,26 +696,164 @@ describe_conninfo(PGconn *conn, char *out, size_t size)
 	PQconninfoFree(opts);
 }
 
-/* Connect as every PostgreSQL client does; NULL with a message on failure. */
-static PGconn *
-connect_db(const options *opt)
+/*
+ * Ask for a password on the terminal, without echo, as psql does; but only
+ * on /dev/tty, never on standard input, which may be the capture ("-").
+ * Returns a malloc'd string, or NULL when there is no terminal.
+ */
+static char *
+read_password(const char *prompt)
 {
-	const char *keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *vals[] = {opt->conninfo, PROGNAME, NULL};
-	PGconn	   *conn = PQconnectdbParams(keys, vals, 1);
+	char		buf[1024];
+	size_t		n = 0;
+	int			fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	struct termios mode,
+				noecho;
+	bool		restore = false;
+	char	   *password;
+
+	if (fd < 0)
+		return NULL;
+	if (tcgetattr(fd, &mode) == 0)
+	{
+		noecho = mode;
+		noecho.c_lflag &= ~ECHO;
+		sig_tty_mode = mode;
+		sig_tty = fd;
+		restore = tcsetattr(fd, TCSAFLUSH, &noecho) == 0;
+	}
+	if (write(fd, prompt, strlen(prompt)) < 0)
+	{
+		/* the answer is read all the same */
+	}
+	for (;;)
+	{
+		char		c;
+		ssize_t		r = read(fd, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || c == '\n')
+			break;
+		if (n < sizeof(buf) - 1)
+			buf[n++] = c;
+	}
+	while (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &mode);
+	sig_tty = -1;
+	if (write(fd, "\n", 1) < 0)
+	{
+		/* only the terminal's cursor is wrong */
+	}
+	close(fd);
+	password = strdup(buf);
+	memset(buf, 0, sizeof(buf));
+	if (password == NULL)
+	{
+		emit("%s: error: out of memory\n", PROGNAME);
+		exit(EXIT_FAILED);
+	}
+	return password;
+}
+
+/* Is there a terminal to ask for a password on? */
+static bool
+have_tty(void)
+{
+	int			fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/*
+ * Connect as psql does: -h, -p, -U, then -d (a name, or a conninfo string or
+ * URI whose settings win over those), PG* environment variables and
+ * ~/.pgpass through libpq.  With typed (the parent), a password is asked for
+ * on the terminal with -W, or when the server wants one that libpq does not
+ * have (unless -w), and kept in *typed; the workers of -j pass NULL and use
+ * opt->password, the one typed.  NULL with a message on failure.
+ */
+static PGconn *
+connect_db(const options *opt, char **typed)
+{
+	const char *keys[7];
+	const char *vals[7];
+	PGconn	   *conn;
 	char		desc[512];
 	char		msg[1024];
+	const char *hint = NULL;
 	size_t		n;
 
-	if (conn && PQstatus(conn) == CONNECTION_OK)
-		return conn;
+	if (typed && opt->prompt == PROMPT_ALWAYS && *typed == NULL)
+	{
+		*typed = read_password("Password: ");
+		if (*typed == NULL)
+		{
+			emit("%s: error: could not connect to the database: cannot ask for the password: no terminal\n"
+				 "HINT:  Without a terminal, give the password in ~/.pgpass or PGPASSWORD, and leave out -W.\n",
+				 PROGNAME);
+			return NULL;
+		}
+	}
+	for (;;)
+	{
+		keys[0] = "host";
+		vals[0] = opt->host;
+		keys[1] = "port";
+		vals[1] = opt->port;
+		keys[2] = "user";
+		vals[2] = opt->username;
+		keys[3] = "password";
+		vals[3] = typed ? *typed : opt->password;
+		keys[4] = "dbname";
+		vals[4] = opt->conninfo;
+		keys[5] = "fallback_application_name";
+		vals[5] = PROGNAME;
+		keys[6] = NULL;
+		vals[6] = NULL;
+		conn = PQconnectdbParams(keys, vals, 1);
+		if (conn && PQstatus(conn) == CONNECTION_OK)
+			return conn;
+		if (conn == NULL || !PQconnectionNeedsPassword(conn) || vals[3] != NULL)
+			break;
+		/* the server wants a password that libpq did not have */
+		if (opt->prompt == PROMPT_NEVER)
+			hint = "-w (--no-password) was given: give the password in ~/.pgpass or PGPASSWORD.";
+		else if (typed == NULL)
+			hint = "Give the password in ~/.pgpass or PGPASSWORD.";
+		else if (!have_tty())
+			hint = "There is no terminal to ask for it on: give the password in ~/.pgpass or PGPASSWORD.";
+		else
+		{
+			char		prompt[128];
+			const char *user = PQuser(conn);
+
+			if (user && user[0])
+				snprintf(prompt, sizeof(prompt), "Password for user %s: ", user);
+			else
+				snprintf(prompt, sizeof(prompt), "Password: ");
+			PQfinish(conn);
+			*typed = read_password(prompt);
+			if (*typed == NULL)
+				*typed = strdup("");
+			continue;
+		}
+		break;
+	}
 	describe_conninfo(conn, desc, sizeof(desc));
 	snprintf(msg, sizeof(msg), "%s", conn ? PQerrorMessage(conn) : "out of memory");
 	n = strlen(msg);
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	emit("%s: error: could not connect to the database: %s\nDETAIL:  Connection: %s\n",
-		 PROGNAME, msg, desc[0] ? desc : "(defaults)");
+	emit("%s: error: could not connect to the database: %s\nDETAIL:  Connection: %s\n%s%s%s",
+		 PROGNAME, msg, desc[0] ? desc : "(defaults)",
+		 hint ? "HINT:  " : "", hint ? hint : "", hint ? "\n" : "");
 	PQfinish(conn);
 	return NULL;
 }
@@ -621,7 +944,8 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 				 "    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid "
 				 "    WHERE c.relnamespace OPERATOR(pg_catalog.=) e.extnamespace "
 				 "      AND c.relname OPERATOR(pg_catalog.=) 'mirai_load_ledger' "
-				 "      AND a.attname OPERATOR(pg_catalog.=) 'options' AND NOT a.attisdropped) "
+				 "      AND a.attname OPERATOR(pg_catalog.=) 'options' AND NOT a.attisdropped), "
+				 "  pg_catalog.quote_ident(n.nspname) "
 				 "FROM pg_catalog.pg_extension e "
 				 "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
 				 "JOIN pg_catalog.pg_type t ON t.typnamespace OPERATOR(pg_catalog.=) e.extnamespace "
@@ -638,6 +962,7 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 					 "HINT:  Run ALTER EXTENSION mirai_ext UPDATE; in that database first.",
 					 PQdb(conn), PQgetvalue(res, 0, 2));
 	schema = strdup(PQgetvalue(res, 0, 0));
+	tg->ledger = xasprintf("%s.mirai_load_ledger", PQgetvalue(res, 0, 4));
 	snprintf(typoid, sizeof(typoid), "%s", PQgetvalue(res, 0, 1));
 	PQclear(res);
 
@@ -646,7 +971,10 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 	res = query(conn,
 				"SELECT c.oid, n.nspname, c.relname, c.relkind, "
 				"  c.oid::pg_catalog.regclass::pg_catalog.text, "
-				"  pg_catalog.has_table_privilege(c.oid, 'INSERT') "
+				"  pg_catalog.has_table_privilege(c.oid, 'INSERT'), "
+				"  c.relkind OPERATOR(pg_catalog.<>) 'f' "
+				"    AND pg_catalog.has_table_privilege(c.oid, 'SELECT') "
+				"    AND NOT pg_catalog.row_security_active(c.oid::pg_catalog.regclass) "
 				"FROM pg_catalog.pg_class c "
 				"JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
 				"WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1::pg_catalog.text)", 1, p);
@@ -674,6 +1002,8 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 		target_error(res, "permission denied: cannot insert into table %s", tg->display);
 	qtable = xasprintf("%s.%s", quote_ident(conn, PQgetvalue(res, 0, 1)),
 					   quote_ident(conn, PQgetvalue(res, 0, 2)));
+	tg->can_check_empty = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
+	tg->exists_sql = xasprintf("SELECT EXISTS (SELECT FROM %s)", qtable);
 	PQclear(res);
 
 	/* its packet columns (or domains over packet) */
@@ -931,12 +1261,166 @@ rollback(worker *w)
 {
 	PGresult   *res;
 
-	if (conn_lost(w))
-		return;
-	while ((res = PQgetResult(w->conn)) != NULL)
+	if (!conn_lost(w))
+	{
+		while ((res = PQgetResult(w->conn)) != NULL)
+			PQclear(res);
+		res = PQexec(w->conn, "ROLLBACK");
 		PQclear(res);
+	}
+	sig_in_txn = 0;
+}
+
+/*
+ * COMMIT with SIGINT and SIGTERM held back, so that a signal that comes
+ * meanwhile is handled once the file is committed (and is then not
+ * reported as rolled back).  The decoding thread has ended by then.
+ */
+static bool
+commit(worker *w, const char *path)
+{
+	bool		ok;
+
+	block_interrupts(true);
+	ok = command(w, path, "COMMIT");
+	if (ok)
+		sig_in_txn = 0;
+	block_interrupts(false);
+	return ok;
+}
+
+/* The ledger row that made the last file count as loaded (ledger_lookup). */
+static struct
+{
+	char		name[PATH_MAX + 1];
+	char		at[64];
+	char		packets[24];
+	char		by[128];
+} seen;
+
+/*
+ * Has the table no row (1), a row (0), or is it not known (-1)?  Asked when
+ * a file is skipped, to say that the ledger has a load the table no longer
+ * holds.  Asked only where the answer is exact and cheap: the role may
+ * SELECT from the table, no row-level security hides rows from it, the
+ * table is not foreign; and within EMPTY_CHECK_MS (statement_timeout: a
+ * table emptied by DELETE is read up to its first live row, which may be
+ * far until it is vacuumed).  It runs as the loading role, which runs the
+ * table's triggers anyway, in a read-only transaction of its own after the
+ * file's was rolled back (so that the file's rows are not counted), and
+ * names no operator or function.  Once the table has a row, or once the
+ * check timed out, it is not asked again.
+ */
+static int
+table_empty(worker *w)
+{
+	static bool not_empty;
+	static bool gave_up;
+	PGresult   *res;
+	int			empty = -1;
+
+	if (!w->tg->can_check_empty || not_empty || gave_up || conn_lost(w))
+		return not_empty ? 0 : -1;
+	res = PQexec(w->conn, "BEGIN READ ONLY");
+	PQclear(res);
+	res = PQexec(w->conn, "SET LOCAL statement_timeout = " EMPTY_CHECK_MS);
+	PQclear(res);
+	res = PQexec(w->conn, w->tg->exists_sql);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		empty = strcmp(PQgetvalue(res, 0, 0), "f") == 0;
+	PQclear(res);
 	res = PQexec(w->conn, "ROLLBACK");
 	PQclear(res);
+	if (empty == 0)
+		not_empty = true;
+	else if (empty < 0)
+		gave_up = true;
+	return empty;
+}
+
+/*
+ * Say why a file was skipped: which load the ledger has (table, role, time),
+ * that the ledger keeps it when the table is emptied, and how to load the
+ * file again; a warning when the table has no row at all.  Without -v, the
+ * first MAX_SKIP_NOTES files of the run get a line (main() counts the
+ * others); -q leaves out all but the warnings.  Called after the file's
+ * transaction was rolled back.
+ */
+static void
+report_skip(worker *w, const file_load *f)
+{
+	const options *opt = w->opt;
+	const target *tg = w->tg;
+	shared	   *sh = w->sh;
+	int			empty;
+	bool		hint;
+
+	if (opt->quiet && !tg->can_check_empty)
+		return;
+	empty = table_empty(w);
+	if (opt->quiet && empty != 1)
+		return;
+	if (!opt->verbose && __sync_add_and_fetch(&sh->skip_notes, 1) > MAX_SKIP_NOTES)
+	{
+		__sync_fetch_and_add(&sh->skip_notes_left_out, 1);
+		return;
+	}
+	if (empty == 1)
+	{
+		char	   *lit = PQescapeLiteral(w->conn, tg->display, strlen(tg->display));
+
+		hint = __sync_bool_compare_and_swap(&sh->empty_hinted, 0, 1);
+		emit("%s: warning: skipped \"%s\": already loaded into %s as \"%s\" by %s at %s (%s packets), but table %s is empty\n"
+			 "DETAIL:  The ledger %s still records that load: the table was emptied (TRUNCATE, DELETE) after it.\n"
+			 "%s%s%s%s%s",
+			 PROGNAME, f->path, tg->display, seen.name, seen.by, seen.at,
+			 seen.packets, tg->display, tg->ledger,
+			 hint ? "HINT:  To load the table's files again, use --force, or delete the table's ledger rows: DELETE FROM " : "",
+			 hint ? tg->ledger : "",
+			 hint ? " WHERE table_name = " : "",
+			 hint && lit ? lit : "''",
+			 hint ? "::regclass;\n" : "");
+		PQfreemem(lit);
+		return;
+	}
+	hint = __sync_bool_compare_and_swap(&sh->skip_hinted, 0, 1);
+	emit("%s: skipped \"%s\": already loaded into %s as \"%s\" by %s at %s (%s packets)\n%s%s%s",
+		 PROGNAME, f->path, tg->display, seen.name, seen.by, seen.at, seen.packets,
+		 hint ? "HINT:  The ledger " : "", hint ? tg->ledger : "",
+		 hint ? " records that load, and keeps it if the table was emptied since (TRUNCATE, DELETE); --force loads the file again, as does deleting its ledger row.\n" : "");
+}
+
+/*
+ * -v, after a file is loaded: the ledger knows a file by the bytes read, so
+ * the same capture read once compressed and once decompressed is loaded
+ * twice.  A hint, once per run: for a gzip-compressed input, and for a pipe
+ * (what zcat writes is decompressed).
+ */
+static const char *
+identity_hint(worker *w, const file_load *f, mx_reader *rd)
+{
+	static char buf[PATH_MAX + 512];
+	const mx_file_info *info = mx_reader_info(rd);
+
+	if (info && info->gzip)
+	{
+		if (!__sync_bool_compare_and_swap(&w->sh->gzip_hinted, 0, 1))
+			return "";
+		snprintf(buf, sizeof(buf),
+				 "HINT:  \"%s\" is gzip-compressed, and the ledger knows it by its compressed bytes: the same capture decompressed (zcat, gunzip) is another file to it and is loaded again. Load each capture in one form.\n",
+				 f->path);
+		return buf;
+	}
+	if (!f->regular)
+	{
+		if (!__sync_bool_compare_and_swap(&w->sh->pipe_hinted, 0, 1))
+			return "";
+		snprintf(buf, sizeof(buf),
+				 "HINT:  The ledger knows \"%s\" by the bytes read from it: if they are a gzip file decompressed (zcat), that file given by name is another file to it and is loaded again. Load each capture in one form.\n",
+				 f->path);
+		return buf;
+	}
+	return "";
 }
 
 /*
@@ -989,17 +1473,21 @@ ledger_lookup(worker *w, file_load *f)
 	}
 	found = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 6), "t") == 0 &&
 		strcmp(PQgetvalue(res, 0, 7), "t") == 0;
-	if (PQntuples(res) > 0 && !w->opt->force && w->opt->verbose)
+	if (found)
+	{
+		/* for report_skip, once the transaction is rolled back */
+		snprintf(seen.name, sizeof(seen.name), "%s", PQgetvalue(res, 0, 0));
+		snprintf(seen.at, sizeof(seen.at), "%s", PQgetvalue(res, 0, 1));
+		snprintf(seen.packets, sizeof(seen.packets), "%s", PQgetvalue(res, 0, 2));
+		snprintf(seen.by, sizeof(seen.by), "%s", PQgetvalue(res, 0, 3));
+	}
+	if (PQntuples(res) > 0 && !found && !w->opt->force && w->opt->verbose)
 	{
 		const char *by = PQgetvalue(res, 0, 3);
 		const char *owner = PQgetvalue(res, 0, 5);
 		const char *me = PQgetvalue(res, 0, 8);
 
-		if (found)
-			emit("%s: skipped \"%s\": already loaded into %s as \"%s\" by %s at %s (%s packets)\n",
-				 PROGNAME, f->path, tg->display, PQgetvalue(res, 0, 0), by,
-				 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
-		else if (strcmp(PQgetvalue(res, 0, 6), "t") == 0)
+		if (strcmp(PQgetvalue(res, 0, 6), "t") == 0)
 			emit("%s: loading \"%s\" although the ledger has it: loaded into %s as \"%s\" by %s at %s with other options (%s; this load: %s%s)\n",
 				 PROGNAME, f->path, tg->display, PQgetvalue(res, 0, 0), by,
 				 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 4), tg->options,
@@ -1457,6 +1945,7 @@ load_file(worker *w, const char *path)
 
 	memset(&f, 0, sizeof(f));
 	f.path = path;
+	sig_file = path;
 	if (strcmp(path, "-") == 0)
 		f.fd = dup(STDIN_FILENO);
 	else
@@ -1514,6 +2003,7 @@ load_file(worker *w, const char *path)
 
 	if (!opt->dry_run)
 	{
+		sig_in_txn = 1;
 		if (!command(w, path, "BEGIN ISOLATION LEVEL READ COMMITTED"))
 			goto fail;
 		if (f.prehashed)
@@ -1524,6 +2014,7 @@ load_file(worker *w, const char *path)
 			if (found && !opt->force)
 			{
 				rollback(w);
+				report_skip(w, &f);
 				r = R_SKIPPED;
 				goto done;
 			}
@@ -1608,6 +2099,7 @@ load_file(worker *w, const char *path)
 		if (found && !opt->force)
 		{
 			rollback(w);
+			report_skip(w, &f);
 			r = R_SKIPPED;
 			goto done;
 		}
@@ -1624,16 +2116,16 @@ load_file(worker *w, const char *path)
 		r = R_SKIPPED;
 		goto done;
 	}
-	if (!command(w, path, "COMMIT"))
+	if (!commit(w, path))
 		goto fail;
 	r = R_LOADED;
 	if (f.truncated)
 		warn_truncated(&f);
 	warn_damaged(&f, "loaded");
 	if (opt->verbose)
-		emit("%s: loaded \"%s\": %llu packets (%llu filtered) in %.2f s\n", PROGNAME, path,
+		emit("%s: loaded \"%s\": %llu packets (%llu filtered) in %.2f s\n%s", PROGNAME, path,
 			 (unsigned long long) f.packets, (unsigned long long) f.filtered,
-			 (now_ns() - t0) / 1e9);
+			 (now_ns() - t0) / 1e9, identity_hint(w, &f, rd));
 	goto done;
 
 fail:
@@ -1649,6 +2141,8 @@ fail:
 	emit("%s: \"%s\" was rolled back: none of its packets were loaded\n", PROGNAME, path);
 
 done:
+	sig_in_txn = 0;
+	sig_file = NULL;
 	if (r == R_FAILED && opt->dry_run)
 		emit("%s: \"%s\" failed\n", PROGNAME, path);
 	/* the reader owns f.fd; a failed open or prehash has closed it */
@@ -1691,7 +2185,7 @@ run_worker(worker *w)
 	w->host[sizeof(w->host) - 1] = '\0';
 	if (!w->opt->dry_run && w->conn == NULL)
 	{
-		w->conn = connect_db(w->opt);
+		w->conn = connect_db(w->opt, NULL);
 		if (w->conn == NULL)
 			return EXIT_CONNECT;
 	}
@@ -1741,16 +2235,13 @@ help(void)
 	printf("FILE is a pcap or pcapng file, gzip-compressed or not (found by content);\n"
 		   "\"-\" reads standard input (e.g. tcpdump -w - or zcat).\n\n");
 	printf("Options:\n"
-		   "  -d, --dbname=CONNINFO    database name, conninfo string or URI\n"
-		   "                           (PG* environment variables and ~/.pgpass apply;\n"
-		   "                           put the password there, not on the command line)\n"
 		   "  -t, --table=TABLE        table to load, named as in SQL (schema.table;\n"
 		   "                           quote capitals, dots and quotes: -t '\"My.Table\"')\n"
 		   "  -c, --column=NAME        the column of type packet, when the table has several\n"
 		   "  -f, --filter=BPF         load only the frames this BPF expression matches\n"
 		   "                           (tcpdump syntax; \"vlan and ...\" for tagged frames)\n"
 		   "  -m, --mirai-only         load only Mirai scanner packets (is_mirai)\n"
-		   "  -F, --force              load files again even when the ledger has them\n"
+		   "      --force              load files again even when the ledger has them\n"
 		   "  -j, --jobs=N             load N files at once, on N connections (default 1)\n"
 		   "  -s, --stop-on-error      stop at the first file that fails\n"
 		   "      --on-error=MODE      error: a damaged record fails its file (default);\n"
@@ -1760,22 +2251,37 @@ help(void)
 		   "  -q, --quiet              no progress line, no summary; errors and warnings only\n"
 		   "  -v, --verbose            one line per file (loaded, skipped)\n"
 		   "  -V, --version            show the version and exit\n"
-		   "  -h, --help               show this help and exit\n\n");
+		   "  -?, --help               show this help and exit\n\n");
+	printf("Connection options (as in psql):\n"
+		   "  -d, --dbname=DBNAME      database name, or a conninfo string or URI (whose\n"
+		   "                           settings win over -h, -p and -U)\n"
+		   "  -h, --host=HOSTNAME      database server host or socket directory\n"
+		   "  -p, --port=PORT          database server port\n"
+		   "  -U, --username=USERNAME  database user name\n"
+		   "  -w, --no-password        never prompt for a password\n"
+		   "  -W, --password           prompt for a password before connecting (else it is\n"
+		   "                           asked for on the terminal when the server wants one)\n"
+		   "PG* environment variables and ~/.pgpass apply; put the password there, not on\n"
+		   "the command line.\n\n");
 	printf("Each file is loaded in one transaction, with a row in the ledger table\n"
-		   "mirai_load_ledger that names it by the SHA-256 of its bytes: a file whose\n"
-		   "content is already in the ledger for the table, loaded with the same column\n"
-		   "and filter options by this role or by the table's owner, is skipped,\n"
-		   "whatever its name.\n"
+		   "mirai_load_ledger that names it by the SHA-256 of the bytes read: a gzip\n"
+		   "file's compressed bytes, or what comes through \"-\" (zcat's output is\n"
+		   "decompressed: \"zcat f.gz | mirai_load -\" and \"mirai_load f.gz\" are two\n"
+		   "files to it).  A file whose content is already in the ledger for the table,\n"
+		   "loaded with the same column and filter options by this role or by the\n"
+		   "table's owner, is skipped, whatever its name, even if the table was emptied\n"
+		   "since; --force loads it again.\n"
 		   "A corrupt file is reported (file, packet, byte offset, field), rolled back,\n"
 		   "and the next file is loaded; with --on-error=skip, its damaged records are\n"
 		   "skipped with a warning each and the rest is loaded, as pcap_read(...,\n"
 		   "on_error => 'skip') reads it.  A file that ends inside its last record is\n"
 		   "loaded without that record, with a warning.\n\n");
 	printf("Exit status:\n"
-		   "  0  every file was loaded, or was already loaded\n"
-		   "  1  some file failed (nothing of it was loaded)\n"
-		   "  2  usage error, or the table, column or extension is wrong (nothing loaded)\n"
-		   "  3  could not connect, or the connection was lost\n\n");
+		   "  0    every file was loaded, or was already loaded\n"
+		   "  1    some file failed (nothing of it was loaded)\n"
+		   "  2    usage error, or the table, column or extension is wrong (nothing loaded)\n"
+		   "  3    could not connect, or the connection was lost\n"
+		   "  130  interrupted by SIGINT (143: SIGTERM); the file in progress was rolled back\n\n");
 	printf("See also the manual page mirai_load(1).\n");
 }
 
@@ -1912,7 +2418,7 @@ mask_uri_password(char *s)
 }
 
 /*
- * Hide the password of a -d CONNINFO from ps and /proc/PID/cmdline: keep a
+ * Hide the password of a -d DBNAME from ps and /proc/PID/cmdline: keep a
  * copy for libpq, then overwrite the password's bytes in argv, in place,
  * before any connection or worker (the workers are forked and share the
  * parent's arguments).  When the masked string would still give libpq the
@@ -1981,17 +2487,31 @@ parse_jobs(const char *s)
 	return (int) v;
 }
 
-/* Parse the command line into *opt; exits on --help, --version, errors. */
+/*
+ * Parse the command line into *opt; exits on --help, --version, errors.
+ *
+ * The short options follow PostgreSQL's clients: -d -h -p -U -w -W -V -?
+ * as in psql and pg_dump, -t -j -v as in pg_dump.  -h is the host, never
+ * the help; -F, --force's short form up to mirai_ext 0.1.1, is an error
+ * with a hint, since every client that has -F gives it a value (psql's
+ * field separator, pg_dump's format) and a stray one must not force a
+ * load.
+ */
 static void
 parse_options(int argc, char **argv, options *opt)
 {
 	static const struct option longopts[] = {
 		{"dbname", required_argument, NULL, 'd'},
+		{"host", required_argument, NULL, 'h'},
+		{"port", required_argument, NULL, 'p'},
+		{"username", required_argument, NULL, 'U'},
+		{"no-password", no_argument, NULL, 'w'},
+		{"password", no_argument, NULL, 'W'},
 		{"table", required_argument, NULL, 't'},
 		{"column", required_argument, NULL, 'c'},
 		{"filter", required_argument, NULL, 'f'},
 		{"mirai-only", no_argument, NULL, 'm'},
-		{"force", no_argument, NULL, 'F'},
+		{"force", no_argument, NULL, 1},
 		{"jobs", required_argument, NULL, 'j'},
 		{"stop-on-error", no_argument, NULL, 's'},
 		{"on-error", required_argument, NULL, 'E'},
@@ -1999,7 +2519,7 @@ parse_options(int argc, char **argv, options *opt)
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
+		{"help", no_argument, NULL, 2},
 		{NULL, 0, NULL, 0}
 	};
 	int			c;
@@ -2010,12 +2530,30 @@ parse_options(int argc, char **argv, options *opt)
 	opt->jobs = 1;
 	opt->on_error = "error";
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:t:c:f:mFj:snqvVh", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":d:h:p:U:wWt:c:f:mj:snqvV?F", longopts, NULL)) != -1)
 	{
+		const char *arg = argv[optind - 1];
+		bool		islong = strncmp(arg, "--", 2) == 0;
+
 		switch (c)
 		{
 			case 'd':
 				opt->conninfo = hide_password(optarg);
+				break;
+			case 'h':
+				opt->host = optarg;
+				break;
+			case 'p':
+				opt->port = optarg;
+				break;
+			case 'U':
+				opt->username = optarg;
+				break;
+			case 'w':
+				opt->prompt = PROMPT_NEVER;
+				break;
+			case 'W':
+				opt->prompt = PROMPT_ALWAYS;
 				break;
 			case 't':
 				opt->table = optarg;
@@ -2029,8 +2567,12 @@ parse_options(int argc, char **argv, options *opt)
 			case 'm':
 				opt->mirai_only = true;
 				break;
-			case 'F':
+			case 1:
 				opt->force = true;
+				break;
+			case 'F':
+				usage_error_hint("To load files again, use --force; it has no short form (-F was --force up to mirai_ext 0.1.1).",
+								 "invalid option \"-F\"");
 				break;
 			case 'j':
 				opt->jobs = parse_jobs(optarg);
@@ -2053,16 +2595,30 @@ parse_options(int argc, char **argv, options *opt)
 			case 'V':
 				printf("%s (mirai_ext) %s\n", PROGNAME, MX_VERSION_STRING);
 				exit(0);
-			case 'h':
+			case 2:
 				help();
 				exit(0);
 			case ':':
-				usage_error("option \"%s\" needs a value", argv[optind - 1]);
+				if (optopt == 'h' && !islong)
+					usage_error_hint("-h is the database server's host (--host), as in psql; -? or --help shows the help.",
+									 "option \"-h\" needs a value");
+				if (islong)
+					usage_error("option \"%s\" needs a value", arg);
+				usage_error("option \"-%c\" needs a value", optopt);
+				break;
+			case '?':
+				/* -? itself, or an option getopt does not know */
+				if (optopt == 0 && !islong)
+				{
+					help();
+					exit(0);
+				}
+				if (optopt > ' ' && optopt < 127 && !islong)
+					usage_error("invalid option \"-%c\"", optopt);
+				usage_error("invalid option \"%s\"", arg);
 				break;
 			default:
-				if (optopt)
-					usage_error("invalid option \"-%c\"", optopt);
-				usage_error("invalid option \"%s\"", argv[optind - 1]);
+				usage_error("invalid option \"%s\"", arg);
 		}
 	}
 	if (strcmp(opt->on_error, "skip") == 0)
@@ -2122,11 +2678,13 @@ main(int argc, char **argv)
 	mx_filter  *filter = NULL;
 	mx_error	err;
 	int			status = 0;
+	int			worker_signal = 0;
 	int			i;
 	worker		w;
 
 	parse_options(argc, argv, &opt);
 	memset(&tg, 0, sizeof(tg));
+	catch_interrupts();
 
 	if (opt.filter)
 	{
@@ -2143,7 +2701,7 @@ main(int argc, char **argv)
 
 	if (!opt.dry_run)
 	{
-		conn = connect_db(&opt);
+		conn = connect_db(&opt, &opt.password);
 		if (conn == NULL)
 			return EXIT_CONNECT;
 		resolve_target(conn, &opt, &tg);
@@ -2157,6 +2715,7 @@ main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	memset(sh, 0, sizeof(shared));
+	sig_shared = sh;
 	progress_init(&opt);
 
 	memset(&w, 0, sizeof(w));
@@ -2174,49 +2733,84 @@ main(int argc, char **argv)
 	else
 	{
 		int			njobs = opt.jobs < opt.nfiles ? opt.jobs : opt.nfiles;
-		pid_t		pids[MAX_JOBS];
 		int			running = 0;
 
 		prog.jobs = njobs;
 		PQfinish(conn);			/* each worker connects on its own */
 		fflush(stdout);
-		for (i = 0; i < njobs; i++)
+
+		/*
+		 * From here a signal is forwarded to the workers; each is forked
+		 * with the signals blocked, so that it is a worker, or known to the
+		 * handler, before one comes.
+		 */
+		sig_parent = 1;
+		for (i = 0; i < njobs && !sig_caught; i++)
 		{
-			pids[i] = fork();
-			if (pids[i] < 0)
+			pid_t		pid;
+
+			block_interrupts(true);
+			pid = fork();
+			if (pid < 0)
 			{
+				block_interrupts(false);
 				emit("%s: error: could not fork: %s\n", PROGNAME, strerror(errno));
 				status = EXIT_FAILED;
 				break;
 			}
-			if (pids[i] == 0)
+			if (pid == 0)
 			{
+				sig_parent = 0;
+				sig_worker = 1;
+				sig_npids = 0;
+				block_interrupts(false);
 				w.id = i;
 				_exit(run_worker(&w));
 			}
+			sig_pids[sig_npids] = pid;
+			sig_npids++;
+			block_interrupts(false);
 			running++;
 		}
 		while (running > 0)
 		{
 			int			ws;
 			/* without a progress line to draw, wait for a worker to end */
-			pid_t		p = waitpid(-1, &ws, prog.on ? WNOHANG : 0);
+			pid_t		p = waitpid(-1, &ws, prog.on && !sig_caught ? WNOHANG : 0);
 
 			if (p > 0)
 			{
 				int			code = WIFEXITED(ws) ? WEXITSTATUS(ws) : EXIT_FAILED;
+				int			k;
 
+				/* forward no signal to a pid that may be reused now */
+				block_interrupts(true);
+				for (k = 0; k < sig_npids; k++)
+					if (sig_pids[k] == p)
+					{
+						sig_pids[k] = sig_pids[sig_npids - 1];
+						sig_npids--;
+						break;
+					}
+				block_interrupts(false);
 				if (!WIFEXITED(ws))
 					emit("%s: error: a worker died (signal %d)\n", PROGNAME,
 						 WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
-				if (code == EXIT_CONNECT || (code == EXIT_FAILED && status == 0))
+				if (code == 128 + SIGINT || code == 128 + SIGTERM)
+				{
+					/* a worker was interrupted on its own: start no file more */
+					worker_signal = code - 128;
+					sh->stop = 1;
+				}
+				else if (code == EXIT_CONNECT || (code == EXIT_FAILED && status == 0))
 					status = code;
 				running--;
 				continue;
 			}
 			if (p < 0 && errno != EINTR)
 				break;
-			progress_draw(sh, false);
+			if (!sig_caught)
+				progress_draw(sh, false);
 			{
 				struct timespec ts = {0, 50 * 1000 * 1000};
 
@@ -2225,10 +2819,22 @@ main(int argc, char **argv)
 		}
 	}
 	progress_clear();
+	if (sig_caught)
+	{
+		/* the workers have said which files they rolled back */
+		if (sh->interrupted_files == 0)
+			emit("%s: interrupted\n", PROGNAME);
+		return 128 + sig_caught;
+	}
+	if (sh->skip_notes_left_out > 0)
+		emit("%s: %d more file%s skipped as already loaded (-v lists each)\n", PROGNAME,
+			 sh->skip_notes_left_out, sh->skip_notes_left_out == 1 ? " was" : "s were");
 	if (status == 0 && sh->tot.files_failed > 0)
 		status = EXIT_FAILED;
 	if (!opt.quiet)
 		print_summary(&opt, sh, now_ns() - prog.start_ns);
 	mx_filter_free(filter);
+	if (worker_signal)
+		return 128 + worker_signal;
 	return status;
 }

@@ -4,17 +4,20 @@
  *		Folding packets into (day, source, port) entries and hourly counts.
  *
  * One pass over a statement's transition table (or, to rebuild, over the
- * table itself) reads each packet's stored form in place and counts it in
- * two hashes: Mirai packets per (day of the table's zone, source,
- * destination port) with their first and last time, and all and Mirai
- * packets per UTC hour.  The entries come out sorted for rollup_store.c,
- * which merges them into the day rows.
+ * table itself) reads each packet's stored form in place: all and Mirai
+ * packets are counted per UTC hour, and each Mirai packet is kept as a
+ * (day of the table's zone, source, destination port, time) record.  The
+ * records are radix-sorted and summed into entries, one per (day, source,
+ * port) with its packets and first and last time, sorted as rollup_day.c
+ * merges them into the days' parts.
  *
- * Where the time goes (perf on a tracked COPY of the benchmark): capturing
- * the transition table (PostgreSQL's, per row), reading it back, and
- * folding each packet into the hash of entries are per row; so packets are
- * read in place in batches whose hash buckets are prefetched, the day of a
- * time is cached per quarter hour, and the batch is radix-sorted.
+ * Sorting rather than hashing: a statement of a million distinct sources
+ * (a flooded day) makes a million entries, and inserting them into a hash
+ * misses the CPU's caches at every packet, where a radix sort streams
+ * through memory (measured: about a quarter of a flooded load's time went
+ * to the hash).  Records are sorted and summed in runs of AGG_RUN, merged
+ * at the end, so memory stays bounded on any statement.  The day of a time
+ * is cached per quarter hour.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,23 +39,6 @@
 
 #define NS_PER_QUARTER	INT64CONST(900000000000)
 
-/* Key of the hash of entries. */
-typedef struct EntryKey
-{
-	int32		day;
-	uint32		src;
-	uint16		dport;
-} EntryKey;
-
-typedef struct EntryHashElem
-{
-	EntryKey	key;
-	char		status;
-	int64		packets;
-	int64		first_us;
-	int64		last_us;
-} EntryHashElem;
-
 typedef struct HourHashElem
 {
 	int64		hour;			/* floor(ns / 1 hour) */
@@ -60,25 +46,6 @@ typedef struct HourHashElem
 	int64		mirai;
 	int64		all;
 } HourHashElem;
-
-static inline uint32
-entry_key_hash(EntryKey k)
-{
-	uint32		h = murmurhash32(k.src ^ ((uint32) k.dport << 16) ^ (uint32) k.dport);
-
-	return hash_combine(h, (uint32) k.day);
-}
-
-#define SH_PREFIX		entryhash
-#define SH_ELEMENT_TYPE	EntryHashElem
-#define SH_KEY_TYPE		EntryKey
-#define SH_KEY			key
-#define SH_HASH_KEY(tb, k)	entry_key_hash(k)
-#define SH_EQUAL(tb, a, b)	((a).src == (b).src && (a).day == (b).day && (a).dport == (b).dport)
-#define SH_SCOPE		static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
 
 #define SH_PREFIX		hourhash
 #define SH_ELEMENT_TYPE	HourHashElem
@@ -100,10 +67,27 @@ typedef struct QCacheSlot
 	bool		valid;
 } QCacheSlot;
 
+/* A Mirai packet as the aggregation keeps it until it sorts. */
+typedef struct PacketRec
+{
+	int32		day;
+	uint32		src;
+	uint16		dport;
+	int64		us;				/* Unix microseconds, rounded down */
+} PacketRec;
+
+#define AGG_RUN		(2 * 1024 * 1024)	/* records sorted and summed at once */
+
 struct RollupAgg
 {
 	pg_tz	   *tz;
-	entryhash_hash *entries;
+	PacketRec  *recs;			/* the current run */
+	int			nrecs;
+	int			caprecs;
+	DayEntry  **runs;			/* runs summed into sorted entries */
+	int		   *run_n;
+	int			nruns;
+	int			capruns;
 	hourhash_hash *hours;
 	/* the hour being counted, not yet in hours (packets come in runs) */
 	int64		cur_hour;
@@ -175,21 +159,15 @@ agg_day(RollupAgg *agg, int64 ns)
 	return ts_day(mirai_ns_to_timestamptz(ns), agg->tz);
 }
 
-/*
- * Start an aggregation; rows, when known, sizes the hash of entries (the
- * study's batches have one entry for every two to fifteen packets; a table
- * much bigger than its entries only costs cache misses, so it starts at an
- * eighth of the rows, at most 64 k, and grows when needed).
- */
+/* Start an aggregation; rows, when known, sizes the first run. */
 RollupAgg *
 agg_create(pg_tz *tz, int64 rows)
 {
 	RollupAgg  *agg = palloc0(sizeof(RollupAgg));
 
 	agg->tz = tz;
-	agg->entries = entryhash_create(CurrentMemoryContext,
-									rows > 0 ? Min(Max(rows / 8, 256), 1 << 16) : 4096,
-									NULL);
+	agg->caprecs = (int) Min(Max(rows, 1024), AGG_RUN);
+	agg->recs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(PacketRec) * agg->caprecs);
 	agg->hours = hourhash_create(CurrentMemoryContext, 64, NULL);
 	agg->cur_hour = PG_INT64_MIN;
 	agg->count_hours = true;
@@ -245,25 +223,15 @@ agg_wants_day(RollupAgg *agg, int32 day)
 	return false;
 }
 
-/* What the rollups need of one packet, read from its stored form. */
-typedef struct PacketKey
-{
-	int64		ns;
-	EntryKey	key;			/* when entry is set */
-	uint32		hash;
-	bool		mirai;
-	bool		entry;			/* Mirai, and on a day the aggregation wants */
-} PacketKey;
-
-#define AGG_BATCH	32
+static void agg_flush_run(RollupAgg *agg);
 
 /*
- * Read one packet value into pk: time, Mirai test, source, port, read in
- * place (no unpacking, no allocation); for a Mirai packet also its day and
- * the hash of its entry, whose bucket is prefetched.
+ * Count one packet value, read in place from its stored form (no
+ * unpacking, no allocation): its hour, and for a Mirai packet on a day the
+ * aggregation wants, a record.
  */
 static inline void
-agg_read(RollupAgg *agg, Datum value, PacketKey *pk)
+agg_packet(RollupAgg *agg, Datum value)
 {
 	struct varlena *v = (struct varlena *) DatumGetPointer(value);
 	const uint8 *buf;
@@ -271,6 +239,7 @@ agg_read(RollupAgg *agg, Datum value, PacketKey *pk)
 	int			mirai;
 	uint32		src = 0;
 	uint16		dport = 0;
+	int64		ns;
 
 	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
 		v = pg_detoast_datum_packed(v);
@@ -289,78 +258,53 @@ agg_read(RollupAgg *agg, Datum value, PacketKey *pk)
 					 errmsg("corrupt packet value: %s", err.message)));
 		elog(ERROR, "packet value not understood by the rollups");
 	}
-	pk->ns = mx_packed_ts(buf);
-	pk->mirai = mirai;
-	pk->entry = false;
+	ns = mx_packed_ts(buf);
+	if (agg->count_hours)
+	{
+		int64		hour = floor_div(ns, NS_PER_HOUR);
+
+		if (hour != agg->cur_hour)
+		{
+			agg_flush_hour(agg);
+			agg->cur_hour = hour;
+		}
+		agg->cur_all++;
+		agg->cur_mirai += mirai;
+	}
 	if (mirai)
 	{
-		pk->key.day = agg_day(agg, pk->ns);
-		if (agg->only_days != NULL && !agg_wants_day(agg, pk->key.day))
+		int32		day = agg_day(agg, ns);
+		PacketRec  *r;
+
+		if (agg->only_days != NULL && !agg_wants_day(agg, day))
 			return;
-		pk->entry = true;
-		pk->key.src = src;
-		pk->key.dport = dport;
-		pk->hash = entry_key_hash(pk->key);
-		__builtin_prefetch(&agg->entries->data[pk->hash & agg->entries->sizemask], 1);
-	}
-}
-
-/* Count packets read by agg_read. */
-static inline void
-agg_count(RollupAgg *agg, const PacketKey *pk, int n)
-{
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		if (agg->count_hours)
+		if (agg->nrecs == agg->caprecs)
 		{
-			int64		hour = floor_div(pk[i].ns, NS_PER_HOUR);
-
-			if (hour != agg->cur_hour)
+			if (agg->caprecs < AGG_RUN)
 			{
-				agg_flush_hour(agg);
-				agg->cur_hour = hour;
+				agg->caprecs = Min(agg->caprecs * 2, AGG_RUN);
+				agg->recs = repalloc_huge(agg->recs, sizeof(PacketRec) * agg->caprecs);
 			}
-			agg->cur_all++;
-			agg->cur_mirai += pk[i].mirai;
+			else
+				agg_flush_run(agg);
 		}
-		if (pk[i].entry)
-		{
-			EntryHashElem *e;
-			bool		found;
-			int64		us = floor_div(pk[i].ns, 1000);
-
-			e = entryhash_insert_hash(agg->entries, pk[i].key, pk[i].hash, &found);
-			if (!found)
-			{
-				e->packets = 1;
-				e->first_us = us;
-				e->last_us = us;
-				continue;
-			}
-			e->packets++;
-			if (us < e->first_us)
-				e->first_us = us;
-			if (us > e->last_us)
-				e->last_us = us;
-		}
+		r = &agg->recs[agg->nrecs++];
+		r->day = day;
+		r->src = src;
+		r->dport = dport;
+		r->us = floor_div(ns, 1000);
 	}
 }
 
 /*
- * Fold every row of a transition table into the aggregation, AGG_BATCH
- * rows at a time: their hash buckets are fetched while the next rows are
- * read (the hash of a big statement does not fit in the CPU's caches).
- * Only the stored packets are read: no code of the table's runs.
+ * Fold every row of a transition table into the aggregation.  Only the
+ * stored packets are read: no code of the table's runs.
  */
 void
 agg_tuplestore(RollupAgg *agg, Tuplestorestate *ts, TupleDesc desc, AttrNumber attnum)
 {
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	int			ptr = tuplestore_alloc_read_pointer(ts, EXEC_FLAG_REWIND);
-	PacketKey	batch[AGG_BATCH];
-	int			n = 0;
 	uint64		rows = 0;
 
 	/* a new read pointer starts where pointer 0 is: rewind it */
@@ -381,16 +325,10 @@ agg_tuplestore(RollupAgg *agg, Tuplestorestate *ts, TupleDesc desc, AttrNumber a
 		else
 			d = slot_getattr(slot, attnum, &isnull);
 		if (!isnull)
-			agg_read(agg, d, &batch[n++]);
-		if (n == AGG_BATCH)
-		{
-			agg_count(agg, batch, n);
-			n = 0;
-		}
+			agg_packet(agg, d);
 		if ((++rows & 4095) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	agg_count(agg, batch, n);
 	ExecDropSingleTupleTableSlot(slot);
 	agg_flush_hour(agg);
 	tuplestore_select_read_pointer(ts, 0);
@@ -433,13 +371,9 @@ agg_table(RollupAgg *agg, Oid relid, AttrNumber attnum)
 		{
 			bool		isnull;
 			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-			PacketKey	pk;
 
 			if (!isnull)
-			{
-				agg_read(agg, d, &pk);
-				agg_count(agg, &pk, 1);
-			}
+				agg_packet(agg, d);
 		}
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
@@ -451,10 +385,10 @@ agg_table(RollupAgg *agg, Oid relid, AttrNumber attnum)
 }
 
 static int
-entry_cmp(const void *a, const void *b)
+rec_cmp(const void *a, const void *b)
 {
-	const DayEntry *x = a;
-	const DayEntry *y = b;
+	const PacketRec *x = a;
+	const PacketRec *y = b;
 
 	if (x->day != y->day)
 		return x->day < y->day ? -1 : 1;
@@ -465,50 +399,45 @@ entry_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* A sort key and where its entry is. */
-typedef struct SortItem
+/* The sort key of a record: day offset 16 bits, source 32, port 16. */
+static inline uint64
+rec_key(const PacketRec *r, int32 dmin)
 {
-	uint64		key;
-	uint32		pos;
-} SortItem;
+	return ((uint64) (r->day - dmin) << 48) | ((uint64) r->src << 16) | r->dport;
+}
 
 /*
- * Sort entries by (day, src, dport): an LSD radix sort on 64-bit keys
- * (day offset 16 bits, source 32, port 16) that skips the bytes every key
- * shares; qsort when the days span more than 16 bits.
+ * Sort records by (day, src, dport): an LSD radix sort on their 64-bit
+ * keys that skips the bytes every key shares; qsort when the days span
+ * more than 16 bits.  Returns r, sorted.
  */
-static DayEntry *
-sort_entries(DayEntry *e, int n)
+static PacketRec *
+sort_recs(PacketRec *r, int n)
 {
+	PacketRec  *orig = r;
 	int32		dmin = PG_INT32_MAX,
 				dmax = PG_INT32_MIN;
-	SortItem   *a,
-			   *t;
 	uint32		(*hist)[256];
-	DayEntry   *out;
+	PacketRec  *t;
 	int			i,
 				d;
 
 	for (i = 0; i < n; i++)
 	{
-		dmin = Min(dmin, e[i].day);
-		dmax = Max(dmax, e[i].day);
+		dmin = Min(dmin, r[i].day);
+		dmax = Max(dmax, r[i].day);
 	}
 	if (n < 64 || (int64) dmax - dmin > 0xFFFF)
 	{
-		qsort(e, n, sizeof(DayEntry), entry_cmp);
-		return e;
+		qsort(r, n, sizeof(PacketRec), rec_cmp);
+		return r;
 	}
-	a = palloc(sizeof(SortItem) * n);
-	t = palloc(sizeof(SortItem) * n);
+	t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(PacketRec) * n);
 	hist = palloc0(sizeof(uint32) * 256 * 8);
 	for (i = 0; i < n; i++)
 	{
-		uint64		k = ((uint64) (e[i].day - dmin) << 48) |
-			((uint64) e[i].src << 16) | e[i].dport;
+		uint64		k = rec_key(&r[i], dmin);
 
-		a[i].key = k;
-		a[i].pos = i;
 		for (d = 0; d < 8; d++)
 			hist[d][(k >> (8 * d)) & 0xFF]++;
 	}
@@ -516,10 +445,10 @@ sort_entries(DayEntry *e, int n)
 	{
 		uint32		sum = 0;
 		int			b;
-		SortItem   *swap;
+		PacketRec  *swap;
 
 		/* a byte every key shares does not reorder anything */
-		if (hist[d][(a[0].key >> (8 * d)) & 0xFF] == (uint32) n)
+		if (hist[d][(rec_key(&r[0], dmin) >> (8 * d)) & 0xFF] == (uint32) n)
 			continue;
 		for (b = 0; b < 256; b++)
 		{
@@ -529,18 +458,107 @@ sort_entries(DayEntry *e, int n)
 			sum += c;
 		}
 		for (i = 0; i < n; i++)
-			t[hist[d][(a[i].key >> (8 * d)) & 0xFF]++] = a[i];
-		swap = a;
-		a = t;
+			t[hist[d][(rec_key(&r[i], dmin) >> (8 * d)) & 0xFF]++] = r[i];
+		swap = r;
+		r = t;
 		t = swap;
 	}
-	out = palloc(sizeof(DayEntry) * n);
-	for (i = 0; i < n; i++)
-		out[i] = e[a[i].pos];
-	pfree(a);
+	/* the sorted records in the caller's array */
+	if (r != orig)
+	{
+		memcpy(orig, r, sizeof(PacketRec) * n);
+		t = r;
+	}
 	pfree(t);
 	pfree(hist);
-	pfree(e);
+	return orig;
+}
+
+/* Sort the current run of records and sum it into entries. */
+static void
+agg_flush_run(RollupAgg *agg)
+{
+	PacketRec  *r;
+	DayEntry   *e;
+	int			i,
+				k = 0;
+
+	if (agg->nrecs == 0)
+		return;
+	r = sort_recs(agg->recs, agg->nrecs);
+	e = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * agg->nrecs);
+	for (i = 0; i < agg->nrecs; i++)
+	{
+		if (k > 0 && e[k - 1].day == r[i].day && e[k - 1].src == r[i].src &&
+			e[k - 1].dport == r[i].dport)
+		{
+			e[k - 1].packets++;
+			e[k - 1].first_us = Min(e[k - 1].first_us, r[i].us);
+			e[k - 1].last_us = Max(e[k - 1].last_us, r[i].us);
+			continue;
+		}
+		memset(&e[k], 0, sizeof(DayEntry));
+		e[k].day = r[i].day;
+		e[k].src = r[i].src;
+		e[k].dport = r[i].dport;
+		e[k].packets = 1;
+		e[k].first_us = e[k].last_us = r[i].us;
+		k++;
+	}
+	if (agg->nruns == agg->capruns)
+	{
+		agg->capruns = Max(4, agg->capruns * 2);
+		agg->runs = agg->runs ? repalloc(agg->runs, sizeof(DayEntry *) * agg->capruns)
+			: palloc(sizeof(DayEntry *) * agg->capruns);
+		agg->run_n = agg->run_n ? repalloc(agg->run_n, sizeof(int) * agg->capruns)
+			: palloc(sizeof(int) * agg->capruns);
+	}
+	agg->runs[agg->nruns] = e;
+	agg->run_n[agg->nruns++] = k;
+	agg->nrecs = 0;
+	CHECK_FOR_INTERRUPTS();
+}
+
+static inline int
+entry_order(const DayEntry *x, const DayEntry *y)
+{
+	if (x->day != y->day)
+		return x->day < y->day ? -1 : 1;
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	if (x->dport != y->dport)
+		return x->dport < y->dport ? -1 : 1;
+	return 0;
+}
+
+/* Merge two sorted runs of entries, summing equal keys. */
+static DayEntry *
+merge_runs(DayEntry *a, int na, DayEntry *b, int nb, int *n)
+{
+	DayEntry   *out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * Max(na + nb, 1));
+	int			i = 0,
+				j = 0,
+				k = 0;
+
+	while (i < na || j < nb)
+	{
+		int			c = i >= na ? 1 : j >= nb ? -1 : entry_order(&a[i], &b[j]);
+
+		if (c < 0)
+			out[k++] = a[i++];
+		else if (c > 0)
+			out[k++] = b[j++];
+		else
+		{
+			out[k] = a[i++];
+			out[k].packets += b[j].packets;
+			out[k].first_us = Min(out[k].first_us, b[j].first_us);
+			out[k].last_us = Max(out[k].last_us, b[j].last_us);
+			k++;
+			j++;
+		}
+	}
+	*n = k;
 	return out;
 }
 
@@ -548,25 +566,30 @@ sort_entries(DayEntry *e, int n)
 DayEntry *
 agg_entries(RollupAgg *agg, int *n)
 {
-	entryhash_iterator it;
-	EntryHashElem *e;
-	DayEntry   *out = palloc(sizeof(DayEntry) * Max(agg->entries->members, 1));
-	int			i = 0;
+	DayEntry   *e;
+	int			i;
 
-	entryhash_start_iterate(agg->entries, &it);
-	while ((e = entryhash_iterate(agg->entries, &it)) != NULL)
+	agg_flush_run(agg);
+	if (agg->nruns == 0)
 	{
-		memset(&out[i], 0, sizeof(DayEntry));
-		out[i].day = e->key.day;
-		out[i].src = e->key.src;
-		out[i].dport = e->key.dport;
-		out[i].packets = e->packets;
-		out[i].first_us = e->first_us;
-		out[i].last_us = e->last_us;
-		i++;
+		*n = 0;
+		return palloc(sizeof(DayEntry));
 	}
-	*n = i;
-	return sort_entries(out, i);
+	/* runs merged pairwise, in order */
+	e = agg->runs[0];
+	*n = agg->run_n[0];
+	for (i = 1; i < agg->nruns; i++)
+	{
+		DayEntry   *m = merge_runs(e, *n, agg->runs[i], agg->run_n[i], n);
+
+		pfree(e);
+		pfree(agg->runs[i]);
+		e = m;
+	}
+	agg->runs[0] = e;
+	agg->run_n[0] = *n;
+	agg->nruns = 1;
+	return e;
 }
 
 static int

@@ -319,11 +319,23 @@ static DayEntry *
 merge_entries(DayEntry *s, int ns, DayEntry *b, int nb, MergeMode mode,
 			  int *nout, bool *stale, Oid relid, CountryLookup *cl)
 {
-	DayEntry   *out = MemoryContextAllocHuge(CurrentMemoryContext,
-											 sizeof(DayEntry) * Max((Size) ns + nb, 1));
+	DayEntry   *out;
 	int			i = 0,
 				j = 0,
 				k = 0;
+
+	if (ns == 0 && mode != MERGE_SUBTRACT)
+	{
+		/* nothing stored: the batch, with the countries of its sources */
+		for (j = 0; j < nb; j++)
+			if (j > 0 && b[j].src == b[j - 1].src)
+				memcpy(b[j].country, b[j - 1].country, MX_COUNTRY_LEN);
+			else
+				country_of(cl, b[j].src, b[j].country);
+		*nout = nb;
+		return b;
+	}
+	out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * Max((Size) ns + nb, 1));
 
 	while (i < ns || j < nb)
 	{
@@ -929,6 +941,15 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 			out = merge_entries(out, nout, bs + j, je - j, MERGE_SUBTRACT, &nout, &stale, relid, cl);
 		dayrow_add(&r, out, nout, 1);
 		part_write(pl, relid, day, p, out, nout);
+		if (ns == 0)
+		{
+			/* a new part: every source of it is new, none gone */
+			nchanged += top_sources_of(out, nout, NULL, 0, changed + nchanged);
+			i = ie;
+			j = je;
+			CHECK_FOR_INTERRUPTS();
+			continue;
+		}
 		/* the part's touched sources, each once, in address order */
 		while (x < ie || y < je)
 		{

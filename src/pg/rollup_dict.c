@@ -10,18 +10,25 @@
  * (first_days, first_counts), so that mirai_new_sources sums a few hundred
  * short arrays instead of every source of every day.
  *
- * A statement reads the chunks its sources fall in without locking them;
- * only a chunk that gains a source, or an earlier first day, is locked
- * (SELECT ... FOR UPDATE, in ascending order, after the day rows), read
- * again and written.  Once a table's sources are known, loads read the
- * dictionary and write nothing.  A deletion that takes a source off its
- * first day makes the dictionary be built again from the parts.
- *
+ * A chunk keeps its sources in two packed lists: state, and delta, the
+ * sources new since state was last written.  A statement reads the chunks
+ * its sources fall in without locking them (a backend keeps the chunks it
+ * read, by row version, and unpacks only those that changed); only a chunk
+ * that gains a source, or an earlier first day, is locked (SELECT ... FOR
+ * UPDATE, in ascending order, after the day rows), read again and written:
+ * new sources go to delta, a few kilobytes, while state, however large,
+ * stays as it is; delta is folded into state when it passes DELTA_MAX, or
+ * when a source of state gets an earlier first day.  Once a table's
+ * sources are known, loads read the dictionary and write nothing; a source
+ * new to a flooded day costs a short delta, not the chunk.  A deletion
+ * that takes a source off its first day makes the dictionary be built
+ * again from the parts.
+
  * DICT_CHUNKS is fixed: 256 chunks hold a million sources in rows of about
  * 20 kB; past a few tens of millions, rows reach megabytes and
  * mirai_ext.rollup_part_limit guards them.
  *
- * Stored form of a chunk's sources (bytea):
+ * Stored form of a chunk's state and of its delta (bytea each):
  *	byte 0		1 (the version)
  *	varint		number of sources
  *	4 bytes		base: the earliest first day, big-endian
@@ -32,7 +39,9 @@
  */
 #include "postgres.h"
 
+#include "access/transam.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "port/pg_bswap.h"
@@ -40,18 +49,161 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "mirai_ext.h"
 #include "rollup.h"
 
-#define DICT_CHUNKS		256
+#define DICT_BITS		5
+#define DICT_CHUNKS		(1 << DICT_BITS)
 #define DICT_VERSION	1
+#define DELTA_MAX		1024	/* sources of a delta before it joins state */
 
 static inline int
 chunk_of(uint32 src)
 {
 	/* the high bits of the hash: parts use the low ones */
-	return (int) (murmurhash32(src) >> 24);
+	return (int) (murmurhash32(src) >> (32 - DICT_BITS));
+}
+
+/*
+ * Chunks as this backend last read or wrote them, by table and chunk, with
+ * the row version they came from (xmin, ctid): a statement reads the
+ * versions of its chunks, and unpacks only those that changed since (a
+ * loader's backend loads file after file into one table).  A version of
+ * an aborted write no longer matches the row, so it is read again.  At most
+ * DICT_CACHE_SOURCES sources are kept.
+ */
+#define DICT_CACHE_SOURCES	(4 * 1024 * 1024)
+
+typedef struct DictCacheKey
+{
+	Oid			relid;
+	int32		chunk;
+} DictCacheKey;
+
+/* A chunk's two lists of sources, each sorted by address. */
+typedef struct Chunk
+{
+	DictSource *s;				/* state */
+	int			ns;
+	DictSource *d;				/* delta */
+	int			nd;
+} Chunk;
+
+typedef struct DictCacheEntry
+{
+	DictCacheKey key;
+	char		status;
+	TransactionId xmin;
+	ItemPointerData ctid;
+	bool		valid;
+	Chunk		ch;				/* copies in dict_cache_cxt */
+} DictCacheEntry;
+
+#define SH_PREFIX		dictcache
+#define SH_ELEMENT_TYPE	DictCacheEntry
+#define SH_KEY_TYPE		DictCacheKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k)	hash_combine(murmurhash32((uint32) (k).relid), murmurhash32((uint32) (k).chunk))
+#define SH_EQUAL(tb, a, b)	((a).relid == (b).relid && (a).chunk == (b).chunk)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+static MemoryContext dict_cache_cxt;
+static dictcache_hash *dict_cache;
+static int64 dict_cache_sources;
+
+static void
+cache_drop_lists(DictCacheEntry *e)
+{
+	if (e->valid)
+	{
+		dict_cache_sources -= e->ch.ns + e->ch.nd;
+		if (e->ch.s)
+			pfree(e->ch.s);
+		if (e->ch.d)
+			pfree(e->ch.d);
+	}
+	e->valid = false;
+}
+
+static DictSource *
+cache_copy(const DictSource *s, int n)
+{
+	DictSource *c = MemoryContextAllocHuge(dict_cache_cxt, sizeof(DictSource) * Max(n, 1));
+
+	memcpy(c, s, sizeof(DictSource) * n);
+	return c;
+}
+
+/* Keep a copy of a chunk as of a row version (when there is room). */
+static void
+cache_put(Oid relid, int chunk, TransactionId xmin, ItemPointer ctid, const Chunk *ch)
+{
+	DictCacheKey k = {relid, chunk};
+	DictCacheEntry *e;
+	bool		found;
+
+	if (dict_cache == NULL)
+	{
+		dict_cache_cxt = AllocSetContextCreate(TopMemoryContext, "mirai_ext source dictionary cache",
+											   ALLOCSET_DEFAULT_SIZES);
+		dict_cache = dictcache_create(dict_cache_cxt, 256, NULL);
+	}
+	e = dictcache_insert(dict_cache, k, &found);
+	if (!found)
+		e->valid = false;
+	cache_drop_lists(e);
+	e->xmin = xmin;
+	e->ctid = *ctid;
+	if (dict_cache_sources + ch->ns + ch->nd > DICT_CACHE_SOURCES)
+	{
+		dictcache_delete_item(dict_cache, e);
+		return;
+	}
+	e->ch.s = cache_copy(ch->s, ch->ns);
+	e->ch.ns = ch->ns;
+	e->ch.d = cache_copy(ch->d, ch->nd);
+	e->ch.nd = ch->nd;
+	e->valid = true;
+	dict_cache_sources += ch->ns + ch->nd;
+}
+
+/* A cached chunk of this row version, or NULL. */
+static DictCacheEntry *
+cache_get(Oid relid, int chunk, TransactionId xmin, ItemPointer ctid)
+{
+	DictCacheKey k = {relid, chunk};
+	DictCacheEntry *e;
+
+	if (dict_cache == NULL)
+		return NULL;
+	e = dictcache_lookup(dict_cache, k);
+	if (e == NULL || !e->valid || e->xmin != xmin || !ItemPointerEquals(&e->ctid, ctid))
+		return NULL;
+	return e;
+}
+
+/* Forget a table's cached chunks. */
+static void
+cache_forget(Oid relid)
+{
+	int			c;
+
+	for (c = 0; dict_cache != NULL && c < DICT_CHUNKS; c++)
+	{
+		DictCacheKey k = {relid, c};
+		DictCacheEntry *e = dictcache_lookup(dict_cache, k);
+
+		if (e != NULL)
+		{
+			cache_drop_lists(e);
+			dictcache_delete_item(dict_cache, e);
+		}
+	}
 }
 
 /* ----------------------------------------------------------------------
@@ -116,7 +268,12 @@ dict_unpack(bytea *b, int *n)
 	int32		base;
 	DictSource *s;
 
-	if (end - p < 1 || *p++ != DICT_VERSION || !get_varint(&p, end, &count) ||
+	if (end == p)
+	{
+		*n = 0;
+		return palloc(sizeof(DictSource));
+	}
+	if (*p++ != DICT_VERSION || !get_varint(&p, end, &count) ||
 		count > (uint64) (end - p) / 2 || end - p < 4)
 		dict_corrupt("bad header");
 	memcpy(&v32, p, 4);
@@ -197,20 +354,79 @@ day_cmp(const void *a, const void *b)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-/* Write a chunk: its sources and the histogram of their first days. */
-static void
-chunk_write(const ExtInfo *info, Oid relid, int chunk, const DictSource *s, int n)
+/*
+ * Sort sources by address: an LSD radix sort, 8 bits a pass (a flooded
+ * day brings a million sources); returns the sorted array (s or another).
+ */
+static DictSource *
+sort_by_src(DictSource *s, int n)
 {
+	DictSource *t;
+	int			d,
+				i;
+
+	if (n < 256)
+	{
+		qsort(s, n, sizeof(DictSource), src_cmp);
+		return s;
+	}
+	t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * n);
+	for (d = 0; d < 4; d++)
+	{
+		uint32		count[257];
+		DictSource *swap;
+
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[((s[i].src >> (8 * d)) & 0xFF) + 1]++;
+		for (i = 0; i < 256; i++)
+			count[i + 1] += count[i];
+		for (i = 0; i < n; i++)
+			t[count[(s[i].src >> (8 * d)) & 0xFF]++] = s[i];
+		swap = s;
+		s = t;
+		t = swap;
+	}
+	pfree(t);
+	return s;
+}
+
+/* Merge two lists by address (no address in both). */
+static DictSource *
+merge_lists(const DictSource *a, int na, const DictSource *b, int nb)
+{
+	DictSource *out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * Max(na + nb, 1));
+	int			i = 0,
+				j = 0,
+				k = 0;
+
+	while (i < na || j < nb)
+		out[k++] = (j >= nb || (i < na && a[i].src < b[j].src)) ? a[i++] : b[j++];
+	return out;
+}
+
+/*
+ * Write a chunk: its state (unless keep_state: then its row keeps the
+ * state it has, and only delta is written), its delta, and the histogram
+ * of the first days of both.
+ */
+static void
+chunk_write(const ExtInfo *info, Oid relid, int chunk, const Chunk *ch, bool keep_state)
+{
+	int			n = ch->ns + ch->nd;
 	int32	   *days = palloc(sizeof(int32) * Max(n, 1));
 	Datum	   *dd = palloc(sizeof(Datum) * Max(n, 1));
 	Datum	   *cd = palloc(sizeof(Datum) * Max(n, 1));
-	Oid			at[6] = {OIDOID, INT4OID, INT4OID, DATEARRAYOID, INT8ARRAYOID, BYTEAOID};
-	Datum		v[6];
+	Oid			at[7] = {OIDOID, INT4OID, INT4OID, DATEARRAYOID, INT8ARRAYOID, BYTEAOID, BYTEAOID};
+	Datum		v[7];
 	int			i,
 				nd = 0;
+	bool		isnull;
 
-	for (i = 0; i < n; i++)
-		days[i] = s[i].first_day;
+	for (i = 0; i < ch->ns; i++)
+		days[i] = ch->s[i].first_day;
+	for (i = 0; i < ch->nd; i++)
+		days[ch->ns + i] = ch->d[i].first_day;
 	qsort(days, n, sizeof(int32), day_cmp);
 	for (i = 0; i < n; i++)
 	{
@@ -226,27 +442,49 @@ chunk_write(const ExtInfo *info, Oid relid, int chunk, const DictSource *s, int 
 	v[2] = Int32GetDatum(n);
 	v[3] = PointerGetDatum(construct_array(dd, nd, DATEOID, 4, true, TYPALIGN_INT));
 	v[4] = PointerGetDatum(construct_array(cd, nd, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	v[5] = PointerGetDatum(dict_pack(s, n));
-	if (SPI_execute_with_args(psprintf("INSERT INTO %s.mirai_rollup_dict AS d (tbl, chunk, sources, first_days, first_counts, state) "
-									   "VALUES ($1::pg_catalog.oid, $2, $3, $4, $5, $6) "
-									   "ON CONFLICT (tbl, chunk) DO UPDATE SET sources = excluded.sources, "
-									   "first_days = excluded.first_days, first_counts = excluded.first_counts, "
-									   "state = excluded.state", info->nspname),
-							  6, at, v, NULL, false, 0) != SPI_OK_INSERT)
+	v[5] = PointerGetDatum(keep_state ? dict_pack(NULL, 0) : dict_pack(ch->s, ch->ns));
+	v[6] = PointerGetDatum(ch->nd > 0 ? dict_pack(ch->d, ch->nd) : dict_pack(NULL, 0));
+	if (keep_state)
+	{
+		/* the row exists (its delta is changing): state is not touched */
+		if (SPI_execute_with_args(psprintf("UPDATE %s.mirai_rollup_dict SET sources = $3, first_days = $4, "
+										   "first_counts = $5, delta = $7 "
+										   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+										   "AND chunk OPERATOR(pg_catalog.=) $2 RETURNING xmin, ctid",
+										   info->nspname),
+								  7, at, v, NULL, false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
+			elog(ERROR, "writing mirai_rollup_dict failed");
+	}
+	else if (SPI_execute_with_args(psprintf("INSERT INTO %s.mirai_rollup_dict AS d (tbl, chunk, sources, first_days, "
+											"first_counts, state, delta) "
+											"VALUES ($1::pg_catalog.oid, $2, $3, $4, $5, $6, $7) "
+											"ON CONFLICT (tbl, chunk) DO UPDATE SET sources = excluded.sources, "
+											"first_days = excluded.first_days, first_counts = excluded.first_counts, "
+											"state = excluded.state, delta = excluded.delta RETURNING xmin, ctid",
+											info->nspname),
+									   7, at, v, NULL, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "writing mirai_rollup_dict failed");
+	cache_put(relid, chunk,
+			  DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
+			  (ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)),
+			  ch);
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
- * Read chunks of a table (those in chunks[0..n), sorted), with FOR UPDATE
- * when lock; into per-chunk arrays.
+ * Read chunks of a table (those in chunks[0..n), sorted) into ch[] (lists
+ * not to be changed).  Locked: with FOR UPDATE, read as they are.
+ * Unlocked: only their row versions, then the chunks not cached as of
+ * those versions.  present[c] says whether chunk c has a row.
  */
 static void
 chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool lock,
-			DictSource **s, int *ns)
+			Chunk *ch, bool *present)
 {
 	Oid			at[2] = {OIDOID, INT4ARRAYOID};
 	Datum		v[2];
 	Datum	   *cd = palloc(sizeof(Datum) * Max(n, 1));
+	int			nmiss = 0;
 	uint64		r;
 	int			i;
 
@@ -254,7 +492,35 @@ chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool loc
 		cd[i] = Int32GetDatum(chunks[i]);
 	v[0] = ObjectIdGetDatum(relid);
 	v[1] = PointerGetDatum(construct_array(cd, n, INT4OID, 4, true, TYPALIGN_INT));
-	if (SPI_execute_with_args(psprintf("SELECT chunk, state FROM %s.mirai_rollup_dict "
+	if (!lock)
+	{
+		if (SPI_execute_with_args(psprintf("SELECT chunk, xmin, ctid FROM %s.mirai_rollup_dict "
+										   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+										   "AND chunk OPERATOR(pg_catalog.=) ANY ($2)", info->nspname),
+								  2, at, v, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "reading mirai_rollup_dict failed");
+		for (r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			int			c = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+			TransactionId xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+			ItemPointer ctid = (ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &isnull));
+			DictCacheEntry *e;
+
+			if (c < 0 || c >= DICT_CHUNKS)
+				dict_corrupt("chunk out of range");
+			present[c] = true;
+			if ((e = cache_get(relid, c, xmin, ctid)) != NULL)
+				ch[c] = e->ch;
+			else
+				cd[nmiss++] = Int32GetDatum(c);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		if (nmiss == 0)
+			return;
+		v[1] = PointerGetDatum(construct_array(cd, nmiss, INT4OID, 4, true, TYPALIGN_INT));
+	}
+	if (SPI_execute_with_args(psprintf("SELECT chunk, xmin, ctid, state, delta FROM %s.mirai_rollup_dict "
 									   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 									   "AND chunk OPERATOR(pg_catalog.=) ANY ($2) ORDER BY chunk%s",
 									   info->nspname, lock ? " FOR UPDATE" : ""),
@@ -263,54 +529,89 @@ chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool loc
 	for (r = 0; r < SPI_processed; r++)
 	{
 		bool		isnull;
-		int			c = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		int			c = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
 
 		if (c < 0 || c >= DICT_CHUNKS)
 			dict_corrupt("chunk out of range");
-		s[c] = dict_unpack(DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull)),
-						   &ns[c]);
+		present[c] = true;
+		ch[c].s = dict_unpack(DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull)), &ch[c].ns);
+		ch[c].d = dict_unpack(DatumGetByteaPP(SPI_getbinval(tup, desc, 5, &isnull)), &ch[c].nd);
+		cache_put(relid, c, DatumGetTransactionId(SPI_getbinval(tup, desc, 2, &isnull)),
+				  (ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 3, &isnull)), &ch[c]);
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/*
- * Merge sources (sorted by address, each once) into a chunk's; returns
- * whether it changed (a new source, or an earlier first day).
- */
-static bool
-chunk_merge(DictSource **s, int *ns, const DictSource *b, int nb)
+/* A source in a chunk's lists, or NULL. */
+static DictSource *
+chunk_find(const Chunk *ch, const DictSource *key)
 {
-	DictSource *out = MemoryContextAllocHuge(CurrentMemoryContext,
-											 sizeof(DictSource) * Max((Size) *ns + nb, 1));
-	int			i = 0,
-				j = 0,
-				k = 0;
-	bool		changed = false;
+	DictSource *f = ch->ns > 0 ? bsearch(key, ch->s, ch->ns, sizeof(DictSource), src_cmp) : NULL;
 
-	while (i < *ns || j < nb)
+	if (f == NULL && ch->nd > 0)
+		f = bsearch(key, ch->d, ch->nd, sizeof(DictSource), src_cmp);
+	return f;
+}
+
+/* What a batch does to a chunk. */
+typedef enum ChunkChange
+{
+	CHANGE_NONE,				/* every source known, on that day or before */
+	CHANGE_DELTA,				/* new sources only, and they fit in delta */
+	CHANGE_STATE				/* state written again, delta folded in */
+} ChunkChange;
+
+/*
+ * Apply sources b[0..nb) (sorted by address, each once) to a chunk: *ch
+ * becomes the chunk's new lists (new arrays; the old ones are not
+ * changed).  Returns what must be written.
+ */
+static ChunkChange
+chunk_apply(Chunk *ch, const DictSource *b, int nb)
+{
+	DictSource *fresh = NULL,
+			   *all;
+	int			nfresh = 0,
+				j;
+	bool		earlier = false;
+
+	for (j = 0; j < nb; j++)
 	{
-		if (j >= nb || (i < *ns && (*s)[i].src < b[j].src))
-			out[k++] = (*s)[i++];
-		else if (i >= *ns || b[j].src < (*s)[i].src)
+		DictSource *f = chunk_find(ch, &b[j]);
+
+		if (f == NULL)
 		{
-			out[k++] = b[j++];
-			changed = true;
+			if (fresh == NULL)
+				fresh = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * (nb - j));
+			fresh[nfresh++] = b[j];
 		}
-		else
-		{
-			out[k] = (*s)[i++];
-			if (b[j].first_day < out[k].first_day)
-			{
-				out[k].first_day = b[j].first_day;
-				changed = true;
-			}
-			k++;
-			j++;
-		}
+		else if (b[j].first_day < f->first_day)
+			earlier = true;
 	}
-	*s = out;
-	*ns = k;
-	return changed;
+	if (nfresh == 0 && !earlier)
+		return CHANGE_NONE;
+	if (!earlier && ch->nd + nfresh <= DELTA_MAX && ch->ns > 0)
+	{
+		ch->d = merge_lists(ch->d, ch->nd, fresh, nfresh);
+		ch->nd += nfresh;
+		return CHANGE_DELTA;
+	}
+	/* state and delta as one list, with the batch's earlier days and new sources */
+	all = merge_lists(ch->s, ch->ns, ch->d, ch->nd);
+	for (j = 0; earlier && j < nb; j++)
+	{
+		DictSource *f = bsearch(&b[j], all, ch->ns + ch->nd, sizeof(DictSource), src_cmp);
+
+		if (f != NULL && b[j].first_day < f->first_day)
+			f->first_day = b[j].first_day;
+	}
+	ch->s = merge_lists(all, ch->ns + ch->nd, fresh, nfresh);
+	ch->ns += ch->nd + nfresh;
+	ch->d = NULL;
+	ch->nd = 0;
+	return CHANGE_STATE;
 }
 
 /* ----------------------------------------------------------------------
@@ -326,8 +627,8 @@ void
 dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 {
 	DictSource *b = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * Max(n, 1));
-	DictSource **have = palloc0(sizeof(DictSource *) * DICT_CHUNKS);
-	int		   *nhave = palloc0(sizeof(int) * DICT_CHUNKS);
+	Chunk	   *ch = palloc0(sizeof(Chunk) * DICT_CHUNKS);
+	bool	   *present = palloc0(sizeof(bool) * DICT_CHUNKS);
 	int		   *from = palloc0(sizeof(int) * (DICT_CHUNKS + 1));
 	DictSource *bychunk;
 	int32		chunks[DICT_CHUNKS];
@@ -336,7 +637,6 @@ dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 				nchange = 0,
 				i,
 				c;
-	bool		change[DICT_CHUNKS];
 	RoleSwitch	saved;
 
 	if (n == 0)
@@ -347,7 +647,7 @@ dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 		b[nb].src = e[i].src;
 		b[nb++].first_day = e[i].day;
 	}
-	qsort(b, nb, sizeof(DictSource), src_cmp);
+	b = sort_by_src(b, nb);
 	for (i = 0, c = 0; i < nb; i++)
 	{
 		if (c > 0 && b[c - 1].src == b[i].src)
@@ -376,28 +676,29 @@ dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 	rollup_require_current(info);
 	rollup_as_ext_owner(info, &saved);
 	/* read without locks: which chunks change? */
-	chunks_read(info, relid, chunks, nchunks, false, have, nhave);
-	memset(change, 0, sizeof(change));
+	chunks_read(info, relid, chunks, nchunks, false, ch, present);
 	for (i = 0; i < nchunks; i++)
 	{
+		Chunk		probe = ch[chunks[i]];
+
 		c = chunks[i];
-		if (chunk_merge(&have[c], &nhave[c], bychunk + from[c], from[c + 1] - from[c]))
-		{
-			change[c] = true;
+		if (chunk_apply(&probe, bychunk + from[c], from[c + 1] - from[c]) != CHANGE_NONE)
 			chunks[nchange++] = c;
-		}
 	}
-	/* lock those, read again (a concurrent load may have written them) */
+	/* lock those, read again (a concurrent load may have written them), write */
 	if (nchange > 0)
 	{
-		memset(nhave, 0, sizeof(int) * DICT_CHUNKS);
-		memset(have, 0, sizeof(DictSource *) * DICT_CHUNKS);
-		chunks_read(info, relid, chunks, nchange, true, have, nhave);
+		memset(ch, 0, sizeof(Chunk) * DICT_CHUNKS);
+		memset(present, 0, sizeof(bool) * DICT_CHUNKS);
+		chunks_read(info, relid, chunks, nchange, true, ch, present);
 		for (i = 0; i < nchange; i++)
 		{
+			ChunkChange change;
+
 			c = chunks[i];
-			if (chunk_merge(&have[c], &nhave[c], bychunk + from[c], from[c + 1] - from[c]))
-				chunk_write(info, relid, c, have[c], nhave[c]);
+			change = chunk_apply(&ch[c], bychunk + from[c], from[c + 1] - from[c]);
+			if (change != CHANGE_NONE)
+				chunk_write(info, relid, c, &ch[c], change == CHANGE_DELTA && present[c]);
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
@@ -422,6 +723,7 @@ dict_rebuild(const ExtInfo *info, Oid relid)
 	int			c;
 
 	rollup_require_current(info);
+	cache_forget(relid);
 	rollup_as_ext_owner(info, &saved);
 	if (SPI_execute_with_args(psprintf("DELETE FROM %s.mirai_rollup_dict WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
 									   info->nspname), 1, at, v, NULL, false, 0) != SPI_OK_DELETE)
@@ -487,7 +789,11 @@ dict_rebuild(const ExtInfo *info, Oid relid)
 			else
 				by[c][k++] = by[c][i];
 		}
-		chunk_write(info, relid, c, by[c], k);
+		{
+			Chunk		one = {by[c], k, NULL, 0};
+
+			chunk_write(info, relid, c, &one, false);
+		}
 	}
 	rollup_role_end(&saved);
 }
@@ -499,8 +805,8 @@ dict_rebuild(const ExtInfo *info, Oid relid)
 void
 dict_forget(const ExtInfo *info, Oid relid, const DictSource *gone, int n)
 {
-	DictSource **have = palloc0(sizeof(DictSource *) * DICT_CHUNKS);
-	int		   *nhave = palloc0(sizeof(int) * DICT_CHUNKS);
+	Chunk	   *ch = palloc0(sizeof(Chunk) * DICT_CHUNKS);
+	bool	   *present = palloc0(sizeof(bool) * DICT_CHUNKS);
 	int32		chunks[DICT_CHUNKS];
 	bool		want[DICT_CHUNKS];
 	int			nchunks = 0,
@@ -519,14 +825,12 @@ dict_forget(const ExtInfo *info, Oid relid, const DictSource *gone, int n)
 			chunks[nchunks++] = c;
 	rollup_require_current(info);
 	rollup_as_ext_owner(info, &saved);
-	chunks_read(info, relid, chunks, nchunks, false, have, nhave);
+	chunks_read(info, relid, chunks, nchunks, false, ch, present);
 	rollup_role_end(&saved);
 	for (i = 0; i < n && !first; i++)
 	{
-		DictSource *s;
+		DictSource *s = chunk_find(&ch[chunk_of(gone[i].src)], &gone[i]);
 
-		c = chunk_of(gone[i].src);
-		s = have[c] ? bsearch(&gone[i], have[c], nhave[c], sizeof(DictSource), src_cmp) : NULL;
 		if (s != NULL && s->first_day == gone[i].first_day)
 			first = true;
 	}

@@ -331,7 +331,7 @@ sum_all(RangeCtx *c, srchash_hash *h)
  * sorted; *nout of them.
  */
 static RangeSource **
-top_of_table(RangeCtx *c, int n, int *nout)
+top_of_table_n(RangeCtx *c, int n, int *nout)
 {
 	srchash_hash *h = srchash_create(CurrentMemoryContext, 1024, NULL);
 	srchash_iterator it;
@@ -424,6 +424,30 @@ top_of_table(RangeCtx *c, int n, int *nout)
 	return best;
 }
 
+static RangeSource **
+top_of_table(RangeCtx *c, int n, int *nout)
+{
+	if (n <= 0)
+	{
+		/* every source: the sum of every part of the range */
+		srchash_hash *all = srchash_create(CurrentMemoryContext, 4096, NULL);
+		srchash_iterator it;
+		RangeSource *s;
+		RangeSource **v;
+		int			nv = 0;
+
+		sum_all(c, all);
+		v = palloc(sizeof(RangeSource *) * Max(all->members, 1));
+		srchash_start_iterate(all, &it);
+		while ((s = srchash_iterate(all, &it)) != NULL)
+			v[nv++] = s;
+		qsort(v, nv, sizeof(RangeSource *), result_qsort_cmp);
+		*nout = nv;
+		return v;
+	}
+	return top_of_table_n(c, n, nout);
+}
+
 /* May the current role read the rollups of relid (mirai_may_read)? */
 static bool
 may_read(Oid relid, Oid handle)
@@ -442,15 +466,15 @@ us_to_timestamptz(int64 us)
 	return (TimestampTz) (us - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
 }
 
-PG_FUNCTION_INFO_V1(mirai_top_sources);
-Datum
-mirai_top_sources(PG_FUNCTION_ARGS)
+/*
+ * The sources of the days starting in [from, to) of the tracked tables
+ * the role may read (or of only), per table by packets then address: the
+ * best n, or every one when n is 0.
+ */
+static void
+sources_of_range(FunctionCallInfo fcinfo, TimestampTz from, TimestampTz to, int n, Oid only)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TimestampTz from,
-				to;
-	int			n;
-	Oid			only;
 	ExtInfo		info;
 	RoleSwitch	saved;
 	SPITupleTable *tables;
@@ -458,18 +482,6 @@ mirai_top_sources(PG_FUNCTION_ARGS)
 				t;
 	MemoryContext cxt;
 
-	InitMaterializedSRF(fcinfo, 0);
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		return (Datum) 0;
-	from = PG_GETARG_TIMESTAMPTZ(0);
-	to = PG_GETARG_TIMESTAMPTZ(1);
-	n = PG_GETARG_INT32(2);
-	only = PG_ARGISNULL(3) ? InvalidOid : PG_GETARG_OID(3);
-	if (n < 1 || n > TOP_SOURCES)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("n must be between 1 and %d, not %d", TOP_SOURCES, n),
-				 errhint("For every source of a range, use mirai_sources(from, to).")));
 	rollup_ext_info(fcinfo->flinfo->fn_oid, &info);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -581,5 +593,40 @@ mirai_top_sources(PG_FUNCTION_ARGS)
 		MemoryContextReset(cxt);
 	}
 	SPI_finish();
+}
+
+PG_FUNCTION_INFO_V1(mirai_top_sources);
+Datum
+mirai_top_sources(PG_FUNCTION_ARGS)
+{
+	int			n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		return (Datum) 0;
+	n = PG_GETARG_INT32(2);
+	if (n < 1 || n > TOP_SOURCES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n must be between 1 and %d, not %d", TOP_SOURCES, n),
+				 errhint("For every source of a range, use mirai_sources(from, to).")));
+	sources_of_range(fcinfo, PG_GETARG_TIMESTAMPTZ(0), PG_GETARG_TIMESTAMPTZ(1), n,
+					 PG_ARGISNULL(3) ? InvalidOid : PG_GETARG_OID(3));
+	return (Datum) 0;
+}
+
+/*
+ * mirai_sources(from, to, of_table): every source of the range, as
+ * mirai_top_sources gives the best: one pass over the range's parts.
+ */
+PG_FUNCTION_INFO_V1(mirai_sources_range);
+Datum
+mirai_sources_range(PG_FUNCTION_ARGS)
+{
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		return (Datum) 0;
+	sources_of_range(fcinfo, PG_GETARG_TIMESTAMPTZ(0), PG_GETARG_TIMESTAMPTZ(1), 0,
+					 PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2));
 	return (Datum) 0;
 }

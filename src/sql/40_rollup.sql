@@ -57,6 +57,7 @@ CREATE TABLE @extschema@.mirai_rollup_day (
     top             bytea NOT NULL DEFAULT '',
     PRIMARY KEY (tbl, day)
 ) WITH (fillfactor = 80);
+ALTER TABLE @extschema@.mirai_rollup_day ALTER COLUMN top SET STORAGE EXTERNAL;
 COMMENT ON TABLE @extschema@.mirai_rollup_day IS
     'per tracked table and day of its time zone: Mirai packets, distinct sources, packets per country, the top sources; the day''s (source, port) entries are in mirai_rollup_part (internal; read the views)';
 
@@ -73,7 +74,8 @@ CREATE TABLE @extschema@.mirai_rollup_part (
     bloom           bytea NOT NULL DEFAULT '',
     PRIMARY KEY (tbl, day, part)
 ) WITH (fillfactor = 80);
-ALTER TABLE @extschema@.mirai_rollup_part ALTER COLUMN entries SET STORAGE EXTERNAL;
+ALTER TABLE @extschema@.mirai_rollup_part ALTER COLUMN entries SET STORAGE EXTERNAL,
+                                         ALTER COLUMN bloom SET STORAGE EXTERNAL;
 COMMENT ON TABLE @extschema@.mirai_rollup_part IS
     'per tracked table, day and part: the packed (source, port) entries of the sources whose hash falls in the part, with packets, first and last time and country, and a Bloom filter of the sources (internal; read the views)';
 
@@ -89,11 +91,13 @@ CREATE TABLE @extschema@.mirai_rollup_dict (
     first_days      date[] NOT NULL,
     first_counts    bigint[] NOT NULL,
     state           bytea NOT NULL,
+    delta           bytea NOT NULL DEFAULT '',
     PRIMARY KEY (tbl, chunk)
 ) WITH (fillfactor = 80);
-ALTER TABLE @extschema@.mirai_rollup_dict ALTER COLUMN state SET STORAGE EXTERNAL;
+ALTER TABLE @extschema@.mirai_rollup_dict ALTER COLUMN state SET STORAGE EXTERNAL,
+                                         ALTER COLUMN delta SET STORAGE EXTERNAL;
 COMMENT ON TABLE @extschema@.mirai_rollup_dict IS
-    'per tracked table and chunk: its sources with the day each was first seen, and how many were first seen each day (internal; read mirai_new_sources)';
+    'per tracked table and chunk: its sources with the day each was first seen (state, and delta: the sources new since state was written), and how many were first seen each day (internal; read mirai_new_sources)';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_tracked', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_rollup_hour', '');
@@ -391,19 +395,7 @@ CREATE FUNCTION @extschema@.mirai_sources("from" timestamptz, "to" timestamptz,
     OUT share numeric, OUT first_seen timestamptz, OUT last_seen timestamptz,
     OUT days bigint)
     RETURNS SETOF record
-    LANGUAGE sql STABLE
-    BEGIN ATOMIC
-        SELECT s.tbl, s.src, (pg_catalog.array_agg(s.country ORDER BY s.day))[1],
-               pg_catalog.sum(s.packets)::bigint,
-               @extschema@.mirai_share(pg_catalog.sum(s.packets)::bigint,
-                                       (pg_catalog.sum(pg_catalog.sum(s.packets)) OVER (PARTITION BY s.tbl))::bigint),
-               pg_catalog.min(s.first_seen), pg_catalog.max(s.last_seen), pg_catalog.count(*)
-          FROM @extschema@.mirai_sources s
-         WHERE s."time" >= "from" AND s."time" < "to"
-           AND (of_table IS NULL OR s.tbl = of_table)
-         GROUP BY s.tbl, s.src
-         ORDER BY s.tbl, 4 DESC, s.src;
-    END;
+    AS 'MODULE_PATHNAME', 'mirai_sources_range' LANGUAGE C STABLE;
 COMMENT ON FUNCTION @extschema@.mirai_sources(timestamptz, timestamptz, regclass) IS
     'Mirai sources over the days starting in [from, to): country when first seen in the range, packets, share (fraction), first and last seen, days active';
 

@@ -117,11 +117,12 @@ printf 'load time with tracking: %+.0f%% (median of the per-round ratios; backen
 rm -f "$work"/*.bin
 $P -c "DROP TABLE base"
 $P -c "VACUUM ANALYZE"
-$P -A -t -c "SELECT format('sizes: packet table %s, rollups %s (day rows %s of packed entries), hourly %s',
+$P -A -t -c "SELECT format('sizes: packet table %s, rollups %s (%s of packed entries in parts), hourly %s',
 	pg_size_pretty(pg_total_relation_size('tracked')),
-	pg_size_pretty(pg_total_relation_size('mirai_rollup_day') + pg_total_relation_size('mirai_rollup_hour')),
+	pg_size_pretty(pg_total_relation_size('mirai_rollup_day') + pg_total_relation_size('mirai_rollup_part')
+	               + pg_total_relation_size('mirai_rollup_dict') + pg_total_relation_size('mirai_rollup_hour')),
 	pg_size_pretty(sum(length(entries))), pg_size_pretty(pg_total_relation_size('mirai_rollup_hour')))
-	FROM mirai_rollup_day"
+	FROM mirai_rollup_part"
 
 # median of N runs of a query, ms (server-side, psql \timing)
 qtime() {
