@@ -25,9 +25,10 @@
  * unless said otherwise.
  *
  *	EN10MB (1)			destination, source, type (print-ether.c); a type
- *						below 0x0600 is an 802.3 length and 802.2 LLC follows
+ *						up to 1500 is an 802.3 length and 802.2 LLC follows
+ *						(as after 0x8870, jumbo frames)
  *	LINUX_SLL (113)		16-byte cooked header, protocol at byte 14; protocol 4
- *						is 802.2 LLC, others below 0x0600 are 802.3 framings
+ *						is 802.2 LLC, others up to 1500 are 802.3 framings
  *	LINUX_SLL2 (276)	20-byte cooked header, protocol at byte 0
  *	RAW (12, 14, 101), IPV4 (228), IPV6 (229): IP at byte 0, by its version
  *	NULL (0)			4-byte address family in the capturing host's byte
@@ -109,6 +110,7 @@
 #define ETHERTYPE_MPLS_MULTI 0x8848
 #define ETHERTYPE_PBB		0x88e7
 #define ETHERTYPE_VNTAG		0x8926
+#define ETHERTYPE_JUMBO		0x8870	/* 802.2 LLC in a jumbo frame */
 
 /* What the next step reads. */
 typedef enum step
@@ -261,9 +263,12 @@ ethertype(walk *w)
 				break;
 			next(w, STEP_ETHERTYPE, mx_be16(l->d + off + 4), off + 6);
 			return;
+		case ETHERTYPE_JUMBO:
+			next(w, STEP_LLC, 0, off);
+			return;
 		default:
-			/* an 802.3 length: 802.2 LLC follows */
-			if (type < 0x0600)
+			/* an 802.3 length (up to 1500): 802.2 LLC follows */
+			if (type <= 1500)
 				next(w, STEP_LLC, 0, off);
 			else
 				skip(w, MX_SKIP_OTHER);
@@ -845,6 +850,22 @@ family(walk *w, uint32_t af, uint32_t off)
 	skip(w, MX_SKIP_OTHER);
 }
 
+/*
+ * A Linux cooked capture's protocol (print-sll.c): an Ethernet type, or
+ * up to 1500 one of Linux's own values: 4 is 802.2 LLC, the others are
+ * 802.3 framings (raw IPX, ...).
+ */
+static void
+cooked(walk *w, uint16_t proto, uint32_t off)
+{
+	if (proto == 0x0004)
+		next(w, STEP_LLC, 0, off);
+	else if (proto <= 1500)
+		skip(w, MX_SKIP_LLC);
+	else
+		next(w, STEP_ETHERTYPE, proto, off);
+}
+
 /* The link-layer header of link type w->value at w->off. */
 static void
 linktype(walk *w)
@@ -853,7 +874,6 @@ linktype(walk *w)
 	uint32_t	off = w->off;
 	uint32_t	af;
 	uint32_t	len;
-	uint16_t	proto;
 
 	switch (w->value)
 	{
@@ -863,23 +883,12 @@ linktype(walk *w)
 		case MX_LINKTYPE_LINUX_SLL:
 			if (!has(w, off, 16))
 				break;
-			proto = mx_be16(d + 14);
-			off += 16;
-			goto cooked;
+			cooked(w, mx_be16(d + 14), off + 16);
+			return;
 		case MX_LINKTYPE_LINUX_SLL2:
 			if (!has(w, off, 20))
 				break;
-			proto = mx_be16(d);
-			off += 20;
-	cooked:
-			/* Linux's protocol: 4 is 802.2 LLC; others below 0x0600 are
-			 * 802.3 framings (raw IPX, ...) */
-			if (proto == 0x0004)
-				next(w, STEP_LLC, 0, off);
-			else if (proto < 0x0600)
-				skip(w, MX_SKIP_LLC);
-			else
-				next(w, STEP_ETHERTYPE, proto, off);
+			cooked(w, mx_be16(d), off + 20);
 			return;
 		case MX_LINKTYPE_RAW12:
 		case MX_LINKTYPE_RAW14:

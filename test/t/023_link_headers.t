@@ -9,8 +9,10 @@
 #	  as "other") and once as if the snaplen cut them (skipped as "short");
 #	  and headers whose lengths contradict the frame (PPI, radiotap, PKTAP,
 #	  NFLOG) or whose version is unknown are skipped as "other", a PPPoE
-#	  session frame with a discovery code as "control".  pcap_file_info
-#	  reads each crafted file without an error and counts every frame.
+#	  session frame with a discovery code as "control".  802.2 LLC with
+#	  SNAP carries IP on Ethernet after an 802.3 length or the jumbo type,
+#	  as tcpdump reads it.  pcap_file_info reads each crafted file without
+#	  an error and counts every frame.
 #
 # Environment (test/in_cluster.sh): PGHOST etc., MIRAI_FIXTURES, MIRAI_WORK.
 #
@@ -29,7 +31,8 @@ END
 }
 
 my @links = qw(ppp ppp_variants ppp_hdlc chdlc fddi arcnet arcnet_bsd wlan radiotap
-  ppi pktap ipnet nflog nflog_be pppoe pppoe_qinq mpls mpls_ppp pbb vntag);
+  ppi pktap ipnet nflog nflog_be pppoe pppoe_qinq mpls mpls_ppp mpls_variants
+  mpls_ppp_variants pbb vntag);
 
 # A pcap file's byte order, link type and records [data, wire length].
 sub read_pcap
@@ -156,6 +159,33 @@ for my $s (@spoilt)
 	write_pcap($file, $le, $linktype, \@out);
 	is(file_info($file), scalar(@out) . "|0|{\"$reason\": " . scalar(@out) . '}',
 		"$name: $what: every frame skipped as \"$reason\", no error");
+}
+
+# ---- 802.2 LLC / SNAP on Ethernet, as tcpdump reads it ----
+# IPv4 frames of ether.pcap rewritten: an 802.3 length and SNAP (RFC 1042),
+# the jumbo type 0x8870 and SNAP, and 1501 (neither a length nor a type)
+{
+	my ($le, $linktype, $recs) = read_pcap("$fixtures/ether.pcap");
+	my @ip4 = grep { length($_->[0]) == $_->[1] && substr($_->[0], 12, 2) eq "\x08\x00" } @$recs;
+	@ip4 = @ip4[0 .. 9];
+	for my $v ([ 'an 802.3 length', undef, 10, 0 ], [ 'type 0x8870 (jumbo)', 0x8870, 10, 0 ],
+			   [ 'type 1501', 1501, 0, 10 ])
+	{
+		my ($what, $type, $ip, $other) = @$v;
+		my @out;
+		for my $r (@ip4)
+		{
+			my $payload = "\xaa\xaa\x03\x00\x00\x00\x08\x00" . substr($r->[0], 14);
+			my $d = substr($r->[0], 0, 12) . pack('n', $type // length($payload)) . $payload;
+			push @out, [ $d, length($d) ];
+		}
+		my $file = "$dir/snap.pcap";
+		write_pcap($file, $le, $linktype, \@out);
+		is(file_info($file), "10|$ip|" . ($other ? "{\"other\": $other}" : '{}'),
+			"Ethernet, $what, SNAP, IPv4: " . ($ip ? 'every packet read' : 'every frame skipped as "other"'));
+		my $td = grep { / IP \d/ } `tcpdump -nn -r '$file' 2>/dev/null`;
+		is($td, $ip, "... as tcpdump reads them");
+	}
 }
 
 done_testing();
