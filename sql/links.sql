@@ -11,7 +11,8 @@ FROM unnest(ARRAY['ppp.pcap', 'ppp_variants.pcap', 'ppp_hdlc.pcap', 'chdlc.pcap'
                   'fddi.pcap', 'arcnet.pcap', 'arcnet_bsd.pcap', 'wlan.pcap',
                   'radiotap.pcap', 'ppi.pcap', 'pktap.pcap', 'ipnet.pcap', 'nflog.pcap',
                   'nflog_be.pcap', 'pppoe.pcap', 'pppoe_qinq.pcap', 'mpls.pcap',
-                  'mpls_ppp.pcap', 'pbb.pcap', 'vntag.pcap', 'links_variants.pcapng']) AS f,
+                  'mpls_ppp.pcap', 'mpls_variants.pcap', 'mpls_ppp_variants.pcap', 'pbb.pcap',
+                  'vntag.pcap', 'links_variants.pcapng']) AS f,
      LATERAL pcap_file_info(:'d' || '/' || f)
 ORDER BY f;
 

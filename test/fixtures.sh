@@ -113,6 +113,8 @@ l mpls.pcap -l ether --mpls 1000,2000
 l mpls_ppp.pcap -l ppp --mpls 17
 l pbb.pcap -l ether --pbb 5000 --vlan 30
 l vntag.pcap -l ether --vntag 77 --vlan 10
+l mpls_variants.pcap -l ether --mpls 1000,2000 --link-variants
+l mpls_ppp_variants.pcap -l ppp --mpls 17 --link-variants
 # every framing each link type allows, libpcap's filters or not (PPP's are
 # in ppp_variants.pcap: tcpdump reads its octet-stuffed frames, tshark not)
 g links_variants.pcapng -n 2000 -f pcapng --tsresol 9 --sections 2 --byte-order mixed \

@@ -18,7 +18,8 @@
  * field, with a one-byte protocol, in octet-stuffed HDLC framing; Cisco
  * framing in PPP_HDLC; ARCNET's RFC 1051 and exception headers; 802.11
  * +HTC and CF-Ack data frames, bridge-tunnel and RFC 948 LLC, radiotap's
- * data padding; PPI and PKTAP around other link types; more NFLOG TLVs.
+ * data padding; PPI and PKTAP around other link types; more NFLOG TLVs;
+ * MPLS's explicit null labels and multicast type.
  *
  * The headers follow libpcap's pcap/dlt.h and the linktypes pages of
  * tcpdump.org; tcpdump's and Wireshark's dissectors read every variant.
@@ -66,6 +67,8 @@ const int	nlinktypes = (int) (sizeof(linktypes) / sizeof(linktypes[0]));
 #define PPP_IP			0x0021
 #define PPP_IPV6		0x0057
 #define PPP_MPLS		0x0281
+#define PPP_MPLS_MULTI	0x0283
+#define ETH_MPLS_MULTI	0x8848
 #define PPP_IPCP		0x8021
 #define PPP_LCP			0xc021
 
@@ -109,19 +112,34 @@ is_ip(const Packet *pk)
 }
 
 /*
+ * MPLS variants of record recno (--link-variants): 1, the bottom label is
+ * the explicit null of the packet's IP version (0 IPv4, 2 IPv6); 2, the
+ * multicast Ethernet type / PPP protocol.  0 otherwise.
+ */
+static int
+mpls_variant(const Options *o, uint64_t recno)
+{
+	return o->link_variants ? (int) (recno % 3) : 0;
+}
+
+/*
  * The IP packet behind --mpls's labels (RFC 3032: label 20 bits, traffic
  * class 3, bottom of stack 1, TTL 8), or alone; returns the length.
  */
 static size_t
-mpls_payload(const Options *o, const Packet *pk, uint8_t *f)
+mpls_payload(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
 {
 	size_t		n = 0;
 	int			i;
 
 	for (i = 0; i < o->nmpls; i++)
 	{
-		uint32_t	e = (o->mpls[i] << 12) | (uint32_t) (64 - i);
+		uint32_t	label = o->mpls[i];
+		uint32_t	e;
 
+		if (i == o->nmpls - 1 && mpls_variant(o, recno) == 1)
+			label = pk->kind == PK_IP6 ? 2 : 0;
+		e = (label << 12) | (uint32_t) (64 - i);
 		if (i == o->nmpls - 1)
 			e |= 0x100;
 		put_be32(f + n, e);
@@ -160,15 +178,16 @@ ppp_ctrl(const Packet *pk, uint8_t *f, uint16_t *proto)
 
 /* A packet's PPP information field; sets its protocol, returns its length. */
 static size_t
-ppp_info(const Options *o, const Packet *pk, uint8_t *f, uint16_t *proto)
+ppp_info(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f,
+		 uint16_t *proto)
 {
 	if (pk->kind == PK_CTRL)
 		return ppp_ctrl(pk, f, proto);
 	if (o->nmpls > 0)
-		*proto = PPP_MPLS;
+		*proto = mpls_variant(o, recno) == 2 ? PPP_MPLS_MULTI : PPP_MPLS;
 	else
 		*proto = pk->kind == PK_IP6 ? PPP_IPV6 : PPP_IP;
-	return mpls_payload(o, pk, f);
+	return mpls_payload(o, pk, recno, f);
 }
 
 /* CRC-16 of RFC 1662's frame check sequence (reflected, 0x8408), final. */
@@ -203,7 +222,8 @@ ppp_fcs16(const uint8_t *p, size_t n)
  * for 0x7d, 0x7e and every byte below 0x20 (the default ACCM).
  */
 static size_t
-ppp_frame(const Options *o, const Packet *pk, int framing, uint8_t *f)
+ppp_frame(const Options *o, const Packet *pk, uint64_t recno, int framing,
+		  uint8_t *f)
 {
 	uint8_t		plain[MAX_FRAME];
 	uint8_t    *out = framing == PPPF_STUFFED ? plain : f;
@@ -212,7 +232,7 @@ ppp_frame(const Options *o, const Packet *pk, int framing, uint8_t *f)
 	uint16_t	proto = 0;
 	uint16_t	fcs;
 	uint8_t		info[MAX_FRAME];
-	size_t		ilen = ppp_info(o, pk, info, &proto);
+	size_t		ilen = ppp_info(o, pk, recno, info, &proto);
 
 	if (framing != PPPF_ACFC && framing != PPPF_ACFC_PFC)
 	{
@@ -262,7 +282,7 @@ ppp_framing(const Options *o, uint64_t recno)
  * keepalives and CDP announcements.
  */
 static size_t
-chdlc_frame(const Options *o, const Packet *pk, uint8_t *f)
+chdlc_frame(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
 {
 	size_t		n = 4;
 
@@ -291,8 +311,11 @@ chdlc_frame(const Options *o, const Packet *pk, uint8_t *f)
 		memcpy(f + 12, "router01", 8);
 		return 20;
 	}
-	put_be16(f + 2, o->nmpls > 0 ? ETH_MPLS : packet_ethertype(pk));
-	return n + mpls_payload(o, pk, f + n);
+	if (o->nmpls > 0)
+		put_be16(f + 2, mpls_variant(o, recno) == 2 ? ETH_MPLS_MULTI : ETH_MPLS);
+	else
+		put_be16(f + 2, packet_ethertype(pk));
+	return n + mpls_payload(o, pk, recno, f + n);
 }
 
 /* 802.2 LLC with SNAP (RFC 1042) for an Ethernet type; returns 8. */
@@ -884,7 +907,7 @@ ether_encap(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
 		/* the protocol field only (no address and control: RFC 2516) */
 		{
 			uint8_t		info[MAX_FRAME];
-			size_t		ilen = ppp_info(o, pk, info, &proto);
+			size_t		ilen = ppp_info(o, pk, recno, info, &proto);
 
 			if (framing == PPPF_PFC && proto < 0x100)
 				f[n++] = (uint8_t) proto;
@@ -901,8 +924,8 @@ ether_encap(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
 	}
 	if (o->nmpls > 0 && is_ip(pk))
 	{
-		put_be16(f + n, ETH_MPLS);
-		return n + 2 + mpls_payload(o, pk, f + n + 2);
+		put_be16(f + n, mpls_variant(o, recno) == 2 ? ETH_MPLS_MULTI : ETH_MPLS);
+		return n + 2 + mpls_payload(o, pk, recno, f + n + 2);
 	}
 	put_be16(f + n, et);
 	n += 2;
@@ -983,13 +1006,13 @@ encap(const Options *o, L2Kind l2, uint32_t ifindex, const Packet *pk,
 			n = 4;
 			break;
 		case L2_PPP:
-			return ppp_frame(o, pk, ppp_framing(o, recno), f);
+			return ppp_frame(o, pk, recno, ppp_framing(o, recno), f);
 		case L2_PPP_HDLC:
 			if (o->link_variants && recno % 2 == 1)
-				return chdlc_frame(o, pk, f);
-			return ppp_frame(o, pk, PPPF_STD, f);
+				return chdlc_frame(o, pk, recno, f);
+			return ppp_frame(o, pk, recno, PPPF_STD, f);
 		case L2_CHDLC:
-			return chdlc_frame(o, pk, f);
+			return chdlc_frame(o, pk, recno, f);
 		case L2_FDDI:
 			return fddi_frame(o, pk, recno, f);
 		case L2_ARCNET_BSD:

@@ -39,7 +39,8 @@ psql('CREATE EXTENSION IF NOT EXISTS mirai_ext');
 # What a BPF filter needs before "ip" to reach the IP header of the link
 # fixtures' encapsulations; undef where libpcap cannot filter at all (PKTAP,
 # NFLOG: "filtering not implemented"), knows no keyword (802.1ah, VN-Tag) or
-# does not follow the framing (PPP's compressions and octet stuffing).
+# does not follow the framing (PPP's compressions and octet stuffing, MPLS's
+# multicast type).
 my %bpf_prefix = (
 	pppoe => 'pppoes and ',
 	pppoe_qinq => 'vlan and vlan and pppoes and ',
@@ -50,7 +51,9 @@ my %bpf_prefix = (
 	nflog_be => undef,
 	pbb => undef,
 	vntag => undef,
-	ppp_variants => undef);
+	ppp_variants => undef,
+	mpls_variants => undef,
+	mpls_ppp_variants => undef);
 
 opendir(my $dh, $dir) or die;
 my @files = sort grep { -f "$dir/$_.counts" } readdir($dh);

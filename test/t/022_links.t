@@ -39,7 +39,7 @@ END
 my @pcaps = qw(ppp.pcap ppp_variants.pcap ppp_hdlc.pcap chdlc.pcap fddi.pcap arcnet.pcap
   arcnet_bsd.pcap wlan.pcap radiotap.pcap ppi.pcap pktap.pcap ipnet.pcap
   nflog.pcap nflog_be.pcap pppoe.pcap pppoe_qinq.pcap mpls.pcap mpls_ppp.pcap
-  pbb.pcap vntag.pcap);
+  mpls_variants.pcap mpls_ppp_variants.pcap pbb.pcap vntag.pcap);
 my $variants = 'links_variants.pcapng';
 
 for my $tool ('tshark', 'mergecap', 'tcpdump')
@@ -206,39 +206,52 @@ sub reason
 
 # tcpdump's view of the frames tshark leaves undissected: frame number =>
 # the IP fields tcpdump -v prints ('*' where it prints nothing to compare),
-# or "control" for PPP's control protocols.
+# or "control" for PPP's control protocols.  A frame's lines are its first
+# line and the indented ones after it; MPLS labels come before the IP
+# header's line.
 sub tcpdump_rows
 {
 	my ($file) = @_;
 	my %rows;
-	my @lines = `tcpdump -# -nn -v -S -r '$file' 2>/dev/null`;
 	my %flagbit = ('F' => 1, 'S' => 2, 'R' => 4, 'P' => 8, '.' => 16, 'U' => 32, 'E' => 64, 'W' => 128);
-	for (my $i = 0; $i < @lines; $i++)
+	my %text;
+	my $cur;
+	for (`tcpdump -# -nn -v -S -r '$file' 2>/dev/null`)
 	{
-		my ($n, $rest) = $lines[$i] =~ /^\s*(\d+)\s+\S+\s+(.*)$/ or next;
+		if (/^\s*(\d+)\s+\S+\s+(.*)$/ && !/^\s*\d+\.\d+\.\d+\.\d+\./)
+		{
+			$cur = $1;
+			$text{$cur} = "$2\n";
+		}
+		elsif (defined $cur)
+		{
+			$text{$cur} .= $_;
+		}
+	}
+	for my $n (keys %text)
+	{
+		my $t = $text{$n};
 		my %r = map { $_ => '*' } @names;
 		my $body;
-		if ($rest =~ /^(LCP|IPCP|IP6CP|CCP|PAP|CHAP)\b/)
+		if ($t =~ /^(LCP|IPCP|IP6CP|CCP|PAP|CHAP)\b/)
 		{
 			$rows{$n} = 'control';
 			next;
 		}
-		if ($rest =~ /^IP \(tos \S+, ttl (\d+), id (\d+), offset (\d+), flags \[([^\]]*)\], proto \S+ \((\d+)\), length \d+[,)]/)
+		if ($t =~ /(?:^|\s)IP \(tos \S+, ttl (\d+), id (\d+), offset (\d+), flags \[([^\]]*)\], proto \S+ \((\d+)\), length \d+[,)][^\n]*\n\s*([^\n]*)/)
 		{
-			@r{qw(ipver ttl ipid proto)} = (4, $1, $2, $5);
+			@r{qw(ipver ttl ipid proto body)} = (4, $1, $2, $5, $6);
 			$r{frag} = ($3 > 0 || $4 =~ /\+/) ? 1 : 0;
-			$body = $lines[++$i];
 		}
-		elsif ($rest =~ /^IP6 \(.*hlim (\d+), next-header \S+ \((\d+)\) payload length: \d+\) (.*)$/)
+		elsif ($t =~ /(?:^|\s)IP6 \([^\n]*hlim (\d+), next-header \S+ \((\d+)\) payload length: \d+\) ([^\n]*)/)
 		{
-			@r{qw(ipver ttl ipid proto frag)} = (6, $1, '', $2, 0);
-			$body = $3;
+			@r{qw(ipver ttl ipid proto frag body)} = (6, $1, '', $2, 0, $3);
 		}
 		else
 		{
 			next;
 		}
-		$body =~ s/^\s+//;
+		$body = delete $r{body};
 		my $addr = $r{ipver} == 4 ? qr/\d+(?:\.\d+){3}/ : qr/[0-9a-f:]+/;
 		if ($body =~ /^($addr)\.(\d+) > ($addr)\.(\d+): (.*)$/ && $r{proto} != 1 && $r{proto} != 58)
 		{
