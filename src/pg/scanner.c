@@ -29,19 +29,52 @@
  */
 #define EVERY_RULE	UINT32_MAX
 
+/*
+ * The rules' names as text values, made once per call site in its
+ * fn_mcxt: most packets of a capture match a rule, and packet_scanner
+ * answers with one of a handful of names.  A function's result is never
+ * changed or freed by its caller, so every row may share them.
+ */
+static text **
+rule_names(FunctionCallInfo fcinfo)
+{
+	text	  **names = (text **) fcinfo->flinfo->fn_extra;
+	size_t		i;
+
+	if (names == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		names = palloc(sizeof(text *) * mx_scanner_nrules());
+		for (i = 0; i < mx_scanner_nrules(); i++)
+			names[i] = cstring_to_text(mx_scanner_rule_at(i)->name);
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = names;
+	}
+	return names;
+}
+
 PG_FUNCTION_INFO_V1(packet_scanner);
 /* packet_scanner(packet) -> the first matching rule's name, or NULL. */
 Datum
 packet_scanner(PG_FUNCTION_ARGS)
 {
-	mx_packet	p;
+	struct varlena *v = PG_GETARG_VARLENA_PP(0);
 	int			i;
 
-	mirai_packet_unpack(PG_GETARG_DATUM(0), &p);
-	i = mx_scanner_first(&p, EVERY_RULE);
+	/* the hot path: the stored form read in place */
+	i = mx_scanner_first_packed((const uint8 *) VARDATA_ANY(v),
+								VARSIZE_ANY_EXHDR(v), EVERY_RULE);
+	if (i == -2)
+	{
+		mx_packet	p;
+
+		mirai_packet_unpack(PG_GETARG_DATUM(0), &p);	/* reports what is wrong */
+		i = mx_scanner_first(&p, EVERY_RULE);
+	}
 	if (i < 0)
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(mx_scanner_rule_at((size_t) i)->name));
+	PG_RETURN_TEXT_P(rule_names(fcinfo)[i]);
 }
 
 PG_FUNCTION_INFO_V1(packet_scanners);
