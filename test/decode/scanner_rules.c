@@ -19,7 +19,7 @@
  * n*p, sigma = sqrt(n*p*(1-p)), the bound n*p + 5*sigma and the measured
  * count; then, per test, its own measured pass rate against its derived
  * share (z, in sigmas); then whether every packet gets the same answer
- * from its stored form (packed and unpacked again).
+ * from its stored form (packed and unpacked again, and read in place).
  *
  *	rule NAME derived=D stated=S n=N expected=E sigma=G bound=B measured=M
  *	factor NAME CLAUSE TEST share=P measured=Q z=Z
@@ -33,7 +33,10 @@
  * emit prints one packet a line for COPY: its text form, the first rule's
  * name (\N for none) and every matching rule as an array, tab-separated.
  * It also checks, on every packet it writes, that the mirai rule is
- * mx_is_mirai and mx_packed_is_mirai; its last line, on stderr, says so.
+ * mx_is_mirai and mx_packed_is_mirai, and that the first rule is the same
+ * on the packet, on its stored form unpacked and on its stored form read
+ * in place (mx_scanner_first_packed); its last line, on stderr, says so
+ * and the exit status is 1 when any disagree.
  *
  *-------------------------------------------------------------------------
  */
@@ -605,6 +608,8 @@ mode_fp(unsigned long n)
 		mx_packet	p,
 					q;
 		uint32_t	m;
+		uint8_t		buf[MX_PACKED_MAX];
+		size_t		len;
 
 		random_syn(&p);
 		m = mx_scanner_matches(&p, UINT32_MAX);
@@ -624,8 +629,10 @@ mode_fp(unsigned long n)
 						pass[i][c][t]++;
 				}
 		}
+		len = mx_packet_pack(&p, buf);
 		if (stored(&p, &q) && mx_scanner_matches(&q, UINT32_MAX) == m &&
-			mx_scanner_first(&q, UINT32_MAX) == mx_scanner_first(&p, UINT32_MAX))
+			mx_scanner_first(&q, UINT32_MAX) == mx_scanner_first(&p, UINT32_MAX) &&
+			mx_scanner_first_packed(buf, len, UINT32_MAX) == mx_scanner_first(&p, UINT32_MAX))
 			agree++;
 		else
 			disagree++;
@@ -637,7 +644,7 @@ mode_fp(unsigned long n)
 		double		mean = (double) n * pr;
 		double		sigma = sqrt((double) n * pr * (1 - pr));
 
-		printf("rule %s derived=%.6e stated=%.6e n=%lu expected=%.6f sigma=%.6f bound=%.6f measured=%lu\n",
+		printf("rule %s derived=%.17g stated=%.17g n=%lu expected=%.6f sigma=%.6f bound=%.6f measured=%lu\n",
 			   r->name, mx_scanner_checkable(r) ? derive(r) : -1.0, r->fp_rate, n,
 			   mean, sigma, mean + 5 * sigma, counts[i]);
 		for (c = 0; c < MX_SCANNER_MAX_CLAUSES; c++)
@@ -697,7 +704,8 @@ mode_emit(unsigned long n)
 {
 	static const char *const kinds[] = {"mirai", "zmap", "zmap41", "masscan", "nmap", "unicornscan", "backscatter"};
 	unsigned long k,
-				mirai_disagree = 0;
+				mirai_disagree = 0,
+				packed_disagree = 0;
 
 	for (k = 0; k < n; k++)
 	{
@@ -734,12 +742,16 @@ mode_emit(unsigned long n)
 		if (((m >> imirai) & 1) != (uint32_t) mx_is_mirai(&q) ||
 			mx_packed_is_mirai(buf, len) != (int) mx_is_mirai(&q))
 			mirai_disagree++;
+		if (mx_scanner_first_packed(buf, len, mx_scanner_all()) != first ||
+			mx_scanner_first(&p, mx_scanner_all()) != first)
+			packed_disagree++;
 		mx_packet_format(&q, text);
 		mx_scanner_format_list(m, ",", list, sizeof(list));
 		printf("%s\t%s\t{%s}\n", text, first < 0 ? "\\N" : mx_scanner_rule_at((size_t) first)->name, list);
 	}
-	fprintf(stderr, "mirai rule against is_mirai: %lu disagree\n", mirai_disagree);
-	return mirai_disagree == 0 ? 0 : 1;
+	fprintf(stderr, "mirai rule against is_mirai: %lu disagree; first rule, decoded, stored and read in place: %lu disagree\n",
+			mirai_disagree, packed_disagree);
+	return mirai_disagree == 0 && packed_disagree == 0 ? 0 : 1;
 }
 
 static int
