@@ -162,6 +162,12 @@ tool_packet(const char *name, mx_packet *p)
 	{
 		p->ipid = 54321;
 		p->window = 65535;
+		if (rnd(4) == 0)
+		{
+			/* tcp_synackscan: SYN-ACK, ack from the validation bytes */
+			p->tcp_flags = MX_TCP_SYN | MX_TCP_ACK;
+			p->ack = r32();
+		}
 		p->sport = (uint16_t) (32768 + rnd(61000 - 32768 + 1));
 		p->ttl = after_hops(255);
 		p->wirelen = p->caplen = rnd(2) ? 54 : 58;
