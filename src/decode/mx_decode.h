@@ -375,14 +375,6 @@ extern int	mx_packed_mirai_key(const uint8_t *buf, size_t len,
 /* The timestamp alone, from a stored form that has been validated. */
 extern int64_t mx_packed_ts(const uint8_t *buf);
 
-/*
- * The header fields the scanner rules read, from a stored form in place:
- * ipver, proto, ttl, present, ipid, dst, sport, dport, seq, ack, tcp_flags,
- * window (the other members are left alone).  false when the bytes are not
- * a well-formed layout 1 value (mx_packet_unpack says why).
- */
-extern bool mx_packed_headers(const uint8_t *buf, size_t len, mx_packet *p);
-
 /* ----------------------------------------------------------------------
  * The packet type's text form
  * ----------------------------------------------------------------------

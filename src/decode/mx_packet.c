@@ -3,11 +3,13 @@
  * mx_packet.c
  *		The packet type's stored form and its text form.
  *
- * Stored form (layout version 1).  It is also the binary send/recv form, so
- * every field is big-endian and written a byte at a time.  Optional parts
- * are present only when a bit of byte 1 says so, which keeps an IPv4 TCP
- * packet at 39 bytes (40 with PostgreSQL's 1-byte varlena header: a heap row
- * of one packet is then 64 bytes, less than the pcap record it came from).
+ * Stored form (layout version 1; its flag bits and length are in
+ * mx_packed.h, which mx_scanner.c reads too).  It is also the binary
+ * send/recv form, so every field is big-endian and written a byte at a
+ * time.  Optional parts are present only when a bit of byte 1 says so,
+ * which keeps an IPv4 TCP packet at 39 bytes (40 with PostgreSQL's 1-byte
+ * varlena header: a heap row of one packet is then 64 bytes, less than the
+ * pcap record it came from).
  *
  *	byte  0		low 4 bits: layout version, 1; bit 0x10: TCP sequence number
  *				alone (the snaplen cut the TCP header between 8 and 16 bytes)
@@ -47,16 +49,7 @@
 #include <string.h>
 
 #include "mx_bytes.h"
-
-#define F_IPV6		0x01
-#define F_VLAN		0x02
-#define F_CAPLEN	0x04
-#define F_LONGLEN	0x08
-#define F_PORTS		0x10
-#define F_TCP		0x20
-#define F_TCPNS		0x40
-#define F_FRAG		0x80
-#define F0_SEQ		0x10		/* in byte 0 */
+#include "mx_packed.h"
 
 #define NS_PER_SEC	INT64_C(1000000000)
 
@@ -160,28 +153,6 @@ mx_packet_pack(const mx_packet *p, uint8_t *out)
 		mx_put32(out + n, p->seq);
 		n += 4;
 	}
-	return n;
-}
-
-/* The length a stored form with these flag bits must have. */
-static size_t
-packed_length(uint8_t flags0, uint8_t flags)
-{
-	size_t		n = 12;
-	size_t		lenw = (flags & F_LONGLEN) ? 4 : 2;
-
-	n += (flags & F_IPV6) ? 32 : 8 + 2;
-	n += lenw;
-	if (flags & F_CAPLEN)
-		n += lenw;
-	if (flags & F_VLAN)
-		n += 2;
-	if (flags & F_PORTS)
-		n += 4;
-	if (flags & F_TCP)
-		n += 11;
-	if (flags0 & F0_SEQ)
-		n += 4;
 	return n;
 }
 
@@ -360,81 +331,6 @@ int64_t
 mx_packed_ts(const uint8_t *buf)
 {
 	return (int64_t) mx_be64(buf + 4);
-}
-
-/*
- * The header fields of a stored form, read in place: the hot path of the
- * scanner rules (mx_scanner.c), which read no time, source, lengths or
- * VLAN.  Sets ipver, proto, ttl, present, ipid, the destination address,
- * sport, dport, seq, ack, tcp_flags and window, and leaves the other
- * members alone.  Like mx_packed_mirai_key it checks only that the length
- * fits the flags, so that nothing is read past the bytes: false then, and
- * mx_packet_unpack says what is wrong.
- */
-bool
-mx_packed_headers(const uint8_t *buf, size_t len, mx_packet *p)
-{
-	uint8_t		flags;
-	size_t		n = 12;
-	size_t		lenw;
-
-	if (len < 12 || (buf[0] & ~F0_SEQ) != MX_LAYOUT_VERSION)
-		return false;
-	flags = buf[1];
-	if (len != packed_length(buf[0], flags))
-		return false;
-	p->proto = buf[2];
-	p->ttl = buf[3];
-	p->present = 0;
-	p->sport = p->dport = 0;
-	p->seq = p->ack = 0;
-	p->tcp_flags = p->window = 0;
-	if (flags & F_IPV6)
-	{
-		p->ipver = 6;
-		p->ipid = 0;
-		memcpy(p->dst, buf + n + 16, 16);
-		n += 32;
-	}
-	else
-	{
-		p->ipver = 4;
-		memcpy(p->dst, buf + n + 4, 4);
-		p->ipid = mx_be16(buf + n + 8);
-		n += 10;
-	}
-	lenw = (flags & F_LONGLEN) ? 4 : 2;
-	n += (flags & F_CAPLEN) ? 2 * lenw : lenw;
-	if (flags & F_VLAN)
-	{
-		p->present |= MX_HAS_VLAN;
-		n += 2;
-	}
-	if (flags & F_FRAG)
-		p->present |= MX_IS_FRAGMENT;
-	if (flags & F_PORTS)
-	{
-		p->present |= MX_HAS_PORTS;
-		p->sport = mx_be16(buf + n);
-		p->dport = mx_be16(buf + n + 2);
-		n += 4;
-	}
-	if (flags & F_TCP)
-	{
-		p->present |= MX_HAS_TCP | MX_HAS_SEQ;
-		p->seq = mx_be32(buf + n);
-		p->ack = mx_be32(buf + n + 4);
-		p->tcp_flags = buf[n + 8];
-		if (flags & F_TCPNS)
-			p->tcp_flags |= MX_TCP_NS;
-		p->window = mx_be16(buf + n + 9);
-	}
-	else if (buf[0] & F0_SEQ)
-	{
-		p->present |= MX_HAS_SEQ;
-		p->seq = mx_be32(buf + n);
-	}
-	return true;
 }
 
 /* ----------------------------------------------------------------------

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "mx_bytes.h"
+#include "mx_packed.h"
 #include "mx_scanner.h"
 
 /* A test, written short. */
@@ -239,6 +240,82 @@ load_fields(const mx_packet *p, scan_fields *f)
 }
 
 /*
+ * load_fields on a stored form, read in place (the layout is mx_packet.c's,
+ * its flag bits and length mx_packed.h's): the same values, without
+ * unpacking the time, the source, the lengths and the VLAN.  As
+ * mx_packed_is_mirai, it checks only that the length fits the flags, so
+ * that nothing is read past the bytes; false when it does not.
+ */
+static inline __attribute__((always_inline)) bool
+load_packed(const uint8_t *buf, size_t len, scan_fields *f)
+{
+	uint8_t		flags;
+	uint8_t		proto;
+	size_t		n;
+	uint32_t	dst = 0;
+	bool		v4,
+				icmp,
+				ports = false,
+				seq = false;
+	int			i;
+
+	if (len < 12 || (buf[0] & ~F0_SEQ) != MX_LAYOUT_VERSION)
+		return false;
+	flags = buf[1];
+	if (len != packed_length(buf[0], flags))
+		return false;
+	for (i = 0; i < MX_SF_NFIELDS; i++)
+		f->v[i] = ABSENT;
+	v4 = (flags & F_IPV6) == 0;
+	proto = buf[2];
+	icmp = proto == MX_PROTO_ICMP || proto == MX_PROTO_ICMPV6;
+	f->v[MX_SF_IPVER] = v4 ? 4 : 6;
+	f->v[MX_SF_PROTO] = proto;
+	f->v[MX_SF_TTL] = buf[3];
+	if (v4)
+	{
+		dst = mx_be32(buf + 16);
+		f->v[MX_SF_IPID] = mx_be16(buf + 20);
+		n = 22;
+	}
+	else
+		n = 44;
+	n += ((flags & F_LONGLEN) ? 4 : 2) * ((flags & F_CAPLEN) ? 2 : 1);
+	if (flags & F_VLAN)
+		n += 2;
+	if (flags & F_PORTS)
+	{
+		ports = !icmp;
+		f->v[ports ? MX_SF_SPORT : MX_SF_ICMP_TYPE] = mx_be16(buf + n);
+		f->v[ports ? MX_SF_DPORT : MX_SF_ICMP_CODE] = mx_be16(buf + n + 2);
+		n += 4;
+	}
+	if (flags & F_TCP)
+	{
+		seq = true;
+		f->v[MX_SF_SEQ] = mx_be32(buf + n);
+		f->v[MX_SF_ACK] = mx_be32(buf + n + 4);
+		f->v[MX_SF_FLAGS] = buf[n + 8] | ((flags & F_TCPNS) ? MX_TCP_NS : 0);
+		f->v[MX_SF_WINDOW] = mx_be16(buf + n + 9);
+	}
+	else if (buf[0] & F0_SEQ)
+	{
+		seq = true;
+		f->v[MX_SF_SEQ] = mx_be32(buf + n);
+	}
+	if (seq && v4)
+	{
+		uint32_t	s = (uint32_t) f->v[MX_SF_SEQ];
+
+		f->v[MX_SF_SEQ_XOR_DST] = s ^ dst;
+		if (ports)
+			f->v[MX_SF_MASSCAN_ID] = ((uint32_t) f->v[MX_SF_IPID] ^ dst ^
+									  (uint32_t) f->v[MX_SF_DPORT] ^ s) & 0xffffu;
+	}
+	return true;
+}
+
+/*
  * The three loops below run over the constant bounds of the table and are
  * unrolled, so that the compiler reads the constant catalogue while it
  * compiles them and folds each rule into the few comparisons it makes: a
@@ -308,7 +385,7 @@ rule_matches(const scan_fields *f, const mx_scanner_rule *r)
 }
 
 /* The first rule of mask that f matches, or -1. */
-static int
+static inline __attribute__((always_inline)) int
 first_match(const scan_fields *f, uint32_t mask)
 {
 	size_t		i;
@@ -347,12 +424,10 @@ mx_scanner_first(const mx_packet *p, uint32_t mask)
 int
 mx_scanner_first_packed(const uint8_t *buf, size_t len, uint32_t mask)
 {
-	mx_packet	p;
 	scan_fields f;
 
-	if (!mx_packed_headers(buf, len, &p))
+	if (!load_packed(buf, len, &f))
 		return -2;
-	load_fields(&p, &f);
 	return first_match(&f, mask);
 }
 

@@ -139,9 +139,9 @@ extern uint32_t mx_scanner_matches(const mx_packet *p, uint32_t mask);
 extern int	mx_scanner_first(const mx_packet *p, uint32_t mask);
 
 /*
- * mx_scanner_first on a stored form, read in place (mx_packed_headers):
- * the server's hot path.  -2 when the bytes are not a well-formed stored
- * value (mx_packet_unpack says why).
+ * mx_scanner_first on a stored form, read in place: the server's hot path.
+ * -2 when the bytes are not a well-formed stored value (mx_packet_unpack
+ * says why).
  */
 extern int	mx_scanner_first_packed(const uint8_t *buf, size_t len,
 									uint32_t mask);
