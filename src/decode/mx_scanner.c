@@ -56,7 +56,7 @@ static const mx_scanner_rule catalogue[] =
 	{
 		.name = "zmap",
 		.tool = "ZMap",
-		.versions = "1.0 (2013) to 4.0: its TCP SYN scan (tcp_synscan, the default probe module) and, from 3.0, its SYN-ACK scan (tcp_synackscan); 4.1.0 and later draw the IP id at random (see zmap41)",
+		.versions = "1.0.0 (2013) to 4.0.0-RC1, the last before 4.1.0: its TCP SYN scan (tcp_synscan, the default probe module) and, from 3.0, its SYN-ACK scan (tcp_synackscan); 4.1.0 and later draw the IP id at random (see zmap41)",
 		.source = "zmap/zmap, src/probe_modules/packet.c, make_ip_header (IP id 54321) and make_tcp_header (ack 0, window 65535); src/probe_modules/module_tcp_synscan.c, synscan_make_packet (SYN; keeps that IP id up to 4.0, sets it from the probe's validation bytes from 4.1.0 on); src/probe_modules/module_tcp_synackscan.c, synackscan_init_perthread (SYN-ACK, its ack from the validation bytes)",
 		.fp_math = "ipid = 54321: 2^-16; window = 65535: 2^-16; together 2^-32 (the SYN-ACK clause matches no SYN)",
 		.note = "ZMap's TTL (255 before 4.1.0, --probe-ttl) and its MSS option (from 3.0) are not read: the options are not stored, and the IP id with the window already single out its probes.  Its SYN-ACK probes look like backscatter but for these two values, and zmap comes first.  Its ICMP and UDP probe modules share the IP id but not this rule.",
