@@ -21,6 +21,7 @@ INSERT INTO s VALUES
  -- Unicornscan: window 4128, TTL 255 less the hops, source port from 4096
  ('unicornscan',   '2024-12-14T03:12:45Z tcp 192.0.2.5:31337 > 203.0.113.7:139 flags=S seq=999 ack=0 win=4128 ttl=243 id=17 len=58'),
  ('unicorn 4095',  '2024-12-14T03:12:45Z tcp 192.0.2.5:4095 > 203.0.113.7:139 flags=S seq=999 ack=0 win=4128 ttl=243 id=17 len=58'),
+ ('unicorn ttl 128','2024-12-14T03:12:45Z tcp 192.0.2.5:31337 > 203.0.113.7:139 flags=S seq=999 ack=0 win=4128 ttl=128 id=17 len=58'),
  -- backscatter: replies to packets the address never sent
  ('syn-ack',       '2024-12-14T03:12:45Z tcp 198.51.100.9:80 > 203.0.113.7:3000 flags=SA seq=5 ack=6 win=29200 ttl=50 id=0 len=60'),
  ('rst-ack',       '2024-12-14T03:12:45Z tcp 198.51.100.9:81 > 203.0.113.7:3000 flags=RA seq=0 ack=6 win=0 ttl=50 id=0 len=54'),
