@@ -251,6 +251,43 @@ COMMENT ON FUNCTION @extschema@.mirai_rebuild(regclass, boolean) IS
 -- The planner: estimates, costs, parallel plans
 -- ---------------------------------------------------------------------
 
+-- is_mirai, packet_is_mirai, packet_is_fragment: the rows they keep, from statistics
+CREATE FUNCTION @extschema@.packet_predicate_support(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'packet_predicate_support' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.packet_predicate_support(internal) IS
+    'planner support of is_mirai, packet_is_mirai and packet_is_fragment: the rows they keep, from statistics; internal';
+ALTER FUNCTION @extschema@.is_mirai(@extschema@.packet) SUPPORT @extschema@.packet_predicate_support;
+ALTER FUNCTION @extschema@.packet_is_mirai(@extschema@.packet) SUPPORT @extschema@.packet_predicate_support;
+ALTER FUNCTION @extschema@.packet_is_fragment(@extschema@.packet) SUPPORT @extschema@.packet_predicate_support;
+
+-- the cost of a call in units of int4pl's, measured (test/bench/costs.sh)
+ALTER FUNCTION @extschema@.packet_in(cstring) COST 70;
+ALTER FUNCTION @extschema@.packet_out(@extschema@.packet) COST 150;
+ALTER FUNCTION @extschema@.packet_time(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_time_ns(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_src(@extschema@.packet) COST 5;
+ALTER FUNCTION @extschema@.packet_dst(@extschema@.packet) COST 5;
+ALTER FUNCTION @extschema@.packet_sport(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_dport(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_seq(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_ack(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_flags(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_flags_text(@extschema@.packet) COST 6;
+ALTER FUNCTION @extschema@.packet_window(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_proto(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_ipver(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_ttl(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_ipid(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_len(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_caplen(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_vlan(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_icmp_type(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_icmp_code(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_is_fragment(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.is_mirai(@extschema@.packet) COST 2;
+ALTER FUNCTION @extschema@.packet_is_mirai(@extschema@.packet) COST 2;
+ALTER FUNCTION @extschema@.packet_fields(@extschema@.packet) COST 250;
+
 -- ---------------------------------------------------------------------
 -- Scanner fingerprints
 -- ---------------------------------------------------------------------
