@@ -421,6 +421,22 @@ mx_scanner_first(const mx_packet *p, uint32_t mask)
 	return first_match(&f, mask);
 }
 
+int64_t
+mx_scanner_matches_packed(const uint8_t *buf, size_t len, uint32_t mask)
+{
+	scan_fields f;
+	uint32_t	out = 0;
+	size_t		i;
+
+	if (!load_packed(buf, len, &f))
+		return -1;
+#pragma GCC unroll 32
+	for (i = 0; i < NRULES; i++)
+		if ((mask & (UINT32_C(1) << i)) != 0 && rule_matches(&f, &catalogue[i]))
+			out |= UINT32_C(1) << i;
+	return out;
+}
+
 int
 mx_scanner_first_packed(const uint8_t *buf, size_t len, uint32_t mask)
 {

@@ -146,6 +146,10 @@ extern int	mx_scanner_first(const mx_packet *p, uint32_t mask);
 extern int	mx_scanner_first_packed(const uint8_t *buf, size_t len,
 									uint32_t mask);
 
+/* mx_scanner_matches on a stored form read in place; -1 when it is not well-formed. */
+extern int64_t mx_scanner_matches_packed(const uint8_t *buf, size_t len,
+										 uint32_t mask);
+
 /* Whether p matches any rule of mask: a loader keeping only some scanners. */
 static inline bool
 mx_scanner_match(const mx_packet *p, uint32_t mask)

@@ -82,19 +82,28 @@ PG_FUNCTION_INFO_V1(packet_scanners);
 Datum
 packet_scanners(PG_FUNCTION_ARGS)
 {
-	mx_packet	p;
-	uint32_t	m;
+	struct varlena *v = PG_GETARG_VARLENA_PP(0);
+	int64		m;
+	text	  **rules;
 	Datum		names[MX_SCANNER_MAX_RULES];
 	int			n = 0;
 	size_t		i;
 
-	mirai_packet_unpack(PG_GETARG_DATUM(0), &p);
-	m = mx_scanner_matches(&p, EVERY_RULE);
+	m = mx_scanner_matches_packed((const uint8 *) VARDATA_ANY(v),
+								  VARSIZE_ANY_EXHDR(v), EVERY_RULE);
+	if (m < 0)
+	{
+		mx_packet	p;
+
+		mirai_packet_unpack(PG_GETARG_DATUM(0), &p);	/* reports what is wrong */
+		m = mx_scanner_matches(&p, EVERY_RULE);
+	}
 	if (m == 0)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(TEXTOID));
+	rules = rule_names(fcinfo);
 	for (i = 0; i < mx_scanner_nrules(); i++)
-		if (m & (UINT32_C(1) << i))
-			names[n++] = CStringGetTextDatum(mx_scanner_rule_at(i)->name);
+		if (m & (INT64CONST(1) << i))
+			names[n++] = PointerGetDatum(rules[i]);
 	PG_RETURN_ARRAYTYPE_P(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 

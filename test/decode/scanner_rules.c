@@ -33,10 +33,11 @@
  * emit prints one packet a line for COPY: its text form, the first rule's
  * name (\N for none) and every matching rule as an array, tab-separated.
  * It also checks, on every packet it writes, that the mirai rule is
- * mx_is_mirai and mx_packed_is_mirai, and that the first rule is the same
- * on the packet, on its stored form unpacked and on its stored form read
- * in place (mx_scanner_first_packed); its last line, on stderr, says so
- * and the exit status is 1 when any disagree.
+ * mx_is_mirai and mx_packed_is_mirai, and that the first rule and the
+ * rules that match are the same on the packet, on its stored form unpacked
+ * and on its stored form read in place (mx_scanner_first_packed,
+ * mx_scanner_matches_packed); its last line, on stderr, says so, and the
+ * exit status is 1 when any disagree.
  *
  *-------------------------------------------------------------------------
  */
@@ -749,7 +750,9 @@ mode_emit(unsigned long n)
 			mx_packed_is_mirai(buf, len) != (int) mx_is_mirai(&q))
 			mirai_disagree++;
 		if (mx_scanner_first_packed(buf, len, mx_scanner_all()) != first ||
-			mx_scanner_first(&p, mx_scanner_all()) != first)
+			mx_scanner_first(&p, mx_scanner_all()) != first ||
+			mx_scanner_matches_packed(buf, len, mx_scanner_all()) != (int64_t) m ||
+			mx_scanner_matches(&p, mx_scanner_all()) != m)
 			packed_disagree++;
 		mx_packet_format(&q, text);
 		mx_scanner_format_list(m, ",", list, sizeof(list));

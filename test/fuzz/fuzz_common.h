@@ -125,7 +125,8 @@ fuzz_check_packet(const mx_packet *p, uint8_t *packed, size_t *npacked)
 
 		if (mx_scanner_matches(&q, UINT32_MAX) != m ||
 			mx_scanner_first(&q, UINT32_MAX) != first ||
-			mx_scanner_first_packed(a, na, UINT32_MAX) != first)
+			mx_scanner_first_packed(a, na, UINT32_MAX) != first ||
+			mx_scanner_matches_packed(a, na, UINT32_MAX) != (int64_t) m)
 			fuzz_fail("the scanner rules answer differently on the stored form: %s", text);
 		if (first < 0 ? m != 0 :
 			((m >> first) & 1) == 0 || (m & ((UINT32_C(1) << first) - 1)) != 0)
