@@ -264,6 +264,7 @@ load_packed(const uint8_t *buf, size_t len, scan_fields *f)
 	flags = buf[1];
 	if (len != packed_length(buf[0], flags))
 		return false;
+#pragma GCC unroll 16
 	for (i = 0; i < MX_SF_NFIELDS; i++)
 		f->v[i] = ABSENT;
 	v4 = (flags & F_IPV6) == 0;
@@ -285,9 +286,14 @@ load_packed(const uint8_t *buf, size_t len, scan_fields *f)
 		n += 2;
 	if (flags & F_PORTS)
 	{
+		uint64_t	a = mx_be16(buf + n),
+					b = mx_be16(buf + n + 2);
+
 		ports = !icmp;
-		f->v[ports ? MX_SF_SPORT : MX_SF_ICMP_TYPE] = mx_be16(buf + n);
-		f->v[ports ? MX_SF_DPORT : MX_SF_ICMP_CODE] = mx_be16(buf + n + 2);
+		f->v[MX_SF_SPORT] = ports ? a : ABSENT;
+		f->v[MX_SF_DPORT] = ports ? b : ABSENT;
+		f->v[MX_SF_ICMP_TYPE] = icmp ? a : ABSENT;
+		f->v[MX_SF_ICMP_CODE] = icmp ? b : ABSENT;
 		n += 4;
 	}
 	if (flags & F_TCP)
