@@ -27,8 +27,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "installing Debian packages:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
-# tshark asks whether non-root users may capture: no (it only reads files here)
-echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+# tshark (the link types' oracle, test/t/022_links.t, and the fields' oracle,
+# test/t/073_tshark.t) pulls in wireshark-common, which asks whether
+# non-root users may capture: no
+echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
 apt-get update -qq >&2
 # the PostgreSQL packages create a default cluster; the tests use their own
 apt-get install -y -qq --no-install-recommends $missing >&2

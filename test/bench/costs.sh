@@ -78,6 +78,8 @@ packet_vlan(p)
 packet_icmp_type(p)
 packet_icmp_code(p)
 packet_fields(p)
+packet_scanner(p)
+packet_scanners(p)
 p = p
 p < p
 packet_cmp(p, p)

@@ -26,7 +26,9 @@
 # MIRAI_FIXTURES/corpus), and the files named in TSHARK_FILES (paths
 # relative to MIRAI_FIXTURES, separated by spaces).  Files where the
 # decoder reads a record rule as libpcap does and tshark does not are in
-# %RECORD_RULES, with the reason; their packets are still compared.
+# %RECORD_RULES, with the reason; their packets are still compared.  Files
+# whose packets tshark misreads are in %OTHER_ORACLE, with the test that
+# checks them against another tool.
 #
 # tshark takes about half a second of CPU to start, so it runs on two files
 # at once, once for a gzip'd file and its plain twin, and its output is kept
@@ -72,6 +74,15 @@ my %RECORD_RULES = (
 	  'a record longer than the snapshot length: libpcap cuts it, Wireshark reads it whole',
 	'corpus/pcapng_caplen_snaplen.pcapng' =>
 	  'a record longer than the snapshot length: cut as libpcap cuts pcap records, Wireshark reads it whole',
+);
+
+# Files whose packets another oracle checks, because tshark misreads them
+# (they are still read without an ERROR when tshark reads them whole)
+my %OTHER_ORACLE = (
+	'ppp_variants.pcap' =>
+	  'octet-stuffed PPP frames, which tshark 4.0 does not read on LINKTYPE_PPP: test/t/022_links.t compares them with tcpdump',
+	'mpls_ppp_variants.pcap' =>
+	  'octet-stuffed PPP frames, which tshark 4.0 does not read on LINKTYPE_PPP: test/t/022_links.t compares them with tcpdump',
 );
 
 # Fields that pcap_read's packet may have where tshark shows none, and why;
@@ -258,6 +269,11 @@ for my $f (@files)
 		  or diag($sqlerr{$f});
 	}
 	next if defined $sqlerr{$f} || !$t->{whole};
+	if ($OTHER_ORACLE{$f})
+	{
+		note("$f: packets not compared: $OTHER_ORACLE{$f}");
+		next;
+	}
 
 	# tshark's packets, by kind
 	my (%tk);
