@@ -120,8 +120,6 @@ decode_transport(frame *f, uint32_t off, uint32_t end)
 	}
 }
 
-static mx_status decode_ipv6(frame *f, uint32_t off);
-
 /*
  * IPv4 (RFC 791) at off.  IHL counts 32-bit words; the total length counts
  * bytes from the start of the IP header (0: TCP segmentation offload, the
@@ -145,12 +143,7 @@ decode_ipv4(frame *f, uint32_t off)
 		return malformed(f, "ipv4.header", off, "IPv4 header is cut short");
 	}
 	if ((d[0] >> 4) != 4)
-	{
-		/* an IPv6 header behind an IPv4 type: Wireshark reads it as IPv6 */
-		if ((d[0] >> 4) == 6)
-			return decode_ipv6(f, off);
 		return malformed(f, "ipv4.version", off, "IPv4 header has the wrong version");
-	}
 	hl = (uint32_t) (d[0] & 0x0f) * 4;
 	if (hl < 20)
 		return malformed(f, "ipv4.ihl", off, "IPv4 header length is below 5 words");
@@ -286,6 +279,9 @@ mx_decode_frame(const mx_record *rec, mx_packet *pkt, mx_skip_reason *reason,
 	f.reason = reason;
 	f.err = err;
 
+	/* an IPv6 header behind an IPv4 type: Wireshark reads it as IPv6 */
+	if (link.net == 4 && link.off < link.n && (link.d[link.off] >> 4) == 6)
+		link.net = 6;
 	switch (link.net)
 	{
 		case 4:

@@ -243,7 +243,10 @@ read_next(read_state *st, mx_packet *pkt)
 	CHECK_FOR_INTERRUPTS();
 	s = mx_stream_next(st->stream, pkt, &err);
 	/* the packet handed out, or the record that failed */
-	st->packetno = c->records + (s == MX_OK ? 0 : 1);
+	if (s == MX_OK)
+		st->packetno = c->records;
+	else
+		st->packetno = s != MX_END && err.packetno ? err.packetno : c->records + 1;
 	if (c->queued)
 		raise_messages(st);
 	if (s == MX_OK)
