@@ -19,7 +19,8 @@
  *	  SHA-256 of its bytes as read (before gunzip).  A file counts as
  *	  loaded only for a row of the same table and content, with the same
  *	  options (those that decide the rows: the column, --filter,
- *	  --mirai-only, and --on-error=skip when it skipped damage), written by
+ *	  --mirai-only, --scanner, and --on-error=skip when it skipped damage),
+ *	  written by
  *	  a role the loading role trusts: itself or the table's owner.  Rows of
  *	  other roles neither skip nor block a load.  A regular file whose size
  *	  the ledger has for the table is hashed before loading, so a file
@@ -102,6 +103,7 @@
 #include <openssl/evp.h>
 
 #include "mx_decode.h"
+#include "mx_scanner.h"
 
 #define PROGNAME		"mirai_load"
 
@@ -143,6 +145,7 @@ typedef struct options
 	const char *filter;
 	const char *on_error;
 	bool		mirai_only;
+	uint32_t	scanners;		/* --scanner: a mask of the catalogue, or 0 */
 	bool		force;
 	bool		quiet;
 	bool		verbose;
@@ -1918,6 +1921,7 @@ load_file(worker *w, const char *path)
 	sopt.filter = w->filter;
 	sopt.salvage = opt->salvage;
 	sopt.mirai_only = opt->mirai_only;
+	sopt.scanners = opt->scanners;
 	sopt.hooks = &hooks;
 	stream = mx_stream_open_fd(f.fd, &sopt, &err);
 	if (stream == NULL)
@@ -2160,6 +2164,8 @@ help(void)
 		   "  -f, --filter=BPF         load only the frames this BPF expression matches\n"
 		   "                           (tcpdump syntax; \"vlan and ...\" for tagged frames)\n"
 		   "  -m, --mirai-only         load only Mirai scanner packets (is_mirai)\n"
+		   "      --scanner=LIST       load only packets that match one of these scanner\n"
+		   "                           rules (mirai,zmap,...; all: every checkable rule)\n"
 		   "      --force              load files again even when the ledger has them\n"
 		   "  -j, --jobs=N             load N files at once, on N connections (default 1)\n"
 		   "  -s, --stop-on-error      stop at the first file that fails\n"
@@ -2407,6 +2413,24 @@ parse_jobs(const char *s)
 }
 
 /*
+ * --scanner=LIST: the catalogue's names (mx_scanner.h), "all" for every
+ * checkable rule.  An unknown name or a rule that cannot be checked on a
+ * decoded packet is a usage error in the catalogue's words.
+ */
+static void
+parse_scanners(const char *list, options *opt)
+{
+	mx_error	err;
+
+	if (mx_scanner_parse_list(list, &opt->scanners, &err) != MX_OK)
+	{
+		if (err.detail)
+			usage_error_hint(err.detail, "%s", err.message);
+		usage_error("%s", err.message);
+	}
+}
+
+/*
  * Parse the command line into *opt; exits on --help, --version, errors.
  *
  * The short options follow PostgreSQL's clients: -d -h -p -U -w -W -V -?
@@ -2439,6 +2463,7 @@ parse_options(int argc, char **argv, options *opt)
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 2},
+		{"scanner", required_argument, NULL, 3},
 		{NULL, 0, NULL, 0}
 	};
 	int			c;
@@ -2488,6 +2513,9 @@ parse_options(int argc, char **argv, options *opt)
 				break;
 			case 1:
 				opt->force = true;
+				break;
+			case 3:
+				parse_scanners(optarg, opt);
 				break;
 			case 'F':
 				usage_error_hint("To load files again, use --force; it has no short form (-F was --force up to mirai_ext 0.1.1).",
@@ -2586,6 +2614,32 @@ progress_init(const options *opt)
 	}
 }
 
+/*
+ * The filter options as the ledger records them (its filter column, and
+ * part of options): --filter as given, --mirai-only, and --scanner's rules
+ * in catalogue order, so that the same rules named in another order are
+ * the same options.  NULL when there are none.
+ */
+static char *
+filter_text(const options *opt)
+{
+	char		scanners[256] = "";
+	char	   *s;
+
+	if (opt->scanners)
+	{
+		memcpy(scanners, " --scanner=", 11);
+		mx_scanner_format_list(opt->scanners, ",", scanners + 11, sizeof(scanners) - 11);
+	}
+	if (!opt->filter && !opt->mirai_only && !opt->scanners)
+		return NULL;
+	s = xasprintf("%s%s%s%s", opt->filter ? " --filter=" : "",
+				  opt->filter ? opt->filter : "",
+				  opt->mirai_only ? " --mirai-only" : "", scanners);
+	memmove(s, s + 1, strlen(s));	/* the first blank */
+	return s;
+}
+
 /* Parse, connect, resolve the table, load (here or in N workers), sum up. */
 int
 main(int argc, char **argv)
@@ -2611,12 +2665,7 @@ main(int argc, char **argv)
 		if (filter == NULL)
 			usage_error("%s", err.message);
 	}
-	if (opt.filter && opt.mirai_only)
-		tg.filter_text = xasprintf("--filter=%s --mirai-only", opt.filter);
-	else if (opt.filter)
-		tg.filter_text = xasprintf("--filter=%s", opt.filter);
-	else if (opt.mirai_only)
-		tg.filter_text = xasprintf("--mirai-only");
+	tg.filter_text = filter_text(&opt);
 
 	if (!opt.dry_run)
 	{

@@ -535,6 +535,10 @@ typedef struct mx_stream_options
 								 * 'skip', --on-error=skip */
 	bool		mirai_only;		/* hand out only mx_is_mirai packets (the
 								 * others count as filtered) */
+	uint32_t	scanners;		/* hand out only packets that match a rule
+								 * of this mask of the scanner catalogue
+								 * (mx_scanner.h; the others count as
+								 * filtered); 0: no such test */
 	const mx_input_hooks *hooks;	/* descriptor input only */
 	uint64_t	max_records;	/* read no record past this many (0: no
 								 * limit); MX_END then, with no end

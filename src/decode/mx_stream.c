@@ -12,7 +12,8 @@
  * decoder does not read is skipped ("link type"); the BPF filter runs on the
  * raw frame; the frame is decoded, or skipped with a reason (not IP, cut
  * before its IP header ends, malformed IP header); with mirai_only a packet
- * that is not Mirai's counts as filtered.
+ * that is not Mirai's counts as filtered, and so does, with a mask of
+ * scanner rules, a packet that matches none of them.
  *
  * Messages are queued, never printed: the caller drains them after each
  * call (mx_stream_message) and prints them its way.  Warnings of one kind
@@ -28,6 +29,7 @@
 #include <string.h>
 
 #include "mx_bytes.h"
+#include "mx_scanner.h"
 
 /* How many warnings of one kind per file, before only counting. */
 #define MAX_WARNINGS	10
@@ -47,6 +49,7 @@ struct mx_stream
 	mx_reader  *rd;
 	mx_filter  *filter;
 	bool		mirai_only;
+	uint32_t	scanners;
 	uint64_t	max_records;
 	char	   *name;
 	mx_stream_counts counts;
@@ -309,6 +312,7 @@ stream_new(mx_reader *rd, const mx_stream_options *opt, mx_error *err)
 	{
 		s->filter = opt->filter;
 		s->mirai_only = opt->mirai_only;
+		s->scanners = opt->scanners;
 		if (opt->max_records)
 			s->max_records = opt->max_records;
 		if (opt->salvage)
@@ -405,6 +409,11 @@ mx_stream_next(mx_stream *s, mx_packet *pkt, mx_error *err)
 			continue;
 		}
 		if (s->mirai_only && !mx_is_mirai(pkt))
+		{
+			c->filtered++;
+			continue;
+		}
+		if (s->scanners && !mx_scanner_match(pkt, s->scanners))
 		{
 			c->filtered++;
 			continue;

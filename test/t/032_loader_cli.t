@@ -524,4 +524,44 @@ sub backends_left
 	is(sql("SELECT count(*) FROM gz"), 2 * $gz + $mixed, '... and the table holds that capture twice, as documented');
 }
 
+# ---- 6. --scanner: only packets that match one of the rules -----------------------
+{
+	my $sample = "$ENV{MIRAI_TOP}/test/data/sample.pcap.gz";
+	my $copy = "$dir/sample.pcap.gz";
+	system("cp $sample $copy && chmod 644 $copy") == 0 or die "cp";
+	sql("CREATE TABLE sc (p packet)");
+	my ($rc, $out, $err) = ml("-t sc --scanner=mirai,backscatter $copy");
+	my $want = sql("SELECT count(*) FROM pcap_read('$copy') p WHERE packet_scanners(p) && '{mirai,backscatter}'");
+	my $all = sql("SELECT count(*) FROM pcap_read('$copy')");
+	ok($rc == 0 && $want > 0 && $want < $all && sql("SELECT count(*) FROM sc") == $want,
+		"--scanner=mirai,backscatter loads the $want packets of $all that packet_scanners puts in either rule")
+	  or diag("exit $rc, want $want of $all, have " . sql("SELECT count(*) FROM sc") . "\n$out$err");
+	is(sql("SELECT count(*) FROM sc WHERE NOT packet_scanners(p) && '{mirai,backscatter}'"), 0,
+		'... and no other packet');
+	is(sql("SELECT options FROM mirai_load_ledger WHERE table_name = 'sc'::regclass"),
+		'--column=p --scanner=mirai,backscatter', 'the ledger records the rules in catalogue order');
+	($rc, $out, $err) = ml("-t sc --scanner=' backscatter , mirai' $copy");
+	ok($rc == 0 && $out =~ /0 loaded, 1 already loaded/ && sql("SELECT count(*) FROM sc") == $want,
+		'the same rules named in another order: already loaded')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = ml("-t sc --scanner=mirai,backscatter -m $copy");
+	my $both = sql("SELECT count(*) FROM pcap_read('$copy') p WHERE is_mirai(p)");
+	ok($rc == 0 && sql("SELECT count(*) FROM sc") == $want + $both,
+		'--mirai-only and --scanner both apply: another load, of the Mirai packets')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = ml("-t sc --scanner=foo $copy");
+	ok($rc == 2 && $err =~ /^mirai_load: error: unknown scanner rule "foo" \(rules: all, mirai, /
+		  && $err =~ /^HINT:  Try "mirai_load --help"/m,
+		'--scanner=foo: exit 2, naming the rules')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = ml("-t sc --scanner=mirai,zmap41 $copy");
+	ok($rc == 2 && $err =~ /^mirai_load: error: scanner rule "zmap41" cannot be checked on decoded packets\nHINT:  It reads header fields/,
+		'--scanner=zmap41: exit 2, with why as the hint')
+	  or diag("exit $rc\n$out$err");
+	($rc, $out, $err) = ml("-n --scanner=all $copy");
+	my $any = sql("SELECT count(*) FROM pcap_read('$copy') p WHERE packet_scanner(p) IS NOT NULL");
+	ok($rc == 0 && $out =~ /\b$any packets decoded/, "--scanner=all: the $any packets some checkable rule matches")
+	  or diag("exit $rc\n$out$err");
+}
+
 done_testing();
