@@ -73,8 +73,11 @@ build/decode/%.o: src/decode/%.c $(DECODE_HDRS)
 	@mkdir -p build/decode
 	$(CC) $(TOOL_CFLAGS) -c -o $@ $<
 
-src/bin/mirai_load: src/bin/mirai_load.c $(TOOL_DECODE)
-	$(CC) $(TOOL_CFLAGS) -I$(PG_INCLUDEDIR) -o $@ $< $(TOOL_DECODE) -L$(PG_LIBDIR) -lpq -lpcap -lz -lcrypto -pthread
+# the loader: mirai_load.c and its parts, one concern each (src/bin/load.h)
+LOAD_SRCS    = src/bin/mirai_load.c $(wildcard src/bin/load_*.c)
+
+src/bin/mirai_load: $(LOAD_SRCS) src/bin/load.h $(TOOL_DECODE)
+	$(CC) $(TOOL_CFLAGS) -I$(PG_INCLUDEDIR) -o $@ $(LOAD_SRCS) $(TOOL_DECODE) -L$(PG_LIBDIR) -lpq -lpcap -lz -lcrypto -pthread
 
 # the generator: mirai_gen.c and its parts, one concern each (src/bin/gen.h)
 GEN_SRCS     = src/bin/mirai_gen.c $(wildcard src/bin/gen_*.c)
