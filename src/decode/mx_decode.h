@@ -539,6 +539,9 @@ typedef struct mx_stream_options
 								 * of this mask of the scanner catalogue
 								 * (mx_scanner.h; the others count as
 								 * filtered); 0: no such test */
+	uint64_t	skip_records;	/* read past the first this many records
+								 * without decoding or counting them but in
+								 * records: a load resumed after them */
 	const mx_input_hooks *hooks;	/* descriptor input only */
 	uint64_t	max_records;	/* read no record past this many (0: no
 								 * limit); MX_END then, with no end

@@ -13,7 +13,8 @@
  * raw frame; the frame is decoded, or skipped with a reason (not IP, cut
  * before its IP header ends, malformed IP header); with mirai_only a packet
  * that is not Mirai's counts as filtered, and so does, with a mask of
- * scanner rules, a packet that matches none of them.
+ * scanner rules, a packet that matches none of them.  A resumed load reads
+ * past the records loaded before (skip_records) without decoding them.
  *
  * Messages are queued, never printed: the caller drains them after each
  * call (mx_stream_message) and prints them its way.  Warnings of one kind
@@ -50,6 +51,7 @@ struct mx_stream
 	mx_filter  *filter;
 	bool		mirai_only;
 	uint32_t	scanners;
+	uint64_t	skip_records;
 	uint64_t	max_records;
 	char	   *name;
 	mx_stream_counts counts;
@@ -313,6 +315,7 @@ stream_new(mx_reader *rd, const mx_stream_options *opt, mx_error *err)
 		s->filter = opt->filter;
 		s->mirai_only = opt->mirai_only;
 		s->scanners = opt->scanners;
+		s->skip_records = opt->skip_records;
 		if (opt->max_records)
 			s->max_records = opt->max_records;
 		if (opt->salvage)
@@ -376,6 +379,8 @@ mx_stream_next(mx_stream *s, mx_packet *pkt, mx_error *err)
 		if (st != MX_OK)
 			return st;
 		c->records = rec->packetno;
+		if (c->records <= s->skip_records)
+			continue;			/* loaded before: a resumed load */
 		if (rec->linktype != s->last_linktype)
 		{
 			if (mx_linktype_name(rec->linktype) == NULL)
