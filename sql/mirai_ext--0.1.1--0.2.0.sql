@@ -320,3 +320,23 @@ SELECT r."position", r.name, r.tool, r.versions, r.fields, r.rule, r.source,
 COMMENT ON VIEW @extschema@.mirai_scanner_rules IS
     'the catalogue of scanner fingerprints: per rule, in packet_scanner''s order, the tool and versions, the fields read, the rule, its source, its false-positive rate on random SYNs and how it follows, whether stored packets can be checked';
 GRANT SELECT ON @extschema@.mirai_scanner_rules TO PUBLIC;
+
+-- ---------------------------------------------------------------------
+-- mirai_load: resumed and followed files
+-- ---------------------------------------------------------------------
+ALTER TABLE @extschema@.mirai_load_ledger ADD COLUMN records bigint CHECK (records >= 0);
+ALTER TABLE @extschema@.mirai_load_ledger ADD COLUMN from_record bigint NOT NULL DEFAULT 0 CHECK (from_record >= 0);
+ALTER TABLE @extschema@.mirai_load_ledger ADD COLUMN at_end boolean NOT NULL DEFAULT true;
+DROP INDEX @extschema@.mirai_load_ledger_once;
+CREATE UNIQUE INDEX mirai_load_ledger_once
+    ON @extschema@.mirai_load_ledger (table_name, content_hash, loaded_by, options, from_record) WHERE NOT forced;
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.filtered IS 'IP packets left out by --filter, --mirai-only or --scanner';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.filter IS 'the BPF filter, --mirai-only and --scanner, as given (--scanner''s rules in catalogue order); NULL when none';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.options IS
+    'what decides the rows a file gives: --column=(the packet column), then --filter, --mirai-only and --scanner as given, then --on-error=skip when it skipped damage; a rerun skips or resumes the file only with the same options';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.records IS
+    'records of the file read up to the end of this load, counted from the file''s start (pcap records, pcapng packet blocks), whether loaded, filtered or skipped; a load that resumes this one starts after them; NULL for rows written before 0.2.0';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.from_record IS
+    'records of the file before this load''s first: 0 for a load from the file''s start, else the records of the row it resumed or of the batch before it';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.at_end IS
+    'the load read its input to the end (false: a batch of --commit-every or --follow committed before the end; such a row never makes a file count as loaded, only resumable)';

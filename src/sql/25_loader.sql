@@ -4,10 +4,19 @@
 --
 -- mirai_load (the client-side COPY loader) writes one row here in the same
 -- transaction as a file's packets, so a row exists exactly when the packets
--- are there.  A rerun skips a file when a row has its content hash for the
--- same table, the same options (those that decide which rows the file
--- gives) and was written by a role the loading role trusts: itself or the
--- table's owner.  --force loads it again and records a row with forced.
+-- are there.  A rerun skips a file when a row that read its input to the
+-- end has its content hash for the same table, the same options (those
+-- that decide which rows the file gives) and was written by a role the
+-- loading role trusts: itself or the table's owner.  --force loads it again
+-- and records a row with forced.
+--
+-- A load may cover part of a file: a batch of --commit-every or --follow
+-- (at_end false), or a file still being written (truncated).  Such a row
+-- names the first file_size bytes by their hash and says how many records
+-- of the file were read (records).  When a file's first file_size bytes
+-- hash to a trusted row's content_hash (same table and options), the file
+-- extends that content, and mirai_load loads only the records after
+-- records: each row covers the records after from_record up to records.
 --
 -- Who sees and writes what (row-level security): a role may insert rows
 -- for tables it may INSERT into, as itself; see every row of tables it may
@@ -34,15 +43,18 @@ CREATE TABLE @extschema@.mirai_load_ledger (
     loaded_by    name NOT NULL DEFAULT CURRENT_USER,
     loaded_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     options      text NOT NULL,
-    tbl          regclass GENERATED ALWAYS AS (table_name) STORED
+    tbl          regclass GENERATED ALWAYS AS (table_name) STORED,
+    records      bigint CHECK (records >= 0),
+    from_record  bigint NOT NULL DEFAULT 0 CHECK (from_record >= 0),
+    at_end       boolean NOT NULL DEFAULT true
 );
 
--- One regular load per (table, content, role, options): the second of two
--- concurrent loaders of the same content by the same role with the same
--- options fails to insert and rolls back.  Rows of other roles never
--- block a load.
+-- One regular load per (table, content, role, options, first record): the
+-- second of two concurrent loaders of the same content by the same role
+-- with the same options, from the same record, fails to insert and rolls
+-- back.  Rows of other roles never block a load.
 CREATE UNIQUE INDEX mirai_load_ledger_once
-    ON @extschema@.mirai_load_ledger (table_name, content_hash, loaded_by, options) WHERE NOT forced;
+    ON @extschema@.mirai_load_ledger (table_name, content_hash, loaded_by, options, from_record) WHERE NOT forced;
 -- mirai_load hashes a file before loading it only when a file of its size
 -- was loaded into the table (same content, same size)
 CREATE INDEX mirai_load_ledger_size
@@ -58,7 +70,7 @@ COMMENT ON COLUMN @extschema@.mirai_load_ledger.file_size IS 'bytes of the file 
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.content_hash IS
     'SHA-256 of the file''s bytes as read (before gunzip): the file''s identity, whatever its name';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.packets IS 'packets loaded';
-COMMENT ON COLUMN @extschema@.mirai_load_ledger.filtered IS 'IP packets left out by --filter or --mirai-only';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.filtered IS 'IP packets left out by --filter, --mirai-only or --scanner';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.not_ip IS 'frames that are not IP packets (ARP, STP, unknown link types ...)';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.truncated IS 'the file ended inside its last record (that record was not loaded)';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.damaged_regions IS
@@ -67,13 +79,19 @@ COMMENT ON COLUMN @extschema@.mirai_load_ledger.damaged_bytes IS
     'bytes of the (decompressed) stream in those damaged regions';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.malformed IS
     'frames skipped by --on-error=skip because their IP or transport headers are malformed';
-COMMENT ON COLUMN @extschema@.mirai_load_ledger.filter IS 'the BPF filter and --mirai-only, as given; NULL when none';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.filter IS 'the BPF filter, --mirai-only and --scanner, as given (--scanner''s rules in catalogue order); NULL when none';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.forced IS 'loaded again on purpose with --force';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.loaded_by IS 'role that loaded the file';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.loaded_at IS 'start of the loading transaction';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.tbl IS 'table_name under the name the views give the table';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.options IS
-    'what decides the rows a file gives: --column=(the packet column), then --filter and --mirai-only as given, then --on-error=skip when it skipped damage; a rerun skips the file only with the same options';
+    'what decides the rows a file gives: --column=(the packet column), then --filter, --mirai-only and --scanner as given, then --on-error=skip when it skipped damage; a rerun skips or resumes the file only with the same options';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.records IS
+    'records of the file read up to the end of this load, counted from the file''s start (pcap records, pcapng packet blocks), whether loaded, filtered or skipped; a load that resumes this one starts after them; NULL for rows written before 0.2.0';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.from_record IS
+    'records of the file before this load''s first: 0 for a load from the file''s start, else the records of the row it resumed or of the batch before it';
+COMMENT ON COLUMN @extschema@.mirai_load_ledger.at_end IS
+    'the load read its input to the end (false: a batch of --commit-every or --follow committed before the end; such a row never makes a file count as loaded, only resumable)';
 
 -- pg_dump keeps the rows (the table belongs to the extension)
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.mirai_load_ledger', '');
