@@ -330,6 +330,8 @@ ALTER TABLE @extschema@.mirai_load_ledger ADD COLUMN at_end boolean NOT NULL DEF
 DROP INDEX @extschema@.mirai_load_ledger_once;
 CREATE UNIQUE INDEX mirai_load_ledger_once
     ON @extschema@.mirai_load_ledger (table_name, content_hash, loaded_by, options, from_record) WHERE NOT forced;
+COMMENT ON TABLE @extschema@.mirai_load_ledger IS
+    'capture files loaded by mirai_load: one row per file (or batch) and table, written in the same transaction as its packets';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.filtered IS 'IP packets left out by --filter, --mirai-only or --scanner';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.filter IS 'the BPF filter, --mirai-only and --scanner, as given (--scanner''s rules in catalogue order); NULL when none';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.options IS

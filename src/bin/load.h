@@ -68,6 +68,9 @@
 #define PROGRESS_NS		INT64_C(250000000)
 #define MAX_DAMAGE_WARNINGS 10	/* per file and kind, as pcap_read */
 #define MAX_SKIP_NOTES	10		/* "skipped" lines per run, without -v */
+#define NS_PER_S		INT64_C(1000000000)
+#define FOLLOW_POLL_MS	100		/* --follow: how often a file at its end is
+								 * looked at again */
 #define EMPTY_CHECK_MS	"1000"	/* statement_timeout of the emptiness check */
 
 /* -w, -W or neither: when to ask for a password */
@@ -99,6 +102,10 @@ typedef struct options
 	bool		stop_on_error;
 	bool		dry_run;
 	bool		salvage;		/* --on-error=skip */
+	uint64_t	commit_packets; /* --commit-every=N: a batch every N packets */
+	int64_t		commit_ns;		/* --commit-every=Ns: ... every N seconds */
+	bool		follow;			/* --follow */
+	int64_t		follow_idle_ns; /* --follow-idle */
 	int			jobs;
 	char	  **files;
 	int			nfiles;
@@ -115,6 +122,7 @@ typedef struct target
 	char	   *lookup_sql;
 	char	   *size_sql;
 	char	   *record_sql;
+	char	   *resume_sql;		/* rows a file may resume */
 	char	   *filter_text;	/* for the ledger: the options as given */
 	char	   *options;		/* for the ledger: what decides the rows */
 	char	   *options_skip;	/* the same, after --on-error=skip skipped
@@ -138,6 +146,9 @@ typedef struct totals
 	uint64_t	damaged;		/* damaged regions skipped */
 	uint64_t	damaged_bytes;
 	uint64_t	malformed;		/* malformed packets skipped */
+	uint64_t	files_resumed;	/* loaded after the records of an earlier load */
+	uint64_t	resumed_from;	/* ... the record the last of them resumed from */
+	uint64_t	batches;		/* batches committed before a file's end */
 } totals;
 
 /* The file a worker is on, for the progress line. */
@@ -203,7 +214,28 @@ typedef struct file_load
 	uint64_t	malformed;		/* the ledger's column: 0, since malformed
 								 * packets are skipped in either mode and
 								 * counted with the frames that are not IP */
+
+	/*
+	 * Resumed loads and batches.  Counts above are of the whole file (this
+	 * run); a batch's row has the counts since base_*.  records is the
+	 * stream's count of records read (set at a cut and at the end).
+	 */
+	uint64_t	resumed_from;	/* records loaded before, read past */
+	uint64_t	from_record;	/* records before this batch */
+	uint64_t	records;
+	bool		batching;		/* --commit-every or --follow */
+	int			batches;		/* batches committed */
+	bool		batch_failed;	/* a batch's commit failed (reported) */
+	int64_t		batch_ns;		/* when this batch began */
+	uint64_t	base_packets;
+	uint64_t	base_filtered;
+	uint64_t	base_not_ip;
+	uint64_t	base_damaged;
+	uint64_t	base_damaged_bytes;
+	char		resume_note[PATH_MAX + 256];	/* -v: the load resumed */
 } file_load;
+
+typedef struct follower follower;	/* load_follow.c */
 
 /*
  * A worker: one connection, and two threads while a file streams.  The
@@ -232,12 +264,17 @@ typedef struct worker
 	int			qhead;
 	int			qcount;
 	bool		decoded;		/* the decoding thread is done: ce is set */
+	bool		cut;			/* the decoding thread asks for the batch
+								 * queued so far to be committed, and waits */
 	bool		stopped;		/* the sender stopped: the COPY failed */
 	int			ce;				/* the decoding thread's copy_end */
 	file_load  *f;				/* for the decoding thread */
 	mx_stream  *stream;
 	uint8_t    *readbuf;		/* pre-hash reads */
 	EVP_MD_CTX *md;
+	EVP_MD_CTX *md_cut;			/* a copy of the streaming hash, at a cut */
+	char	   *next_path;		/* --follow: the next file of the rotation
+								 * set, once the last one was rotated */
 	char		host[256];
 	bool		draw;			/* this process draws the progress line */
 } worker;
@@ -263,6 +300,7 @@ extern pid_t sig_pids[MAX_JOBS];
 extern volatile sig_atomic_t sig_npids;
 extern const char *volatile sig_file;
 extern volatile sig_atomic_t sig_in_txn;
+extern volatile sig_atomic_t sig_batches;
 extern shared *volatile sig_shared;
 extern volatile sig_atomic_t sig_tty;
 extern struct termios sig_tty_mode;
@@ -297,17 +335,28 @@ extern void report_skip(worker *w, const file_load *f);
 extern const char *identity_hint(worker *w, const file_load *f, mx_stream *stream);
 extern int ledger_lookup(worker *w, file_load *f);
 extern int ledger_size_seen(worker *w, file_load *f);
-extern int ledger_record(worker *w, file_load *f);
+extern int ledger_record(worker *w, file_load *f, bool at_end);
+extern uint64_t not_ip_sum(const file_load *f);
+extern PGresult *ledger_resumable(worker *w, file_load *f);
+extern void hash_hex(const uint8_t *h, char *out);
 
 /* load_copy.c: the read loop and the COPY sender */
 extern void tap(void *arg, const uint8_t *data, size_t len);
-extern bool prehash(worker *w, file_load *f);
+extern bool prehash(worker *w, file_load *f, const uint64_t *at, int nat,
+					uint8_t (*hashes)[HASH_LEN], int *nhashed);
 extern copy_end decode_all(worker *w, file_load *f, mx_stream *stream);
 extern copy_end decode_and_send(worker *w, file_load *f, mx_stream *stream);
+extern void start_rows(worker *w);
+extern bool on_idle(void *arg);
 
 /* load_file.c: one file */
 extern bool conn_lost(worker *w);
 extern result load_file(worker *w, const char *path);
+extern bool batch_commit(worker *w, file_load *f);
+
+/* load_follow.c: a file that grows */
+extern follower *follow_start(worker *w, file_load *f, int *read_fd);
+extern char *follow_end(follower *fw);
 
 /* load_workers.c: workers */
 extern int run_worker(worker *w);

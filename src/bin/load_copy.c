@@ -69,13 +69,20 @@ drain_input(worker *w, file_load *f)
 	}
 }
 
-/* Hash a regular file from its current offset to its end, then rewind. */
+/*
+ * Hash a regular file from its current offset to its end, then rewind;
+ * and, on the way, its first at[k] bytes for each of the nat sizes in at
+ * (ascending) into hashes[k]: the contents of earlier loads it may extend.
+ * Sizes past the end get no hash: *nhashed says how many did.
+ */
 bool
-prehash(worker *w, file_load *f)
+prehash(worker *w, file_load *f, const uint64_t *at, int nat, uint8_t (*hashes)[HASH_LEN],
+		int *nhashed)
 {
 	off_t		start = lseek(f->fd, 0, SEEK_CUR);
 	ssize_t		r;
 	unsigned int hl;
+	int			k = 0;
 
 	if (start < 0)
 		start = 0;
@@ -83,6 +90,8 @@ prehash(worker *w, file_load *f)
 	f->size = 0;
 	for (;;)
 	{
+		size_t		done = 0;
+
 		r = read(f->fd, w->readbuf, READ_CHUNK);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -92,12 +101,25 @@ prehash(worker *w, file_load *f)
 				 f->path, strerror(errno));
 			return false;
 		}
+		/* a prefix that ends in this chunk (or at its start: size 0) */
+		while (k < nat && at[k] <= f->size + (uint64_t) r)
+		{
+			size_t		part = (size_t) (at[k] - f->size) - done;
+
+			EVP_DigestUpdate(w->md, w->readbuf + done, part);
+			done += part;
+			EVP_MD_CTX_copy_ex(w->md_cut, w->md);
+			EVP_DigestFinal_ex(w->md_cut, hashes[k], &hl);
+			k++;
+		}
 		if (r == 0)
 			break;
-		EVP_DigestUpdate(w->md, w->readbuf, r);
+		EVP_DigestUpdate(w->md, w->readbuf + done, (size_t) r - done);
 		f->size += r;
 	}
 	EVP_DigestFinal_ex(w->md, f->hash, &hl);
+	if (nhashed)
+		*nhashed = k;
 	if (lseek(f->fd, start, SEEK_SET) < 0)
 	{
 		emit("%s: error: could not rewind \"%s\": %s\n", PROGNAME, f->path, strerror(errno));
@@ -149,6 +171,108 @@ flush_rows(worker *w)
 	return ok;
 }
 
+/* The binary COPY header: signature, flags, header extension length. */
+static const uint8_t copy_header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0377, '\r', '\n',
+0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+/* Start a COPY stream in w->buf: its header. */
+void
+start_rows(worker *w)
+{
+	memcpy(w->buf, copy_header, sizeof(copy_header));
+	w->len = sizeof(copy_header);
+}
+
+/* Take the stream's counts into f: what a batch's or the file's row says. */
+static void
+take_counts(file_load *f, const mx_stream_counts *c)
+{
+	int			r;
+
+	f->records = c->records;
+	f->filtered = c->filtered;
+	for (r = 0; r < MX_SKIP_NREASONS; r++)
+		f->not_ip[r] = c->skipped[r];
+	f->truncated = c->truncated;
+	f->damaged = c->damaged;
+	f->damaged_bytes = c->damaged_bytes;
+}
+
+/*
+ * Is a batch due?  After commit_packets packets, or commit_ns after the
+ * batch began if it has a packet.
+ */
+static bool
+batch_due(worker *w, file_load *f)
+{
+	uint64_t	n = f->packets - f->base_packets;
+
+	if (w->opt->commit_packets)
+		return n >= w->opt->commit_packets;
+	return n > 0 && now_ns() - f->batch_ns >= w->opt->commit_ns;
+}
+
+/*
+ * Cut the COPY here (decoding thread): every packet handed out so far is
+ * in the batch, every record read so far is counted, every byte read so far
+ * is hashed, so the batch's row says exactly which records of the input it
+ * holds.  The sender commits it (batch_commit) while this thread waits;
+ * then the next batch's COPY starts.  False when the sender stopped.
+ */
+static bool
+cut_batch(worker *w, file_load *f)
+{
+	unsigned int hl;
+	bool		ok;
+
+	take_counts(f, mx_stream_get_counts(w->stream));
+	EVP_MD_CTX_copy_ex(w->md_cut, f->md);
+	EVP_DigestFinal_ex(w->md_cut, f->hash, &hl);
+	f->size = f->in_bytes;
+	/* the trailer: field count -1 */
+	w->buf[w->len++] = 0xff;
+	w->buf[w->len++] = 0xff;
+	if (!w->threaded)
+	{
+		if (!flush_rows(w))
+			return false;
+		ok = batch_commit(w, f);
+		start_rows(w);
+		return ok;
+	}
+	if (!flush_rows(w))
+		return false;
+	pthread_mutex_lock(&w->mu);
+	w->cut = true;
+	pthread_cond_signal(&w->filled);
+	while (w->cut && !w->stopped)
+		pthread_cond_wait(&w->freed, &w->mu);
+	ok = !w->stopped;
+	pthread_mutex_unlock(&w->mu);
+	start_rows(w);
+	return ok;
+}
+
+/*
+ * The reader's hook, asked about every 100 ms while a pipe has no data
+ * (and before each read of more input): the moment to commit a batch
+ * that is due by time, so that a quiet pipe's packets are not held back.
+ * Cancels the read only when a batch could not be committed.
+ */
+bool
+on_idle(void *arg)
+{
+	worker	   *w = (worker *) arg;
+	file_load  *f = w->f;
+
+	if (f && f->batching && !f->batch_failed && w->stream && batch_due(w, f))
+	{
+		if (!cut_batch(w, f))
+			f->batch_failed = true;
+	}
+	return f && f->batch_failed;
+}
+
 /*
  * Stream the file's packets into the COPY (or count them, on a dry run):
  * an adapter of the decoder's packet stream, which reads, filters, decodes,
@@ -164,7 +288,6 @@ stream_packets(worker *w, file_load *f, mx_stream *stream)
 	mx_error	err;
 	mx_status	s;
 	uint64_t	since = 0;
-	int			r;
 
 	for (;;)
 	{
@@ -184,6 +307,18 @@ stream_packets(worker *w, file_load *f, mx_stream *stream)
 		put32(row + 2, (uint32_t) n);
 		w->len += 6 + n;
 		f->packets++;
+		if (f->batching)
+		{
+			if (f->batch_failed)
+				return COPY_SERVER_ERROR;
+			/* by packets: after each; by time: every 64 packets */
+			if ((w->opt->commit_packets || (f->packets & 63) == 0) && batch_due(w, f))
+			{
+				if (!cut_batch(w, f))
+					return COPY_SERVER_ERROR;
+				continue;
+			}
+		}
 		if (w->len > COPY_CHUNK)
 		{
 			if (!flush_rows(w))
@@ -198,12 +333,9 @@ stream_packets(worker *w, file_load *f, mx_stream *stream)
 			}
 		}
 	}
-	f->filtered = c->filtered;
-	for (r = 0; r < MX_SKIP_NREASONS; r++)
-		f->not_ip[r] = c->skipped[r];
-	f->truncated = c->truncated;
-	f->damaged = c->damaged;
-	f->damaged_bytes = c->damaged_bytes;
+	take_counts(f, c);
+	if (s != MX_END && f->batch_failed)
+		return COPY_SERVER_ERROR;	/* reported; on_idle cancelled the read */
 	if (s != MX_END)
 	{
 		report_decode_error(f->path, &err);
@@ -262,6 +394,7 @@ decode_and_send(worker *w, file_load *f, mx_stream *stream)
 	int			i;
 	size_t		n;
 	bool		sending = true;
+	bool		ok;
 
 	w->f = f;
 	w->stream = stream;
@@ -269,6 +402,7 @@ decode_and_send(worker *w, file_load *f, mx_stream *stream)
 	w->qcount = 0;
 	w->decoded = false;
 	w->stopped = false;
+	w->cut = false;
 	w->threaded = true;
 	if (pthread_create(&th, NULL, decode_thread, w) != 0)
 	{
@@ -278,8 +412,24 @@ decode_and_send(worker *w, file_load *f, mx_stream *stream)
 	for (;;)
 	{
 		pthread_mutex_lock(&w->mu);
-		while (w->qcount == 0 && !w->decoded)
+		while (w->qcount == 0 && !w->decoded && !w->cut)
 			pthread_cond_wait(&w->filled, &w->mu);
+		if (w->qcount == 0 && w->cut)
+		{
+			/* the batch's rows are sent: commit it, open the next */
+			pthread_mutex_unlock(&w->mu);
+			ok = sending && batch_commit(w, f);
+			pthread_mutex_lock(&w->mu);
+			if (!ok)
+			{
+				sending = false;
+				w->stopped = true;
+			}
+			w->cut = false;
+			pthread_cond_signal(&w->freed);
+			pthread_mutex_unlock(&w->mu);
+			continue;
+		}
 		if (w->qcount == 0)
 		{
 			pthread_mutex_unlock(&w->mu);

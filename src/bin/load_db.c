@@ -284,7 +284,7 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 				 "    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid "
 				 "    WHERE c.relnamespace OPERATOR(pg_catalog.=) e.extnamespace "
 				 "      AND c.relname OPERATOR(pg_catalog.=) 'mirai_load_ledger' "
-				 "      AND a.attname OPERATOR(pg_catalog.=) 'options' AND NOT a.attisdropped), "
+				 "      AND a.attname OPERATOR(pg_catalog.=) 'at_end' AND NOT a.attisdropped), "
 				 "  pg_catalog.quote_ident(n.nspname) "
 				 "FROM pg_catalog.pg_extension e "
 				 "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
@@ -413,8 +413,10 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 
 	/*
 	 * The ledger's rows for the content (those row-level security lets the
-	 * role see), the one that makes the file count as loaded first: by a
-	 * trusted role (itself or the table's owner) with the same options.
+	 * role see) that read their input to the end, the one that makes the
+	 * file count as loaded first: by a trusted role (itself or the table's
+	 * owner) with the same options.  A batch that ended before its input's
+	 * end (at_end false) never makes a file count as loaded.
 	 */
 	tg->lookup_sql = xasprintf(
 							   "SELECT file_name, loaded_at, packets, loaded_by, options, owner, "
@@ -430,7 +432,8 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 							   "     FROM pg_catalog.pg_class c "
 							   "     WHERE c.oid OPERATOR(pg_catalog.=) $1::pg_catalog.oid) o "
 							   "  WHERE l.table_name OPERATOR(pg_catalog.=) $1::pg_catalog.oid::pg_catalog.regclass "
-							   "    AND l.content_hash OPERATOR(pg_catalog.=) $2::pg_catalog.bytea) s "
+							   "    AND l.content_hash OPERATOR(pg_catalog.=) $2::pg_catalog.bytea "
+							   "    AND l.at_end) s "
 							   "ORDER BY (trusted AND same) DESC, trusted DESC, loaded_at LIMIT 1", qschema);
 	tg->size_sql = xasprintf(
 							 "SELECT 1 FROM %s.mirai_load_ledger "
@@ -439,11 +442,44 @@ resolve_target(PGconn *conn, const options *opt, target *tg)
 	tg->record_sql = xasprintf(
 							   "INSERT INTO %s.mirai_load_ledger (table_name, file_name, client_host, "
 							   "  file_size, content_hash, packets, filtered, not_ip, truncated, "
-							   "  damaged_regions, damaged_bytes, malformed, filter, forced, options) "
+							   "  damaged_regions, damaged_bytes, malformed, filter, forced, options, "
+							   "  records, from_record, at_end) "
 							   "VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3, $4, "
-							   "  $5::pg_catalog.bytea, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
-							   "ON CONFLICT (table_name, content_hash, loaded_by, options) WHERE NOT forced "
-							   "DO NOTHING",
+							   "  $5::pg_catalog.bytea, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+							   "  $16, $17, $18) "
+							   "ON CONFLICT (table_name, content_hash, loaded_by, options, from_record) "
+							   "WHERE NOT forced DO NOTHING",
+							   qschema);
+
+	/*
+	 * The rows a file of a given size may resume (ledger_resumable): of the
+	 * table, by a trusted role, with the same options, no longer than the
+	 * file, with their records counted (0.2.0 and later), without damage
+	 * stepped over (salvage decides near a file's end by what follows), and
+	 * cut short: truncated, a batch before the end, or of the same file
+	 * name (a file written a record at a time ends on a record); or of the
+	 * file's size (the same content: --follow goes on after it).  Most
+	 * records first.
+	 */
+	tg->resume_sql = xasprintf(
+							   "SELECT l.file_size, pg_catalog.encode(l.content_hash, 'hex'), l.records, l.file_name, "
+							   "  l.loaded_by, l.loaded_at "
+							   "FROM %s.mirai_load_ledger l, "
+							   "  (SELECT pg_catalog.pg_get_userbyid(c.relowner) AS owner "
+							   "   FROM pg_catalog.pg_class c "
+							   "   WHERE c.oid OPERATOR(pg_catalog.=) $1::pg_catalog.oid) o "
+							   "WHERE l.table_name OPERATOR(pg_catalog.=) $1::pg_catalog.oid::pg_catalog.regclass "
+							   "  AND l.file_size OPERATOR(pg_catalog.<=) $2::pg_catalog.int8 "
+							   "  AND l.records IS NOT NULL AND l.records OPERATOR(pg_catalog.>) 0 "
+							   "  AND (l.loaded_by OPERATOR(pg_catalog.=) CURRENT_USER "
+							   "       OR l.loaded_by OPERATOR(pg_catalog.=) o.owner) "
+							   "  AND (l.options OPERATOR(pg_catalog.=) $3::pg_catalog.text "
+							   "       OR l.options OPERATOR(pg_catalog.=) $4::pg_catalog.text) "
+							   "  AND l.damaged_regions OPERATOR(pg_catalog.=) 0 "
+							   "  AND (l.truncated OR NOT l.at_end "
+							   "       OR l.file_name OPERATOR(pg_catalog.=) $5::pg_catalog.text "
+							   "       OR l.file_size OPERATOR(pg_catalog.=) $2::pg_catalog.int8) "
+							   "ORDER BY l.records DESC, l.file_size DESC LIMIT 256",
 							   qschema);
 	free(schema);
 }

@@ -12,7 +12,7 @@
 #include "load.h"
 
 /* Hash as "\x..." for a bytea parameter. */
-static void
+void
 hash_hex(const uint8_t *h, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -271,9 +271,27 @@ ledger_size_seen(worker *w, file_load *f)
 	return found;
 }
 
-/* Insert the file's ledger row.  1: inserted, 0: a concurrent load won. */
+/* The not-IP frames of a file so far: the reasons but the first (none). */
+uint64_t
+not_ip_sum(const file_load *f)
+{
+	uint64_t	n = 0;
+	int			r;
+
+	for (r = 1; r < MX_SKIP_NREASONS; r++)
+		n += f->not_ip[r];
+	return n;
+}
+
+/*
+ * Insert the row of the file, or of the batch that ends here (at_end
+ * false): the counts since the batch began, the bytes read so far and
+ * their hash, the records before the batch and at its end.  1: inserted,
+ * 0: a row of the same content from the same record is there (a
+ * concurrent load, or the same batch of the same stream loaded before).
+ */
 int
-ledger_record(worker *w, file_load *f)
+ledger_record(worker *w, file_load *f, bool at_end)
 {
 	char		hex[2 + 2 * HASH_LEN + 1];
 	char		size[24],
@@ -282,24 +300,27 @@ ledger_record(worker *w, file_load *f)
 				notip[24],
 				damaged[24],
 				damaged_bytes[24],
-				malformed[24];
-	const char *p[15];
+				malformed[24],
+				records[24],
+				from[24];
+	const char *p[18];
 	PGresult   *res;
-	uint64_t	n = 0;
-	int			r,
-				inserted;
+	int			inserted;
 
-	for (r = 1; r < MX_SKIP_NREASONS; r++)
-		n += f->not_ip[r];
 	hash_hex(f->hash, hex);
 	snprintf(size, sizeof(size), "%llu", (unsigned long long) f->size);
-	snprintf(packets, sizeof(packets), "%llu", (unsigned long long) f->packets);
-	snprintf(filtered, sizeof(filtered), "%llu", (unsigned long long) f->filtered);
-	snprintf(notip, sizeof(notip), "%llu", (unsigned long long) n);
-	snprintf(damaged, sizeof(damaged), "%llu", (unsigned long long) f->damaged);
+	snprintf(packets, sizeof(packets), "%llu",
+			 (unsigned long long) (f->packets - f->base_packets));
+	snprintf(filtered, sizeof(filtered), "%llu",
+			 (unsigned long long) (f->filtered - f->base_filtered));
+	snprintf(notip, sizeof(notip), "%llu", (unsigned long long) (not_ip_sum(f) - f->base_not_ip));
+	snprintf(damaged, sizeof(damaged), "%llu",
+			 (unsigned long long) (f->damaged - f->base_damaged));
 	snprintf(damaged_bytes, sizeof(damaged_bytes), "%llu",
-			 (unsigned long long) f->damaged_bytes);
+			 (unsigned long long) (f->damaged_bytes - f->base_damaged_bytes));
 	snprintf(malformed, sizeof(malformed), "%llu", (unsigned long long) f->malformed);
+	snprintf(records, sizeof(records), "%llu", (unsigned long long) f->records);
+	snprintf(from, sizeof(from), "%llu", (unsigned long long) f->from_record);
 	p[0] = w->tg->oid;
 	p[1] = f->ledger_name;
 	p[2] = w->host[0] ? w->host : NULL;
@@ -308,14 +329,17 @@ ledger_record(worker *w, file_load *f)
 	p[5] = packets;
 	p[6] = filtered;
 	p[7] = notip;
-	p[8] = f->truncated ? "t" : "f";
+	p[8] = at_end && f->truncated ? "t" : "f";
 	p[9] = damaged;
 	p[10] = damaged_bytes;
 	p[11] = malformed;
 	p[12] = w->tg->filter_text;
 	p[13] = w->opt->force ? "t" : "f";
 	p[14] = f->damaged || f->malformed ? w->tg->options_skip : w->tg->options;
-	res = query(w->conn, w->tg->record_sql, 15, p);
+	p[15] = records;
+	p[16] = from;
+	p[17] = at_end ? "t" : "f";
+	res = query(w->conn, w->tg->record_sql, 18, p);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
 		report_server_error(f->path, w->conn, res);
@@ -325,4 +349,32 @@ ledger_record(worker *w, file_load *f)
 	inserted = strcmp(PQcmdTuples(res), "1") == 0;
 	PQclear(res);
 	return inserted;
+}
+
+/*
+ * The rows this file may resume (tg->resume_sql): NULL on error
+ * (reported).  Columns: file_size, hash as hex, records, file_name,
+ * loaded_by, loaded_at.
+ */
+PGresult *
+ledger_resumable(worker *w, file_load *f)
+{
+	char		size[24];
+	const char *p[5];
+	PGresult   *res;
+
+	snprintf(size, sizeof(size), "%lld", (long long) f->st.st_size);
+	p[0] = w->tg->oid;
+	p[1] = size;
+	p[2] = w->tg->options;
+	p[3] = w->opt->salvage ? w->tg->options_skip : w->tg->options;
+	p[4] = f->ledger_name;
+	res = query(w->conn, w->tg->resume_sql, 5, p);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		report_server_error(f->path, w->conn, res);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
 }

@@ -29,6 +29,13 @@ help(void)
 		   "      --scanner=LIST       load only packets that match one of these scanner\n"
 		   "                           rules (mirai,zmap,...; all: every checkable rule)\n"
 		   "      --force              load files again even when the ledger has them\n"
+		   "      --commit-every=N[s]  commit a batch every N packets (Ns: N seconds), each\n"
+		   "                           with its ledger row: for pipes that run for hours\n"
+		   "      --follow             keep loading a file that is being written (tcpdump\n"
+		   "                           -w FILE, -G and -C rotation too) until it is closed\n"
+		   "                           or rotated, in batches (every 10 s by default)\n"
+		   "      --follow-idle=SECS   --follow: end a file that has not grown for SECS\n"
+		   "                           seconds and has no newer file (default 60)\n"
 		   "  -j, --jobs=N             load N files at once, on N connections (default 1)\n"
 		   "  -s, --stop-on-error      stop at the first file that fails\n"
 		   "      --on-error=MODE      error: a damaged record fails its file (default);\n"
@@ -57,7 +64,9 @@ help(void)
 		   "files to it).  A file whose content is already in the ledger for the table,\n"
 		   "loaded with the same column and filter options by this role or by the\n"
 		   "table's owner, is skipped, whatever its name, even if the table was emptied\n"
-		   "since; --force loads it again.\n"
+		   "since; --force loads it again.  A file that extends the content of an earlier\n"
+		   "load that was cut short (a file still being written, a batch) is loaded from\n"
+		   "the record after those loaded (resumed).\n"
 		   "A corrupt file is reported (file, packet, byte offset, field), rolled back,\n"
 		   "and the next file is loaded; with --on-error=skip, its damaged records are\n"
 		   "skipped with a warning each and the rest is loaded, as pcap_read(...,\n"
@@ -274,6 +283,47 @@ parse_jobs(const char *s)
 	return (int) v;
 }
 
+/* A whole number of seconds, 1 to a day, as nanoseconds. */
+static int64_t
+parse_seconds(const char *option, const char *s)
+{
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < 1 || v > 86400)
+		usage_error("invalid value for %s: \"%s\" (whole seconds, 1 to 86400)", option, s);
+	return (int64_t) v * NS_PER_S;
+}
+
+/*
+ * --commit-every=N (packets, 1 to 10^12) or Ns (seconds, 1 to 86400): a
+ * batch is committed, with its ledger row, after every N packets loaded,
+ * or every N seconds that loaded packets.
+ */
+static void
+parse_commit_every(const char *s, options *opt)
+{
+	char	   *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!errno && end != s && isdigit((unsigned char) s[0]) && strcmp(end, "s") == 0 &&
+		v >= 1 && v <= 86400)
+	{
+		opt->commit_ns = (int64_t) v * NS_PER_S;
+		opt->commit_packets = 0;
+		return;
+	}
+	if (errno || end == s || !isdigit((unsigned char) s[0]) || *end != '\0' || v < 1 ||
+		v > UINT64_C(1000000000000))
+		usage_error("invalid value for --commit-every: \"%s\" (N packets, 1 to 10^12, or Ns seconds, 1 to 86400)", s);
+	opt->commit_packets = v;
+	opt->commit_ns = 0;
+}
+
 /*
  * --scanner=LIST: the catalogue's names (mx_scanner.h), "all" for every
  * checkable rule.  An unknown name or a rule that cannot be checked on a
@@ -326,6 +376,9 @@ parse_options(int argc, char **argv, options *opt)
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 2},
 		{"scanner", required_argument, NULL, 3},
+		{"commit-every", required_argument, NULL, 4},
+		{"follow", no_argument, NULL, 5},
+		{"follow-idle", required_argument, NULL, 6},
 		{NULL, 0, NULL, 0}
 	};
 	int			c;
@@ -378,6 +431,15 @@ parse_options(int argc, char **argv, options *opt)
 				break;
 			case 3:
 				parse_scanners(optarg, opt);
+				break;
+			case 4:
+				parse_commit_every(optarg, opt);
+				break;
+			case 5:
+				opt->follow = true;
+				break;
+			case 6:
+				opt->follow_idle_ns = parse_seconds("--follow-idle", optarg);
 				break;
 			case 'F':
 				usage_error_hint("To load files again, use --force; it has no short form (-F was --force up to mirai_ext 0.1.1).",
@@ -451,6 +513,22 @@ parse_options(int argc, char **argv, options *opt)
 	}
 	if (stdins > 1)
 		usage_error("standard input (\"-\") can be read only once");
+	if (opt->follow_idle_ns && !opt->follow)
+		usage_error("--follow-idle needs --follow");
+	if (opt->follow)
+	{
+		if (opt->dry_run)
+			usage_error("--follow and --dry-run cannot be used together");
+		if (opt->nfiles != 1 || stdins)
+			usage_error_hint("--follow loads one file as it grows, and the files that follow it in its rotation set.",
+							 "--follow needs exactly one file, not standard input");
+		if (opt->jobs > 1)
+			usage_error("--follow and --jobs cannot be used together");
+		if (opt->commit_packets == 0 && opt->commit_ns == 0)
+			opt->commit_ns = INT64_C(10) * NS_PER_S;
+		if (opt->follow_idle_ns == 0)
+			opt->follow_idle_ns = INT64_C(60) * NS_PER_S;
+	}
 }
 
 /*

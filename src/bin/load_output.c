@@ -201,13 +201,22 @@ print_summary(const options *opt, shared *sh, int64_t elapsed_ns)
 	char		left_text[48] = "";
 	char		reasons[512] = "";
 	char		damage[160] = "";
+	char		resumed[64] = "";
 	size_t		n = 0;
 	int			r;
-	int			left = opt->nfiles - (int) (t->files_loaded + t->files_skipped + t->files_failed);
+	int			done = (int) (t->files_loaded + t->files_skipped + t->files_failed);
+	int			left = opt->nfiles - done;
+	int			nfiles = left < 0 ? done : opt->nfiles; /* --follow: rotated files too */
 
 	human(rate, sizeof(rate), secs > 0 ? t->packets / secs : 0);
 	if (left > 0)
 		snprintf(left_text, sizeof(left_text), ", %d not attempted", left);
+	if (t->files_resumed == 1)
+		snprintf(resumed, sizeof(resumed), " (1 resumed from record %llu)",
+				 (unsigned long long) t->resumed_from);
+	else if (t->files_resumed)
+		snprintf(resumed, sizeof(resumed), " (%llu resumed)",
+				 (unsigned long long) t->files_resumed);
 	if (t->filtered)
 		n += snprintf(reasons + n, sizeof(reasons) - n, "%s%llu filtered",
 					  n ? ", " : "", (unsigned long long) t->filtered);
@@ -222,10 +231,10 @@ print_summary(const options *opt, shared *sh, int64_t elapsed_ns)
 				 (unsigned long long) t->files_damaged, t->files_damaged == 1 ? "" : "s",
 				 (unsigned long long) t->damaged, (unsigned long long) t->damaged_bytes,
 				 (unsigned long long) t->malformed);
-	printf("%s: %d file%s: %llu loaded, %llu already loaded, %llu failed%s; "
+	printf("%s: %d file%s: %llu loaded%s, %llu already loaded, %llu failed%s; "
 		   "%llu packets %s in %.2f s (%s packets/s, %.1f MB/s)%s%s%s\n",
-		   PROGNAME, opt->nfiles, opt->nfiles == 1 ? "" : "s",
-		   (unsigned long long) t->files_loaded,
+		   PROGNAME, nfiles, nfiles == 1 ? "" : "s",
+		   (unsigned long long) t->files_loaded, resumed,
 		   (unsigned long long) t->files_skipped,
 		   (unsigned long long) t->files_failed, left_text,
 		   (unsigned long long) t->packets,

@@ -28,6 +28,7 @@ pid_t sig_pids[MAX_JOBS];	/* the workers, for the parent */
 volatile sig_atomic_t sig_npids;
 const char *volatile sig_file;	/* the file being loaded */
 volatile sig_atomic_t sig_in_txn;	/* ... in its open transaction */
+volatile sig_atomic_t sig_batches;	/* ... after this many batches committed */
 shared *volatile sig_shared;
 volatile sig_atomic_t sig_tty = -1;	/* a password prompt's terminal */
 struct termios sig_tty_mode;	/* ... and its mode to restore */
@@ -81,9 +82,18 @@ on_interrupt(int sig)
 		sig_append(buf, sizeof(buf), &n, "\r\033[K");
 	if (sig_in_txn && sig_file)
 	{
-		sig_append(buf, sizeof(buf), &n, PROGNAME ": interrupted, rolled back \"");
-		sig_append(buf, sizeof(buf), &n, sig_file);
-		sig_append(buf, sizeof(buf), &n, "\": none of its packets were loaded\n");
+		if (sig_batches)
+		{
+			sig_append(buf, sizeof(buf), &n, PROGNAME ": interrupted, rolled back the open batch of \"");
+			sig_append(buf, sizeof(buf), &n, sig_file);
+			sig_append(buf, sizeof(buf), &n, "\": the batches committed before it stay loaded\n");
+		}
+		else
+		{
+			sig_append(buf, sizeof(buf), &n, PROGNAME ": interrupted, rolled back \"");
+			sig_append(buf, sizeof(buf), &n, sig_file);
+			sig_append(buf, sizeof(buf), &n, "\": none of its packets were loaded\n");
+		}
 		if (sig_shared)
 			__sync_fetch_and_add(&sig_shared->interrupted_files, 1);
 	}

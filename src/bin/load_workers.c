@@ -24,7 +24,8 @@ run_worker(worker *w)
 	w->buf = w->slots[0];
 	w->readbuf = malloc(READ_CHUNK);
 	w->md = EVP_MD_CTX_new();
-	if (i < NSLOTS || w->readbuf == NULL || w->md == NULL ||
+	w->md_cut = EVP_MD_CTX_new();
+	if (i < NSLOTS || w->readbuf == NULL || w->md == NULL || w->md_cut == NULL ||
 		pthread_mutex_init(&w->mu, NULL) != 0 ||
 		pthread_cond_init(&w->filled, NULL) != 0 ||
 		pthread_cond_init(&w->freed, NULL) != 0)
@@ -50,6 +51,27 @@ run_worker(worker *w)
 			break;
 		__sync_fetch_and_add(&w->sh->attempted, 1);
 		r = load_file(w, w->opt->files[i]);
+		/* --follow: the files its rotation set goes on with, in turn */
+		if (w->next_path)
+		{
+			char	   *prev = NULL;
+
+			while (w->next_path && (r == R_LOADED || r == R_SKIPPED) && !w->sh->stop)
+			{
+				char	   *next = w->next_path;
+
+				w->next_path = NULL;
+				if (w->opt->verbose)
+					emit("%s: \"%s\" was rotated: following \"%s\"\n", PROGNAME,
+						 prev ? prev : w->opt->files[i], next);
+				r = load_file(w, next);
+				free(prev);
+				prev = next;
+			}
+			free(prev);
+			free(w->next_path);
+			w->next_path = NULL;
+		}
 		if (r == R_FAILED)
 		{
 			status = EXIT_FAILED;
@@ -66,6 +88,7 @@ run_worker(worker *w)
 		PQfinish(w->conn);
 	w->conn = NULL;
 	EVP_MD_CTX_free(w->md);
+	EVP_MD_CTX_free(w->md_cut);
 	for (i = 0; i < NSLOTS; i++)
 		free(w->slots[i]);
 	free(w->readbuf);

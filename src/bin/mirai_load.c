@@ -14,7 +14,12 @@
  * Invariants and policy:
  *	- One file, one transaction: BEGIN, COPY, one ledger row, COMMIT.  An
  *	  error, a crash or kill -9 leaves nothing of the file (the server
- *	  rolls back when the connection drops).
+ *	  rolls back when the connection drops).  With --commit-every or
+ *	  --follow, one batch, one transaction: the batches committed stay.
+ *	- A regular file that extends the content of a load cut short (a row
+ *	  of a trusted role with the same options: truncated, a batch, or of
+ *	  the same name) is loaded after that load's records (resumed); the
+ *	  records before are read past, never decoded twice into the table.
  *	- The ledger (@extschema@.mirai_load_ledger) names each file by the
  *	  SHA-256 of its bytes as read (before gunzip).  A file counts as
  *	  loaded only for a row of the same table and content, with the same

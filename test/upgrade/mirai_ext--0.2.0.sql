@@ -312,7 +312,7 @@ CREATE INDEX mirai_load_ledger_size
     ON @extschema@.mirai_load_ledger (table_name, file_size);
 
 COMMENT ON TABLE @extschema@.mirai_load_ledger IS
-    'capture files loaded by mirai_load: one row per file and table, written in the file''s own transaction';
+    'capture files loaded by mirai_load: one row per file (or batch) and table, written in the same transaction as its packets';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.table_name IS 'table the packets went into';
 COMMENT ON COLUMN @extschema@.mirai_load_ledger.file_name IS
     'absolute path on the client for a regular file, the name as given for a pipe, - for stdin';
