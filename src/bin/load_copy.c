@@ -371,7 +371,14 @@ static void *
 decode_thread(void *arg)
 {
 	worker	   *w = (worker *) arg;
-	copy_end	ce = decode_all(w, w->f, w->stream);
+	copy_end	ce;
+
+	/*
+	 * SIGINT and SIGTERM are handled by the worker's own thread, where
+	 * COMMIT holds them back: a batch's COMMIT runs while this thread waits.
+	 */
+	block_interrupts(true);
+	ce = decode_all(w, w->f, w->stream);
 
 	pthread_mutex_lock(&w->mu);
 	w->ce = ce;

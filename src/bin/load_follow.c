@@ -203,6 +203,9 @@ follow_thread(void *arg)
 	/* a write to a pipe whose reader is gone fails with EPIPE instead */
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);
+	/* and SIGINT and SIGTERM go to the worker's thread (see decode_thread) */
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	while (!fw->stop)
 	{

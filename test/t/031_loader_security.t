@@ -420,7 +420,7 @@ FROM pg_class WHERE oid = 'mirai_load_ledger'::regclass
 ORDER BY 1
 SQL
 	my ($a, $b) = (sql($def, db => $up), sql($def, db => $fresh));
-	ok($a eq $b && $a =~ /column 17 options text NOT NULL/ && $a =~ /loaded_by, options\) WHERE \(NOT forced\)/,
+	ok($a eq $b && $a =~ /column 17 options text NOT NULL/ && $a =~ /loaded_by, options, from_record\) WHERE \(NOT forced\)/,
 		'the updated ledger has the columns (in order), defaults, comments, indexes, constraints, policies and grants of a fresh install')
 	  or diag("updated:\n$a\nfresh:\n$b");
 
