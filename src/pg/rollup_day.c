@@ -230,8 +230,13 @@ dict_build(CountryDict *d, const DayEntry *e, int n, bool with_index)
 DayEntry *
 entries_unpack(bytea *b, int32 day, int *n)
 {
-	const uint8 *p = (const uint8 *) VARDATA_ANY(b);
-	size_t		len = VARSIZE_ANY_EXHDR(b);
+	return entries_unpack_buf((const uint8 *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), day, n);
+}
+
+/* entries_unpack of bytes (a sensor's answer, fleet_merge.c). */
+DayEntry *
+entries_unpack_buf(const uint8 *p, size_t len, int32 day, int *n)
+{
 	size_t		count,
 				i;
 	DayEntry   *e;
@@ -290,6 +295,34 @@ entries_pack(Oid relid, int32 day, const DayEntry *e, int n, const CountryDict *
 				 errdetail("The limit is mirai_ext.rollup_part_limit, %d kB; the part holds %d (source, port) entries.",
 						   mirai_rollup_part_limit, n),
 				 errhint("Parts split as a day grows; a part this large holds the ports of few sources.")));
+	SET_VARSIZE(b, VARHDRSZ + len);
+	return b;
+}
+
+/*
+ * Pack entries sorted by (src, dport), without repeats, into a value that
+ * is not stored: a fleet's day merged from its servers' parts
+ * (fleet_merge.c).  Bounded by what a bytea can hold, not by
+ * mirai_ext.rollup_part_limit.
+ */
+bytea *
+entries_pack_value(const DayEntry *e, int n)
+{
+	CountryDict d;
+	Size		bound;
+	bytea	   *b;
+	Size		len;
+
+	dict_build(&d, e, n, true);
+	bound = VARHDRSZ + mx_entries_pack_bound(n, d.n);
+	if (bound > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the entries of a day are too many to return as one value"),
+				 errdetail("The day has %d (source, port) entries.", n)));
+	b = palloc(bound);
+	len = mx_entries_pack(e, n, (const char (*)[MX_COUNTRY_LEN]) d.names, d.n, d.index,
+						  (uint8 *) VARDATA(b));
 	SET_VARSIZE(b, VARHDRSZ + len);
 	return b;
 }
