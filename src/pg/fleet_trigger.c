@@ -80,6 +80,7 @@ typedef struct RowTarget
 	Oid			partition;
 	Oid			relid;			/* the tracked table; invalid: none */
 	AttrNumber	attnum;			/* the packet column of the partition */
+	AttrNumber	root_attnum;	/* and of the tracked table */
 	bool		follow_deletes;
 	char		time_zone[TZ_STRLEN_MAX + 1];
 } RowTarget;
@@ -196,6 +197,7 @@ row_target(FunctionCallInfo fcinfo, TriggerData *trig)
 			strlcpy(rt->time_zone, t.time_zone, sizeof(rt->time_zone));
 			rt->attnum = rollup_packet_column(RelationGetDescr(trig->tg_relation),
 											  info.packet_type, part);
+			rt->root_attnum = get_attnum(rt->relid, get_attname(part, rt->attnum, false));
 			break;
 		}
 	}
@@ -228,6 +230,7 @@ pending_for(RowTarget *rt)
 	p->subid = subid;
 	p->t.relid = rt->relid;
 	p->t.follow_deletes = rt->follow_deletes;
+	p->t.attnum = rt->root_attnum;
 	p->t.time_zone = MemoryContextStrdup(p->cxt, rt->time_zone);
 	p->tz = rollup_zone(rt->time_zone);
 	p->next = pending;
