@@ -139,62 +139,111 @@ overflow(void)
 			 errmsg("the packets of a day of the fleet's members add up past bigint")));
 }
 
+/* Sort n sources, radix by bytes, least significant first (tmp: room for n). */
+static void
+sort_sources(uint32 *a, uint32 *tmp, size_t n)
+{
+	int			shift;
+
+	for (shift = 0; shift < 32; shift += 8)
+	{
+		size_t		count[257] = {0};
+		size_t		i;
+		uint32	   *t;
+
+		for (i = 0; i < n; i++)
+			count[((a[i] >> shift) & 0xFF) + 1]++;
+		for (i = 1; i < 257; i++)
+			count[i] += count[i - 1];
+		for (i = 0; i < n; i++)
+			tmp[count[(a[i] >> shift) & 0xFF]++] = a[i];
+		t = a;
+		a = tmp;
+		tmp = t;
+	}
+	/* four passes: the sorted sources are back in a */
+}
+
+/* Make room for n elements of size each in *buf (of *cap). */
+static void
+reserve(void **buf, size_t *cap, size_t n, size_t each)
+{
+	if (n <= *cap)
+		return;
+	*cap = Max(n, *cap * 2);
+	if (*buf == NULL)
+		*buf = MemoryContextAllocHuge(CurrentMemoryContext, *cap * each);
+	else
+		*buf = repalloc_huge(*buf, *cap * each);
+}
+
 /*
  * Per day of parts (sorted by day): packets and distinct sources, and, when
  * asked, the sources first seen that day among every member's days given.
+ * Each part is unpacked (and so checked) into one buffer; the day's
+ * sources, distinct within each part, are sorted and counted once.
  */
 FleetDay *
 fleet_count_sources(Fleet *f, const FleetPart *parts, int nparts, bool new_sources, int *ndays)
 {
 	FleetDay   *out = palloc(sizeof(FleetDay) * Max(nparts, 1));
-	int		   *heap = palloc(sizeof(int) * Max(nparts, 1));
 	seenhash_hash *seen = new_sources ? seenhash_create(CurrentMemoryContext, 4096, NULL) : NULL;
+	DayEntry   *e = NULL;
+	uint32	   *src = NULL,
+			   *tmp = NULL;
+	size_t		cap_e = 0,
+				cap_src = 0,
+				cap_tmp = 0;
 	int			k = 0,
 				from = 0;
 
 	while (from < nparts)
 	{
-		int			to = from,
-					nheap;
-		int64		total;
-		Run		   *runs;
+		int			to;
+		size_t		nsrc = 0,
+					i;
 		FleetDay   *d = &out[k++];
-		bool		any = false;
-		uint32		last = 0;
-		MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "fleet day",
-												  ALLOCSET_DEFAULT_SIZES),
-					old;
 
-		while (to < nparts && parts[to].day == parts[from].day)
-			to++;
 		d->day = parts[from].day;
 		d->packets = d->sources = d->new_sources = 0;
-		old = MemoryContextSwitchTo(cxt);
-		runs = unpack_day(f, parts + from, to - from, heap, &nheap, &total);
-		while (nheap > 0)
+		for (to = from; to < nparts && parts[to].day == d->day; to++)
 		{
-			const DayEntry *e = &runs[heap[0]].e[runs[heap[0]].i];
+			ErrorContextCallback cb;
+			mx_error	err;
+			size_t		n;
 
-			if (pg_add_s64_overflow(d->packets, e->packets, &d->packets))
-				overflow();
-			if (!any || e->src != last)
+			fleet_context_push(f, parts[to].member, &cb);
+			if (mx_entries_count(parts[to].data, parts[to].len, &n, &err) != MX_OK)
+				entries_error(&err);
+			reserve((void **) &e, &cap_e, n, sizeof(DayEntry));
+			if (mx_entries_unpack(parts[to].data, parts[to].len, e, n, &err) != MX_OK)
+				entries_error(&err);
+			error_context_stack = cb.previous;
+			reserve((void **) &src, &cap_src, nsrc + n, sizeof(uint32));
+			for (i = 0; i < n; i++)
 			{
-				d->sources++;
-				if (seen != NULL)
-				{
-					bool		found;
-
-					(void) seenhash_insert(seen, e->src, &found);
-					if (!found)
-						d->new_sources++;
-				}
-				last = e->src;
-				any = true;
+				if (pg_add_s64_overflow(d->packets, e[i].packets, &d->packets))
+					overflow();
+				if (i == 0 || e[i].src != e[i - 1].src)
+					src[nsrc++] = e[i].src;
 			}
-			pop(runs, heap, &nheap);
 		}
-		MemoryContextSwitchTo(old);
-		MemoryContextDelete(cxt);
+		reserve((void **) &tmp, &cap_tmp, nsrc, sizeof(uint32));
+		sort_sources(src, tmp, nsrc);
+		for (i = 0; i < nsrc; i++)
+		{
+			if (i > 0 && src[i] == src[i - 1])
+				continue;
+			d->sources++;
+			if (seen != NULL)
+			{
+				bool		found;
+
+				(void) seenhash_insert(seen, src[i], &found);
+				if (!found)
+					d->new_sources++;
+			}
+		}
 		from = to;
 		CHECK_FOR_INTERRUPTS();
 	}

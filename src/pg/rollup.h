@@ -186,6 +186,7 @@ extern void replace_days(const ExtInfo *info, Oid relid, const int32 *days, int 
 						 DayEntry *e, int n, CountryLookup *cl);
 extern DayEntry *entries_unpack(bytea *b, int32 day, int *n);
 extern DayEntry *entries_unpack_buf(const uint8 *p, size_t len, int32 day, int *n);
+extern void entries_error(const mx_error *err) pg_attribute_noreturn();
 extern bytea *entries_pack_value(const DayEntry *e, int n);
 
 /* A part's sources as a Bloom filter (rollup_day.c). */

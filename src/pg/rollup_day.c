@@ -241,7 +241,6 @@ entries_unpack_buf(const uint8 *p, size_t len, int32 day, int *n)
 				i;
 	DayEntry   *e;
 	mx_error	err;
-	char		where[256];
 
 	if (mx_entries_count(p, len, &count, &err) == MX_OK)
 	{
@@ -254,19 +253,28 @@ entries_unpack_buf(const uint8 *p, size_t len, int32 day, int *n)
 			return e;
 		}
 	}
-	if (err.packetno > 0)
+	entries_error(&err);
+	return NULL;				/* keep the compiler quiet */
+}
+
+/* The error of packed entries that mx_entries_* refused: what, and where. */
+void
+entries_error(const mx_error *err)
+{
+	char		where[256];
+
+	if (err->packetno > 0)
 		snprintf(where, sizeof(where), "At entry %llu, byte offset %llu, field %s.",
-				 (unsigned long long) err.packetno,
-				 (unsigned long long) err.offset, err.field);
+				 (unsigned long long) err->packetno,
+				 (unsigned long long) err->offset, err->field);
 	else
 		snprintf(where, sizeof(where), "In the header, at byte offset %llu, field %s.",
-				 (unsigned long long) err.offset, err.field);
+				 (unsigned long long) err->offset, err->field);
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("corrupt rollup entries: %s", err.message),
+			 errmsg("corrupt rollup entries: %s", err->message),
 			 errdetail("%s", where),
 			 errhint("mirai_rebuild recomputes a table's rollups from its rows.")));
-	return NULL;				/* keep the compiler quiet */
 }
 
 /*
