@@ -389,6 +389,7 @@ open_member(FleetMember *m, Oid partition)
 	const char *schema = get_namespace_name(get_rel_namespace(partition));
 	const char *table = get_rel_name(partition);
 	ListCell   *lc;
+	ErrorContextCallback cb;
 
 	m->partition = partition;
 	m->partname = quote_qualified_identifier(schema, table);
@@ -411,7 +412,12 @@ open_member(FleetMember *m, Oid partition)
 			table = defGetString(d);
 	}
 	m->remote = quote_qualified_identifier(schema, table);
+	cb.callback = fleet_context;
+	cb.arg = m;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
 	m->conn = fdw_get_connection(GetUserMapping(GetUserId(), server->serverid), false, &m->state);
+	error_context_stack = cb.previous;
 }
 
 /* Check a sensor's answer to the question of its mirai_ext: schema, version. */

@@ -138,6 +138,36 @@ raw="SELECT date '1970-01-01' + d::integer AS day, sum(n) FROM (SELECT sensor, (
 runs=3
 ask "raw Mirai count per Tokyo day (fleet: pushed down; median of 3)" "$raw"
 
+# loading the coordinator's local partition: row triggers, against the
+# statement triggers of a table without foreign partitions
+echo "== a third of the study loaded into the coordinator, one INSERT ... SELECT each, s (best of 3)"
+$P -d fleet_coord -c "CREATE TABLE capture_hq PARTITION OF capture (sensor DEFAULT 'hq') FOR VALUES IN ('hq')" \
+	-c "SELECT mirai_rebuild('capture')" \
+	-c "CREATE TABLE staging (p packet)" -c "CREATE TABLE plain (sensor text, p packet)" \
+	-c "CREATE TABLE tracked (sensor text, p packet)" -c "SELECT mirai_track('tracked', time_zone => 'Asia/Tokyo')" >/dev/null
+$P -d fleet_coord -v tbl=staging -v seed=0.46 -v shift_days=0 -v scale=0.333333 \
+	-f "$top/test/bench/rollup_data.sql" >/dev/null
+# the time of loading the staging rows into $1, in a transaction rolled
+# back (a TRUNCATE of the fleet table would empty the sensors' tables too)
+loadtime() {
+	best=
+	for r in 1 2 3; do
+		t=$(printf '%s\n' 'CHECKPOINT;' 'BEGIN;' '\timing on' "INSERT INTO $1 SELECT 'hq', p FROM staging;" \
+			'\timing off' 'ROLLBACK;' | $P -d fleet_coord 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+		best=$(printf '%s\n%s\n' "$t" "${best:-$t}" | sort -n | head -n 1)
+	done
+	echo "$best / 1000" | bc -l
+}
+tp=$(loadtime plain)
+tt=$(loadtime tracked)
+tf=$(loadtime capture)
+printf 'untracked table %.2f s; tracked table (statement triggers) %.2f s, %+.0f%%; the local partition of the tracked fleet table (row triggers) %.2f s, %+.0f%%\n' \
+	"$tp" "$tt" "$(echo "($tt / $tp - 1) * 100" | bc -l)" "$tf" "$(echo "($tf / $tp - 1) * 100" | bc -l)"
+$P -d fleet_coord -c "INSERT INTO tracked SELECT 'hq', p FROM staging" -c "INSERT INTO capture SELECT 'hq', p FROM staging"
+a=$($P -d fleet_coord -A -t -c "SELECT sum(packets) FROM mirai_daily WHERE tbl = 'tracked'::regclass")
+b=$($P -d fleet_coord -A -t -c "SELECT sum(packets) FROM mirai_daily WHERE tbl = 'capture'::regclass")
+[ "$b" = "$((a + 1473545))" ] || { echo "the local partition's rows are not counted: $b, expected $a + 1473545" >&2; exit 1; }
+
 for d in fleet_coord fleet_s1 fleet_s2 fleet_s3 fleet_single; do
 	psql -X -q -d postgres -c "DROP DATABASE $d"
 done

@@ -203,7 +203,8 @@ $setup .= "CREATE FOREIGN TABLE capture_$_ PARTITION OF capture FOR VALUES IN ('
   . "SERVER $_ OPTIONS (table_name 'capture'); "
   for qw(s1 s2 s3);
 $setup .= "CREATE TABLE capture_hq PARTITION OF capture (sensor DEFAULT 'hq') FOR VALUES IN ('hq'); ";
-$setup .= "SELECT mirai_track('capture')";
+$setup .= "SELECT mirai_track('capture'); ";
+$setup .= "ANALYZE capture; ALTER DATABASE postgres SET enable_partitionwise_aggregate = on";
 psql($coord, $setup);
 load_both($coord, 'capture_hq', 'hq', 'hq');
 
@@ -273,13 +274,12 @@ same_as_single_server('first loads');
 my $raw = "SELECT date '1970-01-01' + d::integer AS day, sum(n) AS mirai FROM "
   . "(SELECT sensor, packet_time_ns(p) / 86400000000000 AS d, count(*) AS n "
   . "FROM capture WHERE is_mirai(p) GROUP BY sensor, d) s GROUP BY 1 ORDER BY 1";
-psql($coord, "ANALYZE capture");
-my $plan = psql($coord, "SET enable_partitionwise_aggregate = on; EXPLAIN (VERBOSE, COSTS OFF) $raw");
+my $plan = psql($coord, "EXPLAIN (VERBOSE, COSTS OFF) $raw");
 my @remote = $plan =~ /Remote SQL: (SELECT sensor, \(public\.packet_time_ns\(p\) \/ 86400000000000::bigint\), count\(\*\) FROM public\.capture WHERE \(public\.is_mirai\(p\)\) GROUP BY 1, 2)/g;
 is(scalar @remote, 3, 'the per-day Mirai count is pushed down to each sensor (EXPLAIN VERBOSE)')
   or diag($plan);
 like($plan, qr/Async Foreign Scan/, 'the sensors are scanned at once (async append)');
-is(psql($coord, "SET enable_partitionwise_aggregate = on; $raw"),
+is(psql($coord, $raw),
 	psql($coord, "SELECT day || '|' || packets FROM mirai_daily WHERE tbl = 'capture'::regclass ORDER BY day"),
 	'the pushed-down raw count equals the rollups');
 
