@@ -389,6 +389,8 @@ fleet_make_triggers(const ExtInfo *info, Oid relid, bool follow_deletes)
 {
 	RoleSwitch	saved;
 
+	/* the trigger functions are of 0.2.0 */
+	rollup_require_current(info);
 	rollup_as_ext_owner(info, &saved);
 	exec_utility(psprintf("CREATE TRIGGER mirai_rollup_row AFTER INSERT OR UPDATE OR DELETE ON %s "
 						  "FOR EACH ROW EXECUTE FUNCTION %s.mirai_rollup_row()",

@@ -349,6 +349,20 @@ like($out, qr/user mapping not found for "nomap"/, 'a role without a user mappin
 like($out, qr/permission denied for the rollups of table public\.capture on server "s\d"/,
 	'a role mapped to a sensor role that may not read is refused, naming the server');
 
+# what a sensor answers is checked: corrupt packed entries, a negative count
+psql($s3, "CREATE TABLE saved AS SELECT day, part, entries FROM mirai_rollup_part WHERE day = '2024-12-14'; "
+	  . "UPDATE mirai_rollup_part SET entries = '\\x02ff' WHERE day = '2024-12-14'");
+($rc, $out) = psql($coord, "SELECT * FROM mirai_daily", may_fail => 1);
+like($out, qr/corrupt rollup entries.*\n(.*\n)*.*foreign partition public\.capture_s3 on server "s3"/,
+	'corrupt entries from a sensor are an error naming it');
+psql($s3, "UPDATE mirai_rollup_part p SET entries = s.entries FROM saved s WHERE (p.day, p.part) = (s.day, s.part); "
+	  . "UPDATE mirai_rollup_day SET packets = -5 WHERE day = '2024-12-14'");
+($rc, $out) = psql($coord, "SELECT * FROM mirai_sources WHERE day = '2024-12-15'", may_fail => 1);
+like($out, qr/a sensor answered with an invalid count.*\n(.*\n)*.*on server "s3"/,
+	'a negative count from a sensor is an error naming it');
+psql($s3, "SELECT mirai_rebuild('capture')");
+is(rows_of($coord, 'mirai_daily'), rows_of(undef, 'mirai_daily'), 'the sensor rebuilt, the views are whole again');
+
 as_owner("$bindir/pg_ctl -D $s3->{data} -m fast -w stop");
 ($rc, $out) = psql($coord, "SELECT * FROM mirai_daily", may_fail => 1);
 like($out, qr/could not connect to server "s3"/, 'a sensor that is down is an error naming its server');
