@@ -77,8 +77,11 @@ build/decode/%.o: src/decode/%.c $(DECODE_HDRS)
 src/bin/mirai_load: src/bin/mirai_load.c $(TOOL_DECODE)
 	$(CC) $(TOOL_CFLAGS) -I$(PG_INCLUDEDIR) -o $@ $< $(TOOL_DECODE) -L$(PG_LIBDIR) -lpq -lpcap -lz -lcrypto -pthread
 
-src/bin/mirai_gen: src/bin/mirai_gen.c
-	$(CC) $(TOOL_CFLAGS) -o $@ $< -lz
+# the generator: mirai_gen.c and its parts, one concern each (src/bin/gen.h)
+GEN_SRCS     = src/bin/mirai_gen.c $(wildcard src/bin/gen_*.c)
+
+src/bin/mirai_gen: $(GEN_SRCS) src/bin/gen.h
+	$(CC) $(TOOL_CFLAGS) -o $@ $(GEN_SRCS) -lz
 
 MANPAGES     = $(wildcard src/bin/*.1)
 

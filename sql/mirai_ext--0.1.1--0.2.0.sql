@@ -251,6 +251,76 @@ COMMENT ON FUNCTION @extschema@.mirai_rebuild(regclass, boolean) IS
 -- The planner: estimates, costs, parallel plans
 -- ---------------------------------------------------------------------
 
+-- is_mirai, packet_is_mirai, packet_is_fragment: the rows they keep, from statistics
+CREATE FUNCTION @extschema@.packet_predicate_support(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'packet_predicate_support' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.packet_predicate_support(internal) IS
+    'planner support of is_mirai, packet_is_mirai and packet_is_fragment: the rows they keep, from statistics; internal';
+ALTER FUNCTION @extschema@.is_mirai(@extschema@.packet) SUPPORT @extschema@.packet_predicate_support;
+ALTER FUNCTION @extschema@.packet_is_mirai(@extschema@.packet) SUPPORT @extschema@.packet_predicate_support;
+ALTER FUNCTION @extschema@.packet_is_fragment(@extschema@.packet) SUPPORT @extschema@.packet_predicate_support;
+
+-- the cost of a call in units of int4pl's, measured (test/bench/costs.sh)
+ALTER FUNCTION @extschema@.packet_in(cstring) COST 70;
+ALTER FUNCTION @extschema@.packet_out(@extschema@.packet) COST 150;
+ALTER FUNCTION @extschema@.packet_time(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_time_ns(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_src(@extschema@.packet) COST 5;
+ALTER FUNCTION @extschema@.packet_dst(@extschema@.packet) COST 5;
+ALTER FUNCTION @extschema@.packet_sport(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_dport(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_seq(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_ack(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_flags(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_flags_text(@extschema@.packet) COST 6;
+ALTER FUNCTION @extschema@.packet_window(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_proto(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_ipver(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_ttl(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_ipid(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_len(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_caplen(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_vlan(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_icmp_type(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_icmp_code(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.packet_is_fragment(@extschema@.packet) COST 3;
+ALTER FUNCTION @extschema@.is_mirai(@extschema@.packet) COST 2;
+ALTER FUNCTION @extschema@.packet_is_mirai(@extschema@.packet) COST 2;
+ALTER FUNCTION @extschema@.packet_fields(@extschema@.packet) COST 250;
+
+-- ---------------------------------------------------------------------
+-- Scanner fingerprints
+-- ---------------------------------------------------------------------
+-- COST in units of int4pl's, measured by test/bench/costs.sh: packet_scanner
+-- reads the stored bytes in place as is_mirai does, and tests more; the
+-- array of packet_scanners costs most of its time.
+CREATE FUNCTION @extschema@.packet_scanner(@extschema@.packet) RETURNS text
+    AS 'MODULE_PATHNAME', 'packet_scanner' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 4;
+COMMENT ON FUNCTION @extschema@.packet_scanner(@extschema@.packet) IS
+    'name of the first rule of mirai_scanner_rules, in its order, that the packet matches (mirai, zmap, masscan, nmap, unicornscan, backscatter); NULL if none';
+CREATE FUNCTION @extschema@.packet_scanners(@extschema@.packet) RETURNS text[]
+    AS 'MODULE_PATHNAME', 'packet_scanners' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
+COMMENT ON FUNCTION @extschema@.packet_scanners(@extschema@.packet) IS
+    'names of every rule of mirai_scanner_rules that the packet matches, in its order; empty if none';
+
+CREATE FUNCTION @extschema@.mirai_scanner_rules(
+    OUT "position" integer, OUT name text, OUT tool text, OUT versions text,
+    OUT fields text[], OUT rule text, OUT source text, OUT fp_rate double precision,
+    OUT fp_math text, OUT checkable boolean, OUT note text)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'mirai_scanner_rules' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 8;
+COMMENT ON FUNCTION @extschema@.mirai_scanner_rules() IS
+    'the catalogue of scanner fingerprints that packet_scanner applies, in its order: the fields and values each rule checks, the tool''s code it comes from, its false-positive rate on random SYNs';
+
+CREATE VIEW @extschema@.mirai_scanner_rules AS
+SELECT r."position", r.name, r.tool, r.versions, r.fields, r.rule, r.source,
+       r.fp_rate, r.fp_math, r.checkable, r.note
+  FROM @extschema@.mirai_scanner_rules() r
+ ORDER BY r."position";
+COMMENT ON VIEW @extschema@.mirai_scanner_rules IS
+    'the catalogue of scanner fingerprints: per rule, in packet_scanner''s order, the tool and versions, the fields read, the rule, its source, its false-positive rate on random SYNs and how it follows, whether stored packets can be checked';
+GRANT SELECT ON @extschema@.mirai_scanner_rules TO PUBLIC;
+
 -- ---------------------------------------------------------------------
 -- Fleets: a coordinator reading its sensors' rollups
 -- ---------------------------------------------------------------------

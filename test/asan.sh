@@ -117,6 +117,9 @@ if [ "$(cat "$work/regress.rc" 2>/dev/null)" != 0 ]; then
 	[ -f regression.diffs ] && head -n 100 regression.diffs
 	status=1
 fi
+# UBSan writes some reports to the server's stderr whatever log_path says
+grep -h -B2 -A20 "runtime error:\|ERROR: AddressSanitizer" "$work/server.log" >"$work/reports/server-log" 2>/dev/null ||
+	rm -f "$work/reports/server-log"
 reports=$(ls "$work/reports")
 if [ -n "$reports" ]; then
 	echo "FAILED: sanitizer reports:"

@@ -86,4 +86,38 @@ head -c 1000 "$dir/geoip-country.mmdb" >"$dir/geoip-truncated.mmdb"
 
 # a bigger file for streaming and max_packets
 "$gen" -s 11 -n 50000 -l ether -o "$dir/big.pcap"
+
+# link types and encapsulations (test/t/022_links.t reads them beside
+# tshark, test/t/020_tcpdump.t beside tcpdump); nanosecond time stamps, so
+# that every record's time is its own
+l() {
+	g "$@" -f pcap-ns --non-ip 0.1 --ipv6 0.1 --frag 0.05
+}
+l ppp.pcap -l ppp
+l ppp_variants.pcap -l ppp --link-variants
+l ppp_hdlc.pcap -l ppp-hdlc
+l chdlc.pcap -l chdlc
+l fddi.pcap -l fddi
+l arcnet.pcap -l arcnet
+l arcnet_bsd.pcap -l arcnet-bsd
+l wlan.pcap -l wlan
+l radiotap.pcap -l radiotap
+l ppi.pcap -l ppi
+l pktap.pcap -l pktap
+l ipnet.pcap -l ipnet
+l nflog.pcap -l nflog
+l nflog_be.pcap -l nflog --byte-order big
+l pppoe.pcap -l ether --pppoe 4660
+l pppoe_qinq.pcap -l ether --pppoe 4660 --qinq 100,200
+l mpls.pcap -l ether --mpls 1000,2000
+l mpls_ppp.pcap -l ppp --mpls 17
+l pbb.pcap -l ether --pbb 5000 --vlan 30
+l vntag.pcap -l ether --vntag 77 --vlan 10
+l mpls_variants.pcap -l ether --mpls 1000,2000 --link-variants
+l mpls_ppp_variants.pcap -l ppp --mpls 17 --link-variants
+# every framing each link type allows, libpcap's filters or not (PPP's are
+# in ppp_variants.pcap: tcpdump reads its octet-stuffed frames, tshark not)
+g links_variants.pcapng -n 2000 -f pcapng --tsresol 9 --sections 2 --byte-order mixed \
+	--non-ip 0.1 --ipv6 0.1 --frag 0.05 --link-variants --pppoe 7 \
+	-l ether,ppp-hdlc,chdlc,fddi,arcnet,arcnet-bsd,wlan,radiotap,ppi,pktap,ipnet,nflog
 ls -l "$dir" >/dev/null

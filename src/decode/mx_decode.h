@@ -18,7 +18,8 @@
  *
  * The parts:
  *	mx_reader.c		pcap / pcapng / gzip containers from a file, fd or memory
- *	mx_frame.c		link layer, IPv4 / IPv6, TCP / UDP / ICMP -> mx_packet
+ *	mx_link.c		link layers and encapsulations -> where the IP header is
+ *	mx_frame.c		IPv4 / IPv6, TCP / UDP / ICMP -> mx_packet
  *	mx_packet.c		the packet type's stored (= binary) form and text form
  *	mx_filter.c		BPF filters, compiled by libpcap per link type
  *
@@ -96,13 +97,25 @@ extern void mx_error_where(const mx_error *err, bool with_values, char *out,
  */
 #define MX_LINKTYPE_NULL		0
 #define MX_LINKTYPE_ETHERNET	1
+#define MX_LINKTYPE_ARCNET_BSD	7	/* ARCNET, BSD header */
+#define MX_LINKTYPE_PPP			9	/* PPP, address and control optional */
+#define MX_LINKTYPE_FDDI		10
 #define MX_LINKTYPE_RAW12		12	/* raw IP, as some systems wrote DLT_RAW */
 #define MX_LINKTYPE_RAW14		14	/* raw IP, as OpenBSD / BSD/OS wrote it */
+#define MX_LINKTYPE_PPP_HDLC	50	/* PPP in HDLC-like framing, or Cisco's */
 #define MX_LINKTYPE_RAW			101
+#define MX_LINKTYPE_C_HDLC		104 /* Cisco HDLC */
+#define MX_LINKTYPE_IEEE802_11	105 /* 802.11 */
 #define MX_LINKTYPE_LOOP		108
 #define MX_LINKTYPE_LINUX_SLL	113
+#define MX_LINKTYPE_RADIOTAP	127 /* radiotap, then 802.11 */
+#define MX_LINKTYPE_ARCNET_LINUX 129	/* ARCNET, Linux header */
+#define MX_LINKTYPE_PPI			192 /* Per-Packet Information */
+#define MX_LINKTYPE_IPNET		226 /* Solaris ipnet */
 #define MX_LINKTYPE_IPV4		228
 #define MX_LINKTYPE_IPV6		229
+#define MX_LINKTYPE_NFLOG		239 /* Linux netfilter log */
+#define MX_LINKTYPE_PKTAP		258 /* Apple PKTAP */
 #define MX_LINKTYPE_LINUX_SLL2	276
 
 /* Name of a link type ("EN10MB", "RAW", ...) or NULL when we don't read it. */
@@ -255,6 +268,12 @@ typedef enum mx_skip_reason
 	MX_SKIP_OTHER,				/* any other non-IP payload */
 	MX_SKIP_SHORT,				/* cut by the snaplen before the IP header
 								 * ends */
+	MX_SKIP_CONTROL,			/* a link's own control frame: PPP LCP and
+								 * NCPs, PPPoE discovery, Cisco SLARP and
+								 * CDP, FDDI SMT and MAC frames, 802.11
+								 * management, control and null data frames */
+	MX_SKIP_ENCRYPTED,			/* an 802.11 data frame with its Protected
+								 * bit set: its payload is ciphertext */
 	MX_SKIP_NREASONS
 } mx_skip_reason;
 

@@ -68,6 +68,30 @@ mx_linktype_name(uint32_t linktype)
 			return "IPV6";
 		case MX_LINKTYPE_LINUX_SLL2:
 			return "LINUX_SLL2";
+		case MX_LINKTYPE_ARCNET_BSD:
+			return "ARCNET";
+		case MX_LINKTYPE_PPP:
+			return "PPP";
+		case MX_LINKTYPE_FDDI:
+			return "FDDI";
+		case MX_LINKTYPE_PPP_HDLC:
+			return "PPP_SERIAL";
+		case MX_LINKTYPE_C_HDLC:
+			return "C_HDLC";
+		case MX_LINKTYPE_IEEE802_11:
+			return "IEEE802_11";
+		case MX_LINKTYPE_RADIOTAP:
+			return "IEEE802_11_RADIO";
+		case MX_LINKTYPE_ARCNET_LINUX:
+			return "ARCNET_LINUX";
+		case MX_LINKTYPE_PPI:
+			return "PPI";
+		case MX_LINKTYPE_IPNET:
+			return "IPNET";
+		case MX_LINKTYPE_NFLOG:
+			return "NFLOG";
+		case MX_LINKTYPE_PKTAP:
+			return "PKTAP";
 	}
 	return NULL;
 }
@@ -92,6 +116,10 @@ mx_skip_reason_name(mx_skip_reason reason)
 			return "other";
 		case MX_SKIP_SHORT:
 			return "short";
+		case MX_SKIP_CONTROL:
+			return "control";
+		case MX_SKIP_ENCRYPTED:
+			return "encrypted";
 		case MX_SKIP_NREASONS:
 			break;
 	}

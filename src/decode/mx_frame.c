@@ -13,29 +13,16 @@
  * spanning tree, LLDP) and link types we do not read are skipped with a
  * reason, as tcpdump would show them but not count them as IP.
  *
- * Link layers (LINKTYPE_* numbers, as in capture files):
- *	EN10MB (1)			14-byte Ethernet header, then any number of 802.1Q /
- *						802.1ad / 0x9100 tags (QinQ); vlan = the outermost VID
- *	LINUX_SLL (113)		16-byte cooked header, protocol at byte 14
- *	LINUX_SLL2 (276)	20-byte cooked header, protocol at byte 0
- *	RAW (12, 14, 101), IPV4 (228), IPV6 (229): the IP header at byte 0
- *	NULL (0)			4-byte address family in the capturing host's byte
- *						order (we accept either); LOOP (108) big-endian
+ * Link layers and encapsulations are mx_link.c's: it finds where the IP
+ * header starts (and the VLAN id), or why the frame has none; this file
+ * decodes from there.
  *
  *-------------------------------------------------------------------------
  */
 #include <string.h>
 
 #include "mx_bytes.h"
-
-#define ETHERTYPE_IPV4		0x0800
-#define ETHERTYPE_ARP		0x0806
-#define ETHERTYPE_RARP		0x8035
-#define ETHERTYPE_VLAN		0x8100
-#define ETHERTYPE_QINQ		0x88a8
-#define ETHERTYPE_QINQ_OLD	0x9100
-#define ETHERTYPE_IPV6		0x86dd
-#define ETHERTYPE_LLDP		0x88cc
+#include "mx_link.h"
 
 /* Context of one decode: the frame and where to report. */
 typedef struct frame
@@ -244,96 +231,13 @@ decode_ipv6(frame *f, uint32_t off)
 	return MX_OK;
 }
 
-/* Dispatch on an Ethernet type / Linux protocol value. */
-static mx_status
-decode_ethertype(frame *f, uint16_t type, uint32_t off)
-{
-	switch (type)
-	{
-		case ETHERTYPE_IPV4:
-			return decode_ipv4(f, off);
-		case ETHERTYPE_IPV6:
-			return decode_ipv6(f, off);
-		case ETHERTYPE_ARP:
-		case ETHERTYPE_RARP:
-			return skip(f, MX_SKIP_ARP);
-		case ETHERTYPE_LLDP:
-			return skip(f, MX_SKIP_LLDP);
-	}
-	if (type < 0x0600)
-		return skip(f, MX_SKIP_LLC);	/* 802.3 length, or Linux 802.2/802.3 */
-	return skip(f, MX_SKIP_OTHER);
-}
-
-/*
- * Any VLAN tags at off (type already read), then the payload.  There is no
- * limit on the number of tags, as in tcpdump: each takes 4 bytes of the
- * frame, so the loop ends within caplen / 4 steps (at most MX_MAX_CAPLEN /
- * 4), and a frame that ends among its tags is skipped as "short" when the
- * snaplen cut it, as "other" when it was captured whole.
- */
-static mx_status
-decode_tags(frame *f, uint16_t type, uint32_t off)
-{
-	bool		first = true;
-
-	while (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ ||
-		   type == ETHERTYPE_QINQ_OLD)
-	{
-		if (f->n < off + 4)
-			return skip(f, f->cut ? MX_SKIP_SHORT : MX_SKIP_OTHER);
-		if (first)
-		{
-			first = false;
-			f->pkt->vlan = mx_be16(f->d + off) & 0x0fff;
-			f->pkt->present |= MX_HAS_VLAN;
-		}
-		type = mx_be16(f->d + off + 2);
-		off += 4;
-	}
-	return decode_ethertype(f, type, off);
-}
-
-/* IP by its version nibble, for link types that carry bare IP. */
-static mx_status
-decode_raw(frame *f, uint32_t off)
-{
-	if (f->n <= off)
-		return skip(f, f->cut ? MX_SKIP_SHORT : MX_SKIP_OTHER);
-	switch (f->d[off] >> 4)
-	{
-		case 4:
-			return decode_ipv4(f, off);
-		case 6:
-			return decode_ipv6(f, off);
-	}
-	return skip(f, MX_SKIP_OTHER);
-}
-
-/* BSD loopback: the address family, AF_INET or one of the AF_INET6s. */
-static mx_status
-decode_family(frame *f, uint32_t family)
-{
-	switch (family)
-	{
-		case 2:
-			return decode_ipv4(f, 4);
-		case 10:				/* Linux */
-		case 24:				/* NetBSD, OpenBSD, BSD/OS */
-		case 28:				/* FreeBSD, DragonFly */
-		case 30:				/* macOS */
-			return decode_ipv6(f, 4);
-	}
-	return skip(f, MX_SKIP_OTHER);
-}
-
 /* Decode rec's frame into *pkt; see the header comment for the policy. */
 mx_status
 mx_decode_frame(const mx_record *rec, mx_packet *pkt, mx_skip_reason *reason,
 				mx_error *err)
 {
 	frame		f;
-	uint32_t	family;
+	mx_link		link;
 
 	memset(pkt, 0, sizeof(*pkt));
 	pkt->ts_ns = rec->ts_ns;
@@ -341,46 +245,27 @@ mx_decode_frame(const mx_record *rec, mx_packet *pkt, mx_skip_reason *reason,
 	pkt->caplen = rec->caplen;
 	*reason = MX_SKIP_NONE;
 
+	mx_link_decode(&link, rec);
+	if (link.has_vlan)
+	{
+		pkt->vlan = link.vlan;
+		pkt->present |= MX_HAS_VLAN;
+	}
+
 	f.rec = rec;
-	f.d = rec->data;
-	f.n = rec->caplen;
-	f.cut = rec->caplen < rec->wirelen;
+	f.d = link.d;
+	f.n = link.n;
+	f.cut = link.cut;
 	f.pkt = pkt;
 	f.reason = reason;
 	f.err = err;
 
-	switch (rec->linktype)
+	switch (link.net)
 	{
-		case MX_LINKTYPE_ETHERNET:
-			if (f.n < 14)
-				return skip(&f, f.cut ? MX_SKIP_SHORT : MX_SKIP_OTHER);
-			return decode_tags(&f, mx_be16(f.d + 12), 14);
-		case MX_LINKTYPE_LINUX_SLL:
-			if (f.n < 16)
-				return skip(&f, f.cut ? MX_SKIP_SHORT : MX_SKIP_OTHER);
-			return decode_tags(&f, mx_be16(f.d + 14), 16);
-		case MX_LINKTYPE_LINUX_SLL2:
-			if (f.n < 20)
-				return skip(&f, f.cut ? MX_SKIP_SHORT : MX_SKIP_OTHER);
-			return decode_tags(&f, mx_be16(f.d), 20);
-		case MX_LINKTYPE_RAW12:
-		case MX_LINKTYPE_RAW14:
-		case MX_LINKTYPE_RAW:
-		case MX_LINKTYPE_IPV4:
-		case MX_LINKTYPE_IPV6:
-			return decode_raw(&f, 0);
-		case MX_LINKTYPE_NULL:
-			if (f.n < 4)
-				return skip(&f, f.cut ? MX_SKIP_SHORT : MX_SKIP_OTHER);
-			/* host byte order of the capturing machine: try both */
-			family = mx_le32(f.d);
-			if (family > 0xffff)
-				family = mx_be32(f.d);
-			return decode_family(&f, family);
-		case MX_LINKTYPE_LOOP:
-			if (f.n < 4)
-				return skip(&f, f.cut ? MX_SKIP_SHORT : MX_SKIP_OTHER);
-			return decode_family(&f, mx_be32(f.d));
+		case 4:
+			return decode_ipv4(&f, link.off);
+		case 6:
+			return decode_ipv6(&f, link.off);
 	}
-	return skip(&f, MX_SKIP_LINKTYPE);
+	return skip(&f, link.reason);
 }

@@ -3,11 +3,13 @@
  * mx_packet.c
  *		The packet type's stored form and its text form.
  *
- * Stored form (layout version 1).  It is also the binary send/recv form, so
- * every field is big-endian and written a byte at a time.  Optional parts
- * are present only when a bit of byte 1 says so, which keeps an IPv4 TCP
- * packet at 39 bytes (40 with PostgreSQL's 1-byte varlena header: a heap row
- * of one packet is then 64 bytes, less than the pcap record it came from).
+ * Stored form (layout version 1; its flag bits and length are in
+ * mx_packed.h, which mx_scanner.c reads too).  It is also the binary
+ * send/recv form, so every field is big-endian and written a byte at a
+ * time.  Optional parts are present only when a bit of byte 1 says so,
+ * which keeps an IPv4 TCP packet at 39 bytes (40 with PostgreSQL's 1-byte
+ * varlena header: a heap row of one packet is then 64 bytes, less than the
+ * pcap record it came from).
  *
  *	byte  0		low 4 bits: layout version, 1; bit 0x10: TCP sequence number
  *				alone (the snaplen cut the TCP header between 8 and 16 bytes)
@@ -47,16 +49,7 @@
 #include <string.h>
 
 #include "mx_bytes.h"
-
-#define F_IPV6		0x01
-#define F_VLAN		0x02
-#define F_CAPLEN	0x04
-#define F_LONGLEN	0x08
-#define F_PORTS		0x10
-#define F_TCP		0x20
-#define F_TCPNS		0x40
-#define F_FRAG		0x80
-#define F0_SEQ		0x10		/* in byte 0 */
+#include "mx_packed.h"
 
 #define NS_PER_SEC	INT64_C(1000000000)
 
@@ -160,28 +153,6 @@ mx_packet_pack(const mx_packet *p, uint8_t *out)
 		mx_put32(out + n, p->seq);
 		n += 4;
 	}
-	return n;
-}
-
-/* The length a stored form with these flag bits must have. */
-static size_t
-packed_length(uint8_t flags0, uint8_t flags)
-{
-	size_t		n = 12;
-	size_t		lenw = (flags & F_LONGLEN) ? 4 : 2;
-
-	n += (flags & F_IPV6) ? 32 : 8 + 2;
-	n += lenw;
-	if (flags & F_CAPLEN)
-		n += lenw;
-	if (flags & F_VLAN)
-		n += 2;
-	if (flags & F_PORTS)
-		n += 4;
-	if (flags & F_TCP)
-		n += 11;
-	if (flags0 & F0_SEQ)
-		n += 4;
 	return n;
 }
 

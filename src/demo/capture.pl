@@ -148,11 +148,12 @@ sub file_sha
 }
 
 my $mmdb_sha = file_sha($opt{mmdb});
-my $gen_src = "$top/src/bin/mirai_gen.c";
+# the generator's sources (mirai_gen.c and its parts), or the binary
+my @gen_src = grep { -r $_ } ("$top/src/bin/mirai_gen.c", glob("$top/src/bin/gen*.[ch]"));
 my $key = sha256_hex(join("\n",
 	map { file_sha($_) } "$opt{model}/study.conf", "$opt{model}/model.conf",
 	"$opt{model}/daily.tsv", "$opt{model}/countries.tsv", __FILE__,
-	(-r $gen_src ? ($gen_src) : ($opt{gen}))), $mmdb_sha);
+	(@gen_src ? @gen_src : ($opt{gen}))), $mmdb_sha);
 
 make_path($opt{out}) unless -d $opt{out};
 if (open(my $mf, '<', "$opt{out}/MANIFEST"))

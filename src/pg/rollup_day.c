@@ -825,9 +825,11 @@ day_entries(const RollupPlans *pl, Oid relid, int32 day, int *n)
 			all = all ? repalloc_huge(all, sizeof(DayEntry) * cap)
 				: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * cap);
 		}
-		memcpy(all + nall, e, sizeof(DayEntry) * ne);
+		if (ne > 0)
+			memcpy(all + nall, e, sizeof(DayEntry) * ne);
 		nall += ne;
-		pfree(e);
+		if (e)
+			pfree(e);
 	}
 	SPI_freetuptable(SPI_tuptable);
 	if (nall > 1)

@@ -135,7 +135,8 @@ cache_copy(const DictSource *s, int n)
 {
 	DictSource *c = MemoryContextAllocHuge(dict_cache_cxt, sizeof(DictSource) * Max(n, 1));
 
-	memcpy(c, s, sizeof(DictSource) * n);
+	if (n > 0)
+		memcpy(c, s, sizeof(DictSource) * n);
 	return c;
 }
 

@@ -15,7 +15,11 @@
  *	- unpack(pack(p)) succeeds and packs to the same bytes;
  *	- format(p) fits in MX_TEXT_MAX, and parse(format(p)) packs to the same
  *	  bytes (so the text form is round-trip exact);
- *	- mx_packed_ts of the stored form is p's timestamp.
+ *	- mx_packed_ts of the stored form is p's timestamp;
+ *	- the scanner rules (mx_scanner.c) give the same answers on p, on its
+ *	  stored form unpacked and on its stored form read in place, the first
+ *	  rule is the lowest of those that match, and the mirai rule is
+ *	  mx_is_mirai.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +32,7 @@
 #include <string.h>
 
 #include "mx_decode.h"
+#include "mx_scanner.h"
 
 /* Report a failed check and abort. */
 static inline void
@@ -112,6 +117,23 @@ fuzz_check_packet(const mx_packet *p, uint8_t *packed, size_t *npacked)
 	mx_packet_format(&r, text2);
 	if (strcmp(text, text2) != 0)
 		fuzz_fail("format is not canonical:\n  %s\n  %s", text, text2);
+
+	{
+		uint32_t	m = mx_scanner_matches(p, UINT32_MAX);
+		int			first = mx_scanner_first(p, UINT32_MAX);
+		int			mirai = mx_scanner_find("mirai", 5);
+
+		if (mx_scanner_matches(&q, UINT32_MAX) != m ||
+			mx_scanner_first(&q, UINT32_MAX) != first ||
+			mx_scanner_first_packed(a, na, UINT32_MAX) != first ||
+			mx_scanner_matches_packed(a, na, UINT32_MAX) != (int64_t) m)
+			fuzz_fail("the scanner rules answer differently on the stored form: %s", text);
+		if (first < 0 ? m != 0 :
+			((m >> first) & 1) == 0 || (m & ((UINT32_C(1) << first) - 1)) != 0)
+			fuzz_fail("first scanner rule %d is not the lowest of 0x%x: %s", first, (unsigned) m, text);
+		if (mirai < 0 || ((m >> mirai) & 1) != (uint32_t) mx_is_mirai(p))
+			fuzz_fail("the mirai rule disagrees with mx_is_mirai: %s", text);
+	}
 	if (packed)
 	{
 		memcpy(packed, a, na);

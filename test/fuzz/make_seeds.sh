@@ -36,6 +36,14 @@ g -f pcapng -l ether --tsresol 9 --tsoffset 1000
 g -f pcapng -l ether --tsresol 0x94 -z
 g -f pcapng -l ether --truncate-last 6 -z
 g -f pcap-ns -l null --byte-order big -z
+# link types and encapsulations, in every framing variant
+for l in ppp ppp-hdlc chdlc fddi arcnet arcnet-bsd wlan radiotap ppi pktap ipnet nflog; do
+	g -l "$l" --link-variants
+done
+g -l nflog --byte-order big --link-variants
+g -l ether --pppoe 7 --qinq 100,200 --link-variants
+g -l ether --vntag 5 --vlan 9 --pbb 77 --mpls 16,17
+g -l ppp --mpls 3
 
 # text and stored forms, from bigger files of every kind
 n=0
@@ -46,7 +54,7 @@ for args in "-l ether" "-l ether --vlan 7 --snaplen 60" "-l raw --ipv6 0.5" \
 	"$gen" -s "$n" -n 3000 --ipv6 0.3 --frag 0.1 $args -o "$tmp/c$n"
 done
 cc -std=c99 -D_DEFAULT_SOURCE -O1 -Isrc/decode -o "$tmp/seeds" test/fuzz/seeds.c \
-	src/decode/mx_reader.c src/decode/mx_frame.c src/decode/mx_packet.c \
+	src/decode/mx_reader.c src/decode/mx_link.c src/decode/mx_frame.c src/decode/mx_packet.c \
 	src/decode/mx_error.c -lz
 "$tmp/seeds" "$dir/text" "$dir/recv" "$tmp"/c*
 # hand-written texts: every optional field, both extremes of time

@@ -45,9 +45,9 @@ common="-std=c99 -D_DEFAULT_SOURCE -U_FORTIFY_SOURCE -g -O1 -fno-omit-frame-poin
 # What each target links besides its own file.
 objs_for() {
 	case $1 in
-		reader) echo "mx_reader mx_frame mx_packet mx_error" ;;
-		entries) echo "mx_entries mx_packet mx_error" ;;
-		*) echo "mx_packet mx_error" ;;
+		reader) echo "mx_reader mx_link mx_frame mx_packet mx_scanner mx_error" ;;
+		entries) echo "mx_entries mx_packet mx_scanner mx_error" ;;
+		*) echo "mx_packet mx_scanner mx_error" ;;
 	esac
 }
 
@@ -56,7 +56,7 @@ build_with() {
 	cc=$1 flags=$2 suffix=$3 driver=$4
 	odir=$out/obj$suffix
 	mkdir -p "$odir"
-	for f in mx_reader mx_frame mx_packet mx_error mx_entries; do
+	for f in mx_reader mx_link mx_frame mx_packet mx_scanner mx_error mx_entries; do
 		extra=""
 		# the reader target serves read(2) itself (see fuzz_reader.c)
 		[ "$f" = mx_reader ] && extra="-Dread=fuzz_read"

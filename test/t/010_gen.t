@@ -178,6 +178,33 @@ for my $fmt (qw(pcap pcap-ns pcapng))
 	}
 }
 
+# ---- link types and encapsulations libpcap's filters follow ----
+# (PKTAP and NFLOG, which libpcap cannot filter, 802.1ah and VN-Tag, which
+# it has no keyword for, and --link-variants are test/t/022_links.t's,
+# beside tshark)
+for my $l (
+	[ 'ppp',        '',                              '-l', 'ppp' ],
+	[ 'ppp-hdlc',   '',                              '-l', 'ppp-hdlc' ],
+	[ 'chdlc',      '',                              '-l', 'chdlc' ],
+	[ 'fddi',       '',                              '-l', 'fddi' ],
+	[ 'arcnet',     '',                              '-l', 'arcnet' ],
+	[ 'arcnet-bsd', '',                              '-l', 'arcnet-bsd' ],
+	[ 'wlan',       '',                              '-l', 'wlan' ],
+	[ 'radiotap',   '',                              '-l', 'radiotap' ],
+	[ 'ppi',        '',                              '-l', 'ppi' ],
+	[ 'ipnet',      '',                              '-l', 'ipnet' ],
+	[ 'pppoe',      'pppoes and ',                   '--pppoe', '4660' ],
+	[ 'pppoe/qinq', 'vlan and vlan and pppoes and ', '--pppoe', '4660', '--qinq', '100,200' ],
+	[ 'mpls',       'mpls and mpls and ',            '--mpls', '1000,2000' ],
+	[ 'mpls/ppp',   'mpls and ',                     '-l', 'ppp', '--mpls', '17' ],
+	[ 'mpls/chdlc', 'mpls and ',                     '-l', 'chdlc', '--mpls', '17' ])
+{
+	my ($lname, $prefix, @largs) = @$l;
+	$seed++;
+	check_counts("links/$lname", 0, $prefix, 0, '-n', '1000', '-s', $seed, @largs,
+		'--non-ip', '0.1', '--ipv6', '0.1', '--frag', '0.05', '--ip-options', '0.05');
+}
+
 # ---- the counts are meaningful ----
 {
 	my $file = tmpfile('');
@@ -214,6 +241,10 @@ for my $fmt (qw(pcap pcap-ns pcapng))
 		  '--unknown-blocks', '--byte-order', 'mixed', '--pcapng-blocks', 'epb,opb',
 		  '--tsresol', '0x8a', '--tsoffset', '1000' ],
 		[ 'gzip',   '-n', '500', '-z', '-f', 'pcap-ns', '-l', 'sll2' ],
+		[ 'links',  '-n', '500', '-f', 'pcapng', '--link-variants', '--pppoe', '7',
+		  '-l', 'ether,ppp,ppp-hdlc,chdlc,fddi,arcnet,arcnet-bsd,wlan,radiotap,ppi,pktap,ipnet,nflog' ],
+		[ 'encaps', '-n', '500', '--vntag', '5', '--qinq', '1,2', '--pbb', '9', '--pppoe', '7',
+		  '--mpls', '16,17' ],
 	);
 	for my $v (@variants)
 	{
@@ -409,7 +440,10 @@ EOS
 for my $bad ([ '--bogus' ], [ '-n', 'abc' ], [ '-f', 'pcapx' ], [ '-l', 'ether,raw' ],
 			 [ '-l', 'token' ], [ '--tsresol', '9' ], [ '-f', 'pcapng', '--kuznetzov' ],
 			 [ '-f', 'pcapng', '-l', 'ether,raw', '--pcapng-blocks', 'spb' ],
-			 [ '--mirai', '2' ], [ '--vlan', '100', '-l', 'raw' ], [ '--pcap-version', '3.0' ])
+			 [ '--mirai', '2' ], [ '--vlan', '100', '-l', 'raw' ], [ '--pcap-version', '3.0' ],
+			 [ '--pppoe', '1', '-l', 'raw' ], [ '--pbb', '1', '-l', 'ppp' ], [ '--vntag', '1', '-l', 'sll' ],
+			 [ '--mpls', '16', '-l', 'sll' ], [ '--mpls', '1048576' ], [ '--mpls', '1,,2' ],
+			 [ '--pbb', '16777216' ], [ '--vntag', '16384' ], [ '--pppoe', '65536' ])
 {
 	my $file = tmpfile('');
 	my ($rc, $c, $err) = gen($file, @$bad);

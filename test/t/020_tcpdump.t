@@ -23,17 +23,37 @@ sub psql
 }
 
 # tcpdump's count of frames matching $filter, reading through zcat for gzip
+# (the lines that start a frame: it hex-dumps payloads it does not know)
 sub tcpdump_count
 {
 	my ($file, $gz, $filter) = @_;
 	my $src = $gz ? "zcat '$dir/$file' |" : '';
 	my $r = $gz ? '-' : "'$dir/$file'";
-	my $n = `$src tcpdump -nn -r $r '$filter' 2>/dev/null | wc -l`;
+	my $n = `$src tcpdump -nn -r $r '$filter' 2>/dev/null | grep -c -v '^[[:space:]]'`;
 	chomp $n;
 	return $n + 0;
 }
 
 psql('CREATE EXTENSION IF NOT EXISTS mirai_ext');
+
+# What a BPF filter needs before "ip" to reach the IP header of the link
+# fixtures' encapsulations; undef where libpcap cannot filter at all (PKTAP,
+# NFLOG: "filtering not implemented"), knows no keyword (802.1ah, VN-Tag) or
+# does not follow the framing (PPP's compressions and octet stuffing, MPLS's
+# multicast type).
+my %bpf_prefix = (
+	pppoe => 'pppoes and ',
+	pppoe_qinq => 'vlan and vlan and pppoes and ',
+	mpls => 'mpls and mpls and ',
+	mpls_ppp => 'mpls and ',
+	pktap => undef,
+	nflog => undef,
+	nflog_be => undef,
+	pbb => undef,
+	vntag => undef,
+	ppp_variants => undef,
+	mpls_variants => undef,
+	mpls_ppp_variants => undef);
 
 opendir(my $dh, $dir) or die;
 my @files = sort grep { -f "$dir/$_.counts" } readdir($dh);
@@ -63,11 +83,15 @@ for my $f (@files)
 	is($sql_mirai, $mirai, "$f: pcap_read + is_mirai counts what pcap_file_info counts");
 
 	# tcpdump cannot read mixed link types (libpcap 1.10) nor LINKTYPE 14 on Linux
-	next if $f =~ /^(mixed|raw14)/;
+	next if $f =~ /^(mixed|raw14|links_variants)/;
 	my $gz = $f =~ /\.gz$|gzip/;
 	my $pre = $f =~ /^vlan/ ? 'vlan and ' : $f =~ /^qinq/ ? 'vlan and vlan and ' : '';
+	$pre = $bpf_prefix{$1} if $f =~ /^(\w+)\.pcap$/ && exists $bpf_prefix{$1};
 	my $ip = $f =~ /^ipv6/ ? 'ip6' : 'ip';
 	is($records, tcpdump_count($f, $gz, ''), "$f: records equal tcpdump's");
+	# libpcap's filters cannot reach these packets (test/t/022_links.t
+	# compares them with tshark)
+	next unless defined $pre;
 	is($ip4_tcp, $ip eq 'ip6' ? 0 : tcpdump_count($f, $gz, "${pre}ip and tcp"),
 		"$f: IPv4 TCP packets equal tcpdump's");
 	is($mirai, $ip eq 'ip6' ? 0 : tcpdump_count($f, $gz, "$pre$mirai_bpf"),
