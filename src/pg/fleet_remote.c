@@ -592,6 +592,16 @@ local_read(Fleet *f, const char *sql, int nargs, Oid *types, Datum *values)
 	rollup_role_end(&saved);
 }
 
+/* An array of *cap elements of size each, grown to hold need. */
+static void *
+grow(void *a, int *cap, int need, Size each)
+{
+	if (need <= *cap)
+		return a;
+	*cap = need + 64;
+	return repalloc_huge(a, each * *cap);
+}
+
 /* A day as ISO text (the remote session's DateStyle is ISO). */
 static char *
 day_text(int32 day)
@@ -659,11 +669,7 @@ fleet_parts(Fleet *f, int32 from_day, int32 to_day, int *n)
 		ErrorContextCallback cb;
 
 		fleet_context_push(f, i, &cb);
-		if (k + PQntuples(res) > cap)
-		{
-			cap = k + PQntuples(res) + 64;
-			out = repalloc_huge(out, sizeof(FleetPart) * cap);
-		}
+		out = grow(out, &cap, k + PQntuples(res), sizeof(FleetPart));
 		for (row = 0; row < PQntuples(res); row++)
 		{
 			int			len;
@@ -723,11 +729,7 @@ read_counts(Fleet *f, const char *local_sql, const char *remote_sql, bool by_cou
 		int			row;
 
 		fleet_context_push(f, i, &cb);
-		if (k + PQntuples(res) > cap)
-		{
-			cap = k + PQntuples(res) + 64;
-			out = repalloc_huge(out, sizeof(FleetCount) * cap);
-		}
+		out = grow(out, &cap, k + PQntuples(res), sizeof(FleetCount));
 		for (row = 0; row < PQntuples(res); row++)
 		{
 			memset(&out[k], 0, sizeof(FleetCount));
@@ -803,11 +805,7 @@ fleet_hours(Fleet *f, int *n)
 		int			row;
 
 		fleet_context_push(f, i, &cb);
-		if (k + PQntuples(res) > cap)
-		{
-			cap = k + PQntuples(res) + 64;
-			out = repalloc_huge(out, sizeof(HourCount) * cap);
-		}
+		out = grow(out, &cap, k + PQntuples(res), sizeof(HourCount));
 		for (row = 0; row < PQntuples(res); row++)
 		{
 			TimestampTz t = get_int8(res, row, 0);

@@ -225,6 +225,39 @@ add_day(RangeSource *s, int32 day, int64 packets, int64 first_us, int64 last_us,
 	s->days++;
 }
 
+/*
+ * Add a day's entries (sorted by source) to the sources of h, each source's
+ * summed: packets, earliest first and latest last packet, its country.
+ */
+static void
+add_entries(srchash_hash *h, int32 day, const DayEntry *e, int n)
+{
+	int			i = 0;
+
+	while (i < n)
+	{
+		bool		found;
+		RangeSource *s = srchash_insert(h, e[i].src, &found);
+		int64		p = 0,
+					f = e[i].first_us,
+					l = e[i].last_us;
+		int			k;
+
+		if (!found)
+			memset(((char *) s) + offsetof(RangeSource, known), 0,
+				   sizeof(RangeSource) - offsetof(RangeSource, known));
+		for (k = i; k < n && e[k].src == e[i].src; k++)
+		{
+			p += e[k].packets;
+			f = Min(f, e[k].first_us);
+			l = Max(l, e[k].last_us);
+		}
+		add_day(s, day, p, f, l, e[i].country);
+		s->resolved = true;
+		i = k;
+	}
+}
+
 /* Resolve a candidate exactly: its lists, and its entries on other days. */
 static void
 resolve(RangeCtx *c, RangeSource *s)
@@ -291,36 +324,12 @@ sum_all(RangeCtx *c, srchash_hash *h)
 		for (r = 0; r < SPI_processed; r++)
 		{
 			bool		isnull;
-			int			n,
-						i = 0;
+			int			n;
 			DayEntry   *e = entries_unpack(DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[r],
 																		SPI_tuptable->tupdesc, 1, &isnull)),
 										   c->days[d].day, &n);
 
-			while (i < n)
-			{
-				bool		found;
-				RangeSource *s = srchash_insert(h, e[i].src, &found);
-				int64		p = 0,
-							f = e[i].first_us,
-							l = e[i].last_us;
-				int			k;
-
-				if (!found)
-				{
-					memset(((char *) s) + offsetof(RangeSource, known), 0,
-						   sizeof(RangeSource) - offsetof(RangeSource, known));
-				}
-				for (k = i; k < n && e[k].src == e[i].src; k++)
-				{
-					p += e[k].packets;
-					f = Min(f, e[k].first_us);
-					l = Max(l, e[k].last_us);
-				}
-				add_day(s, c->days[d].day, p, f, l, e[i].country);
-				s->resolved = true;
-				i = k;
-			}
+			add_entries(h, c->days[d].day, e, n);
 			pfree(e);
 			CHECK_FOR_INTERRUPTS();
 		}
@@ -555,8 +564,7 @@ top_of_fleet(const ExtInfo *info, Oid relid, TimestampTz from, TimestampTz to, i
 	for (i = 0, j = 0; ndays > 0 && i < nparts;)
 	{
 		int			to_part = i,
-					ne,
-					k = 0;
+					ne;
 		DayEntry   *e;
 
 		while (to_part < nparts && parts[to_part].day == parts[i].day)
@@ -566,28 +574,7 @@ top_of_fleet(const ExtInfo *info, Oid relid, TimestampTz from, TimestampTz to, i
 		if (j < ndays && days[j].day == parts[i].day)
 		{
 			e = fleet_merge_day(f, parts + i, to_part - i, &ne);
-			while (k < ne)
-			{
-				bool		found;
-				int64		p = 0,
-							fu = e[k].first_us,
-							lu = e[k].last_us;
-				int			m;
-
-				s = srchash_insert(all, e[k].src, &found);
-				if (!found)
-					memset(((char *) s) + offsetof(RangeSource, known), 0,
-						   sizeof(RangeSource) - offsetof(RangeSource, known));
-				for (m = k; m < ne && e[m].src == e[k].src; m++)
-				{
-					p += e[m].packets;
-					fu = Min(fu, e[m].first_us);
-					lu = Max(lu, e[m].last_us);
-				}
-				add_day(s, parts[i].day, p, fu, lu, e[k].country);
-				s->resolved = true;
-				k = m;
-			}
+			add_entries(all, parts[i].day, e, ne);
 			pfree(e);
 		}
 		i = to_part;
