@@ -33,9 +33,10 @@ DATA         = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql)
 REGRESS      = $(filter-out $(EXTENSION)--%,$(basename $(notdir $(sort $(wildcard sql/*.sql)))))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
-PG_CPPFLAGS  = -Isrc/decode -Isrc/pg
+# libpq's header: the fleet code reads sensors through postgres_fdw's connections
+PG_CPPFLAGS  = -Isrc/decode -Isrc/pg -I$(shell $(PG_CONFIG) --includedir 2>/dev/null)
 PG_CFLAGS    = -Wall -Wextra -Werror -Wno-unused-parameter
-SHLIB_LINK   = -lpcap -lmaxminddb -lz
+SHLIB_LINK   = -lpcap -lmaxminddb -lz -lpq
 EXTRA_CLEAN  = $(DATA_built) $(TOOLS) $(TOOL_OBJS) build
 
 PG_CONFIG   ?= pg_config

@@ -322,6 +322,228 @@ COMMENT ON VIEW @extschema@.mirai_scanner_rules IS
 GRANT SELECT ON @extschema@.mirai_scanner_rules TO PUBLIC;
 
 -- ---------------------------------------------------------------------
+-- Fleets: a coordinator reading its sensors' rollups
+-- ---------------------------------------------------------------------
+
+-- what the views call for a tracked table with foreign partitions
+CREATE FUNCTION @extschema@.mirai_is_fleet(tbl regclass) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'mirai_is_fleet' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mirai_is_fleet(regclass) IS
+    'true when a partition of the table''s tree is a foreign table: its views read its servers'' rollups; internal';
+
+CREATE FUNCTION @extschema@.mirai_fleet_days(tbl regclass, what text,
+    OUT day date, OUT packets bigint, OUT sources bigint, OUT new_sources bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'mirai_fleet_days' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 100;
+COMMENT ON FUNCTION @extschema@.mirai_fleet_days(regclass, text) IS
+    'a partitioned table''s days over its local and foreign partitions'' rollups: packets, and with what ''daily'' distinct sources, with ''new_sources'' also sources first seen; internal to the views';
+
+CREATE FUNCTION @extschema@.mirai_fleet_countries(tbl regclass,
+    OUT day date, OUT country text, OUT packets bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'mirai_fleet_countries' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
+COMMENT ON FUNCTION @extschema@.mirai_fleet_countries(regclass) IS
+    'a partitioned table''s Mirai packets per day and source country over its local and foreign partitions'' rollups; internal to the views';
+
+CREATE FUNCTION @extschema@.mirai_fleet_hours(tbl regclass,
+    OUT "time" timestamptz, OUT packets bigint, OUT all_packets bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'mirai_fleet_hours' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 2000;
+COMMENT ON FUNCTION @extschema@.mirai_fleet_hours(regclass) IS
+    'a partitioned table''s Mirai and all packets per UTC hour over its local and foreign partitions'' rollups; internal to the views';
+
+CREATE FUNCTION @extschema@.mirai_fleet_entries(tbl regclass, day date) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'mirai_fleet_entries' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.mirai_fleet_entries(regclass, date) IS
+    'a partitioned table''s (source, port) entries of a day merged over its local and foreign partitions'' rollups, packed (mirai_day_sources reads them); internal to the views';
+
+-- the views: the rollup tables for other tables, those functions for these
+CREATE OR REPLACE VIEW @extschema@.mirai_daily WITH (security_barrier) AS
+SELECT d.tbl,
+       @extschema@.mirai_day_start(d.day, t.time_zone) AS "time",
+       d.day,
+       d.packets,
+       d.sources
+  FROM @extschema@.mirai_rollup_day d
+  JOIN @extschema@.mirai_tracked t ON t.tbl = d.tbl
+ WHERE d.packets > 0
+   AND @extschema@.mirai_may_read(t.tbl, t.daily_view)
+   AND NOT @extschema@.mirai_is_fleet(t.tbl)
+UNION ALL
+SELECT t.tbl,
+       @extschema@.mirai_day_start(f.day, t.time_zone),
+       f.day,
+       f.packets,
+       f.sources
+  FROM @extschema@.mirai_tracked t
+ CROSS JOIN LATERAL @extschema@.mirai_fleet_days(t.tbl, 'daily') f
+ WHERE @extschema@.mirai_may_read(t.tbl, t.daily_view)
+   AND @extschema@.mirai_is_fleet(t.tbl);
+COMMENT ON VIEW @extschema@.mirai_daily IS
+    'Mirai packets and distinct sources per day of the tracked table''s time zone';
+
+CREATE OR REPLACE VIEW @extschema@.mirai_sources_rows WITH (security_barrier) AS
+SELECT d.tbl,
+       d.day,
+       t.time_zone,
+       d.packets AS day_packets,
+       s.src,
+       s.country,
+       s.packets,
+       s.first_seen,
+       s.last_seen,
+       s.ports
+  FROM @extschema@.mirai_rollup_day d
+  JOIN @extschema@.mirai_tracked t ON t.tbl = d.tbl
+  JOIN @extschema@.mirai_rollup_part pt ON pt.tbl = d.tbl AND pt.day = d.day
+ CROSS JOIN LATERAL @extschema@.mirai_day_sources(pt.entries) s
+ WHERE d.packets > 0
+   AND @extschema@.mirai_may_read(t.tbl, t.sources_view)
+   AND NOT @extschema@.mirai_is_fleet(t.tbl)
+UNION ALL
+SELECT t.tbl,
+       f.day,
+       t.time_zone,
+       f.packets,
+       s.src,
+       s.country,
+       s.packets,
+       s.first_seen,
+       s.last_seen,
+       s.ports
+  FROM @extschema@.mirai_tracked t
+ CROSS JOIN LATERAL @extschema@.mirai_fleet_days(t.tbl, 'sources') f
+ CROSS JOIN LATERAL @extschema@.mirai_day_sources(@extschema@.mirai_fleet_entries(t.tbl, f.day)) s
+ WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
+   AND @extschema@.mirai_is_fleet(t.tbl);
+COMMENT ON VIEW @extschema@.mirai_sources_rows IS
+    'internal to mirai_sources: the per-day sources a role may read';
+
+CREATE OR REPLACE VIEW @extschema@.mirai_daily_countries WITH (security_barrier) AS
+SELECT d.tbl,
+       @extschema@.mirai_day_start(d.day, t.time_zone) AS "time",
+       d.day,
+       u.country,
+       u.packets
+  FROM @extschema@.mirai_rollup_day d
+  JOIN @extschema@.mirai_tracked t ON t.tbl = d.tbl
+ CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(d.countries), pg_catalog.unnest(d.country_packets)) AS u(country, packets)
+ WHERE @extschema@.mirai_may_read(t.tbl, t.countries_view)
+   AND NOT @extschema@.mirai_is_fleet(t.tbl)
+UNION ALL
+SELECT t.tbl,
+       @extschema@.mirai_day_start(f.day, t.time_zone),
+       f.day,
+       f.country,
+       f.packets
+  FROM @extschema@.mirai_tracked t
+ CROSS JOIN LATERAL @extschema@.mirai_fleet_countries(t.tbl) f
+ WHERE @extschema@.mirai_may_read(t.tbl, t.countries_view)
+   AND @extschema@.mirai_is_fleet(t.tbl);
+COMMENT ON VIEW @extschema@.mirai_daily_countries IS
+    'Mirai packets per day and source country (NULL: no GeoIP answer)';
+
+CREATE OR REPLACE VIEW @extschema@.mirai_hourly WITH (security_barrier) AS
+SELECT h.tbl, h.hour AS "time", h.packets, h.all_packets
+  FROM @extschema@.mirai_rollup_hour h
+  JOIN @extschema@.mirai_tracked t ON t.tbl = h.tbl
+ WHERE @extschema@.mirai_may_read(t.tbl, t.daily_view)
+   AND NOT @extschema@.mirai_is_fleet(t.tbl)
+UNION ALL
+SELECT t.tbl, f."time", f.packets, f.all_packets
+  FROM @extschema@.mirai_tracked t
+ CROSS JOIN LATERAL @extschema@.mirai_fleet_hours(t.tbl) f
+ WHERE @extschema@.mirai_may_read(t.tbl, t.daily_view)
+   AND @extschema@.mirai_is_fleet(t.tbl);
+COMMENT ON VIEW @extschema@.mirai_hourly IS
+    'Mirai packets and all packets per UTC hour';
+
+CREATE OR REPLACE VIEW @extschema@.mirai_bots WITH (security_barrier) AS
+SELECT b.tbl, b.src, b.country, b.first_seen, b.last_seen, b.first_day, b.last_day,
+       b.days, b.packets,
+       (SELECT pg_catalog.array_agg(DISTINCT p ORDER BY p) FROM pg_catalog.unnest(b.ports) AS p) AS ports
+  FROM (SELECT d.tbl, s.src,
+               (pg_catalog.array_agg(s.country ORDER BY d.day))[1] AS country,
+               pg_catalog.min(s.first_seen) AS first_seen,
+               pg_catalog.max(s.last_seen) AS last_seen,
+               pg_catalog.min(d.day) AS first_day,
+               pg_catalog.max(d.day) AS last_day,
+               pg_catalog.count(*) AS days,
+               pg_catalog.sum(s.packets)::bigint AS packets,
+               @extschema@.mirai_ports_union(s.ports) AS ports
+          FROM (SELECT p.tbl, p.day, p.entries
+                  FROM @extschema@.mirai_rollup_part p
+                  JOIN @extschema@.mirai_tracked t ON t.tbl = p.tbl
+                 WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
+                   AND NOT @extschema@.mirai_is_fleet(t.tbl)
+                UNION ALL
+                SELECT t.tbl, f.day, @extschema@.mirai_fleet_entries(t.tbl, f.day)
+                  FROM @extschema@.mirai_tracked t
+                 CROSS JOIN LATERAL @extschema@.mirai_fleet_days(t.tbl, 'sources') f
+                 WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
+                   AND @extschema@.mirai_is_fleet(t.tbl)) d
+         CROSS JOIN LATERAL @extschema@.mirai_day_sources(d.entries) s
+         GROUP BY d.tbl, s.src) b;
+COMMENT ON VIEW @extschema@.mirai_bots IS
+    'per Mirai source over everything tracked: country when first seen, first and last packet, first and last day, days active, packets, ports probed';
+
+CREATE OR REPLACE VIEW @extschema@.mirai_new_sources WITH (security_barrier) AS
+SELECT c.tbl,
+       @extschema@.mirai_day_start(u.day, t.time_zone) AS "time",
+       u.day,
+       pg_catalog.sum(u.count)::bigint AS new_sources
+  FROM @extschema@.mirai_rollup_dict c
+  JOIN @extschema@.mirai_tracked t ON t.tbl = c.tbl
+ CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(c.first_days), pg_catalog.unnest(c.first_counts)) AS u(day, count)
+ WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
+   AND NOT @extschema@.mirai_is_fleet(t.tbl)
+ GROUP BY c.tbl, t.time_zone, u.day
+UNION ALL
+SELECT t.tbl,
+       @extschema@.mirai_day_start(f.day, t.time_zone),
+       f.day,
+       f.new_sources
+  FROM @extschema@.mirai_tracked t
+ CROSS JOIN LATERAL @extschema@.mirai_fleet_days(t.tbl, 'new_sources') f
+ WHERE f.new_sources > 0
+   AND @extschema@.mirai_may_read(t.tbl, t.sources_view)
+   AND @extschema@.mirai_is_fleet(t.tbl);
+COMMENT ON VIEW @extschema@.mirai_new_sources IS
+    'new bots per day: how many Mirai sources were first seen on each day (list them with mirai_bots WHERE first_day = ...)';
+
+-- What a coordinator reads of a sensor: the packed entries of each part of
+-- each day, for the tables the role of the user mapping may read the
+-- sources of (SELECT on the table or its per-table sources view).  They hold
+-- per (source, port) what mirai_sources shows per source.
+CREATE VIEW @extschema@.mirai_fleet_parts WITH (security_barrier) AS
+SELECT p.tbl,
+       p.day,
+       d.packets AS day_packets,
+       p.part,
+       p.entries
+  FROM @extschema@.mirai_rollup_part p
+  JOIN @extschema@.mirai_rollup_day d ON d.tbl = p.tbl AND d.day = p.day
+  JOIN @extschema@.mirai_tracked t ON t.tbl = p.tbl
+ WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view);
+COMMENT ON VIEW @extschema@.mirai_fleet_parts IS
+    'per tracked table, day and part: the day''s Mirai packets and the part''s packed (source, port) entries (mirai_day_sources reads them): what a coordinator reads of a sensor';
+GRANT SELECT ON @extschema@.mirai_fleet_parts TO PUBLIC;
+
+-- The triggers of a tracked table with foreign partitions (made by
+-- mirai_track, as the extension's owner; not executable by PUBLIC).
+CREATE FUNCTION @extschema@.mirai_rollup_row() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'mirai_rollup_row' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.mirai_rollup_row() IS
+    'row trigger of tracked tables with foreign partitions: gathers the packets of their local partitions (made by mirai_track)';
+
+CREATE FUNCTION @extschema@.mirai_rollup_flush() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'mirai_rollup_flush' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.mirai_rollup_flush() IS
+    'statement trigger of tracked tables with foreign partitions and of their local partitions: folds the gathered packets into the rollups (made by mirai_track)';
+
+REVOKE ALL ON FUNCTION @extschema@.mirai_rollup_row(), @extschema@.mirai_rollup_flush() FROM PUBLIC;
+
+-- ---------------------------------------------------------------------
 -- mirai_load: resumed and followed files
 -- ---------------------------------------------------------------------
 ALTER TABLE @extschema@.mirai_load_ledger ADD COLUMN records bigint CHECK (records >= 0);

@@ -25,15 +25,21 @@ put_varint(uint8_t *p, uint64_t v)
 
 /*
  * Read an unsigned LEB128 varint; false when it runs past end or does not
- * fit in 64 bits.
+ * fit in 64 bits.  One byte, the common case, is read inline.
  */
-static bool
+static inline bool
 get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 {
 	const uint8_t *p = *pp;
 	uint64_t	r = 0;
 	int			shift = 0;
 
+	if (p < end && *p < 0x80)
+	{
+		*v = *p;
+		*pp = p + 1;
+		return true;
+	}
 	while (p < end && shift < 64)
 	{
 		uint8_t		b = *p++;
@@ -162,7 +168,7 @@ mx_entries_unpack(const uint8_t *buf, size_t len, mx_day_entry *out, size_t coun
 	const uint8_t *p = buf + 1,
 			   *end = buf + len;
 	char		names[MX_MAX_COUNTRIES + 1][MX_COUNTRY_LEN];
-	uint64_t	n,
+	uint64_t	n = 0,
 				ncountries,
 				total = 0,
 				i;
@@ -305,7 +311,7 @@ mx_entries_find(const uint8_t *buf, size_t len, uint32_t src, mx_day_entry *sum,
 	const uint8_t *p = buf + 1,
 			   *end = buf + len;
 	char		names[MX_MAX_COUNTRIES + 1][MX_COUNTRY_LEN];
-	uint64_t	n,
+	uint64_t	n = 0,
 				ncountries,
 				i;
 	uint32_t	cur = 0;

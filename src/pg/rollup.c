@@ -36,6 +36,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "fleet.h"
 #include "mirai_ext.h"
 #include "rollup.h"
 
@@ -154,10 +155,11 @@ recompute_days(const ExtInfo *info, Tracked *t, pg_tz *tz, int32 *days, int nday
 
 /*
  * Fold a statement's new rows (add) and old rows (sub) into the rollups;
- * either may be NULL.
+ * either may be NULL.  Also what the row triggers of a fleet table's local
+ * partitions fold at the end of a statement (fleet_trigger.c).
  */
-static void
-fold(const ExtInfo *info, Tracked *t, pg_tz *tz, RollupAgg *add, RollupAgg *sub)
+void
+rollup_fold(const ExtInfo *info, Tracked *t, pg_tz *tz, RollupAgg *add, RollupAgg *sub)
 {
 	DayEntry   *ea = NULL,
 			   *es = NULL;
@@ -253,11 +255,11 @@ mirai_rollup_trigger(PG_FUNCTION_ARGS)
 		switch (ev)
 		{
 			case TRIGGER_EVENT_INSERT:
-				fold(&info, &t, tz, aggregate(trig->tg_newtable, rel, tz, t.attnum), NULL);
+				rollup_fold(&info, &t, tz, aggregate(trig->tg_newtable, rel, tz, t.attnum), NULL);
 				break;
 			case TRIGGER_EVENT_DELETE:
 				if (t.follow_deletes)
-					fold(&info, &t, tz, NULL, aggregate(trig->tg_oldtable, rel, tz, t.attnum));
+					rollup_fold(&info, &t, tz, NULL, aggregate(trig->tg_oldtable, rel, tz, t.attnum));
 				break;
 			case TRIGGER_EVENT_UPDATE:
 				{
@@ -265,13 +267,16 @@ mirai_rollup_trigger(PG_FUNCTION_ARGS)
 					RollupAgg  *sub = aggregate(trig->tg_oldtable, rel, tz, t.attnum);
 
 					if (add && sub)
-						fold(&info, &t, tz, add, sub);
+						rollup_fold(&info, &t, tz, add, sub);
 					break;
 				}
 			case TRIGGER_EVENT_TRUNCATE:
 				/* rollups that follow deletes start again from zero */
 				if (t.follow_deletes)
+				{
 					clear_rollups(&info, relid, false, NULL, 0);
+					fleet_forget_pending(relid);
+				}
 				break;
 			default:
 				ereport(ERROR,

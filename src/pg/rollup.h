@@ -11,6 +11,8 @@
  *	rollup_admin.c	mirai_track, mirai_untrack, mirai_rebuild, the per-table
  *					views, and who the code runs as
  *	rollup_views.c	the functions the views call (mirai_day_sources, ...)
+ *	fleet_*.c		fleets: a table whose partitions are on other servers
+ *					(fleet.h)
  *
  * Who runs what (the rule every file follows): a user's table is read as
  * the table's owner under SECURITY_RESTRICTED_OPERATION, as VACUUM reads
@@ -156,6 +158,8 @@ extern void agg_only_days(RollupAgg *agg, int32 *days, int ndays);
 extern void agg_tuplestore(RollupAgg *agg, Tuplestorestate *ts, TupleDesc desc,
 						   AttrNumber attnum);
 extern void agg_table(RollupAgg *agg, Oid relid, AttrNumber attnum);
+extern void agg_add(RollupAgg *agg, Datum value);
+extern void agg_finish(RollupAgg *agg);
 extern DayEntry *agg_entries(RollupAgg *agg, int *n);
 extern HourCount *agg_hours(RollupAgg *agg, int sign, int *n);
 
@@ -181,10 +185,17 @@ extern void apply_days(const ExtInfo *info, Oid relid,
 extern void replace_days(const ExtInfo *info, Oid relid, const int32 *days, int ndays,
 						 DayEntry *e, int n, CountryLookup *cl);
 extern DayEntry *entries_unpack(bytea *b, int32 day, int *n);
+extern DayEntry *entries_unpack_buf(const uint8 *p, size_t len, int32 day, int *n);
+extern void entries_error(const mx_error *err) pg_attribute_noreturn();
+extern bytea *entries_pack_value(const DayEntry *e, int n);
 
 /* A part's sources as a Bloom filter (rollup_day.c). */
 extern bytea *bloom_build(const DayEntry *e, int n);
 extern bool bloom_may_have(bytea *bloom, uint32 src);
+
+/* rollup.c */
+extern void rollup_fold(const ExtInfo *info, Tracked *t, pg_tz *tz, RollupAgg *add,
+						RollupAgg *sub);
 
 /* rollup_dict.c */
 extern void dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n);

@@ -50,6 +50,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "fleet.h"
 #include "mirai_ext.h"
 #include "rollup.h"
 
@@ -419,6 +420,12 @@ make_triggers(const ExtInfo *info, Relation rel, bool follow_deletes)
 	char	   *fn = psprintf("%s.mirai_rollup_trigger()", info->nspname);
 	RoleSwitch	saved;
 
+	/* transition tables cannot be collected through foreign partitions */
+	if (fleet_is(RelationGetRelid(rel)))
+	{
+		fleet_make_triggers(info, RelationGetRelid(rel), follow_deletes);
+		return;
+	}
 	rollup_as_ext_owner(info, &saved);
 	exec_sql(psprintf("CREATE TRIGGER mirai_rollup_insert AFTER INSERT ON %s "
 					  "REFERENCING NEW TABLE AS mirai_new "
@@ -451,6 +458,7 @@ drop_triggers(const ExtInfo *info, Relation rel)
 		if (OidIsValid(get_trigger_oid(RelationGetRelid(rel), trigger_names[k], true)))
 			exec_sql(psprintf("DROP TRIGGER %s ON %s", trigger_names[k], q), SPI_OK_UTILITY);
 	rollup_role_end(&saved);
+	fleet_drop_triggers(info, RelationGetRelid(rel));
 }
 
 /* Register a table in mirai_tracked. */
@@ -568,6 +576,9 @@ rebuild(const ExtInfo *info, Relation rel, bool countries)
 			days[ndays++] = e[i].day;
 	qsort(days, ndays, sizeof(int32), cmp_day);
 	clear_rollups(info, relid, false, days, ndays);
+	/* a fleet table's partitions made since it was tracked count their rows */
+	if (fleet_tracked_by_rows(relid))
+		fleet_flush_triggers(info, relid);
 	replace_days(info, relid, days, ndays, e, n,
 				 country_lookup(countries ? COUNTRIES_FRESH : COUNTRIES_KEEP));
 	write_hours(info, relid, h, nh);

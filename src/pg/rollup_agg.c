@@ -34,6 +34,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "fleet.h"
 #include "mirai_ext.h"
 #include "rollup.h"
 
@@ -334,16 +335,9 @@ agg_tuplestore(RollupAgg *agg, Tuplestorestate *ts, TupleDesc desc, AttrNumber a
 	tuplestore_select_read_pointer(ts, 0);
 }
 
-/*
- * Fold every row of the table itself (a full scan) into the aggregation.
- * The table is read as its owner, under SECURITY_RESTRICTED_OPERATION
- * (whatever runs there, a policy or a foreign table's server, runs as the
- * owner and cannot change the session's role); a plain table is read
- * without its inheritance children, whose rows its triggers never see.
- * The caller holds a lock on the table and has checked its kind.
- */
-void
-agg_table(RollupAgg *agg, Oid relid, AttrNumber attnum)
+/* Fold every row of one relation, read as its owner, into agg. */
+static void
+agg_relation(RollupAgg *agg, Oid relid, const char *column)
 {
 	char	   *sql;
 	Portal		portal;
@@ -351,7 +345,7 @@ agg_table(RollupAgg *agg, Oid relid, AttrNumber attnum)
 	RoleSwitch	saved;
 
 	sql = psprintf("SELECT %s FROM %s%s",
-				   quote_identifier(get_attname(relid, attnum, false)),
+				   quote_identifier(column),
 				   get_rel_relkind(relid) == RELKIND_RELATION ? "ONLY " : "",
 				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 											  get_rel_name(relid)));
@@ -381,6 +375,52 @@ agg_table(RollupAgg *agg, Oid relid, AttrNumber attnum)
 	SPI_cursor_close(portal);
 	SPI_freeplan(plan);
 	rollup_role_end(&saved);
+}
+
+/*
+ * Fold every row of the table itself (a full scan) into the aggregation.
+ * The table is read as its owner, under SECURITY_RESTRICTED_OPERATION
+ * (whatever runs there, a policy or a foreign table's server, runs as the
+ * owner and cannot change the session's role); a plain table is read
+ * without its inheritance children, whose rows its triggers never see.
+ * Of a fleet table (fleet_trigger.c) only the local partitions are read,
+ * each as its owner: the rows of its foreign partitions are counted by
+ * their servers.  The caller holds a lock on the table and has checked its
+ * kind.
+ */
+void
+agg_table(RollupAgg *agg, Oid relid, AttrNumber attnum)
+{
+	char	   *column = get_attname(relid, attnum, false);
+
+	if (fleet_is(relid))
+	{
+		List	   *local = fleet_local_relations(relid, true);
+		ListCell   *lc;
+
+		foreach(lc, local)
+			agg_relation(agg, lfirst_oid(lc), column);
+	}
+	else
+		agg_relation(agg, relid, column);
+	agg_flush_hour(agg);
+}
+
+/*
+ * Fold one packet value (a row of a fleet table's local partition, given
+ * to its row trigger) into the aggregation; agg_finish before its entries
+ * and hours are read.
+ */
+void
+agg_add(RollupAgg *agg, Datum value)
+{
+	agg_packet(agg, value);
+}
+
+/* Count the hour being counted: the packets added one by one are all in. */
+void
+agg_finish(RollupAgg *agg)
+{
 	agg_flush_hour(agg);
 }
 

@@ -230,13 +230,17 @@ dict_build(CountryDict *d, const DayEntry *e, int n, bool with_index)
 DayEntry *
 entries_unpack(bytea *b, int32 day, int *n)
 {
-	const uint8 *p = (const uint8 *) VARDATA_ANY(b);
-	size_t		len = VARSIZE_ANY_EXHDR(b);
+	return entries_unpack_buf((const uint8 *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), day, n);
+}
+
+/* entries_unpack of bytes (a sensor's answer, fleet_merge.c). */
+DayEntry *
+entries_unpack_buf(const uint8 *p, size_t len, int32 day, int *n)
+{
 	size_t		count,
 				i;
 	DayEntry   *e;
 	mx_error	err;
-	char		where[256];
 
 	if (mx_entries_count(p, len, &count, &err) == MX_OK)
 	{
@@ -249,19 +253,28 @@ entries_unpack(bytea *b, int32 day, int *n)
 			return e;
 		}
 	}
-	if (err.packetno > 0)
+	entries_error(&err);
+	return NULL;				/* keep the compiler quiet */
+}
+
+/* The error of packed entries that mx_entries_* refused: what, and where. */
+void
+entries_error(const mx_error *err)
+{
+	char		where[256];
+
+	if (err->packetno > 0)
 		snprintf(where, sizeof(where), "At entry %llu, byte offset %llu, field %s.",
-				 (unsigned long long) err.packetno,
-				 (unsigned long long) err.offset, err.field);
+				 (unsigned long long) err->packetno,
+				 (unsigned long long) err->offset, err->field);
 	else
 		snprintf(where, sizeof(where), "In the header, at byte offset %llu, field %s.",
-				 (unsigned long long) err.offset, err.field);
+				 (unsigned long long) err->offset, err->field);
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("corrupt rollup entries: %s", err.message),
+			 errmsg("corrupt rollup entries: %s", err->message),
 			 errdetail("%s", where),
 			 errhint("mirai_rebuild recomputes a table's rollups from its rows.")));
-	return NULL;				/* keep the compiler quiet */
 }
 
 /*
@@ -290,6 +303,34 @@ entries_pack(Oid relid, int32 day, const DayEntry *e, int n, const CountryDict *
 				 errdetail("The limit is mirai_ext.rollup_part_limit, %d kB; the part holds %d (source, port) entries.",
 						   mirai_rollup_part_limit, n),
 				 errhint("Parts split as a day grows; a part this large holds the ports of few sources.")));
+	SET_VARSIZE(b, VARHDRSZ + len);
+	return b;
+}
+
+/*
+ * Pack entries sorted by (src, dport), without repeats, into a value that
+ * is not stored: a fleet's day merged from its servers' parts
+ * (fleet_merge.c).  Bounded by what a bytea can hold, not by
+ * mirai_ext.rollup_part_limit.
+ */
+bytea *
+entries_pack_value(const DayEntry *e, int n)
+{
+	CountryDict d;
+	Size		bound;
+	bytea	   *b;
+	Size		len;
+
+	dict_build(&d, e, n, true);
+	bound = VARHDRSZ + mx_entries_pack_bound(n, d.n);
+	if (bound > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the entries of a day are too many to return as one value"),
+				 errdetail("The day has %d (source, port) entries.", n)));
+	b = palloc(bound);
+	len = mx_entries_pack(e, n, (const char (*)[MX_COUNTRY_LEN]) d.names, d.n, d.index,
+						  (uint8 *) VARDATA(b));
 	SET_VARSIZE(b, VARHDRSZ + len);
 	return b;
 }

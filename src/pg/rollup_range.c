@@ -28,7 +28,8 @@
  *
  * The rollup tables are read as the extension's owner, for the tables the
  * calling role may read (mirai_may_read): SELECT on the table or on its
- * per-table sources view.
+ * per-table sources view.  A fleet table (fleet.h) is answered from its
+ * members' days, merged, every source summed.
  *
  *-------------------------------------------------------------------------
  */
@@ -50,6 +51,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "fleet.h"
 #include "mirai_ext.h"
 #include "rollup.h"
 
@@ -223,6 +225,39 @@ add_day(RangeSource *s, int32 day, int64 packets, int64 first_us, int64 last_us,
 	s->days++;
 }
 
+/*
+ * Add a day's entries (sorted by source) to the sources of h, each source's
+ * summed: packets, earliest first and latest last packet, its country.
+ */
+static void
+add_entries(srchash_hash *h, int32 day, const DayEntry *e, int n)
+{
+	int			i = 0;
+
+	while (i < n)
+	{
+		bool		found;
+		RangeSource *s = srchash_insert(h, e[i].src, &found);
+		int64		p = 0,
+					f = e[i].first_us,
+					l = e[i].last_us;
+		int			k;
+
+		if (!found)
+			memset(((char *) s) + offsetof(RangeSource, known), 0,
+				   sizeof(RangeSource) - offsetof(RangeSource, known));
+		for (k = i; k < n && e[k].src == e[i].src; k++)
+		{
+			p += e[k].packets;
+			f = Min(f, e[k].first_us);
+			l = Max(l, e[k].last_us);
+		}
+		add_day(s, day, p, f, l, e[i].country);
+		s->resolved = true;
+		i = k;
+	}
+}
+
 /* Resolve a candidate exactly: its lists, and its entries on other days. */
 static void
 resolve(RangeCtx *c, RangeSource *s)
@@ -289,36 +324,12 @@ sum_all(RangeCtx *c, srchash_hash *h)
 		for (r = 0; r < SPI_processed; r++)
 		{
 			bool		isnull;
-			int			n,
-						i = 0;
+			int			n;
 			DayEntry   *e = entries_unpack(DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[r],
 																		SPI_tuptable->tupdesc, 1, &isnull)),
 										   c->days[d].day, &n);
 
-			while (i < n)
-			{
-				bool		found;
-				RangeSource *s = srchash_insert(h, e[i].src, &found);
-				int64		p = 0,
-							f = e[i].first_us,
-							l = e[i].last_us;
-				int			k;
-
-				if (!found)
-				{
-					memset(((char *) s) + offsetof(RangeSource, known), 0,
-						   sizeof(RangeSource) - offsetof(RangeSource, known));
-				}
-				for (k = i; k < n && e[k].src == e[i].src; k++)
-				{
-					p += e[k].packets;
-					f = Min(f, e[k].first_us);
-					l = Max(l, e[k].last_us);
-				}
-				add_day(s, c->days[d].day, p, f, l, e[i].country);
-				s->resolved = true;
-				i = k;
-			}
+			add_entries(h, c->days[d].day, e, n);
 			pfree(e);
 			CHECK_FOR_INTERRUPTS();
 		}
@@ -448,16 +459,137 @@ top_of_table(RangeCtx *c, int n, int *nout)
 	return top_of_table_n(c, n, nout);
 }
 
-/* May the current role read the rollups of relid (mirai_may_read)? */
-static bool
-may_read(Oid relid, Oid handle)
+/*
+ * The best n sources (every one when n is 0) of a tracked table over its
+ * days starting in [from, to), from its day rows' lists and its parts.
+ * *total: the packets of those days.
+ */
+static RangeSource **
+top_of_tracked(const ExtInfo *info, Oid relid, const char *zone, TimestampTz from,
+			   TimestampTz to, int n, int *nbest, int64 *total)
 {
-	Oid			user = GetUserId();
+	RangeCtx	c;
+	RangeSource **best;
+	RoleSwitch	saved;
+	Oid			at[4] = {OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		v[4];
+	bool		isnull;
+	int			i;
 
-	return pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK ||
-		(OidIsValid(handle) && SearchSysCacheExists1(RELOID, ObjectIdGetDatum(handle)) &&
-		 pg_class_aclcheck(handle, user, ACL_SELECT) == ACLCHECK_OK);
+	memset(&c, 0, sizeof(c));
+	c.relid = relid;
+	rollup_as_ext_owner(info, &saved);
+	c.pl = rollup_plans(info);
+	v[0] = ObjectIdGetDatum(relid);
+	v[1] = CStringGetTextDatum(zone);
+	v[2] = TimestampTzGetDatum(from);
+	v[3] = TimestampTzGetDatum(to);
+	if (SPI_execute_with_args(psprintf("SELECT day, packets, parts, top FROM %s.mirai_rollup_day "
+									   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+									   "AND day OPERATOR(pg_catalog.>=) (($3 AT TIME ZONE $2)::pg_catalog.date OPERATOR(pg_catalog.-) 1) "
+									   "AND day OPERATOR(pg_catalog.<=) (($4 AT TIME ZONE $2)::pg_catalog.date OPERATOR(pg_catalog.+) 1) "
+									   "AND %s.mirai_day_start(day, $2) OPERATOR(pg_catalog.>=) $3 "
+									   "AND %s.mirai_day_start(day, $2) OPERATOR(pg_catalog.<) $4 "
+									   "AND packets OPERATOR(pg_catalog.>) 0 ORDER BY day",
+									   info->nspname, info->nspname, info->nspname),
+							  4, at, v, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading mirai_rollup_day failed");
+	c.ndays = (int) SPI_processed;
+	c.days = palloc(sizeof(RangeDay) * Max(c.ndays, 1));
+	for (i = 0; i < c.ndays; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		c.days[i].day = DatumGetDateADT(SPI_getbinval(tup, desc, 1, &isnull));
+		c.days[i].packets = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		c.days[i].parts = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		top_decode(DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull)), &c.days[i].top);
+		*total += c.days[i].packets;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	c.parts = parthash_create(CurrentMemoryContext, 64, NULL);
+	best = top_of_table(&c, n, nbest);
+	rollup_role_end(&saved);
+	return best;
 }
+
+/*
+ * The sources of a fleet table (fleet.h) over its days starting in [from,
+ * to): each day merged over the table's members, every source summed (the
+ * sure way; the days' lists of top sources are per member).  *total: the
+ * packets of those days.
+ */
+static RangeSource **
+top_of_fleet(const ExtInfo *info, Oid relid, TimestampTz from, TimestampTz to, int n,
+			 int *nout, int64 *total)
+{
+	Fleet	   *f = fleet_open(info, relid, FLEET_READ_SOURCES);
+	srchash_hash *all = srchash_create(CurrentMemoryContext, 4096, NULL);
+	srchash_iterator it;
+	RangeSource *s;
+	RangeSource **v;
+	FleetCount *days;
+	FleetPart  *parts;
+	Datum		zone;
+	int32		first = PG_INT32_MAX,
+				last = PG_INT32_MIN;
+	int			ndays,
+				nparts,
+				nv = 0,
+				i,
+				j;
+
+	*nout = 0;
+	*total = 0;
+	if (f == NULL)
+		return NULL;
+	zone = CStringGetTextDatum(fleet_time_zone(f));
+	days = fleet_day_packets(f, &ndays);
+	days = fleet_sum_counts(days, ndays, false, &ndays);
+	for (i = 0, j = 0; i < ndays; i++)
+	{
+		TimestampTz start = DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, zone,
+																	DirectFunctionCall1(date_timestamp, DateADTGetDatum(days[i].day))));
+
+		if (start < from || start >= to)
+			continue;
+		days[j++] = days[i];
+		*total += days[i].packets;
+		first = Min(first, days[i].day);
+		last = Max(last, days[i].day);
+	}
+	ndays = j;
+	parts = ndays > 0 ? fleet_parts(f, first, last, &nparts) : NULL;
+	for (i = 0, j = 0; ndays > 0 && i < nparts;)
+	{
+		int			to_part = i,
+					ne;
+		DayEntry   *e;
+
+		while (to_part < nparts && parts[to_part].day == parts[i].day)
+			to_part++;
+		while (j < ndays && days[j].day < parts[i].day)
+			j++;
+		if (j < ndays && days[j].day == parts[i].day)
+		{
+			e = fleet_merge_day(f, parts + i, to_part - i, &ne);
+			add_entries(all, parts[i].day, e, ne);
+			pfree(e);
+		}
+		i = to_part;
+		CHECK_FOR_INTERRUPTS();
+	}
+	fleet_release(f);
+	v = palloc(sizeof(RangeSource *) * Max(all->members, 1));
+	srchash_start_iterate(all, &it);
+	while ((s = srchash_iterate(all, &it)) != NULL)
+		v[nv++] = s;
+	qsort(v, nv, sizeof(RangeSource *), result_qsort_cmp);
+	*nout = n > 0 ? Min(nv, n) : nv;
+	return v;
+}
+
 
 /* A timestamptz from Unix microseconds (within what int64 ns can say). */
 static inline TimestampTz
@@ -509,54 +641,19 @@ sources_of_range(FunctionCallInfo fcinfo, TimestampTz from, TimestampTz to, int 
 		Oid			relid = DatumGetObjectId(SPI_getbinval(tables->vals[t], tables->tupdesc, 1, &isnull));
 		char	   *zone = SPI_getvalue(tables->vals[t], tables->tupdesc, 2);
 		Oid			handle = DatumGetObjectId(SPI_getbinval(tables->vals[t], tables->tupdesc, 3, &isnull));
-		RangeCtx	c;
 		RangeSource **best;
 		int64		total = 0;
 		int			nbest,
 					i;
 		MemoryContext old;
-		Oid			at[4] = {OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-		Datum		v[4];
 
-		if (!may_read(relid, handle))
+		if (!fleet_may_read(relid, handle))
 			continue;
 		old = MemoryContextSwitchTo(cxt);
-		memset(&c, 0, sizeof(c));
-		c.relid = relid;
-		rollup_as_ext_owner(&info, &saved);
-		c.pl = rollup_plans(&info);
-		v[0] = ObjectIdGetDatum(relid);
-		v[1] = CStringGetTextDatum(zone);
-		v[2] = TimestampTzGetDatum(from);
-		v[3] = TimestampTzGetDatum(to);
-		if (SPI_execute_with_args(psprintf("SELECT day, packets, parts, top FROM %s.mirai_rollup_day "
-										   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
-										   "AND day OPERATOR(pg_catalog.>=) (($3 AT TIME ZONE $2)::pg_catalog.date OPERATOR(pg_catalog.-) 1) "
-										   "AND day OPERATOR(pg_catalog.<=) (($4 AT TIME ZONE $2)::pg_catalog.date OPERATOR(pg_catalog.+) 1) "
-										   "AND %s.mirai_day_start(day, $2) OPERATOR(pg_catalog.>=) $3 "
-										   "AND %s.mirai_day_start(day, $2) OPERATOR(pg_catalog.<) $4 "
-										   "AND packets OPERATOR(pg_catalog.>) 0 ORDER BY day",
-										   info.nspname, info.nspname, info.nspname),
-								  4, at, v, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "reading mirai_rollup_day failed");
-		c.ndays = (int) SPI_processed;
-		c.days = palloc(sizeof(RangeDay) * Max(c.ndays, 1));
-		for (i = 0; i < c.ndays; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-
-			c.days[i].day = DatumGetDateADT(SPI_getbinval(tup, desc, 1, &isnull));
-			c.days[i].packets = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-			c.days[i].parts = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
-			top_decode(DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull)), &c.days[i].top);
-			total += c.days[i].packets;
-		}
-		SPI_freetuptable(SPI_tuptable);
-		c.parts = parthash_create(CurrentMemoryContext, 64, NULL);
-		best = top_of_table(&c, n, &nbest);
-		rollup_role_end(&saved);
-
+		if (fleet_is(relid))
+			best = top_of_fleet(&info, relid, from, to, n, &nbest, &total);
+		else
+			best = top_of_tracked(&info, relid, zone, from, to, n, &nbest, &total);
 		for (i = 0; i < nbest; i++)
 		{
 			RangeSource *s = best[i];

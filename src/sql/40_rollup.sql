@@ -237,6 +237,47 @@ COMMENT ON EVENT TRIGGER mirai_forget_dropped IS
     'forgets the rollups, registration and ledger rows of dropped tables (mirai_ext)';
 
 -- ---------------------------------------------------------------------
+-- Fleets: a tracked partitioned table with foreign partitions (postgres_fdw)
+-- keeps the rollups of its local partitions here; its views read its
+-- sensors' rollups at each query and merge them (src/pg/fleet_*.c; the
+-- other fleet objects are in 45_fleet.sql).  The views below call these for
+-- such a table, and the rollup tables for the others.  Each shows what the
+-- views would (nothing of a table the role may not read) and reads the
+-- sensors through the role's own user mappings.
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.mirai_is_fleet(tbl regclass) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'mirai_is_fleet' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mirai_is_fleet(regclass) IS
+    'true when a partition of the table''s tree is a foreign table: its views read its servers'' rollups; internal';
+
+CREATE FUNCTION @extschema@.mirai_fleet_days(tbl regclass, what text,
+    OUT day date, OUT packets bigint, OUT sources bigint, OUT new_sources bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'mirai_fleet_days' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 100;
+COMMENT ON FUNCTION @extschema@.mirai_fleet_days(regclass, text) IS
+    'a partitioned table''s days over its local and foreign partitions'' rollups: packets, and with what ''daily'' distinct sources, with ''new_sources'' also sources first seen; internal to the views';
+
+CREATE FUNCTION @extschema@.mirai_fleet_countries(tbl regclass,
+    OUT day date, OUT country text, OUT packets bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'mirai_fleet_countries' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
+COMMENT ON FUNCTION @extschema@.mirai_fleet_countries(regclass) IS
+    'a partitioned table''s Mirai packets per day and source country over its local and foreign partitions'' rollups; internal to the views';
+
+CREATE FUNCTION @extschema@.mirai_fleet_hours(tbl regclass,
+    OUT "time" timestamptz, OUT packets bigint, OUT all_packets bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'mirai_fleet_hours' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 2000;
+COMMENT ON FUNCTION @extschema@.mirai_fleet_hours(regclass) IS
+    'a partitioned table''s Mirai and all packets per UTC hour over its local and foreign partitions'' rollups; internal to the views';
+
+CREATE FUNCTION @extschema@.mirai_fleet_entries(tbl regclass, day date) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'mirai_fleet_entries' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.mirai_fleet_entries(regclass, date) IS
+    'a partitioned table''s (source, port) entries of a day merged over its local and foreign partitions'' rollups, packed (mirai_day_sources reads them); internal to the views';
+
+-- ---------------------------------------------------------------------
 -- The views.  Each shows the tracked tables the current role may read (see
 -- the top of this file), carries the table as tbl, and has a timestamptz
 -- "time" column (start of the day in the table's zone) for time series.
@@ -251,7 +292,18 @@ SELECT d.tbl,
   FROM @extschema@.mirai_rollup_day d
   JOIN @extschema@.mirai_tracked t ON t.tbl = d.tbl
  WHERE d.packets > 0
-   AND @extschema@.mirai_may_read(t.tbl, t.daily_view);
+   AND @extschema@.mirai_may_read(t.tbl, t.daily_view)
+   AND NOT @extschema@.mirai_is_fleet(t.tbl)
+UNION ALL
+SELECT t.tbl,
+       @extschema@.mirai_day_start(f.day, t.time_zone),
+       f.day,
+       f.packets,
+       f.sources
+  FROM @extschema@.mirai_tracked t
+ CROSS JOIN LATERAL @extschema@.mirai_fleet_days(t.tbl, 'daily') f
+ WHERE @extschema@.mirai_may_read(t.tbl, t.daily_view)
+   AND @extschema@.mirai_is_fleet(t.tbl);
 COMMENT ON VIEW @extschema@.mirai_daily IS
     'Mirai packets and distinct sources per day of the tracked table''s time zone';
 
@@ -275,7 +327,24 @@ SELECT d.tbl,
   JOIN @extschema@.mirai_rollup_part pt ON pt.tbl = d.tbl AND pt.day = d.day
  CROSS JOIN LATERAL @extschema@.mirai_day_sources(pt.entries) s
  WHERE d.packets > 0
-   AND @extschema@.mirai_may_read(t.tbl, t.sources_view);
+   AND @extschema@.mirai_may_read(t.tbl, t.sources_view)
+   AND NOT @extschema@.mirai_is_fleet(t.tbl)
+UNION ALL
+SELECT t.tbl,
+       f.day,
+       t.time_zone,
+       f.packets,
+       s.src,
+       s.country,
+       s.packets,
+       s.first_seen,
+       s.last_seen,
+       s.ports
+  FROM @extschema@.mirai_tracked t
+ CROSS JOIN LATERAL @extschema@.mirai_fleet_days(t.tbl, 'sources') f
+ CROSS JOIN LATERAL @extschema@.mirai_day_sources(@extschema@.mirai_fleet_entries(t.tbl, f.day)) s
+ WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
+   AND @extschema@.mirai_is_fleet(t.tbl);
 COMMENT ON VIEW @extschema@.mirai_sources_rows IS
     'internal to mirai_sources: the per-day sources a role may read';
 
@@ -303,7 +372,18 @@ SELECT d.tbl,
   FROM @extschema@.mirai_rollup_day d
   JOIN @extschema@.mirai_tracked t ON t.tbl = d.tbl
  CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(d.countries), pg_catalog.unnest(d.country_packets)) AS u(country, packets)
- WHERE @extschema@.mirai_may_read(t.tbl, t.countries_view);
+ WHERE @extschema@.mirai_may_read(t.tbl, t.countries_view)
+   AND NOT @extschema@.mirai_is_fleet(t.tbl)
+UNION ALL
+SELECT t.tbl,
+       @extschema@.mirai_day_start(f.day, t.time_zone),
+       f.day,
+       f.country,
+       f.packets
+  FROM @extschema@.mirai_tracked t
+ CROSS JOIN LATERAL @extschema@.mirai_fleet_countries(t.tbl) f
+ WHERE @extschema@.mirai_may_read(t.tbl, t.countries_view)
+   AND @extschema@.mirai_is_fleet(t.tbl);
 COMMENT ON VIEW @extschema@.mirai_daily_countries IS
     'Mirai packets per day and source country (NULL: no GeoIP answer)';
 
@@ -323,7 +403,14 @@ CREATE VIEW @extschema@.mirai_hourly WITH (security_barrier) AS
 SELECT h.tbl, h.hour AS "time", h.packets, h.all_packets
   FROM @extschema@.mirai_rollup_hour h
   JOIN @extschema@.mirai_tracked t ON t.tbl = h.tbl
- WHERE @extschema@.mirai_may_read(t.tbl, t.daily_view);
+ WHERE @extschema@.mirai_may_read(t.tbl, t.daily_view)
+   AND NOT @extschema@.mirai_is_fleet(t.tbl)
+UNION ALL
+SELECT t.tbl, f."time", f.packets, f.all_packets
+  FROM @extschema@.mirai_tracked t
+ CROSS JOIN LATERAL @extschema@.mirai_fleet_hours(t.tbl) f
+ WHERE @extschema@.mirai_may_read(t.tbl, t.daily_view)
+   AND @extschema@.mirai_is_fleet(t.tbl);
 COMMENT ON VIEW @extschema@.mirai_hourly IS
     'Mirai packets and all packets per UTC hour';
 
@@ -345,10 +432,18 @@ SELECT b.tbl, b.src, b.country, b.first_seen, b.last_seen, b.first_day, b.last_d
                pg_catalog.count(*) AS days,
                pg_catalog.sum(s.packets)::bigint AS packets,
                @extschema@.mirai_ports_union(s.ports) AS ports
-          FROM @extschema@.mirai_rollup_part d
-          JOIN @extschema@.mirai_tracked t ON t.tbl = d.tbl
+          FROM (SELECT p.tbl, p.day, p.entries
+                  FROM @extschema@.mirai_rollup_part p
+                  JOIN @extschema@.mirai_tracked t ON t.tbl = p.tbl
+                 WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
+                   AND NOT @extschema@.mirai_is_fleet(t.tbl)
+                UNION ALL
+                SELECT t.tbl, f.day, @extschema@.mirai_fleet_entries(t.tbl, f.day)
+                  FROM @extschema@.mirai_tracked t
+                 CROSS JOIN LATERAL @extschema@.mirai_fleet_days(t.tbl, 'sources') f
+                 WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
+                   AND @extschema@.mirai_is_fleet(t.tbl)) d
          CROSS JOIN LATERAL @extschema@.mirai_day_sources(d.entries) s
-         WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
          GROUP BY d.tbl, s.src) b;
 COMMENT ON VIEW @extschema@.mirai_bots IS
     'per Mirai source over everything tracked: country when first seen, first and last packet, first and last day, days active, packets, ports probed';
@@ -362,7 +457,18 @@ SELECT c.tbl,
   JOIN @extschema@.mirai_tracked t ON t.tbl = c.tbl
  CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(c.first_days), pg_catalog.unnest(c.first_counts)) AS u(day, count)
  WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
- GROUP BY c.tbl, t.time_zone, u.day;
+   AND NOT @extschema@.mirai_is_fleet(t.tbl)
+ GROUP BY c.tbl, t.time_zone, u.day
+UNION ALL
+SELECT t.tbl,
+       @extschema@.mirai_day_start(f.day, t.time_zone),
+       f.day,
+       f.new_sources
+  FROM @extschema@.mirai_tracked t
+ CROSS JOIN LATERAL @extschema@.mirai_fleet_days(t.tbl, 'new_sources') f
+ WHERE f.new_sources > 0
+   AND @extschema@.mirai_may_read(t.tbl, t.sources_view)
+   AND @extschema@.mirai_is_fleet(t.tbl);
 COMMENT ON VIEW @extschema@.mirai_new_sources IS
     'new bots per day: how many Mirai sources were first seen on each day (list them with mirai_bots WHERE first_day = ...)';
 
