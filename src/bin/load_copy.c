@@ -42,6 +42,21 @@ print_messages(worker *w, mx_stream *stream)
 	}
 }
 
+/* Read up to READ_CHUNK bytes of the file into w->readbuf: -1 (reported) on an error. */
+static ssize_t
+read_chunk(worker *w, file_load *f)
+{
+	ssize_t		r;
+
+	do
+		r = read(f->fd, w->readbuf, READ_CHUNK);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		emit("%s: error: could not read capture file \"%s\": %s\n", PROGNAME,
+			 f->path, strerror(errno));
+	return r;
+}
+
 /*
  * Read what the reader left of the input through the tap, so that the hash
  * covers the whole file: salvage mode gives up at damage inside gzip data
@@ -52,21 +67,9 @@ drain_input(worker *w, file_load *f)
 {
 	ssize_t		r;
 
-	for (;;)
-	{
-		r = read(f->fd, w->readbuf, READ_CHUNK);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-		{
-			emit("%s: error: could not read capture file \"%s\": %s\n", PROGNAME,
-				 f->path, strerror(errno));
-			return false;
-		}
-		if (r == 0)
-			return true;
+	while ((r = read_chunk(w, f)) > 0)
 		tap(f, w->readbuf, (size_t) r);
-	}
+	return r == 0;
 }
 
 /*
@@ -92,15 +95,8 @@ prehash(worker *w, file_load *f, const uint64_t *at, int nat, uint8_t (*hashes)[
 	{
 		size_t		done = 0;
 
-		r = read(f->fd, w->readbuf, READ_CHUNK);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-		{
-			emit("%s: error: could not read capture file \"%s\": %s\n", PROGNAME,
-				 f->path, strerror(errno));
+		if ((r = read_chunk(w, f)) < 0)
 			return false;
-		}
 		/* a prefix that ends in this chunk (or at its start: size 0) */
 		while (k < nat && at[k] <= f->size + (uint64_t) r)
 		{

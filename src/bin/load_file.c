@@ -208,6 +208,23 @@ begin_copy(worker *w, file_load *f)
 	return true;
 }
 
+/*
+ * Look the file's content up in the ledger (under the advisory lock):
+ * 1 when it is loaded already (rolled back, and said), 0 when it is not,
+ * or with --force; -1 on an error (reported).
+ */
+static int
+skip_if_loaded(worker *w, file_load *f)
+{
+	int			found = ledger_lookup(w, f);
+
+	if (found <= 0 || w->opt->force)
+		return found < 0 ? -1 : 0;
+	rollback(w);
+	report_skip(w, f);
+	return 1;
+}
+
 /* The counts a batch's row starts from: the file's so far. */
 static void
 start_batch(file_load *f)
@@ -473,13 +490,11 @@ load_file(worker *w, const char *path)
 			goto fail;
 		if (f.prehashed && !opt->follow)
 		{
-			found = ledger_lookup(w, &f);
+			found = skip_if_loaded(w, &f);
 			if (found < 0)
 				goto fail;
-			if (found && !opt->force)
+			if (found)
 			{
-				rollback(w);
-				report_skip(w, &f);
 				r = R_SKIPPED;
 				goto done;
 			}
@@ -549,13 +564,11 @@ load_file(worker *w, const char *path)
 	}
 	if (!f.prehashed && !f.batches && !opt->follow)
 	{
-		found = ledger_lookup(w, &f);
+		found = skip_if_loaded(w, &f);
 		if (found < 0)
 			goto fail;
-		if (found && !opt->force)
+		if (found)
 		{
-			rollback(w);
-			report_skip(w, &f);
 			r = R_SKIPPED;
 			goto done;
 		}
