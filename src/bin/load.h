@@ -233,6 +233,8 @@ typedef struct file_load
 	uint64_t	base_damaged;
 	uint64_t	base_damaged_bytes;
 	char		resume_note[PATH_MAX + 256];	/* -v: the load resumed */
+	bool		is_locked;		/* file_lock holds the lock keyed on locked */
+	uint32_t	locked;
 } file_load;
 
 typedef struct follower follower;	/* load_follow.c */
@@ -339,6 +341,8 @@ extern int ledger_record(worker *w, file_load *f, bool at_end);
 extern uint64_t not_ip_sum(const file_load *f);
 extern PGresult *ledger_resumable(worker *w, file_load *f);
 extern void hash_hex(const uint8_t *h, char *out);
+extern int	file_lock(worker *w, file_load *f, bool wait);
+extern void file_unlock(worker *w, file_load *f);
 
 /* load_copy.c: the read loop and the COPY sender */
 extern void tap(void *arg, const uint8_t *data, size_t len);

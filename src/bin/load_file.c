@@ -438,6 +438,16 @@ load_file(worker *w, const char *path)
 	 * file, standard input, a pipe) hash it as it streams and look it up
 	 * before COMMIT.  Batches need the hash as the stream goes, too.
 	 */
+	if (!opt->dry_run && f.regular && f.batching && (found = file_lock(w, &f, !opt->follow)) <= 0)
+	{
+		close(f.fd);
+		if (found < 0)
+			goto fail;
+		emit("%s: error: \"%s\" is being loaded into %s in batches by another mirai_load\n"
+			 "HINT:  One loader follows a file; stop the other one first.\n",
+			 PROGNAME, path, w->tg->display);
+		goto done;
+	}
 	if (!opt->dry_run && f.regular && (found = decide(w, &f)) <= 0)
 	{
 		close(f.fd);
@@ -642,6 +652,7 @@ done:
 		else
 			free(next);
 	}
+	file_unlock(w, &f);
 	add_totals(w, &f, r);
 	free(f.ledger_name);
 	return r;

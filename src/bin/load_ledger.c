@@ -378,3 +378,63 @@ ledger_resumable(worker *w, file_load *f)
 	}
 	return res;
 }
+
+/*
+ * Batches of a regular file (--commit-every, --follow) take a session lock
+ * keyed on (table, file name), in the two-int4 space, apart from
+ * ledger_lookup's int8 keys: a second loader that would load the same
+ * file into the same table in batches waits for the first (--follow: gives
+ * up at once) and then resumes after it, instead of loading the same
+ * records in other batches.  1: held, 0: held by another (follow), -1:
+ * error (reported).
+ */
+int
+file_lock(worker *w, file_load *f, bool wait)
+{
+	char		key[16];
+	const char *p[2];
+	PGresult   *res;
+	uint32_t	h = 2166136261u;	/* FNV-1a of the name */
+	const char *c;
+	int			held;
+
+	for (c = f->ledger_name; *c; c++)
+		h = (h ^ (uint8_t) *c) * 16777619u;
+	snprintf(key, sizeof(key), "%d", (int) (int32_t) h);
+	p[0] = w->tg->oid;
+	p[1] = key;
+	res = query(w->conn, wait
+				? "SELECT pg_catalog.pg_advisory_lock($1::pg_catalog.oid::pg_catalog.int4, $2::pg_catalog.int4), true"
+				: "SELECT true, pg_catalog.pg_try_advisory_lock($1::pg_catalog.oid::pg_catalog.int4, $2::pg_catalog.int4)",
+				2, p);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		report_server_error(f->path, w->conn, res);
+		PQclear(res);
+		return -1;
+	}
+	held = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	PQclear(res);
+	if (held)
+		f->locked = h;
+	f->is_locked = held;
+	return held;
+}
+
+/* Release file_lock's lock (errors ignored: the session ends anyway). */
+void
+file_unlock(worker *w, file_load *f)
+{
+	char		key[16];
+	const char *p[2];
+	PGresult   *res;
+
+	if (!f->is_locked || w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
+		return;
+	snprintf(key, sizeof(key), "%d", (int) (int32_t) f->locked);
+	p[0] = w->tg->oid;
+	p[1] = key;
+	res = query(w->conn, "SELECT pg_catalog.pg_advisory_unlock($1::pg_catalog.oid::pg_catalog.int4, $2::pg_catalog.int4)", 2, p);
+	PQclear(res);
+	f->is_locked = false;
+}

@@ -345,6 +345,12 @@ my $total = sql("SELECT count(*) FROM pcap_read('$big')");
 	my @first;
 	for (my $t = 0; $t < 50 && !(@first = glob("$rdir/h-*.pcap")); $t++) { sleep 0.1 }
 	my $pid = start('rotg', "$load -d $db -t rotg --follow --commit-every=1s --follow-idle=2 $first[0]");
+	# a second loader following the same file into the same table gives up
+	wait_for("SELECT count(*) >= 1 FROM mirai_load_ledger WHERE tbl = 'rotg'::regclass", 10);
+	my ($rc2, $out2, $err2) = ml("-t rotg --follow --follow-idle=1 $first[0]");
+	ok($rc2 == 1 && $err2 =~ /^mirai_load: error: "\Q$rdir\E\/h-\d+\.pcap" is being loaded into rotg in batches by another mirai_load$/m,
+		'a second loader following the same file into the same table stops at once, with an error')
+	  or diag("exit $rc2\n$out2$err2");
 	my $rc = reap($pid, 30);
 	reap($writer, 5);
 	my @files = glob("$rdir/h-*.pcap");
