@@ -14,7 +14,8 @@
  *	load_ledger.c	the ledger: lock, lookup (the trust rule), row
  *	load_copy.c		the read loop (an adapter of mx_stream) and the COPY
  *					sender, in two threads
- *	load_file.c		one file, one transaction
+ *	load_file.c		one file, one transaction (or batches); resume
+ *	load_follow.c	--follow: a file read as it grows, its rotation set
  *	load_workers.c	the workers and -j
  *
  * Nothing here parses capture bytes: the decoder in src/decode does.

@@ -298,6 +298,24 @@ my $total = sql("SELECT count(*) FROM pcap_read('$big')");
 	  or diag("records $records, rows $rows, have $have\n" . slurp("$dir/crash.err"));
 }
 
+{
+	# SIGTERM while a file is followed: the open batch is rolled back, 143
+	sql('CREATE TABLE term (p packet)');
+	my $b = slurp($big);
+	spew("$dir/term.pcap", substr($b, 0, 250000));
+	my $pid = start('term', "exec $load -d $db -t term --follow --commit-every=500 $dir/term.pcap");
+	wait_for("SELECT count(*) >= 2 FROM mirai_load_ledger WHERE tbl = 'term'::regclass", 10);
+	sleep 0.3;
+	kill 'TERM', $pid;
+	my $rc = reap($pid, 10);
+	my $err = slurp("$dir/term.err");
+	my ($rows, $open) = split(/\|/, try_sql("SELECT sum(packets), bool_or(at_end) FROM mirai_load_ledger WHERE tbl = 'term'::regclass"));
+	ok($rc == 143 && $err =~ /^mirai_load: interrupted, rolled back the open batch of "\Q$dir\E\/term.pcap": the batches committed before it stay loaded$/m
+		  && sql('SELECT count(*) FROM term') == ($rows // -1) && $open eq 'f',
+		"SIGTERM while following: exit 143, the open batch rolled back, the $rows packets of the batches committed stay")
+	  or diag("exit $rc, rows " . ($rows // '') . "\n$err");
+}
+
 # ---- 3. --follow on tcpdump's rotation ---------------------------------------------
 {
 	sql('CREATE TABLE rot (p packet)');
