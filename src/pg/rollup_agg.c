@@ -19,6 +19,13 @@
  * at the end, so memory stays bounded on any statement.  The day of a time
  * is cached per quarter hour.
  *
+ * The same pass gives the scanner dimension (rollup_scanner.c): each
+ * packet's first matching rule of the decoder's catalogue
+ * (mx_scanner_first_packed, the rule packet_scanner answers with) and its
+ * source address, counted per (day, scanner, source) in a hash; runs of
+ * packets of one key, the common case, are counted before the hash sees
+ * them.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -36,6 +43,7 @@
 
 #include "fleet.h"
 #include "mirai_ext.h"
+#include "mx_scanner.h"
 #include "rollup.h"
 
 #define NS_PER_QUARTER	INT64CONST(900000000000)
@@ -54,6 +62,25 @@ typedef struct HourHashElem
 #define SH_KEY			hour
 #define SH_HASH_KEY(tb, k)	murmurhash32((uint32) ((k) ^ ((k) >> 32)))
 #define SH_EQUAL(tb, a, b)	((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* A (day, scanner, source) key and its packets, for the scanner dimension. */
+typedef struct ScanHashElem
+{
+	ScanKey		key;
+	char		status;
+	int64		packets;
+} ScanHashElem;
+
+#define SH_PREFIX		scanhash
+#define SH_ELEMENT_TYPE	ScanHashElem
+#define SH_KEY_TYPE		ScanKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k)	hash_bytes((const unsigned char *) &(k), sizeof(ScanKey))
+#define SH_EQUAL(tb, a, b)	(memcmp(&(a), &(b), sizeof(ScanKey)) == 0)
 #define SH_SCOPE		static inline
 #define SH_DECLARE
 #define SH_DEFINE
@@ -99,6 +126,14 @@ struct RollupAgg
 	int32	   *only_days;
 	int			n_only_days;
 	bool		count_hours;
+	bool		want_mirai;		/* (day, source, port) records */
+	/* the scanner dimension: packets per (day, scanner, source) */
+	bool		want_scanners;
+	int32		scan_from;		/* only days in [scan_from, scan_to] */
+	int32		scan_to;
+	scanhash_hash *scans;
+	ScanKey		cur_scan;		/* the key being counted, not yet in scans */
+	int64		cur_scan_n;
 };
 
 /* floor(a / b) for b > 0 */
@@ -172,16 +207,77 @@ agg_create(pg_tz *tz, int64 rows)
 	agg->hours = hourhash_create(CurrentMemoryContext, 64, NULL);
 	agg->cur_hour = PG_INT64_MIN;
 	agg->count_hours = true;
+	agg->want_mirai = true;
+	agg->want_scanners = true;
+	agg->scan_from = PG_INT32_MIN;
+	agg->scan_to = PG_INT32_MAX;
+	agg->scans = scanhash_create(CurrentMemoryContext, Min(Max(rows, 64), 65536), NULL);
 	return agg;
 }
 
-/* Count only the packets of these days (sorted), and no hours. */
+/* Count only the Mirai packets of these days (sorted): no hours, no scanners. */
 void
 agg_only_days(RollupAgg *agg, int32 *days, int ndays)
 {
 	agg->only_days = days;
 	agg->n_only_days = ndays;
 	agg->count_hours = false;
+	agg->want_scanners = false;
+}
+
+/*
+ * Count only the scanner dimension, of the days in [from, to] (of the
+ * aggregation's zone): no hours, no Mirai entries.
+ */
+void
+agg_only_scanners(RollupAgg *agg, int32 from, int32 to)
+{
+	agg->count_hours = false;
+	agg->want_mirai = false;
+	agg->scan_from = from;
+	agg->scan_to = to;
+}
+
+/* Move the key being counted into the hash. */
+static void
+agg_flush_scan(RollupAgg *agg)
+{
+	ScanHashElem *e;
+	bool		found;
+
+	if (agg->cur_scan_n == 0)
+		return;
+	e = scanhash_insert(agg->scans, agg->cur_scan, &found);
+	if (!found)
+		e->packets = 0;
+	e->packets += agg->cur_scan_n;
+	agg->cur_scan_n = 0;
+}
+
+/* Count a packet (its stored form, length checked) in the scanner dimension. */
+static inline void
+agg_scanner(RollupAgg *agg, const uint8 *buf, size_t len, int32 day)
+{
+	ScanKey		k;
+	int			rule;
+
+	if (day < agg->scan_from || day > agg->scan_to)
+		return;
+	rule = mx_scanner_first_packed(buf, len, UINT32_MAX);
+	if (rule < -1)
+		elog(ERROR, "packet value not understood by the rollups");
+	memset(&k, 0, sizeof(k));
+	k.day = day;
+	k.scanner = rule < 0 ? SCANNER_NONE : (uint8) rule;
+	k.ipver = (uint8) mx_packed_src(buf, k.addr);
+	if (agg->cur_scan_n > 0 && memcmp(&k, &agg->cur_scan, sizeof(k)) == 0)
+	{
+		agg->cur_scan_n++;
+		return;
+	}
+	agg_flush_scan(agg);
+	agg->cur_scan = k;
+	agg->cur_scan_n = 1;
 }
 
 /* Move the hour being counted into the hash. */
@@ -272,7 +368,9 @@ agg_packet(RollupAgg *agg, Datum value)
 		agg->cur_all++;
 		agg->cur_mirai += mirai;
 	}
-	if (mirai)
+	if (agg->want_scanners)
+		agg_scanner(agg, buf, len, agg_day(agg, ns));
+	if (mirai && agg->want_mirai)
 	{
 		int32		day = agg_day(agg, ns);
 		PacketRec  *r;
@@ -659,6 +757,48 @@ agg_hours(RollupAgg *agg, int sign, int *n)
 		i++;
 	}
 	qsort(out, i, sizeof(HourCount), hour_cmp);
+	*n = i;
+	return out;
+}
+
+static int
+scan_key_cmp(const void *a, const void *b)
+{
+	const ScanEntry *x = a;
+	const ScanEntry *y = b;
+
+	if (x->key.day != y->key.day)
+		return x->key.day < y->key.day ? -1 : 1;
+	if (x->key.scanner != y->key.scanner)
+		return x->key.scanner < y->key.scanner ? -1 : 1;
+	if (x->key.ipver != y->key.ipver)
+		return x->key.ipver < y->key.ipver ? -1 : 1;
+	return memcmp(x->key.addr, y->key.addr, sizeof(x->key.addr));
+}
+
+/*
+ * The aggregation's packets per (day, scanner, source), sorted by day,
+ * scanner (rule index, SCANNER_NONE last), IP version and address.
+ */
+ScanEntry *
+agg_scanners(RollupAgg *agg, int *n)
+{
+	scanhash_iterator it;
+	ScanHashElem *h;
+	ScanEntry  *out;
+	int			i = 0;
+
+	agg_flush_scan(agg);
+	out = MemoryContextAllocHuge(CurrentMemoryContext,
+								 sizeof(ScanEntry) * Max(agg->scans->members, 1));
+	scanhash_start_iterate(agg->scans, &it);
+	while ((h = scanhash_iterate(agg->scans, &it)) != NULL)
+	{
+		out[i].key = h->key;
+		out[i].packets = h->packets;
+		i++;
+	}
+	qsort(out, i, sizeof(ScanEntry), scan_key_cmp);
 	*n = i;
 	return out;
 }
