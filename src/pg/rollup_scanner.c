@@ -540,10 +540,19 @@ row_apply(const ScanPlans *pl, Oid relid, const ScanEntry *b, int nb)
 	key[0] = ObjectIdGetDatum(relid);
 	key[1] = DateADTGetDatum(b[0].key.day);
 	key[2] = CStringGetTextDatum(scanner_name(b[0].key.scanner));
-	if (SPI_execute_plan(pl->row_insert, key, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "inserting into mirai_rollup_scanner failed");
-	if (SPI_execute_plan(pl->row_lock, key, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_plan(pl->row_lock, key, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "locking a row of mirai_rollup_scanner failed");
+	if (SPI_processed == 0)
+	{
+		/* a new row: made empty, unless a concurrent loader makes it first */
+		if (SPI_execute_plan(pl->row_insert, key, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "inserting into mirai_rollup_scanner failed");
+		if (SPI_execute_plan(pl->row_lock, key, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "locking a row of mirai_rollup_scanner failed");
+		if (SPI_processed == 0)
+			elog(ERROR, "scanner rollup row of table %u, day %d neither inserted nor found",
+				 relid, b[0].key.day);
+	}
 	packets = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	sources = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	parts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
