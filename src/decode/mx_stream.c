@@ -138,6 +138,9 @@ on_event(void *arg, mx_reader_event event, const mx_error *where,
 	char		w[160];
 	char		when[MX_TEXT_MAX];
 
+	/* a record a resumed load reads past: the load that read it said so */
+	if ((event == MX_EVENT_CUT || event == MX_EVENT_TIME) && where->packetno <= s->skip_records)
+		return;
 	switch (event)
 	{
 		case MX_EVENT_CUT:

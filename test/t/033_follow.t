@@ -211,6 +211,17 @@ for my $case (
 		  && $err =~ /^mirai_load: loaded "\Q$f\E": \d+ packets \(0 filtered\), resumed from record $from in /m,
 		'-v and the summary say from which record the file was resumed')
 	  or diag("exit $rc\n$out$err");
+
+	# a warning about a record read before is not given again
+	my $cb = slurp("$ENV{MIRAI_TOP}/test/corpus/pcap_caplen_snaplen.pcap");
+	spew("$dir/cut.pcap", substr($cb, 0, 300));
+	my ($rc1, $out1, $err1) = ml("-t g4 $dir/cut.pcap");
+	spew("$dir/cut.pcap", $cb);
+	($rc, $out, $err) = ml("-t g4 $dir/cut.pcap");
+	ok($rc1 == 0 && $err1 =~ /cut a record of capture file .* At record 3,/s && $rc == 0
+		  && $out =~ /1 loaded \(1 resumed from record 3\)/ && $err !~ /cut a record/,
+		'a resumed load does not warn again of a record before the one it resumes from (cut to the snapshot length)')
+	  or diag("exit $rc1, $rc\n$out1$err1$out$err");
 }
 {
 	# the trust rule: another role's row of a cut file neither resumes nor skips
