@@ -11,7 +11,7 @@ exec pg_virtualenv -t -v 15 \
 	-o shared_buffers=1GB -o max_wal_size=8GB -o checkpoint_timeout=30min \
 	-o max_worker_processes=8 -o work_mem=64MB \
 	sh -c 'for b in test/bench/*.pl test/bench/*.sh; do
-		case "$b" in */run.sh) continue ;; esac
+		case "$b" in */run.sh | */common.sh) continue ;; esac
 		[ -f "$b" ] || continue
 		case "$b" in *"$BENCH_ONLY"*) ;; *) continue ;; esac
 		echo "== $b"
