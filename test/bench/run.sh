@@ -5,6 +5,8 @@
 # whose file name contains "loader".
 set -eu
 export BENCH_ONLY="${BENCH_ONLY:-}"
+# growth.sh: the study's size only (by hand it runs 1x and 10x)
+export BENCH_SCALES="${BENCH_SCALES:-1}"
 export MIRAI_GEN="$(pwd)/src/bin/mirai_gen"
 export MIRAI_LOAD="$(pwd)/src/bin/mirai_load"
 exec pg_virtualenv -t -v 15 \
