@@ -59,7 +59,7 @@ P="psql -X -q -v ON_ERROR_STOP=1 -d $db"
 S0="'2024-11-16 00:00+09'::timestamptz"
 S1="'2025-02-16 00:00+09'::timestamptz"
 # the figures, one line a set-up and scale
-views="daily countries day_top10 top_sources_92d sources_92d new_sources bots_top10"
+views="daily countries day_top10 day_top_sources top_sources_92d sources_92d new_sources bots_top10"
 printf 'setup\tscale\tpackets\tload_pps\tload_vs_untracked\tscan_rows_s\tbytes_per_packet\ttable_bytes_per_packet\trollup_bytes_per_packet' >"$work/growth.tsv"
 for v in $views; do printf '\t%s_ms' "$v" >>"$work/growth.tsv"; done
 echo >>"$work/growth.tsv"
@@ -133,6 +133,7 @@ for scale in $scales; do
 	ask daily "SELECT * FROM mirai_daily WHERE tbl = 'tracked'::regclass"
 	ask countries "SELECT * FROM mirai_countries WHERE tbl = 'tracked'::regclass"
 	ask day_top10 "SELECT * FROM mirai_sources WHERE tbl = 'tracked'::regclass AND day = '$peak' ORDER BY packets DESC LIMIT 10"
+	ask day_top_sources "SELECT * FROM mirai_top_sources('$peak 00:00+09'::timestamptz, '$peak 00:00+09'::timestamptz + interval '1 day', 10, 'tracked')"
 	ask top_sources_92d "SELECT * FROM mirai_top_sources($S0, $S1, 10, 'tracked')"
 	ask sources_92d "SELECT * FROM mirai_sources($S0, $S1, 'tracked') LIMIT 10"
 	ask new_sources "SELECT * FROM mirai_new_sources WHERE tbl = 'tracked'::regclass"
@@ -142,8 +143,10 @@ for scale in $scales; do
 	plan=$($P -A -t -c "EXPLAIN $Q" | sed -n 's/.*Workers Planned: \([0-9]*\).*/\1 workers/p')
 	scan_ms=$(server_ms 3 "$Q")
 	scan=$(echo "$npackets / $scan_ms * 1000" | bc -l)
-	printf 'raw scan: %.0f ms, %.2f M rows/s (plan: %s)\n  %s\n' "$scan_ms" "$(echo "$scan / 1000000" | bc -l)" \
-		"${plan:-serial}" "$Q"
+	# where the pages came from: shared buffers (hit) or the kernel (read)
+	bufs=$($P -A -t -c "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) $Q" | sed -n 's/^ *Buffers: *//p' | head -n 1)
+	printf 'raw scan: %.0f ms, %.2f M rows/s (plan: %s; buffers of one more run: %s)\n  %s\n' "$scan_ms" \
+		"$(echo "$scan / 1000000" | bc -l)" "${plan:-serial}" "$bufs" "$Q"
 	printf 'one\t%s\t%s\t%.0f\t%.3f\t%.0f\t%.2f\t%.2f\t%.3f%s\n' "$scale" "$npackets" "$pps" "$rw" "$scan" \
 		"$(echo "($tbytes + $rbytes) / $npackets" | bc -l)" "$(echo "$tbytes / $npackets" | bc -l)" \
 		"$(echo "$rbytes / $npackets" | bc -l)" "$(cat "$work/views.t")" >>"$work/growth.tsv"
@@ -175,8 +178,8 @@ done
 
 printf '%s\n' "== the growth curve (load and scan: M packets/s; views: ms; fleet: the coordinator, psql \\timing)"
 awk -F '\t' 'NR == 1 { next }
-	NR == 2 { printf "%-6s %5s %11s %8s %7s %8s %7s %8s %9s %10s %9s %9s %9s %9s\n", "setup", "scale", "packets",
-		"load", "vs untr", "scan", "B/pkt", "daily", "countries", "day top10", "top 92d", "src 92d", "new src", "bots 10" }
+	NR == 2 { printf "%-6s %5s %11s %8s %7s %8s %7s %8s %9s %10s %9s %9s %9s %9s %9s\n", "setup", "scale", "packets",
+		"load", "vs untr", "scan", "B/pkt", "daily", "countries", "day top10", "day top", "top 92d", "src 92d", "new src", "bots 10" }
 	{
 		printf "%-6s %5s %11s %8s %7s %8.2f %7s", $1, $2 "x", $3, ($4 == "-" ? "-" : sprintf("%.2f", $4 / 1e6)),
 			($5 == "-" ? "-" : sprintf("%+.0f%%", ($5 - 1) * 100)), $6 / 1e6, $7
@@ -224,11 +227,12 @@ set logscale y
 set title "views and functions, ms (fastest server time)"
 plot '$work/one.dat' using 3:10 with linespoints title "mirai_daily", \
 	'' using 3:11 with linespoints title "mirai_countries", \
-	'' using 3:12 with linespoints title "top 10 of the peak day", \
-	'' using 3:13 with linespoints title "mirai_top_sources, 92 days", \
-	'' using 3:14 with linespoints title "mirai_sources(from, to) LIMIT 10", \
-	'' using 3:15 with linespoints title "mirai_new_sources", \
-	'' using 3:16 with linespoints title "mirai_bots top 10", \
+	'' using 3:12 with linespoints title "top 10 of the peak day, mirai_sources", \
+	'' using 3:13 with linespoints title "top 10 of the peak day, mirai_top_sources", \
+	'' using 3:14 with linespoints title "mirai_top_sources, 92 days", \
+	'' using 3:15 with linespoints title "mirai_sources(from, to) LIMIT 10", \
+	'' using 3:16 with linespoints title "mirai_new_sources", \
+	'' using 3:17 with linespoints title "mirai_bots top 10", \
 	'$work/fleet.dat' using 3:10 with linespoints dt 2 title "mirai_daily, 3 sensors"
 unset logscale y
 set yrange [0:*]
