@@ -12,6 +12,8 @@
  *	gen_packet.c	IPv4, IPv6, TCP, UDP and ICMP headers, checksums
  *	gen_traffic.c	traffic models: Mirai scanners, other scanners, near
  *					misses, backscatter, UDP, ICMP, IPv6, non-IP frames
+ *	gen_tools.c		probes of other scanning tools (ZMap, Masscan, Nmap,
+ *					Unicornscan), as their code builds them
  *	gen_sched.c		--schedule: windows with exact counts
  *	gen_link.c		link-layer framing, one encoder per link type
  *	gen_file.c		pcap and pcapng structures, gzip output
@@ -46,6 +48,7 @@
 										 * doubles at most */
 #define MAX_MPLS		16		/* labels of --mpls */
 #define SCANNER_POOL	512
+#define TOOL_POOL		8		/* sources per tool of --scanners */
 #define MAX_SNAPLEN		262144
 #define MAX_LINKTYPES	64		/* entries of linktypes[] */
 
@@ -172,6 +175,7 @@ typedef struct Options
 	uint64_t	p_frag;
 	uint64_t	p_nonip;
 	uint64_t	p_ipopt;
+	uint64_t	p_scanners;		/* probes of other tools (gen_tools.c) */
 	int			nblocks;
 	BlockKind	blocks[MAX_BLOCKMIX];
 	int			has_tsresol;
@@ -221,6 +225,19 @@ typedef enum
 								 * management, ... (gen_link.c writes it) */
 } PacketKind;
 
+/* Which tool a packet imitates (gen_tools.c); GS_NONE for the rest. */
+typedef enum
+{
+	GS_NONE = 0,
+	GS_ZMAP,
+	GS_ZMAP41,
+	GS_MASSCAN,
+	GS_NMAP,
+	GS_UNICORNSCAN,
+	GS_BACKSCATTER,				/* a victim's reply (gen_other4) */
+	GS_N
+} GenScanner;
+
 typedef struct Packet
 {
 	PacketKind	kind;
@@ -230,6 +247,7 @@ typedef struct Packet
 	uint8_t		dst_mac[6];
 	uint8_t		sll_pkttype;	/* 0 host, 1 broadcast, 2 multicast */
 	uint8_t		ctrl;			/* PK_CTRL: which control frame (random) */
+	uint8_t		scanner;		/* GenScanner, for --counts */
 } Packet;
 
 typedef struct Ip4Hdr
@@ -248,6 +266,7 @@ typedef struct Gen
 	Rng			rng;
 	const Options *opt;
 	uint32_t	scanners[SCANNER_POOL];
+	uint32_t	tool_src[GS_N][TOOL_POOL];	/* with --scanners */
 	uint8_t		honeypot_mac[6];
 	uint8_t		bridge_mac[6];
 	uint8_t		dst6[16];
@@ -271,6 +290,7 @@ typedef struct Counts
 	uint64_t	snapped;
 	uint64_t	truncated;
 	uint64_t	per_lt[MAX_LINKTYPES];
+	uint64_t	scanners[GS_N];
 } Counts;
 
 typedef struct Out
@@ -435,6 +455,15 @@ extern int	gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts,
 extern void gen_ip6(Gen *g, Packet *pk);
 extern void gen_non_ip(Gen *g, L2Kind l2, Packet *pk);
 extern int	ip4_is_mirai(const Packet *pk);
+extern uint32_t gen_public_ip4(Rng *r, uint32_t avoid);
+extern int	gen_emit_ip4(Gen *g, Packet *pk, Packet *second, const Ip4Hdr *h,
+						 const uint8_t *l4, size_t l4len, size_t l4hdr,
+						 int want_opts, int want_frag);
+
+/* gen_tools.c */
+extern const char *const gen_scanner_names[GS_N];
+extern void gen_tools_init(Gen *g);
+extern int	gen_tool4(Gen *g, Packet *pk, Packet *second);
 
 /* gen_sched.c */
 extern int	parse_time(const char *s, uint64_t *sec, uint32_t *nsec);

@@ -344,6 +344,7 @@ gen_packet_sched(Gen *g, Sched *sc, L2Kind l2, int can_frag, Packet *pk,
 		int			frag = rng_chance(r, o->p_frag);
 		int			opts = rng_chance(r, o->p_ipopt);
 
+		pk->scanner = GS_NONE;
 		if (nonip && l2_allows(l2, PK_ARP))
 		{
 			gen_non_ip(g, l2, pk);

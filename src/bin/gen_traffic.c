@@ -12,8 +12,9 @@
  */
 #include "gen.h"
 
-static uint32_t
-rand_public_ip4(Rng *r, uint32_t avoid)
+/* A random public IPv4 address other than avoid. */
+uint32_t
+gen_public_ip4(Rng *r, uint32_t avoid)
 {
 	for (;;)
 	{
@@ -91,8 +92,8 @@ ip_macs(const Gen *g, Packet *pk, const uint8_t *src4)
  * least l4hdr bytes rounded up to 8, with MF; the second has offset > 0).
  * Returns the number of packets made (1 or 2).
  */
-static int
-emit_ip4(Gen *g, Packet *pk, Packet *second, const Ip4Hdr *h,
+int
+gen_emit_ip4(Gen *g, Packet *pk, Packet *second, const Ip4Hdr *h,
 		 const uint8_t *l4, size_t l4len, size_t l4hdr, int want_opts,
 		 int want_frag)
 {
@@ -153,7 +154,7 @@ gen_mirai_from(Gen *g, Packet *pk, Packet *second, int want_opts, uint32_t src)
 	len = tcp_build(seg, sport, dport, h.dst, 0, TH_SYN, win, NULL, 0,
 					NULL, 0);
 	l4_csum4(seg, len, h.src, h.dst, PROTO_TCP, 16);
-	return emit_ip4(g, pk, second, &h, seg, len, 20, want_opts, 0);
+	return gen_emit_ip4(g, pk, second, &h, seg, len, 20, want_opts, 0);
 }
 
 /* Mirai scanner SYN from a source of the scanner pool (most from a few). */
@@ -256,7 +257,7 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 	uint16_t	seq16;
 	uint8_t		flags;
 
-	h.src = rand_public_ip4(r, o->dst);
+	h.src = gen_public_ip4(r, o->dst);
 	h.dst = o->dst;
 	h.id = (uint16_t) rng_u32(r);
 	h.ttl = (uint8_t) rng_range(r, 40, 128);
@@ -305,9 +306,11 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 			l4_csum4(seg, len, h.src, h.dst, PROTO_TCP, 16);
 			hdr = 20;
 		}
-		return emit_ip4(g, pk, second, &h, seg, len, hdr, want_opts, 1);
+		return gen_emit_ip4(g, pk, second, &h, seg, len, hdr, want_opts, 1);
 	}
 
+	if (o->p_scanners && rng_chance(r, o->p_scanners))
+		return gen_tool4(g, pk, second);
 	w = rng_below(r, 100);
 	if (w < 30)
 	{
@@ -357,6 +360,7 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 		uint32_t	v = rng_below(r, 3);
 
 		flags = v == 0 ? (TH_SYN | TH_ACK) : v == 1 ? TH_RST : (TH_RST | TH_ACK);
+		pk->scanner = GS_BACKSCATTER;
 		h.proto = PROTO_TCP;
 		if (v == 0)
 		{
@@ -422,7 +426,7 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 		sport = (uint16_t) rng_range(r, 32768, 60999);
 		len = udp_build(seg, sport, dport, payload, plen);
 		l4_csum4(seg, len, h.src, h.dst, PROTO_UDP, 6);
-		return emit_ip4(g, pk, second, &h, seg, len, 8, want_opts, 0);
+		return gen_emit_ip4(g, pk, second, &h, seg, len, 8, want_opts, 0);
 	}
 	else if (w < 90)
 	{
@@ -437,7 +441,7 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 		seq16 = (uint16_t) rng_below(r, 100);
 		len = echo_build(seg, 8, id16, seq16, payload, plen);
 		put_be16(seg + 2, csum_buf(seg, len));
-		return emit_ip4(g, pk, second, &h, seg, len, 8, want_opts, 0);
+		return gen_emit_ip4(g, pk, second, &h, seg, len, 8, want_opts, 0);
 	}
 	else
 	{
@@ -456,7 +460,7 @@ gen_other4(Gen *g, Packet *pk, Packet *second, int want_opts, int want_frag)
 		hdr = 20;
 	}
 	l4_csum4(seg, len, h.src, h.dst, PROTO_TCP, 16);
-	return emit_ip4(g, pk, second, &h, seg, len, hdr, want_opts, 0);
+	return gen_emit_ip4(g, pk, second, &h, seg, len, hdr, want_opts, 0);
 }
 
 /* IPv6 traffic to the honeypot: TCP SYN with options or ICMPv6 echo. */
@@ -749,7 +753,7 @@ gen_init(Gen *g, const Options *o)
 	g->opt = o;
 	rng_seed(&g->rng, o->seed);
 	for (i = 0; i < SCANNER_POOL; i++)
-		g->scanners[i] = rand_public_ip4(&g->rng, o->dst);
+		g->scanners[i] = gen_public_ip4(&g->rng, o->dst);
 	g->honeypot_mac[0] = 0x00;
 	g->honeypot_mac[1] = 0x16;
 	g->honeypot_mac[2] = 0x3E;
@@ -766,4 +770,6 @@ gen_init(Gen *g, const Options *o)
 	g->dst6[2] = 0x0D;
 	g->dst6[3] = 0xB8;
 	g->dst6[15] = 0x07;
+	if (o->p_scanners)
+		gen_tools_init(g);
 }

@@ -45,6 +45,9 @@
  *					that cut)
  *	truncated_records	1 if the last record was cut by --truncate-last
  *	linktypes		object: records per link-type name of --linktype
+ *	scanners		object: records per tool that --scanners imitates
+ *					(gen_tools.c), and backscatter: the SYN-ACK and RST
+ *					replies among the other IPv4 traffic
  *
  * This file holds the command line, the counts and the main loop; gen.h
  * names the other parts (PRNG, packets, traffic models, schedule, link
@@ -125,6 +128,7 @@ count_packet(Counts *c, const Packet *pk, L2Kind l2)
 	}
 	else
 		c->non_ip++;
+	c->scanners[pk->scanner]++;
 }
 
 /* Print the --counts JSON line. */
@@ -160,6 +164,10 @@ print_counts(const Counts *c, const Options *o)
 				linktypes[i].name, c->per_lt[i]);
 		first = 0;
 	}
+	fprintf(stderr, "},\"scanners\":{");
+	for (i = GS_NONE + 1; i < GS_N; i++)
+		fprintf(stderr, "%s\"%s\":%" PRIu64, i == GS_NONE + 1 ? "" : ",",
+				gen_scanner_names[i], c->scanners[i]);
 	fprintf(stderr, "}}\n");
 }
 
@@ -193,6 +201,7 @@ enum
 	OPT_FRAG,
 	OPT_NONIP,
 	OPT_IPOPT,
+	OPT_SCANNERS,
 	OPT_BLOCKS,
 	OPT_TSRESOL,
 	OPT_TSOFFSET,
@@ -240,6 +249,7 @@ static const OptDef optdefs[] = {
 	{"frag", 0, 1, OPT_FRAG},
 	{"non-ip", 0, 1, OPT_NONIP},
 	{"ip-options", 0, 1, OPT_IPOPT},
+	{"scanners", 0, 1, OPT_SCANNERS},
 	{"pcapng-blocks", 0, 1, OPT_BLOCKS},
 	{"tsresol", 0, 1, OPT_TSRESOL},
 	{"tsoffset", 0, 1, OPT_TSOFFSET},
@@ -290,6 +300,8 @@ usage(void)
 		   "      --frag F           fraction of non-Mirai IPv4 packets fragmented (default 0.01)\n"
 		   "      --non-ip F         fraction of ARP/STP/LLDP frames (default 0.02)\n"
 		   "      --ip-options F     fraction of IPv4 packets with options (default 0.01)\n"
+		   "      --scanners F       fraction of non-Mirai IPv4 packets that are probes of\n"
+		   "                         ZMap, ZMap 4.1, Masscan, Nmap, Unicornscan (default 0)\n"
 		   "      --pcapng-blocks M  pcapng: rotation of epb,spb,opb (default epb)\n"
 		   "      --tsresol V        pcapng: if_tsresol byte (e.g. 6, 9, 0x8a)\n"
 		   "      --tsoffset S       pcapng: if_tsoffset in seconds\n"
@@ -569,6 +581,9 @@ apply_option(Options *o, const OptDef *d, const char *arg)
 			break;
 		case OPT_IPOPT:
 			o->p_ipopt = parse_fraction("--ip-options", arg);
+			break;
+		case OPT_SCANNERS:
+			o->p_scanners = parse_fraction("--scanners", arg);
 			break;
 		case OPT_BLOCKS:
 			parse_blocks(o, arg);
@@ -909,6 +924,8 @@ main(int argc, char **argv)
 			{
 				int			can_frag = 0;
 
+				pk->scanner = GS_NONE;
+				pending->scanner = GS_NONE;
 				if (i + 1 < opt.npackets)
 				{
 					int			nlt = opt.iface_lt[(i + 1) % (uint64_t) opt.nifaces];

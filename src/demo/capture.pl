@@ -115,7 +115,7 @@ for my $k (qw(total_packets peak_day peak_packets top1_share top1_country top2_s
 }
 for my $k (qw(honeypot background_min background_max background_per_source
 			  campaign_per_source background_new campaign_pool pcapng_from
-			  uncompressed_days seed))
+			  uncompressed_days other_scanners seed))
 {
 	die "$0: model.conf has no $k\n" unless defined $model->{$k};
 }
@@ -474,6 +474,7 @@ for my $k (0 .. $#udays)
 	close($fh) or die "$0: cannot write $sched: $!\n";
 	push @jobs, [ $name, [ $opt{gen}, '--schedule', $sched, '--dst', $model->{honeypot},
 						   '-s', $model->{seed} + $k, '-f', $ng ? 'pcapng' : 'pcap',
+						   '--scanners', $model->{other_scanners},
 						   $gz ? ('-z') : (), '-o', "$opt{out}/$name" ] ];
 }
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # `make demo`: the honeypot study, end to end, on a synthetic capture shaped
-# after the study's published figures (see README, "The demo").
+# after the study's published figures (see src/demo/README.md).
 #
 #   1. the GeoIP country database: Debian's geoip-database converted to a
 #      GeoLite2-Country-compatible mmdb (src/demo/build_geoip.pl, cached in

@@ -1,5 +1,5 @@
 #!/bin/sh
-# GeoIP benchmark (figures in README, "GeoIP").
+# GeoIP benchmark (figures in test/bench/README.md, "GeoIP lookups").
 #
 #   sh test/bench/geoip.sh          (or `make bench`, which runs every benchmark)
 #

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Rollup benchmark (figures in README, "Rollups and dashboard views").
+# Rollup benchmark (figures in test/bench/README.md).
 #
 #   sh test/bench/rollup.sh            1.47 M Mirai packets (the study's size)
 #   BENCH_COPIES=54 sh test/bench/rollup.sh   about 100 M packets (make bench-scale)

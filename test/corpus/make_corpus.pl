@@ -558,7 +558,7 @@ without a warning.
 Since 0.2.0 a malformed packet never fails a file, and the record rules follow libpcap 1.10 and
 Wireshark: so the `ipv4_*` and `ipv6_*` files, `pcap_caplen_snaplen.pcap` and
 `pcapng_caplen_snaplen.pcapng`, which 0.1.x refused with an ERROR, are read now (outcome `ok`,
-`notice` or `warning` below); README.md ("What is read past, and how") has the table of rules.  The
+`notice` or `warning` below); src/decode/README.md ("What is read past, and how") has the table of rules.  The
 `pcapng_shb_lost_*` files are errors when read strictly; `sql/salvage.sql` reads them with
 `on_error => 'skip'`.  `test/t/073_tshark.t` reads the files that tshark reads whole and compares
 every packet with tshark's fields.

@@ -2,7 +2,7 @@
 #
 # 060_parallel.t
 #	  The planner's view of a raw packet table of 2.1 M records over 92 days
-#	  (README, "Parallel scans and the planner"): after ANALYZE its row
+#	  (README, "Raw scans: parallel plans and partitions"): after ANALYZE its row
 #	  estimates for is_mirai(p) are within a factor of the truth; after the
 #	  recommended CREATE STATISTICS on the per-day expressions its group
 #	  estimates are too, and the per-day Mirai counts get parallel plans

@@ -98,6 +98,7 @@ background_new          = 0.55
 campaign_pool           = 1.25
 pcapng_from             = 2024-12-14
 uncompressed_days       = 1
+other_scanners          = 0.05
 seed                    = 7
 EOS
 put("$dir/model/daily.tsv", "# day\tmirai\tother\n2024-12-13\t1200\t600\n2024-12-14\t6000\t700\n2024-12-15\t2000\t650\n");
