@@ -10,6 +10,7 @@
 #                                                 make bench-scale
 #   BENCH_OUT=DIR                                 also write DIR/growth.tsv and
 #                                                 the chart DIR/growth.png (gnuplot)
+#   sh test/bench/growth.sh --chart DIR           only draw DIR/growth.png again
 #
 # For each scale S of BENCH_SCALES:
 # 1. The study-shaped capture at S times its size (rollup_data.sql with
@@ -30,11 +31,56 @@
 # 5. Storage: the packet table (with its indexes: none) and the rollup
 #    tables (after VACUUM FULL: the untracked table's rounds leave none, the
 #    tracked table's earlier rounds leave dead rows), bytes per packet.
-# For each scale of BENCH_FLEET_SCALES (default 1): fleet.sh at that scale
+# For each scale of BENCH_FLEET_SCALES (default 1; empty: none): fleet.sh at that scale
 # (three sensors of a third each and a coordinator, databases of this
 # cluster), the coordinator's figures (psql \timing, fastest of 5).
 # Runs in a throw-away cluster (pg_virtualenv) unless PGHOST is set.
 set -eu
+
+# chart TSV PNG: draws the figures of growth.tsv with gnuplot
+chart() {
+	cwork=$(mktemp -d /tmp/mirai_growth_chart.XXXXXX)
+	awk -F '\t' '$1 == "one"' "$1" >"$cwork/one.dat"
+	awk -F '\t' '$1 == "fleet"' "$1" >"$cwork/fleet.dat"
+	cat >"$cwork/growth.gp" <<EOF
+set terminal pngcairo size 1000,440 font 'DejaVu Sans,9' noenhanced
+set output '$2'
+set datafile separator "\t"
+set datafile missing "-"
+set multiplot layout 1,2 title "mirai_ext at 1x, 10x, ... the study's size (test/bench/growth.sh)"
+set logscale x
+set xlabel "packets"
+set format x "%.0s%c"
+set grid
+set key below horizontal maxcols 2 samplen 2 width -6
+set logscale y
+set title "views and functions, ms (fastest server time)"
+plot '$cwork/one.dat' using 3:10 with linespoints title "mirai_daily", \
+	'' using 3:11 with linespoints title "mirai_countries", \
+	'' using 3:12 with linespoints title "top 10 of the peak day, mirai_sources", \
+	'' using 3:13 with linespoints title "top 10 of the peak day, mirai_top_sources", \
+	'' using 3:14 with linespoints title "mirai_top_sources, 92 days", \
+	'' using 3:15 with linespoints title "mirai_sources(from, to) LIMIT 10", \
+	'' using 3:16 with linespoints title "mirai_new_sources", \
+	'' using 3:17 with linespoints title "mirai_bots top 10", \
+	'$cwork/fleet.dat' using 3:10 with linespoints dt 2 title "mirai_daily, 3 sensors"
+unset logscale y
+set yrange [0:*]
+set title "rates, M packets/s"
+plot '$cwork/one.dat' using 3:(\$4 / 1e6) with linespoints title "load, mirai_load, tracked", \
+	'' using 3:(\$6 / 1e6) with linespoints title "raw scan, per-day Mirai count", \
+	'$cwork/fleet.dat' using 3:(\$6 / 1e6) with linespoints dt 2 title "raw scan, 3 sensors"
+unset multiplot
+EOF
+	gnuplot "$cwork/growth.gp"
+	rm -rf "$cwork"
+}
+
+# --chart DIR: only draw DIR/growth.png again from DIR/growth.tsv
+if [ "${1:-}" = --chart ]; then
+	chart "$2/growth.tsv" "$2/growth.png"
+	exit 0
+fi
 
 if [ -z "${PGHOST:-}" ] && [ -z "${MIRAI_BENCH_INNER:-}" ]; then
 	export MIRAI_BENCH_INNER=1
@@ -44,7 +90,7 @@ fi
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 scales=${BENCH_SCALES:-1 10}
-fleet_scales=${BENCH_FLEET_SCALES:-1}
+fleet_scales=${BENCH_FLEET_SCALES-1}
 rounds=${BENCH_ROUNDS:-3}
 runs=${BENCH_RUNS:-5}
 loader=${MIRAI_LOAD:-$top/src/bin/mirai_load}
@@ -101,6 +147,8 @@ for scale in $scales; do
 		r=$((r + 1))
 	done
 	npackets=$($P -A -t -c "SELECT count(*) FROM tracked")
+	$P -A -t -c "SELECT format('%s Mirai packets, %s (day, source) pairs', sum(packets), sum(sources))
+		FROM mirai_daily WHERE tbl = 'tracked'::regclass"
 	[ "$npackets" = "$($P -A -t -c "SELECT count(*) FROM plain")" ] || { echo "the two tables differ" >&2; exit 1; }
 	awk -v n="$npackets" '{ printf "round %d: untracked %.2f s (%.2f M packets/s), tracked %.2f s (%.2f M/s): %+.0f%%\n",
 		NR, $1, n / $1 / 1e6, $2, n / $2 / 1e6, ($2 / $1 - 1) * 100 }' "$work/rounds.t"
@@ -210,40 +258,9 @@ cat "$work/growth.tsv"
 if [ -n "${BENCH_OUT:-}" ]; then
 	mkdir -p "$BENCH_OUT"
 	cp "$work/growth.tsv" "$BENCH_OUT/growth.tsv"
-	awk -F '\t' '$1 == "one"' "$work/growth.tsv" >"$work/one.dat"
-	awk -F '\t' '$1 == "fleet"' "$work/growth.tsv" >"$work/fleet.dat"
-	cat >"$work/growth.gp" <<EOF
-set terminal pngcairo size 1000,460 font 'DejaVu Sans,9' noenhanced
-set output '$BENCH_OUT/growth.png'
-set datafile separator "\t"
-set datafile missing "-"
-set multiplot layout 1,2 title "mirai_ext at 1x, 10x, ... the study's size (test/bench/growth.sh)"
-set logscale x
-set xlabel "packets"
-set format x "%.0s%c"
-set grid
-set key below maxrows 3 samplen 2
-set logscale y
-set title "views and functions, ms (fastest server time)"
-plot '$work/one.dat' using 3:10 with linespoints title "mirai_daily", \
-	'' using 3:11 with linespoints title "mirai_countries", \
-	'' using 3:12 with linespoints title "top 10 of the peak day, mirai_sources", \
-	'' using 3:13 with linespoints title "top 10 of the peak day, mirai_top_sources", \
-	'' using 3:14 with linespoints title "mirai_top_sources, 92 days", \
-	'' using 3:15 with linespoints title "mirai_sources(from, to) LIMIT 10", \
-	'' using 3:16 with linespoints title "mirai_new_sources", \
-	'' using 3:17 with linespoints title "mirai_bots top 10", \
-	'$work/fleet.dat' using 3:10 with linespoints dt 2 title "mirai_daily, 3 sensors"
-unset logscale y
-set yrange [0:*]
-set title "rates, M packets/s"
-plot '$work/one.dat' using 3:(\$4 / 1e6) with linespoints title "load, mirai_load, tracked", \
-	'' using 3:(\$6 / 1e6) with linespoints title "raw scan, per-day Mirai count", \
-	'$work/fleet.dat' using 3:(\$6 / 1e6) with linespoints dt 2 title "raw scan, 3 sensors"
-unset multiplot
-EOF
 	if command -v gnuplot >/dev/null 2>&1; then
-		gnuplot "$work/growth.gp" && echo "wrote $BENCH_OUT/growth.tsv and $BENCH_OUT/growth.png"
+		chart "$BENCH_OUT/growth.tsv" "$BENCH_OUT/growth.png"
+		echo "wrote $BENCH_OUT/growth.tsv and $BENCH_OUT/growth.png"
 	else
 		echo "gnuplot not found (Debian package gnuplot-nox): wrote $BENCH_OUT/growth.tsv only"
 	fi
