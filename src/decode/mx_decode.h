@@ -429,6 +429,14 @@ extern int	mx_packed_mirai_key(const uint8_t *buf, size_t len,
 /* The timestamp alone, from a stored form that has been validated. */
 extern int64_t mx_packed_ts(const uint8_t *buf);
 
+/*
+ * The source address alone, from a stored form whose length has been
+ * checked (mx_packed_is_mirai or mx_scanner_first_packed did not refuse
+ * it): copies 4 (IPv4) or 16 (IPv6) bytes, network order, to addr, and
+ * returns the IP version, 4 or 6.
+ */
+extern int	mx_packed_src(const uint8_t *buf, uint8_t *addr);
+
 /* ----------------------------------------------------------------------
  * The packet type's text form
  * ----------------------------------------------------------------------

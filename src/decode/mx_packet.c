@@ -333,6 +333,19 @@ mx_packed_ts(const uint8_t *buf)
 	return (int64_t) mx_be64(buf + 4);
 }
 
+/* The source address of a stored form whose length was checked. */
+int
+mx_packed_src(const uint8_t *buf, uint8_t *addr)
+{
+	if (buf[1] & F_IPV6)
+	{
+		memcpy(addr, buf + 12, 16);
+		return 6;
+	}
+	memcpy(addr, buf + 12, 4);
+	return 4;
+}
+
 /* ----------------------------------------------------------------------
  * Calendar arithmetic (proleptic Gregorian, UTC), for the text form
  * ----------------------------------------------------------------------

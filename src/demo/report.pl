@@ -3,19 +3,19 @@
 # report.pl
 #	  The demo's report: the questions of the honeypot study answered by the
 #	  rollup views over the loaded packets, each figure beside the study's
-#	  published one, with the time each query took; and the study's two
-#	  charts as PNG files, drawn by gnuplot.
+#	  published one, with the time each query took; the capture's mix of
+#	  scanner fingerprints; and three charts, drawn by gnuplot.
 #
 #	  report.pl [-d DBNAME] [-t TABLE] [--model DIR] [--charts DIR]
 #	            [--json FILE]
 #
 # Every measured number comes from a query a user would type against the
 # documented views (mirai_daily, mirai_sources, mirai_bots,
-# mirai_countries), run with psql (PG* variables apply); the queries are
+# mirai_countries, mirai_scanners_daily), run with psql (PG* variables apply); the queries are
 # printed with their results.  The study's figures come from study.conf in
 # --model (default src/demo/model).  --json writes the measured numbers for
-# tests.  --charts (default build/demo) receives mirai_daily and
-# mirai_countries as PNG, SVG and PDF, and charts.gp, which draws them again
+# tests.  --charts (default build/demo) receives mirai_daily,
+# mirai_countries and mirai_scanners as PNG, SVG and PDF, and charts.gp, which draws them again
 # from any directory; without gnuplot, no charts and a warning.
 #
 # src/demo/report.pl
@@ -282,6 +282,37 @@ printf "  its Japanese address of %s alone sent %s of its %s packets (%.1f%%).\n
   $peak_day, commify($top2), commify($study->{total_packets}), 100 * $top2 / $study->{total_packets};
 
 # ---------------------------------------------------------------------
+# 4. Scanner mix
+# ---------------------------------------------------------------------
+my $q_scan = <<"EOS";
+SELECT coalesce(scanner, '(none)') AS scanner, sum(packets) AS packets,
+       round(100.0 * sum(packets) / sum(sum(packets)) OVER (), 2) AS "share %",
+       max(sources) AS "sources, busiest day"
+  FROM mirai_scanners_daily WHERE tbl = ${tbl}::regclass
+ GROUP BY scanner ORDER BY packets DESC;
+EOS
+($r, $ms) = query('scanner mix: mirai_scanners_daily', $q_scan);
+print "\n== All packets by scanner fingerprint (packet_scanner) ($ms ms)\n\n";
+show_sql($q_scan);
+print "\n";
+@rows = ();
+for my $row (@$r)
+{
+	my ($sc, $n, $sh, $ns) = @$row;
+	push @{ $measured{scanners} }, { scanner => $sc, packets => $n + 0, share => $sh + 0, max_sources => $ns + 0 };
+	push @rows, [ $sc, commify($n), "$sh%", commify($ns) ];
+}
+table([ 'scanner', 'packets', 'share', 'sources, busiest day' ], \@rows, [ 0, 1, 1, 1 ]);
+print "  The study counted Mirai's packets only; the other tools' probes are the capture's model\n";
+print "  (mirai_gen --scanners), named here by the catalogue (mirai_scanner_rules).\n";
+
+my $q_scan_days = <<"EOS";
+SELECT day, scanner, packets FROM mirai_scanners_daily
+ WHERE tbl = ${tbl}::regclass AND scanner IS NOT NULL ORDER BY day, scanner;
+EOS
+my ($scan_days) = query('scanner mix: mirai_scanners_daily, per day', $q_scan_days);
+
+# ---------------------------------------------------------------------
 # Charts
 # ---------------------------------------------------------------------
 my @charts;
@@ -302,6 +333,18 @@ if (system('command -v gnuplot >/dev/null 2>&1') == 0)
 	my @c = grep { $_->{rank} <= 15 || $_->{country} eq 'JP' } @all;
 	printf $fh "%d\t%s\t%s\t%d\n", $_->{rank}, $_->{country}, $_->{share}, $_->{country} eq 'JP' ? 1 : 0 for @c;
 	close($fh);
+	my $sdat = "$cdir/mirai_scanners.dat";
+	my @scanners = map { $_->{scanner} } grep { $_->{scanner} ne '(none)' } @{ $measured{scanners} || [] };
+	my %by_day;
+	$by_day{ $_->[0] }{ $_->[1] } = $_->[2] for @$scan_days;
+	open($fh, '>', $sdat) or die "$0: cannot write $sdat: $!\n";
+	print $fh join("\t", '# day', @scanners), "\n";
+	for my $d (sort keys %by_day)
+	{
+		print $fh join("\t", $d, map { $by_day{$d}{$_} // 0 } @scanners), "\n";
+	}
+	close($fh);
+	my $splot = join(", \\\n     ", map { my $c = '$' . ($_ + 2); "'$sdat' using (timecolumn(1) + 43200):($c > 0 ? $c : 1/0) with linespoints pt 7 ps 0.5 title '$scanners[$_]'" } 0 .. $#scanners);
 	my $shown = @c == 16 ? 'the top 15 and Japan' : sprintf('the top %d', scalar @c);
 	my $png1 = "$cdir/mirai_daily.png";
 	my $png2 = "$cdir/mirai_countries.png";
@@ -357,6 +400,24 @@ plot '$cdat' using (\$0 + 1):(\$4 == 0 ? \$3 : 1/0):xtic(2) with boxes lc rgb '#
      '' using (\$0 + 1):(\$4 == 1 ? \$3 : 1/0) with boxes lc rgb '#c0392b', \\
      '' using (\$0 + 1):3:(sprintf('%.1f%%', \$3)) with labels offset 0,0.8 notitle
 
+set output '$cdir/mirai_scanners.$ext'
+set title "Packets per day ($study->{time_zone}) by scanner fingerprint (packet_scanner), $d0 .. $d1\\nsynthetic capture: Mirai after the study, the other tools' probes and backscatter from the model"
+set xdata time
+set timefmt '%Y-%m-%d'
+set format x '%Y-%m-%d'
+set xtics '$d0', 7*86400 rotate by -45
+set mxtics 7
+set xrange ['$d0':'$d1']
+set offsets 0, 0, 0, 0
+set xlabel 'day ($study->{time_zone})'
+set ylabel 'packets (log scale)'
+set logscale y
+set yrange [1:*]
+set key outside right top
+plot $splot
+unset logscale y
+set key default
+
 EOS
 	}
 	close($fh);
@@ -364,7 +425,7 @@ EOS
 	{
 		warn "$0: gnuplot failed on $gpfile\n";
 	}
-	@charts = grep { -s } map { my $e = $_; ("$cdir/mirai_daily.$e", "$cdir/mirai_countries.$e") } qw(png svg pdf);
+	@charts = grep { -s } map { my $e = $_; ("$cdir/mirai_daily.$e", "$cdir/mirai_countries.$e", "$cdir/mirai_scanners.$e") } qw(png svg pdf);
 }
 else
 {

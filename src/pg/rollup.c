@@ -20,6 +20,9 @@
  *	TRUNCATE		the rollups start again from zero (rollups that follow
  *					deletes).
  *
+ * The scanner dimension (rollup_scanner.c) takes the same rows: packets
+ * per (day, scanner, source), the old rows' subtracted from the new rows'.
+ *
  * The transition tables are read as stored bytes, so nothing of the
  * user's runs here; a day recomputed from the table is read as the table's
  * owner under SECURITY_RESTRICTED_OPERATION (agg_table); the rollup rows
@@ -166,31 +169,41 @@ rollup_fold(const ExtInfo *info, Tracked *t, pg_tz *tz, RollupAgg *add, RollupAg
 	HourCount  *ha = NULL,
 			   *hs = NULL,
 			   *h;
+	ScanEntry  *sa = NULL,
+			   *ss = NULL,
+			   *sc;
 	int			na = 0,
 				ns = 0,
 				nha = 0,
 				nhs = 0,
 				nh,
+				nsa = 0,
+				nss = 0,
+				nsc,
 				nstale,
 				ngone;
 	int32	   *stale;
 	DictSource *gone;
 
+	rollup_require_scanners(info);
 	if (add)
 	{
 		ea = agg_entries(add, &na);
 		ha = agg_hours(add, 1, &nha);
+		sa = agg_scanners(add, &nsa);
 	}
 	if (sub)
 	{
 		es = agg_entries(sub, &ns);
 		hs = agg_hours(sub, 1, &nhs);
+		ss = agg_scanners(sub, &nss);
 	}
 	h = hours_diff(ha, nha, hs, nhs, &nh);
+	sc = scanners_diff(sa, nsa, ss, nss, &nsc);
 	if (add && sub)
 	{
 		cancel_equal(ea, &na, es, &ns);
-		if (nh == 0 && na == 0 && ns == 0)
+		if (nh == 0 && na == 0 && ns == 0 && nsc == 0)
 			return;				/* an UPDATE that changed no packet */
 	}
 	if (add && sub && !t->follow_deletes)
@@ -205,6 +218,7 @@ rollup_fold(const ExtInfo *info, Tracked *t, pg_tz *tz, RollupAgg *add, RollupAg
 	write_hours(info, t->relid, h, nh);
 	recompute_days(info, t, tz, stale, nstale);
 	dict_forget(info, t->relid, gone, ngone);
+	scanners_apply(info, t->relid, sc, nsc);
 }
 
 PG_FUNCTION_INFO_V1(mirai_rollup_trigger);

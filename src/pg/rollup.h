@@ -11,6 +11,8 @@
  *	rollup_admin.c	mirai_track, mirai_untrack, mirai_rebuild, the per-table
  *					views, and who the code runs as
  *	rollup_views.c	the functions the views call (mirai_day_sources, ...)
+ *	rollup_scanner.c the scanner dimension: packets and distinct sources per
+ *					day and scanner fingerprint
  *	fleet_*.c		fleets: a table whose partitions are on other servers
  *					(fleet.h)
  *
@@ -50,6 +52,7 @@ typedef struct ExtInfo
 	Oid			owner;
 	Oid			packet_type;
 	bool		current;		/* its SQL objects match this library */
+	bool		scanners;		/* it has the scanner dimension's tables */
 } ExtInfo;
 
 /* A tracked table's settings, read from mirai_tracked. */
@@ -78,6 +81,28 @@ rollup_part_of(uint32 src, int parts)
 
 /* What one pass over a set of packets produced (rollup_agg.c). */
 typedef struct RollupAgg RollupAgg;
+
+/*
+ * The scanner dimension's key: a day, the index of the first rule of the
+ * catalogue that matched (SCANNER_NONE: none), a source address.  Padding
+ * is zeroed: keys are hashed and compared as bytes.
+ */
+#define SCANNER_NONE	0xFF
+typedef struct ScanKey
+{
+	int32		day;
+	uint8		scanner;
+	uint8		ipver;			/* 4 or 6 */
+	uint8		addr[16];		/* network order; IPv4 in the first 4 */
+	uint8		pad[2];
+} ScanKey;
+
+/* A key and its packets (signed: deletions subtract). */
+typedef struct ScanEntry
+{
+	ScanKey		key;
+	int64		packets;
+} ScanEntry;
 
 /* A source of a day's top list (rollup_top.c). */
 #define TOP_SOURCES		128
@@ -155,6 +180,7 @@ extern pg_tz *rollup_zone(const char *name);
 /* rollup_agg.c */
 extern RollupAgg *agg_create(pg_tz *tz, int64 rows);
 extern void agg_only_days(RollupAgg *agg, int32 *days, int ndays);
+extern void agg_only_scanners(RollupAgg *agg, int32 from, int32 to);
 extern void agg_tuplestore(RollupAgg *agg, Tuplestorestate *ts, TupleDesc desc,
 						   AttrNumber attnum);
 extern void agg_table(RollupAgg *agg, Oid relid, AttrNumber attnum);
@@ -162,6 +188,7 @@ extern void agg_add(RollupAgg *agg, Datum value);
 extern void agg_finish(RollupAgg *agg);
 extern DayEntry *agg_entries(RollupAgg *agg, int *n);
 extern HourCount *agg_hours(RollupAgg *agg, int sign, int *n);
+extern ScanEntry *agg_scanners(RollupAgg *agg, int *n);
 
 /*
  * rollup_store.c and rollup_day.c: each exported function runs its
@@ -192,6 +219,15 @@ extern bytea *entries_pack_value(const DayEntry *e, int n);
 /* A part's sources as a Bloom filter (rollup_day.c). */
 extern bytea *bloom_build(const DayEntry *e, int n);
 extern bool bloom_may_have(bytea *bloom, uint32 src);
+
+/* rollup_scanner.c */
+extern void rollup_require_scanners(const ExtInfo *info);
+extern ScanEntry *scanners_diff(ScanEntry *a, int na, ScanEntry *b, int nb, int *n);
+extern void scanners_apply(const ExtInfo *info, Oid relid, const ScanEntry *e, int n);
+extern void scanners_clear(const ExtInfo *info, Oid relid, int32 from, int32 to);
+
+/* rollup_store.c: a statement prepared once per backend */
+extern SPIPlanPtr rollup_keep_plan(const char *sql, int nargs, Oid *argtypes);
 
 /* rollup.c */
 extern void rollup_fold(const ExtInfo *info, Tracked *t, pg_tz *tz, RollupAgg *add,

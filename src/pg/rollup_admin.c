@@ -93,6 +93,8 @@ rollup_ext_info(Oid fn_oid, ExtInfo *info)
 		elog(ERROR, "mirai_ext type packet is missing");
 	/* the rollup tables of 0.2.0 on: days in parts */
 	info->current = OidIsValid(get_relname_relid("mirai_rollup_part", info->nsp));
+	/* and the scanner dimension, whose tables the update to 0.2.0 makes last */
+	info->scanners = OidIsValid(get_relname_relid("mirai_rollup_scanner", info->nsp));
 }
 
 /*
@@ -498,6 +500,7 @@ forget_table(const ExtInfo *info, Oid relid)
 									 info->nspname), 1, at, v, NULL, SPI_OK_DELETE);
 	(void) store_exec(info, psprintf("DELETE FROM %s.mirai_rollup_hour WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
 									 info->nspname), 1, at, v, NULL, SPI_OK_DELETE);
+	scanners_clear(info, relid, PG_INT32_MIN, PG_INT32_MAX);
 	(void) store_exec(info, psprintf("DELETE FROM %s.mirai_tracked WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
 									 info->nspname), 1, at, v, NULL, SPI_OK_DELETE);
 	return days;
@@ -543,8 +546,8 @@ cmp_day(const void *a, const void *b)
  * Recompute a tracked table's rollups from its rows: days no longer there
  * go, the others are replaced (countries of entries already stored are
  * kept, new entries are looked up; every one looked up again with
- * countries), the hours are counted again.  Returns the number of (day,
- * source, port) entries.
+ * countries), the hours and the scanner dimension are counted again.
+ * Returns the number of (day, source, port) entries.
  */
 static int64
 rebuild(const ExtInfo *info, Relation rel, bool countries)
@@ -554,9 +557,11 @@ rebuild(const ExtInfo *info, Relation rel, bool countries)
 	RollupAgg  *agg;
 	DayEntry   *e;
 	HourCount  *h;
+	ScanEntry  *sc;
 	int32	   *days;
 	int			n,
 				nh,
+				nsc,
 				ndays = 0,
 				i;
 
@@ -570,6 +575,7 @@ rebuild(const ExtInfo *info, Relation rel, bool countries)
 	agg_table(agg, relid, t.attnum);
 	e = agg_entries(agg, &n);
 	h = agg_hours(agg, 1, &nh);
+	sc = agg_scanners(agg, &nsc);
 	days = palloc(sizeof(int32) * Max(n, 1));
 	for (i = 0; i < n; i++)
 		if (i == 0 || e[i].day != e[i - 1].day)
@@ -583,6 +589,8 @@ rebuild(const ExtInfo *info, Relation rel, bool countries)
 				 country_lookup(countries ? COUNTRIES_FRESH : COUNTRIES_KEEP));
 	write_hours(info, relid, h, nh);
 	dict_rebuild(info, relid);
+	/* clear_rollups cleared the scanner dimension */
+	scanners_apply(info, relid, sc, nsc);
 	return n;
 }
 
@@ -719,6 +727,66 @@ mirai_rebuild(PG_FUNCTION_ARGS)
 	SPI_finish();
 	table_close(rel, NoLock);
 	PG_RETURN_INT64(n);
+}
+
+/*
+ * mirai_rebuild_scanners(tbl regclass, from date = NULL, to date = NULL):
+ * recompute the scanner dimension of the days [from, to] of the table's
+ * zone (NULL: unbounded) from the rows, as the catalogue compiled into the
+ * library now classifies them: what a catalogue change asks for.  The whole
+ * table is read (its days are in no index of ours); only those days are
+ * written.  Returns the (day, scanner) rows written.
+ */
+PG_FUNCTION_INFO_V1(mirai_rebuild_scanners);
+Datum
+mirai_rebuild_scanners(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	int32		from = PG_ARGISNULL(1) ? PG_INT32_MIN : PG_GETARG_DATEADT(1);
+	int32		to = PG_ARGISNULL(2) ? PG_INT32_MAX : PG_GETARG_DATEADT(2);
+	Relation	rel;
+	ExtInfo		info;
+	Tracked		t;
+	RollupAgg  *agg;
+	ScanEntry  *sc;
+	int			nsc,
+				i;
+	int64		rows = 0;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table must not be null")));
+	relid = PG_GETARG_OID(0);
+	if (from > to)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the range of days to rebuild is empty"),
+				 errdetail("\"from\" is after \"to\".")));
+	rollup_ext_info(fcinfo->flinfo->fn_oid, &info);
+	/* the same lock loaders take: wait for them, keep new ones out */
+	rel = open_checked(relid, ShareRowExclusiveLock, false);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rollup_require_scanners(&info);
+	if (!read_tracked(&info, relid, &t))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" is not tracked", rel_display(relid)),
+				 errhint("Use SELECT mirai_track('%s').", rel_display(relid))));
+	t.attnum = rollup_packet_column(RelationGetDescr(rel), info.packet_type, relid);
+	agg = agg_create(rollup_zone(t.time_zone), 0);
+	agg_only_scanners(agg, from, to);
+	agg_table(agg, relid, t.attnum);
+	sc = agg_scanners(agg, &nsc);
+	scanners_clear(&info, relid, from, to);
+	scanners_apply(&info, relid, sc, nsc);
+	for (i = 0; i < nsc; i++)
+		if (i == 0 || sc[i].key.day != sc[i - 1].key.day || sc[i].key.scanner != sc[i - 1].key.scanner)
+			rows++;
+	SPI_finish();
+	table_close(rel, NoLock);
+	PG_RETURN_INT64(rows);
 }
 
 /*

@@ -19,6 +19,16 @@
  * at the end, so memory stays bounded on any statement.  The day of a time
  * is cached per quarter hour.
  *
+ * The same pass gives the scanner dimension (rollup_scanner.c): each
+ * packet's first matching rule of the decoder's catalogue
+ * (mx_scanner_first_packed, the rule packet_scanner answers with) and its
+ * source address, counted per (day, scanner, source).  An IPv4 packet
+ * within 32,767 days of the statement's first is a 64-bit key (day offset,
+ * rule, address), radix-sorted and summed in runs as the Mirai records
+ * are; other packets (IPv6) go to a hash.  Measured on a million packets
+ * of 275,000 sources: a hash of every key cost about a fifth of the
+ * statement, in cache misses, the sorted keys a few per cent.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -36,6 +46,7 @@
 
 #include "fleet.h"
 #include "mirai_ext.h"
+#include "mx_scanner.h"
 #include "rollup.h"
 
 #define NS_PER_QUARTER	INT64CONST(900000000000)
@@ -54,6 +65,44 @@ typedef struct HourHashElem
 #define SH_KEY			hour
 #define SH_HASH_KEY(tb, k)	murmurhash32((uint32) ((k) ^ ((k) >> 32)))
 #define SH_EQUAL(tb, a, b)	((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* The hash of a scanner key: IPv4 keys, the common case, without hash_bytes. */
+static inline uint32
+scan_key_hash(const ScanKey *k)
+{
+	uint32		a;
+
+	if (k->ipver != 4)
+		return hash_bytes((const unsigned char *) k, sizeof(ScanKey));
+	memcpy(&a, k->addr, 4);
+	return murmurhash32(a ^ ((uint32) k->day * 0x9E3779B1u) ^ ((uint32) k->scanner << 24));
+}
+
+/* An IPv4 scanner key (day offset 16 bits, rule 8, address 32) and its packets. */
+typedef struct ScanCount
+{
+	uint64		key;
+	int64		packets;
+} ScanCount;
+
+/* A (day, scanner, source) key and its packets, for the scanner dimension. */
+typedef struct ScanHashElem
+{
+	ScanKey		key;
+	char		status;
+	int64		packets;
+} ScanHashElem;
+
+#define SH_PREFIX		scanhash
+#define SH_ELEMENT_TYPE	ScanHashElem
+#define SH_KEY_TYPE		ScanKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k)	scan_key_hash(&(k))
+#define SH_EQUAL(tb, a, b)	(memcmp(&(a), &(b), sizeof(ScanKey)) == 0)
 #define SH_SCOPE		static inline
 #define SH_DECLARE
 #define SH_DEFINE
@@ -99,6 +148,21 @@ struct RollupAgg
 	int32	   *only_days;
 	int			n_only_days;
 	bool		count_hours;
+	bool		want_mirai;		/* (day, source, port) records */
+	/* the scanner dimension: packets per (day, scanner, source) */
+	bool		want_scanners;
+	int32		scan_from;		/* only days in [scan_from, scan_to] */
+	int32		scan_to;
+	int32		scan_base;		/* the day of key offset 0x8000 */
+	bool		scan_base_set;
+	uint64	   *skeys;			/* the current run of IPv4 keys */
+	int			nskeys;
+	int			capskeys;
+	ScanCount **sruns;			/* runs summed into sorted counts */
+	int		   *srun_n;
+	int			nsruns;
+	int			capsruns;
+	scanhash_hash *scans;		/* the other keys */
 };
 
 /* floor(a / b) for b > 0 */
@@ -172,16 +236,166 @@ agg_create(pg_tz *tz, int64 rows)
 	agg->hours = hourhash_create(CurrentMemoryContext, 64, NULL);
 	agg->cur_hour = PG_INT64_MIN;
 	agg->count_hours = true;
+	agg->want_mirai = true;
+	agg->want_scanners = true;
+	agg->scan_from = PG_INT32_MIN;
+	agg->scan_to = PG_INT32_MAX;
+	agg->scans = scanhash_create(CurrentMemoryContext, 64, NULL);
 	return agg;
 }
 
-/* Count only the packets of these days (sorted), and no hours. */
+/* Count only the Mirai packets of these days (sorted): no hours, no scanners. */
 void
 agg_only_days(RollupAgg *agg, int32 *days, int ndays)
 {
 	agg->only_days = days;
 	agg->n_only_days = ndays;
 	agg->count_hours = false;
+	agg->want_scanners = false;
+}
+
+/*
+ * Count only the scanner dimension, of the days in [from, to] (of the
+ * aggregation's zone): no hours, no Mirai entries.
+ */
+void
+agg_only_scanners(RollupAgg *agg, int32 from, int32 to)
+{
+	agg->count_hours = false;
+	agg->want_mirai = false;
+	agg->scan_from = from;
+	agg->scan_to = to;
+}
+
+/*
+ * Sort 64-bit keys: an LSD radix sort on their low 56 bits that skips the
+ * bytes every key shares; returns a or tmp, whichever holds the result.
+ */
+static uint64 *
+sort_keys(uint64 *a, uint64 *tmp, int n)
+{
+	uint32		(*hist)[256] = palloc0(sizeof(uint32) * 256 * 7);
+	int			i,
+				d;
+
+	for (i = 0; i < n; i++)
+		for (d = 0; d < 7; d++)
+			hist[d][(a[i] >> (8 * d)) & 0xFF]++;
+	for (d = 0; d < 7; d++)
+	{
+		uint32		sum = 0;
+		int			b;
+		uint64	   *swap;
+
+		if (hist[d][(a[0] >> (8 * d)) & 0xFF] == (uint32) n)
+			continue;
+		for (b = 0; b < 256; b++)
+		{
+			uint32		c = hist[d][b];
+
+			hist[d][b] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			tmp[hist[d][(a[i] >> (8 * d)) & 0xFF]++] = a[i];
+		swap = a;
+		a = tmp;
+		tmp = swap;
+	}
+	pfree(hist);
+	return a;
+}
+
+/* Sort the current run of IPv4 scanner keys and count it. */
+static void
+agg_flush_scan(RollupAgg *agg)
+{
+	uint64	   *tmp,
+			   *k;
+	ScanCount  *c;
+	int			i,
+				n = 0;
+
+	if (agg->nskeys == 0)
+		return;
+	tmp = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * agg->nskeys);
+	k = sort_keys(agg->skeys, tmp, agg->nskeys);
+	c = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ScanCount) * agg->nskeys);
+	for (i = 0; i < agg->nskeys; i++)
+	{
+		if (n > 0 && c[n - 1].key == k[i])
+			c[n - 1].packets++;
+		else
+		{
+			c[n].key = k[i];
+			c[n].packets = 1;
+			n++;
+		}
+	}
+	pfree(tmp == k ? agg->skeys : tmp);
+	agg->skeys = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * agg->capskeys);
+	if (agg->nsruns == agg->capsruns)
+	{
+		agg->capsruns = Max(4, agg->capsruns * 2);
+		agg->sruns = agg->sruns ? repalloc(agg->sruns, sizeof(ScanCount *) * agg->capsruns)
+			: palloc(sizeof(ScanCount *) * agg->capsruns);
+		agg->srun_n = agg->srun_n ? repalloc(agg->srun_n, sizeof(int) * agg->capsruns)
+			: palloc(sizeof(int) * agg->capsruns);
+	}
+	agg->sruns[agg->nsruns] = c;
+	agg->srun_n[agg->nsruns++] = n;
+	pfree(k);
+	agg->nskeys = 0;
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* Count a packet (its stored form, length checked) in the scanner dimension. */
+static inline void
+agg_scanner(RollupAgg *agg, const uint8 *buf, size_t len, int32 day)
+{
+	ScanKey		k;
+	ScanHashElem *e;
+	bool		found;
+	int			rule;
+
+	if (day < agg->scan_from || day > agg->scan_to)
+		return;
+	rule = mx_scanner_first_packed(buf, len, UINT32_MAX);
+	if (rule < -1)
+		elog(ERROR, "packet value not understood by the rollups");
+	memset(&k, 0, sizeof(k));
+	k.day = day;
+	k.scanner = rule < 0 ? SCANNER_NONE : (uint8) rule;
+	k.ipver = (uint8) mx_packed_src(buf, k.addr);
+	if (!agg->scan_base_set)
+	{
+		agg->scan_base = day;
+		agg->scan_base_set = true;
+	}
+	if (k.ipver == 4 && (int64) day - agg->scan_base >= -0x8000 &&
+		(int64) day - agg->scan_base < 0x8000)
+	{
+		if (agg->nskeys == agg->capskeys)
+		{
+			if (agg->capskeys < AGG_RUN)
+			{
+				agg->capskeys = agg->capskeys == 0 ? 1024 : Min(agg->capskeys * 2, AGG_RUN);
+				agg->skeys = agg->skeys ? repalloc_huge(agg->skeys, sizeof(uint64) * agg->capskeys)
+					: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * agg->capskeys);
+			}
+			else
+				agg_flush_scan(agg);
+		}
+		agg->skeys[agg->nskeys++] =
+			((uint64) (day - agg->scan_base + 0x8000) << 40) | ((uint64) k.scanner << 32) |
+			((uint64) k.addr[0] << 24) | ((uint64) k.addr[1] << 16) |
+			((uint64) k.addr[2] << 8) | k.addr[3];
+		return;
+	}
+	e = scanhash_insert(agg->scans, k, &found);
+	if (!found)
+		e->packets = 0;
+	e->packets++;
 }
 
 /* Move the hour being counted into the hash. */
@@ -272,7 +486,9 @@ agg_packet(RollupAgg *agg, Datum value)
 		agg->cur_all++;
 		agg->cur_mirai += mirai;
 	}
-	if (mirai)
+	if (agg->want_scanners)
+		agg_scanner(agg, buf, len, agg_day(agg, ns));
+	if (mirai && agg->want_mirai)
 	{
 		int32		day = agg_day(agg, ns);
 		PacketRec  *r;
@@ -659,6 +875,104 @@ agg_hours(RollupAgg *agg, int sign, int *n)
 		i++;
 	}
 	qsort(out, i, sizeof(HourCount), hour_cmp);
+	*n = i;
+	return out;
+}
+
+static int
+scan_key_cmp(const void *a, const void *b)
+{
+	const ScanEntry *x = a;
+	const ScanEntry *y = b;
+
+	if (x->key.day != y->key.day)
+		return x->key.day < y->key.day ? -1 : 1;
+	if (x->key.scanner != y->key.scanner)
+		return x->key.scanner < y->key.scanner ? -1 : 1;
+	if (x->key.ipver != y->key.ipver)
+		return x->key.ipver < y->key.ipver ? -1 : 1;
+	return memcmp(x->key.addr, y->key.addr, sizeof(x->key.addr));
+}
+
+/*
+ * The aggregation's packets per (day, scanner, source), sorted by day,
+ * scanner (rule index, SCANNER_NONE last), IP version and address.
+ */
+ScanEntry *
+agg_scanners(RollupAgg *agg, int *n)
+{
+	scanhash_iterator it;
+	ScanHashElem *h;
+	ScanEntry  *out;
+	ScanCount  *c;
+	int			nc,
+				i = 0,
+				r;
+
+	/* the IPv4 runs merged pairwise, in order */
+	agg_flush_scan(agg);
+	c = agg->nsruns > 0 ? agg->sruns[0] : NULL;
+	nc = agg->nsruns > 0 ? agg->srun_n[0] : 0;
+	for (r = 1; r < agg->nsruns; r++)
+	{
+		ScanCount  *b = agg->sruns[r],
+				   *m = MemoryContextAllocHuge(CurrentMemoryContext,
+											   sizeof(ScanCount) * (nc + agg->srun_n[r]));
+		int			x = 0,
+					y = 0,
+					k = 0;
+
+		while (x < nc || y < agg->srun_n[r])
+		{
+			if (y >= agg->srun_n[r] || (x < nc && c[x].key < b[y].key))
+				m[k++] = c[x++];
+			else if (x >= nc || b[y].key < c[x].key)
+				m[k++] = b[y++];
+			else
+			{
+				m[k] = c[x++];
+				m[k++].packets += b[y++].packets;
+			}
+		}
+		pfree(c);
+		pfree(b);
+		c = m;
+		nc = k;
+		CHECK_FOR_INTERRUPTS();
+	}
+	agg->nsruns = 0;
+	out = MemoryContextAllocHuge(CurrentMemoryContext,
+								 sizeof(ScanEntry) * Max(nc + agg->scans->members, 1));
+	for (i = 0; i < nc; i++)
+	{
+		ScanKey    *k = &out[i].key;
+		uint32		a = (uint32) c[i].key;
+
+		memset(k, 0, sizeof(ScanKey));
+		k->day = (int32) ((c[i].key >> 40) & 0xFFFF) - 0x8000 + agg->scan_base;
+		k->scanner = (uint8) (c[i].key >> 32);
+		k->ipver = 4;
+		k->addr[0] = a >> 24;
+		k->addr[1] = a >> 16;
+		k->addr[2] = a >> 8;
+		k->addr[3] = a;
+		out[i].packets = c[i].packets;
+	}
+	if (c)
+		pfree(c);
+	/* sorted as they are, unless other keys join them */
+	if (agg->scans->members > 0)
+	{
+		scanhash_start_iterate(agg->scans, &it);
+		while ((h = scanhash_iterate(agg->scans, &it)) != NULL)
+		{
+			out[i].key = h->key;
+			out[i].packets = h->packets;
+			i++;
+		}
+		scanhash_reset(agg->scans);
+		qsort(out, i, sizeof(ScanEntry), scan_key_cmp);
+	}
 	*n = i;
 	return out;
 }

@@ -36,8 +36,8 @@
 static RollupPlans plans;
 
 /* SPI_prepare and SPI_keepplan, or an error. */
-static SPIPlanPtr
-keep_plan(const char *sql, int nargs, Oid *argtypes)
+SPIPlanPtr
+rollup_keep_plan(const char *sql, int nargs, Oid *argtypes)
 {
 	SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
 
@@ -78,58 +78,58 @@ rollup_plans(const ExtInfo *info)
 			SPI_freeplan(*all[i]);
 	memset(&plans, 0, sizeof(plans));
 
-	plans.tracked = keep_plan(psprintf("SELECT time_zone, on_delete OPERATOR(pg_catalog.=) 'follow' "
+	plans.tracked = rollup_keep_plan(psprintf("SELECT time_zone, on_delete OPERATOR(pg_catalog.=) 'follow' "
 									   "FROM %s.mirai_tracked WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid", n),
 							  1, t_oid);
-	plans.day_lock = keep_plan(psprintf("SELECT packets, sources, countries, country_packets, parts, nentries, top "
+	plans.day_lock = rollup_keep_plan(psprintf("SELECT packets, sources, countries, country_packets, parts, nentries, top "
 										"FROM %s.mirai_rollup_day "
 										"WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										"AND day OPERATOR(pg_catalog.=) $2 FOR UPDATE", n),
 							   2, t_day);
-	plans.day_insert = keep_plan(psprintf("INSERT INTO %s.mirai_rollup_day (tbl, day, packets, sources, "
+	plans.day_insert = rollup_keep_plan(psprintf("INSERT INTO %s.mirai_rollup_day (tbl, day, packets, sources, "
 										  "countries, country_packets, parts, nentries) "
 										  "VALUES ($1::pg_catalog.oid, $2, 0, 0, '{}', '{}', $3, 0) "
 										  "ON CONFLICT (tbl, day) DO NOTHING", n),
 								 3, t_dayins);
-	plans.day_update = keep_plan(psprintf("UPDATE %s.mirai_rollup_day SET packets = $3, sources = $4, "
+	plans.day_update = rollup_keep_plan(psprintf("UPDATE %s.mirai_rollup_day SET packets = $3, sources = $4, "
 										  "countries = $5, country_packets = $6, parts = $7, nentries = $8, top = $9 "
 										  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										  "AND day OPERATOR(pg_catalog.=) $2", n),
 								 9, t_dayrow);
-	plans.part_lock = keep_plan(psprintf("SELECT entries FROM %s.mirai_rollup_part "
+	plans.part_lock = rollup_keep_plan(psprintf("SELECT entries FROM %s.mirai_rollup_part "
 										 "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										 "AND day OPERATOR(pg_catalog.=) $2 "
 										 "AND part OPERATOR(pg_catalog.=) $3 FOR UPDATE", n),
 								3, t_part);
-	plans.part_upsert = keep_plan(psprintf("INSERT INTO %s.mirai_rollup_part AS p (tbl, day, part, sources, entries, bloom) "
+	plans.part_upsert = rollup_keep_plan(psprintf("INSERT INTO %s.mirai_rollup_part AS p (tbl, day, part, sources, entries, bloom) "
 										   "VALUES ($1::pg_catalog.oid, $2, $3, $4, $5, $6) "
 										   "ON CONFLICT (tbl, day, part) DO UPDATE SET "
 										   "sources = excluded.sources, entries = excluded.entries, bloom = excluded.bloom", n),
 								  6, t_partrow);
-	plans.part_delete = keep_plan(psprintf("DELETE FROM %s.mirai_rollup_part "
+	plans.part_delete = rollup_keep_plan(psprintf("DELETE FROM %s.mirai_rollup_part "
 										   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										   "AND day OPERATOR(pg_catalog.=) $2 "
 										   "AND part OPERATOR(pg_catalog.=) $3", n),
 								  3, t_part);
-	plans.parts_lock = keep_plan(psprintf("SELECT part, entries FROM %s.mirai_rollup_part "
+	plans.parts_lock = rollup_keep_plan(psprintf("SELECT part, entries FROM %s.mirai_rollup_part "
 										  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										  "AND day OPERATOR(pg_catalog.=) $2 ORDER BY part FOR UPDATE", n),
 								 2, t_day);
-	plans.part_read = keep_plan(psprintf("SELECT entries FROM %s.mirai_rollup_part "
+	plans.part_read = rollup_keep_plan(psprintf("SELECT entries FROM %s.mirai_rollup_part "
 										 "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										 "AND day OPERATOR(pg_catalog.=) $2 "
 										 "AND part OPERATOR(pg_catalog.=) $3", n),
 								3, t_part);
-	plans.bloom_read = keep_plan(psprintf("SELECT bloom FROM %s.mirai_rollup_part "
+	plans.bloom_read = rollup_keep_plan(psprintf("SELECT bloom FROM %s.mirai_rollup_part "
 										  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										  "AND day OPERATOR(pg_catalog.=) $2 "
 										  "AND part OPERATOR(pg_catalog.=) $3", n),
 								 3, t_part);
-	plans.parts_read = keep_plan(psprintf("SELECT entries FROM %s.mirai_rollup_part "
+	plans.parts_read = rollup_keep_plan(psprintf("SELECT entries FROM %s.mirai_rollup_part "
 										  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										  "AND day OPERATOR(pg_catalog.=) $2", n),
 								 2, t_day);
-	plans.hours_add = keep_plan(psprintf("INSERT INTO %s.mirai_rollup_hour AS h (tbl, hour, packets, all_packets) "
+	plans.hours_add = rollup_keep_plan(psprintf("INSERT INTO %s.mirai_rollup_hour AS h (tbl, hour, packets, all_packets) "
 										 "SELECT $1::pg_catalog.oid, u.hour, u.m, u.a "
 										 "FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), "
 										 "pg_catalog.unnest($4)) AS u(hour, m, a) ORDER BY u.hour "
@@ -137,7 +137,7 @@ rollup_plans(const ExtInfo *info)
 										 "packets = h.packets OPERATOR(pg_catalog.+) excluded.packets, "
 										 "all_packets = h.all_packets OPERATOR(pg_catalog.+) excluded.all_packets", n),
 								4, t_hours);
-	plans.hours_prune = keep_plan(psprintf("DELETE FROM %s.mirai_rollup_hour WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+	plans.hours_prune = rollup_keep_plan(psprintf("DELETE FROM %s.mirai_rollup_hour WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										   "AND hour OPERATOR(pg_catalog.=) ANY ($2) AND all_packets OPERATOR(pg_catalog.=) 0", n),
 								  2, t_hours);
 	strlcpy(plans.nspname, n, sizeof(plans.nspname));
@@ -282,8 +282,8 @@ write_hours(const ExtInfo *info, Oid relid, HourCount *h, int n)
 
 /*
  * Remove a table's rollups: every day (row and parts) but keep_days
- * (sorted; all when nkeep is 0), and unless days_only every hour row and
- * the source dictionary.
+ * (sorted; all when nkeep is 0), and unless days_only every hour row, the
+ * source dictionary and the scanner dimension.
  */
 void
 clear_rollups(const ExtInfo *info, Oid relid, bool days_only,
@@ -312,5 +312,6 @@ clear_rollups(const ExtInfo *info, Oid relid, bool days_only,
 		(void) store_exec(info, psprintf("DELETE FROM %s.mirai_rollup_dict WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
 										 info->nspname),
 						  1, at, v, NULL, SPI_OK_DELETE);
+		scanners_clear(info, relid, PG_INT32_MIN, PG_INT32_MAX);
 	}
 }

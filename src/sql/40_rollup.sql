@@ -216,6 +216,8 @@ BEGIN
     IF gone IS NULL THEN
         RETURN;
     END IF;
+    DELETE FROM @extschema@.mirai_rollup_scanner_part WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
+    DELETE FROM @extschema@.mirai_rollup_scanner WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
     DELETE FROM @extschema@.mirai_rollup_part WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
     DELETE FROM @extschema@.mirai_rollup_dict WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);
     DELETE FROM @extschema@.mirai_rollup_day WHERE tbl OPERATOR(pg_catalog.=) ANY (gone);

@@ -76,7 +76,10 @@ BEGIN
         rn AS (SELECT first_day AS day, count(*) AS new_sources FROM (SELECT src, min(day) AS first_day FROM raw GROUP BY src) f GROUP BY 1),
         vn AS (SELECT day, new_sources FROM mirai_new_sources WHERE tbl = %1$L::regclass),
         rc AS (SELECT NULL::text AS country, count(*) AS packets FROM raw HAVING count(*) > 0),
-        vc AS (SELECT country, packets FROM mirai_countries WHERE tbl = %1$L::regclass)
+        vc AS (SELECT country, packets FROM mirai_countries WHERE tbl = %1$L::regclass),
+        rsc AS (SELECT (packet_time(p) AT TIME ZONE %2$L)::date AS day, packet_scanner(p) AS scanner,
+                       count(*) AS packets, count(DISTINCT packet_src(p)) AS sources FROM %1$s GROUP BY 1, 2),
+        vsc AS (SELECT day, scanner, packets, sources FROM mirai_scanners_daily WHERE tbl = %1$L::regclass)
         SELECT 'daily', count(*) FROM ((TABLE rd EXCEPT TABLE vd) UNION ALL (TABLE vd EXCEPT TABLE rd)) x
         UNION ALL
         SELECT 'sources', count(*) FROM ((TABLE rs EXCEPT TABLE vs) UNION ALL (TABLE vs EXCEPT TABLE rs)) x
@@ -88,6 +91,8 @@ BEGIN
         SELECT 'new', count(*) FROM ((TABLE rn EXCEPT TABLE vn) UNION ALL (TABLE vn EXCEPT TABLE rn)) x
         UNION ALL
         SELECT 'countries', count(*) FROM ((TABLE rc EXCEPT TABLE vc) UNION ALL (TABLE vc EXCEPT TABLE rc)) x
+        UNION ALL
+        SELECT 'scanners', count(*) FROM ((TABLE rsc EXCEPT TABLE vsc) UNION ALL (TABLE vsc EXCEPT TABLE rsc)) x
     $q$, t, zone);
 END $$;
 SQL

@@ -267,6 +267,13 @@ is(psql($s1, "SELECT parts FROM mirai_rollup_day WHERE day = '2024-12-15'") . ' 
 is(psql($coord, "SELECT sources FROM mirai_daily WHERE day = '2024-12-15'"), '6002',
 	'a source seen by two sensors counts once');
 same_as_single_server('first loads');
+# the scanner dimension is per sensor: the coordinator's view leaves the fleet table out
+is(psql($coord, "SELECT count(*) FROM mirai_scanners_daily WHERE tbl = 'capture'::regclass"), '0',
+	'mirai_scanners_daily leaves a table with foreign partitions out');
+is(psql($s1, "SELECT count(*) FROM (SELECT (packet_time(p) AT TIME ZONE 'UTC')::date, packet_scanner(p), "
+		  . "count(*), count(DISTINCT packet_src(p)) FROM capture GROUP BY 1, 2 "
+		  . "EXCEPT SELECT day, scanner, packets, sources FROM mirai_scanners_daily WHERE tbl = 'capture'::regclass) x"), '0',
+	"a sensor's own mirai_scanners_daily has its table");
 
 # ---------------------------------------------------------------------
 # The raw count per day runs on the sensors

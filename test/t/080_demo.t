@@ -210,11 +210,18 @@ my $raw_p = sql("SELECT geoip_country(packet_src(p)), count(*) FROM capture WHER
 is_deeply({ map { $_->{country} => $_->{packets} } @{ $m->{countries_by_packets} } },
 	{ map { $_->[0] => $_->[1] } @$raw_p }, 'packets per country (report) = raw');
 
-# charts: two, as PNG, SVG and PDF; the gnuplot script draws them again from
+# the scanner mix: mirai_scanners_daily names Mirai's packets as mirai_daily
+# counts them, and each tool the model's other_scanners writes
+my %mix = map { $_->{scanner} => $_->{packets} } @{ $m->{scanners} || [] };
+is($mix{mirai}, $m->{total_packets}, 'the scanner mix has as many mirai packets as mirai_daily');
+is(join(',', grep { ($mix{$_} // 0) > 0 } qw(zmap masscan nmap unicornscan backscatter)),
+	'zmap,masscan,nmap,unicornscan,backscatter', 'the scanner mix names every tool of the model, and backscatter');
+
+# charts: three, as PNG, SVG and PDF; the gnuplot script draws them again from
 # another directory; the date axis names the year; the countries chart says
 # how many of how many countries it shows
 my @charts = @{ $m->{charts} || [] };
-is(scalar(@charts), 6, 'two charts, each as PNG, SVG and PDF');
+is(scalar(@charts), 9, 'three charts, each as PNG, SVG and PDF');
 my %magic = (png => "\x89PNG\r\n\x1a\n", pdf => '%PDF-', svg => '<?xml');
 for my $f (@charts)
 {

@@ -116,7 +116,8 @@ SQL
 	return $out;
 }
 
-# rows where a view and the same GROUP BY over the table cap differ
+# rows where a view and the same GROUP BY over the table cap differ (the
+# scanner dimension: filled by the update from the rows)
 sub rows_vs_views
 {
 	my ($db) = @_;
@@ -127,9 +128,15 @@ WITH raw AS (SELECT (packet_time(p) AT TIME ZONE 'Asia/Tokyo')::date AS day, pac
               FROM raw GROUP BY 1, 2),
      vs AS (SELECT day, src, packets, first_seen, last_seen, ports FROM mirai_sources WHERE tbl = 'cap'::regclass),
      rd AS (SELECT day, count(*) AS packets, count(DISTINCT src) AS sources FROM raw GROUP BY 1),
-     vd AS (SELECT day, packets, sources FROM mirai_daily WHERE tbl = 'cap'::regclass)
+     vd AS (SELECT day, packets, sources FROM mirai_daily WHERE tbl = 'cap'::regclass),
+     rc AS (SELECT (packet_time(p) AT TIME ZONE 'Asia/Tokyo')::date AS day, packet_scanner(p) AS scanner,
+                   count(*) AS packets, count(DISTINCT packet_src(p)) AS sources FROM cap GROUP BY 1, 2),
+     vc AS (SELECT day, scanner, packets, sources FROM mirai_scanners_daily WHERE tbl = 'cap'::regclass)
 SELECT (SELECT count(*) FROM ((TABLE rs EXCEPT TABLE vs) UNION ALL (TABLE vs EXCEPT TABLE rs)) x)
      + (SELECT count(*) FROM ((TABLE rd EXCEPT TABLE vd) UNION ALL (TABLE vd EXCEPT TABLE rd)) y)
+     + (SELECT count(*) FROM ((TABLE rc EXCEPT TABLE vc) UNION ALL (TABLE vc EXCEPT TABLE rc)) z)
+     + (SELECT count(*) FROM (SELECT 1 FROM cap HAVING count(*) > 0) c
+         WHERE NOT EXISTS (SELECT FROM mirai_scanners_daily WHERE tbl = 'cap'::regclass))
 SQL
 	my $out = `psql -X -A -t -v ON_ERROR_STOP=1 -d $db -c @{[sq($sql)]} 2>&1`;
 	chomp $out;
