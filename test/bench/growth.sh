@@ -29,7 +29,7 @@
 #    statistics on the day expression (the default parallel plan), the
 #    fastest of 3 server times: rows/s.
 # 5. Storage: the packet table (with its indexes: none) and the rollup
-#    tables (after VACUUM FULL: the untracked table's rounds leave none, the
+#    tables, mirai_rollup_* (after VACUUM FULL: the untracked table's rounds leave none, the
 #    tracked table's earlier rounds leave dead rows), bytes per packet.
 # For each scale of BENCH_FLEET_SCALES (default 1; empty: none): fleet.sh at that scale
 # (three sensors of a third each and a coordinator, databases of this
@@ -159,12 +159,13 @@ for scale in $scales; do
 		"$npackets" "$(echo "$pps / 1000000" | bc -l)" "$(echo "($rw - 1) * 100" | bc -l)"
 	rm -f "$work"/*.pcap
 	$P -c "DROP TABLE plain"
-	$P -c "VACUUM FULL mirai_rollup_day" -c "VACUUM FULL mirai_rollup_part" -c "VACUUM FULL mirai_rollup_dict" \
-		-c "VACUUM FULL mirai_rollup_hour" -c "VACUUM ANALYZE tracked" \
+	# the extension's rollup tables, whatever their number
+	rollups="SELECT oid::regclass FROM pg_class WHERE relname LIKE 'mirai\\_rollup\\_%' AND relkind = 'r'"
+	printf '%s\n' "SELECT format('VACUUM FULL %s', r) FROM ($rollups) s(r) \\gexec" | $P
+	$P -c "VACUUM ANALYZE tracked" \
 		-c "CREATE STATISTICS tracked_day ON (packet_time(p)::date) FROM tracked" -c "ANALYZE tracked"
 	$P -A -t -F ' ' -c "SELECT pg_total_relation_size('tracked'),
-		pg_total_relation_size('mirai_rollup_day') + pg_total_relation_size('mirai_rollup_part')
-		+ pg_total_relation_size('mirai_rollup_dict') + pg_total_relation_size('mirai_rollup_hour')" >"$work/sizes.t"
+		(SELECT sum(pg_total_relation_size(r)) FROM ($rollups) s(r))" >"$work/sizes.t"
 	read -r tbytes rbytes <"$work/sizes.t"
 	printf 'storage: packet table %s bytes (%.1f a packet), rollups %s bytes (%.2f a packet); the pcap files %.1f a packet\n' \
 		"$tbytes" "$(echo "$tbytes / $npackets" | bc -l)" "$rbytes" "$(echo "$rbytes / $npackets" | bc -l)" \
