@@ -9,7 +9,7 @@
 #   make asan-check  pg_regress against an ASan/UBSan build of the extension
 #                  (in a private tree too)
 #   make bench     the benchmarks behind README's figures
-#   make bench-scale  the rollup benchmarks at about 100 M packets (long)
+#   make bench-scale  the rollup benchmarks and the growth curve at about 100 M packets (long)
 #
 # This file parses where pg_config is not installed yet: `make test` and
 # `make demo` install the Debian packages first and then run make again.
@@ -151,8 +151,10 @@ bench: deps
 	@$(MAKE) --no-print-directory all install >/dev/null
 	@sh test/bench/run.sh
 
-# the rollup benchmarks at about 100 M packets (54 copies of the study's capture; long)
+# the rollup benchmarks at about 100 M packets (54 copies of the study's capture), and
+# the growth curve at 1, 10 and 100 times the study's size (long)
 bench-scale: deps
 	@$(MAKE) --no-print-directory all install >/dev/null
 	@BENCH_COPIES=54 BENCH_RAW_RUNS=1 sh test/bench/rollup.sh
 	@BENCH_COPIES=54 BENCH_ROUNDS=1 sh test/bench/flat.sh
+	@BENCH_SCALES="1 10 100" BENCH_FLEET_SCALES="1 10" sh test/bench/growth.sh

@@ -35,8 +35,7 @@ db=mirai_flat
 export PGOPTIONS='-c client_min_messages=warning'
 P="psql -X -q -v ON_ERROR_STOP=1 -d $db"
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. "$top/test/bench/common.sh"
 
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 $P -c "CREATE EXTENSION mirai_ext"
@@ -45,21 +44,8 @@ $P -c "SELECT mirai_track('tracked', time_zone => 'Asia/Tokyo')"
 
 echo "== data: $copies cop(y/ies) of the study-shaped capture and a day of $flood sources"
 t0=$(now)
-i=0
-while [ "$i" -lt "$copies" ]; do
-	$P -v tbl=staging -v seed="0.$((42 + i))" -v shift_days=0 -v scale=1 \
-		-f "$top/test/bench/rollup_data.sql" >/dev/null
-	i=$((i + 1))
-done
-$P -c "CREATE INDEX staging_day ON staging (((packet_time(p) AT TIME ZONE 'UTC')::date))"
-$P -c "DO \$\$
-DECLARE d date;
-BEGIN
-  FOR d IN SELECT DISTINCT (packet_time(p) AT TIME ZONE 'UTC')::date FROM staging ORDER BY 1 LOOP
-    EXECUTE format('COPY (SELECT p FROM staging WHERE (packet_time(p) AT TIME ZONE ''UTC'')::date = %L ORDER BY p) TO %L (FORMAT binary)',
-                   d, '$work/study-' || d || '.bin');
-  END LOOP;
-END \$\$"
+study_staging staging "$copies"
+study_day_files staging "$work" study-
 npackets=$($P -A -t -c "SELECT count(*) FROM staging")
 # the flooded day: one Mirai SYN from each of $flood addresses (spread over
 # the IPv4 space, each once), on 2024-12-20 in Tokyo
@@ -109,12 +95,7 @@ $P -A -t -c "SELECT format('rollups: %s day rows, %s parts (largest %s), diction
 	pg_size_pretty(pg_total_relation_size('mirai_rollup_dict')), pg_size_pretty(pg_total_relation_size('tracked')))"
 
 # fastest of 5 server times (planning + execution), ms
-qtime() {
-	{
-		i=0
-		while [ "$i" -lt 5 ]; do echo "EXPLAIN (ANALYZE, TIMING OFF) $1;"; i=$((i + 1)); done
-	} | $P -A -t 2>&1 | awk '/^Planning Time:/ { p = $3 } /^Execution Time:/ { print p + $3 }' | sort -n | head -n 1
-}
+qtime() { server_ms 5 "$1"; }
 
 # a new packet on the flooded day from a new source, each time
 ins() {

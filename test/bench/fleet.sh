@@ -16,6 +16,12 @@
 #    same on the single server, the baseline; then mirai_daily as the first
 #    query of BENCH_RUNS new sessions (postgres_fdw connects to the three
 #    sensors each time).
+# 4. A third of the study loaded into the coordinator's local partition,
+#    beside a plain and a tracked table (BENCH_FLEET_LOAD=0 skips it).
+# BENCH_FLEET_SCALE=10 gives each sensor ten times as much (a third of 10
+# times the study, test/bench/growth.sh); BENCH_FLEET_TSV=FILE also writes
+# the figures there, one line a question: name, fleet's fastest and median
+# ms, the single server's fastest and median ms (and a line "packets N").
 # Runs in a throw-away cluster (pg_virtualenv) unless PGHOST is set.
 set -eu
 
@@ -27,6 +33,8 @@ fi
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${BENCH_RUNS:-15}
+fscale=$(awk "BEGIN { printf \"%.6f\", 0.333333 * ${BENCH_FLEET_SCALE:-1} }")
+tsv=${BENCH_FLEET_TSV:-/dev/null}
 export PGOPTIONS='-c client_min_messages=warning'
 port=$(psql -X -A -t -d postgres -c 'SHOW port')
 host=$(psql -X -A -t -d postgres -c "SELECT coalesce(nullif(split_part(current_setting('unix_socket_directories'), ',', 1), ''), 'localhost')")
@@ -40,7 +48,7 @@ for d in fleet_s1 fleet_s2 fleet_s3 fleet_single fleet_coord; do
 	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d" -c "CREATE DATABASE $d"
 done
 
-echo "== data: three sensors, a third of the study-shaped capture each"
+echo "== data: three sensors, a third of the study-shaped capture each (rollup_data.sql at scale $fscale)"
 $P -d fleet_single -c "CREATE EXTENSION mirai_ext" \
 	-c "CREATE TABLE capture (sensor text, p packet)" \
 	-c "SELECT mirai_track('capture', time_zone => 'Asia/Tokyo')" >/dev/null
@@ -51,7 +59,7 @@ for s in s1 s2 s3; do
 		-c "CREATE TABLE capture (sensor text DEFAULT '$s', p packet)" \
 		-c "SELECT mirai_track('capture', time_zone => 'Asia/Tokyo')" \
 		-c "CREATE TABLE staging (p packet)" >/dev/null
-	$P -d $db -v tbl=staging -v seed="0.$((42 + i))" -v shift_days=0 -v scale=0.333333 \
+	$P -d $db -v tbl=staging -v seed="0.$((42 + i))" -v shift_days=0 -v scale="$fscale" \
 		-f "$top/test/bench/rollup_data.sql" >/dev/null
 	$P -d $db -c "INSERT INTO capture (p) SELECT p FROM staging ORDER BY p"
 	$P -d $db -c "COPY (SELECT p FROM staging ORDER BY p) TO STDOUT (FORMAT binary)" |
@@ -88,6 +96,7 @@ for v in mirai_daily mirai_countries mirai_new_sources; do
 done
 $P -d fleet_coord -A -t -c "SELECT format('fleet: %s Mirai packets, %s (day, source) pairs over %s days; the views equal the single server''s',
 	sum(packets), sum(sources), count(*)) FROM mirai_daily"
+printf 'packets\t%s\n' "$($P -d fleet_single -A -t -c "SELECT count(*) FROM capture")" >"$tsv"
 
 # the times of $runs runs of a query in one session, ms (psql \timing)
 qtimes() {
@@ -119,6 +128,8 @@ ask() {
 	qtimes fleet_single "$2" >"$work.s"
 	f=$(median <"$work.f")
 	s=$(median <"$work.s")
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$(sort -n "$work.f" | head -n 1)" "$f" \
+		"$(sort -n "$work.s" | head -n 1)" "$s" >>"$tsv"
 	printf '%-58s %9.2f %9.2f %9.2f %9.2f %6.1fx\n' "$1" "$f" "$(sort -n "$work.f" | head -n 1)" \
 		"$s" "$(sort -n "$work.s" | head -n 1)" "$(echo "$f / $s" | bc -l)"
 }
@@ -140,33 +151,36 @@ ask "raw Mirai count per Tokyo day (fleet: pushed down; median of 3)" "$raw"
 
 # loading the coordinator's local partition: row triggers, against the
 # statement triggers of a table without foreign partitions
-echo "== a third of the study loaded into the coordinator, one INSERT ... SELECT each, s (best of 3)"
-$P -d fleet_coord -c "CREATE TABLE capture_hq PARTITION OF capture (sensor DEFAULT 'hq') FOR VALUES IN ('hq')" \
-	-c "SELECT mirai_rebuild('capture')" \
-	-c "CREATE TABLE staging (p packet)" -c "CREATE TABLE plain (sensor text, p packet)" \
-	-c "CREATE TABLE tracked (sensor text, p packet)" -c "SELECT mirai_track('tracked', time_zone => 'Asia/Tokyo')" >/dev/null
-$P -d fleet_coord -v tbl=staging -v seed=0.46 -v shift_days=0 -v scale=0.333333 \
-	-f "$top/test/bench/rollup_data.sql" >/dev/null
-# the time of loading the staging rows into $1, in a transaction rolled
-# back (a TRUNCATE of the fleet table would empty the sensors' tables too)
-loadtime() {
-	best=
-	for r in 1 2 3; do
-		t=$(printf '%s\n' 'CHECKPOINT;' 'BEGIN;' '\timing on' "INSERT INTO $1 SELECT 'hq', p FROM staging;" \
-			'\timing off' 'ROLLBACK;' | $P -d fleet_coord 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
-		best=$(printf '%s\n%s\n' "$t" "${best:-$t}" | sort -n | head -n 1)
-	done
-	echo "$best / 1000" | bc -l
-}
-tp=$(loadtime plain)
-tt=$(loadtime tracked)
-tf=$(loadtime capture)
-printf 'untracked table %.2f s; tracked table (statement triggers) %.2f s, %+.0f%%; the local partition of the tracked fleet table (row triggers) %.2f s, %+.0f%%\n' \
-	"$tp" "$tt" "$(echo "($tt / $tp - 1) * 100" | bc -l)" "$tf" "$(echo "($tf / $tp - 1) * 100" | bc -l)"
-$P -d fleet_coord -c "INSERT INTO tracked SELECT 'hq', p FROM staging" -c "INSERT INTO capture SELECT 'hq', p FROM staging"
-a=$($P -d fleet_coord -A -t -c "SELECT sum(packets) FROM mirai_daily WHERE tbl = 'tracked'::regclass")
-b=$($P -d fleet_coord -A -t -c "SELECT sum(packets) FROM mirai_daily WHERE tbl = 'capture'::regclass")
-[ "$b" = "$((a + 1473545))" ] || { echo "the local partition's rows are not counted: $b, expected $a + 1473545" >&2; exit 1; }
+if [ "${BENCH_FLEET_LOAD:-1}" = 1 ]; then
+	echo "== a third of the study loaded into the coordinator, one INSERT ... SELECT each, s (best of 3)"
+	$P -d fleet_coord -c "CREATE TABLE capture_hq PARTITION OF capture (sensor DEFAULT 'hq') FOR VALUES IN ('hq')" \
+		-c "SELECT mirai_rebuild('capture')" \
+		-c "CREATE TABLE staging (p packet)" -c "CREATE TABLE plain (sensor text, p packet)" \
+		-c "CREATE TABLE tracked (sensor text, p packet)" -c "SELECT mirai_track('tracked', time_zone => 'Asia/Tokyo')" >/dev/null
+	$P -d fleet_coord -v tbl=staging -v seed=0.46 -v shift_days=0 -v scale=0.333333 \
+		-f "$top/test/bench/rollup_data.sql" >/dev/null
+	# the time of loading the staging rows into $1, in a transaction rolled
+	# back (a TRUNCATE of the fleet table would empty the sensors' tables too)
+	loadtime() {
+		best=
+		for r in 1 2 3; do
+			t=$(printf '%s\n' 'CHECKPOINT;' 'BEGIN;' '\timing on' "INSERT INTO $1 SELECT 'hq', p FROM staging;" \
+				'\timing off' 'ROLLBACK;' | $P -d fleet_coord 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+			best=$(printf '%s\n%s\n' "$t" "${best:-$t}" | sort -n | head -n 1)
+		done
+		echo "$best / 1000" | bc -l
+	}
+	before=$($P -d fleet_coord -A -t -c "SELECT sum(packets) FROM mirai_daily WHERE tbl = 'capture'::regclass")
+	tp=$(loadtime plain)
+	tt=$(loadtime tracked)
+	tf=$(loadtime capture)
+	printf 'untracked table %.2f s; tracked table (statement triggers) %.2f s, %+.0f%%; the local partition of the tracked fleet table (row triggers) %.2f s, %+.0f%%\n' \
+		"$tp" "$tt" "$(echo "($tt / $tp - 1) * 100" | bc -l)" "$tf" "$(echo "($tf / $tp - 1) * 100" | bc -l)"
+	$P -d fleet_coord -c "INSERT INTO tracked SELECT 'hq', p FROM staging" -c "INSERT INTO capture SELECT 'hq', p FROM staging"
+	a=$($P -d fleet_coord -A -t -c "SELECT sum(packets) FROM mirai_daily WHERE tbl = 'tracked'::regclass")
+	b=$($P -d fleet_coord -A -t -c "SELECT sum(packets) FROM mirai_daily WHERE tbl = 'capture'::regclass")
+	[ "$b" = "$((a + before))" ] || { echo "the local partition's rows are not counted: $b, expected $a + $before" >&2; exit 1; }
+fi
 
 for d in fleet_coord fleet_s1 fleet_s2 fleet_s3 fleet_single; do
 	psql -X -q -d postgres -c "DROP DATABASE $d"

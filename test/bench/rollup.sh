@@ -38,8 +38,7 @@ db=mirai_bench
 export PGOPTIONS='-c client_min_messages=warning'
 P="psql -X -q -v ON_ERROR_STOP=1 -d $db"
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. "$top/test/bench/common.sh"
 
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 $P -c "CREATE EXTENSION mirai_ext"
@@ -48,24 +47,9 @@ $P -c "SELECT mirai_track('tracked', time_zone => 'Asia/Tokyo')"
 
 echo "== data: $copies cop(y/ies) of the study-shaped capture"
 t0=$(now)
-i=0
-while [ "$i" -lt "$copies" ]; do
-	$P -v tbl=staging -v seed="0.$((42 + i))" -v shift_days=0 -v scale=1 \
-		-f "$top/test/bench/rollup_data.sql" >/dev/null
-	i=$((i + 1))
-done
+study_staging staging "$copies"
 echo "generated, $(echo "$(now) - $t0" | bc | cut -d. -f1) s; writing one file per UTC day"
-# an index on the UTC day: one scan of the staging table per file would
-# read 93 times 100 M rows at the large scale
-$P -c "CREATE INDEX staging_day ON staging (((packet_time(p) AT TIME ZONE 'UTC')::date))"
-$P -c "DO \$\$
-DECLARE d date;
-BEGIN
-  FOR d IN SELECT DISTINCT (packet_time(p) AT TIME ZONE 'UTC')::date FROM staging ORDER BY 1 LOOP
-    EXECUTE format('COPY (SELECT p FROM staging WHERE (packet_time(p) AT TIME ZONE ''UTC'')::date = %L ORDER BY p) TO %L (FORMAT binary)',
-                   d, '$work/' || d || '.bin');
-  END LOOP;
-END \$\$"
+study_day_files staging "$work" ""
 npackets=$($P -A -t -c "SELECT count(*) FROM staging")
 nmirai=$($P -A -t -c "SELECT count(*) FROM staging WHERE is_mirai(p)")
 nfiles=$(ls "$work"/*.bin | wc -l)
