@@ -109,6 +109,7 @@ extern void mx_error_where(const mx_error *err, bool with_values, char *out,
 #define MX_LINKTYPE_PPP_HDLC	50	/* PPP in HDLC-like framing, or Cisco's */
 #define MX_LINKTYPE_RAW			101
 #define MX_LINKTYPE_C_HDLC		104 /* Cisco HDLC */
+#define MX_LINKTYPE_FRELAY		107 /* Frame Relay */
 #define MX_LINKTYPE_IEEE802_11	105 /* 802.11 */
 #define MX_LINKTYPE_LOOP		108
 #define MX_LINKTYPE_LINUX_SLL	113
@@ -119,6 +120,7 @@ extern void mx_error_where(const mx_error *err, bool with_values, char *out,
 #define MX_LINKTYPE_IPV4		228
 #define MX_LINKTYPE_IPV6		229
 #define MX_LINKTYPE_NFLOG		239 /* Linux netfilter log */
+#define MX_LINKTYPE_IPOIB		242 /* IP over InfiniBand */
 #define MX_LINKTYPE_PKTAP		258 /* Apple PKTAP */
 #define MX_LINKTYPE_LINUX_SLL2	276
 

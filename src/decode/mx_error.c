@@ -78,6 +78,8 @@ mx_linktype_name(uint32_t linktype)
 			return "PPP_SERIAL";
 		case MX_LINKTYPE_C_HDLC:
 			return "C_HDLC";
+		case MX_LINKTYPE_FRELAY:
+			return "FRELAY";
 		case MX_LINKTYPE_IEEE802_11:
 			return "IEEE802_11";
 		case MX_LINKTYPE_RADIOTAP:
@@ -90,6 +92,8 @@ mx_linktype_name(uint32_t linktype)
 			return "IPNET";
 		case MX_LINKTYPE_NFLOG:
 			return "NFLOG";
+		case MX_LINKTYPE_IPOIB:
+			return "IPOIB";
 		case MX_LINKTYPE_PKTAP:
 			return "PKTAP";
 	}

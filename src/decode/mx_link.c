@@ -41,6 +41,13 @@
  *						or Cisco HDLC when the first byte is 0x0f or 0x8f
  *	C_HDLC (104)		print-chdlc.c: address, control, an Ethernet type;
  *						SLARP (0x8035) and CDP (0x2000) are control frames
+ *	FRELAY (107)		print-fr.c fr_print, RFC 2427: a Q.922 address of 2
+ *						to 4 bytes (its last byte has the EA bit, 0x01), then
+ *						control 0x03 (UI), an optional pad 0x00 and an NLPID:
+ *						0xcc IPv4, 0x8e IPv6, 0x80 SNAP (OUI and Ethernet
+ *						type), 0x08 Q.933 signalling (control); or, on a
+ *						DLCI other than 0, Cisco's framing: a control byte
+ *						other than 0x03 starts an Ethernet type
  *	FDDI (10)			print-fddi.c: frame control, destination, source (13
  *						bytes); asynchronous LLC frames (0x50-0x5f) carry LLC,
  *						SMT (0x40-0x4f) and MAC frames (0xc0-0xcf) are control
@@ -74,6 +81,9 @@
  *						TLVs whose length and type are in the capturing
  *						host's byte order, the file's (libpcap swaps them with
  *						the file); the payload TLV (9) holds the packet
+ *	IPOIB (242)			print-ipoib.c: 44 bytes, the Ethernet type at byte
+ *						40 (RFC 4391's 4-byte header, type and reserved,
+ *						behind 40 bytes of addresses)
  *
  * Ethernet types (and the LLC / SNAP that leads to them):
  *	0x8100, 0x88a8, 0x9100	VLAN tags, any number; vlan = the outermost VID
@@ -85,6 +95,11 @@
  *	0x88e7				802.1ah PBB: a 4-byte I-TAG, the customer's
  *						addresses, the customer's type
  *	0x8926				VN-Tag: 4 bytes, then a type
+ *	0xd28b				Arista's vendor type (print-arista.c): subtype
+ *						0x0001 (a time stamp), time scale, a format and
+ *						hardware byte whose high nibble says a 64-bit (1) or
+ *						48-bit (2) time stamp, the time stamp, then a type;
+ *						other subtypes and formats are other
  *	802.2 LLC			print-llc.c: a UI frame to SAP 0xaa with SNAP's OUI
  *						0 or 0x0000f8 (802.1H) carries an Ethernet type, one
  *						to SAP 0x06 IPv4 (RFC 948); others are "llc"
@@ -110,6 +125,7 @@
 #define ETHERTYPE_MPLS_MULTI 0x8848
 #define ETHERTYPE_PBB		0x88e7
 #define ETHERTYPE_VNTAG		0x8926
+#define ETHERTYPE_ARISTA	0xd28b
 #define ETHERTYPE_JUMBO		0x8870	/* 802.2 LLC in a jumbo frame */
 
 /* What the next step reads. */
@@ -189,6 +205,49 @@ has(const walk *w, uint32_t off, uint32_t len)
 }
 
 /*
+ * Arista's vendor header at off, after its Ethernet type (print-arista.c
+ * arista_ethertype_print): subtype, then for a time stamp (subtype 1) the
+ * time scale, a byte whose high nibble is the format (1: 32 bits of
+ * seconds and 32 of nanoseconds; 2: 16 and 32), the time stamp, and the
+ * Ethernet type of what follows.
+ */
+static void
+arista(walk *w, uint32_t off)
+{
+	const uint8_t *d = w->l->d + off;
+	uint32_t	len;
+
+	if (!has(w, off, 4))
+	{
+		ends(w);
+		return;
+	}
+	if (mx_be16(d) != 0x0001)
+	{
+		skip(w, MX_SKIP_OTHER);
+		return;
+	}
+	switch (d[3] >> 4)
+	{
+		case 1:
+			len = 4 + 8;
+			break;
+		case 2:
+			len = 4 + 6;
+			break;
+		default:
+			skip(w, MX_SKIP_OTHER);
+			return;
+	}
+	if (!has(w, off, len + 2))
+	{
+		ends(w);
+		return;
+	}
+	next(w, STEP_ETHERTYPE, mx_be16(d + len), off + len + 2);
+}
+
+/*
  * Any VLAN tags at off (type already read), then the payload by its type.
  * There is no limit on the number of tags, as in tcpdump: each takes 4
  * bytes of the frame, so the loop ends within caplen / 4 steps, and a frame
@@ -262,6 +321,9 @@ ethertype(walk *w)
 			if (!has(w, off, 6))
 				break;
 			next(w, STEP_ETHERTYPE, mx_be16(l->d + off + 4), off + 6);
+			return;
+		case ETHERTYPE_ARISTA:
+			arista(w, off);
 			return;
 		case ETHERTYPE_JUMBO:
 			next(w, STEP_LLC, 0, off);
@@ -810,6 +872,94 @@ nflog(walk *w)
 	skip(w, MX_SKIP_OTHER);
 }
 
+/*
+ * Frame Relay (print-fr.c parse_q922_header and fr_print; RFC 2427 and
+ * Q.922): see the header comment.  The DLCI matters only as zero or not:
+ * tcpdump reads Cisco's framing on DLCIs other than 0 alone.
+ */
+static void
+frelay(walk *w)
+{
+	const uint8_t *d = w->l->d + w->off;
+	uint32_t	alen;
+	uint32_t	at;
+	bool		dlci;
+
+	if (!has(w, w->off, 2))
+	{
+		ends(w);
+		return;
+	}
+	if (d[0] & 0x01)
+	{
+		skip(w, MX_SKIP_OTHER);	/* an address of one byte: invalid */
+		return;
+	}
+	dlci = (d[0] & 0xfc) != 0 || (d[1] & 0xf0) != 0;
+	alen = 2;
+	if ((d[1] & 0x01) == 0)
+	{
+		/* a 3- or 4-byte address: the last holds the EA bit */
+		if (!has(w, w->off, 4))
+		{
+			ends(w);
+			return;
+		}
+		alen = (d[2] & 0x01) ? 3 : 4;
+		if (alen == 4 && (d[3] & 0x01) == 0)
+		{
+			skip(w, MX_SKIP_OTHER);	/* longer than 4 bytes */
+			return;
+		}
+		if (alen == 4)
+			dlci = dlci || (d[2] & 0xfe) != 0 || (d[3] & 0xfc) != 0;
+		else
+			dlci = dlci || (d[2] & 0xfc) != 0;
+	}
+	if (!has(w, w->off, alen + 2))
+	{
+		ends(w);
+		return;
+	}
+	if (d[alen] != 0x03 && dlci)
+	{
+		/* Cisco's framing: an Ethernet type after the address */
+		next(w, STEP_ETHERTYPE, mx_be16(d + alen), w->off + alen + 2);
+		return;
+	}
+	at = d[alen + 1] == 0x00 ? alen + 2 : alen + 1;	/* a pad byte */
+	if (!has(w, w->off, at + 1))
+	{
+		ends(w);
+		return;
+	}
+	switch (d[at])
+	{
+		case 0xcc:
+			found(w, 4, w->off + at + 1);
+			return;
+		case 0x8e:
+			found(w, 6, w->off + at + 1);
+			return;
+		case 0x08:
+			skip(w, MX_SKIP_CONTROL);	/* Q.933 signalling */
+			return;
+		case 0x80:
+			/* SNAP: an OUI, and for OUI 0 an Ethernet type */
+			if (!has(w, w->off, at + 6))
+			{
+				ends(w);
+				return;
+			}
+			if (d[at + 1] == 0 && d[at + 2] == 0 && d[at + 3] == 0)
+				next(w, STEP_ETHERTYPE, mx_be16(d + at + 4), w->off + at + 6);
+			else
+				skip(w, MX_SKIP_OTHER);
+			return;
+	}
+	skip(w, MX_SKIP_OTHER);
+}
+
 /* IP by its version nibble, for link types that carry bare IP. */
 static void
 raw(walk *w)
@@ -931,6 +1081,9 @@ linktype(walk *w)
 		case MX_LINKTYPE_C_HDLC:
 			next(w, STEP_CHDLC, 0, off);
 			return;
+		case MX_LINKTYPE_FRELAY:
+			frelay(w);
+			return;
 		case MX_LINKTYPE_FDDI:
 			if (!has(w, off, 13))
 				break;
@@ -985,6 +1138,11 @@ linktype(walk *w)
 			return;
 		case MX_LINKTYPE_NFLOG:
 			nflog(w);
+			return;
+		case MX_LINKTYPE_IPOIB:
+			if (!has(w, off, 44))
+				break;
+			next(w, STEP_ETHERTYPE, mx_be16(d + 40), off + 44);
 			return;
 		default:
 			skip(w, MX_SKIP_LINKTYPE);
