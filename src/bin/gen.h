@@ -120,6 +120,7 @@ typedef enum
 	L2_PPP,						/* 9: PPP, address and control optional */
 	L2_PPP_HDLC,				/* 50: PPP in HDLC-like framing, or Cisco's */
 	L2_CHDLC,					/* 104: Cisco HDLC */
+	L2_FRELAY,					/* 107: Frame Relay */
 	L2_FDDI,					/* 10: FDDI, 802.2 LLC / SNAP */
 	L2_ARCNET_BSD,				/* 7: ARCNET, BSD header */
 	L2_ARCNET_LINUX,			/* 129: ARCNET, Linux header */
@@ -129,6 +130,7 @@ typedef enum
 	L2_PKTAP,					/* 258: Apple PKTAP, then Ethernet (or loopback) */
 	L2_IPNET,					/* 226: Solaris ipnet */
 	L2_NFLOG,					/* 239: Linux NFLOG */
+	L2_IPOIB,					/* 242: IP over InfiniBand */
 	L2_UNKNOWN
 } L2Kind;
 
@@ -162,6 +164,7 @@ typedef struct Options
 	uint32_t	pbb_isid;
 	int			has_vntag;
 	uint16_t	vntag_vif;
+	int			has_arista;		/* Arista's time-stamp header */
 	int			link_variants;	/* vary the framing beyond libpcap's filters */
 	uint16_t	qinq_outer;
 	uint16_t	qinq_inner;

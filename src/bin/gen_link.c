@@ -2,8 +2,8 @@
  *
  * gen_link.c
  *	  mirai_gen's link-layer framing: one encoder per link type, and the
- *	  encapsulations inside Ethernet (VN-Tag, VLAN tags, 802.1ah PBB, PPPoE
- *	  sessions, MPLS label stacks).
+ *	  encapsulations inside Ethernet (Arista's time stamp, VN-Tag, VLAN
+ *	  tags, 802.1ah PBB, PPPoE sessions, MPLS label stacks).
  *
  * A Packet (gen_traffic.c) is an IP packet, an ARP, STP or LLDP frame's
  * payload, or PK_CTRL: a link's own control frame, which the link type's
@@ -19,7 +19,8 @@
  * framing in PPP_HDLC; ARCNET's RFC 1051 and exception headers; 802.11
  * +HTC and CF-Ack data frames, bridge-tunnel and RFC 948 LLC, radiotap's
  * data padding; PPI and PKTAP around other link types; more NFLOG TLVs;
- * MPLS's explicit null labels and multicast type.
+ * MPLS's explicit null labels and multicast type; Frame Relay's Cisco
+ * framing and IP behind SNAP.
  *
  * The headers follow libpcap's pcap/dlt.h and the linktypes pages of
  * tcpdump.org; tcpdump's and Wireshark's dissectors read every variant.
@@ -44,6 +45,7 @@ const LinkTypeDef linktypes[] = {
 	{"ppp", 9, L2_PPP},
 	{"ppp-hdlc", 50, L2_PPP_HDLC},
 	{"chdlc", 104, L2_CHDLC},
+	{"frelay", 107, L2_FRELAY},
 	{"fddi", 10, L2_FDDI},
 	{"arcnet-bsd", 7, L2_ARCNET_BSD},
 	{"arcnet", 129, L2_ARCNET_LINUX},
@@ -53,6 +55,7 @@ const LinkTypeDef linktypes[] = {
 	{"pktap", 258, L2_PKTAP},
 	{"ipnet", 226, L2_IPNET},
 	{"nflog", 239, L2_NFLOG},
+	{"ipoib", 242, L2_IPOIB},
 	{"unknown", 147, L2_UNKNOWN}
 };
 
@@ -64,6 +67,7 @@ const int	nlinktypes = (int) (sizeof(linktypes) / sizeof(linktypes[0]));
 #define ETH_MPLS		0x8847
 #define ETH_PBB			0x88e7
 #define ETH_VNTAG		0x8926
+#define ETH_ARISTA		0xd28b
 #define PPP_IP			0x0021
 #define PPP_IPV6		0x0057
 #define PPP_MPLS		0x0281
@@ -830,11 +834,107 @@ nflog_frame(const Options *o, const Packet *pk, uint64_t recno, int big,
 }
 
 /*
- * Ethernet with any of the encapsulations: VN-Tag after the addresses,
- * then --vlan / --qinq's tags, then 802.1ah's I-TAG and the customer's
- * addresses (the tags are the backbone's), then a PPPoE session header and
- * PPP's protocol (an LCP echo or a PPPoE discovery frame for PK_CTRL),
- * then --mpls's labels before an IP packet.
+ * Frame Relay (RFC 2427): a 2-byte Q.922 address (DLCI 100 to 103, the EA
+ * bit in the second byte), control 0x03 (UI) and the NLPID of IPv4 (0xcc)
+ * or IPv6 (0x8e); ARP behind SNAP (control, a pad byte, NLPID 0x80, OUI 0,
+ * the Ethernet type).  With --link-variants, IP packets of every third
+ * record in Cisco's framing (an Ethernet type after the address) and of
+ * the next behind SNAP.
+ */
+static size_t
+frelay_frame(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
+{
+	uint16_t	dlci = (uint16_t) (100 + recno % 4);
+	int			v = o->link_variants && is_ip(pk) ? (int) (recno % 3) : 0;
+	size_t		n = 2;
+
+	f[0] = (uint8_t) ((dlci >> 4) << 2);
+	f[1] = (uint8_t) (((dlci & 0x0F) << 4) | 0x01);
+	if (v == 1)
+	{
+		put_be16(f + n, packet_ethertype(pk));
+		n += 2;
+	}
+	else if (v == 2 || !is_ip(pk))
+	{
+		f[n++] = 0x03;
+		f[n++] = 0x00;			/* pad */
+		f[n++] = 0x80;			/* SNAP: OUI, Ethernet type */
+		f[n++] = 0;
+		f[n++] = 0;
+		f[n++] = 0;
+		put_be16(f + n, packet_ethertype(pk));
+		n += 2;
+	}
+	else
+	{
+		f[n++] = 0x03;
+		f[n++] = pk->kind == PK_IP6 ? 0x8E : 0xCC;
+	}
+	memcpy(f + n, pk->l3, pk->len);
+	return n + pk->len;
+}
+
+/*
+ * IP over InfiniBand as tcpdump's print-ipoib.c reads it: 44 bytes, 40 of
+ * addresses (20 of the source, zero here; the destination's flags and
+ * queue pair number, and its GID), then RFC 4391's 4-byte header: the
+ * Ethernet type, 2 reserved.
+ */
+static size_t
+ipoib_frame(const Packet *pk, uint8_t *f)
+{
+	memset(f, 0, 44);
+	f[20] = 0x80;
+	f[21] = 0x00;
+	f[22] = 0x05;
+	f[23] = pk->dst_mac[5];		/* queue pair number */
+	f[24] = 0xFE;				/* GID: fe80::, an interface id */
+	f[25] = 0x80;
+	memcpy(f + 34, pk->dst_mac, 6);
+	put_be16(f + 40, packet_ethertype(pk));
+	memcpy(f + 44, pk->l3, pk->len);
+	return 44 + pk->len;
+}
+
+/*
+ * Arista's time-stamp header (tcpdump's print-arista.c): its Ethernet
+ * type, subtype 1, the time scale (TAI 0, UTC 1), the format (high nibble:
+ * 1 a 64-bit time stamp, seconds and nanoseconds; 2 a 48-bit one, 16 bits
+ * of seconds) and hardware (low nibble, 0), the time stamp.  Scale and
+ * format turn with the record; returns the length.
+ */
+static size_t
+arista_header(uint64_t recno, uint8_t *f)
+{
+	uint32_t	sec = (uint32_t) (1734134400 + recno);
+	uint32_t	nsec = (uint32_t) ((recno * 7919u) % 1000000000u);
+	size_t		n = 6;
+
+	put_be16(f, ETH_ARISTA);
+	put_be16(f + 2, 0x0001);
+	f[4] = (uint8_t) (recno % 2);
+	f[5] = recno % 4 < 2 ? 0x10 : 0x20;
+	if (f[5] == 0x10)
+	{
+		put_be32(f + n, sec);
+		n += 4;
+	}
+	else
+	{
+		put_be16(f + n, (uint16_t) sec);
+		n += 2;
+	}
+	put_be32(f + n, nsec);
+	return n + 4;
+}
+
+/*
+ * Ethernet with any of the encapsulations: Arista's time stamp after the
+ * addresses, then VN-Tag, then --vlan / --qinq's tags, then 802.1ah's
+ * I-TAG and the customer's addresses (the tags are the backbone's), then a
+ * PPPoE session header and PPP's protocol (an LCP echo or a PPPoE
+ * discovery frame for PK_CTRL), then --mpls's labels before an IP packet.
  */
 static size_t
 ether_encap(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
@@ -845,6 +945,8 @@ ether_encap(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
 	memcpy(f, o->has_pbb ? backbone_dst : pk->dst_mac, 6);
 	memcpy(f + 6, o->has_pbb ? backbone_src : pk->src_mac, 6);
 	n = 12;
+	if (o->has_arista)
+		n += arista_header(recno, f + n);
 	if (o->has_vntag)
 	{
 		put_be16(f + n, ETH_VNTAG);
@@ -949,7 +1051,8 @@ encap(const Options *o, L2Kind l2, uint32_t ifindex, const Packet *pk,
 	{
 		case L2_ETHER:
 		case L2_UNKNOWN:
-			if (o->has_pppoe || o->nmpls > 0 || o->has_pbb || o->has_vntag)
+			if (o->has_pppoe || o->nmpls > 0 || o->has_pbb || o->has_vntag ||
+				o->has_arista)
 				return ether_encap(o, pk, recno, f);
 			memcpy(f, pk->dst_mac, 6);
 			memcpy(f + 6, pk->src_mac, 6);
@@ -1013,6 +1116,8 @@ encap(const Options *o, L2Kind l2, uint32_t ifindex, const Packet *pk,
 			return ppp_frame(o, pk, recno, PPPF_STD, f);
 		case L2_CHDLC:
 			return chdlc_frame(o, pk, recno, f);
+		case L2_FRELAY:
+			return frelay_frame(o, pk, recno, f);
 		case L2_FDDI:
 			return fddi_frame(o, pk, recno, f);
 		case L2_ARCNET_BSD:
@@ -1031,6 +1136,8 @@ encap(const Options *o, L2Kind l2, uint32_t ifindex, const Packet *pk,
 			return ipnet_frame(pk, f);
 		case L2_NFLOG:
 			return nflog_frame(o, pk, recno, big, f);
+		case L2_IPOIB:
+			return ipoib_frame(pk, f);
 	}
 	memcpy(f + n, pk->l3, pk->len);
 	return n + pk->len;

@@ -632,7 +632,8 @@ gen_ctrl(Gen *g, Packet *pk)
  * ARP request for the honeypot, an STP BPDU or LLDP (always these draws,
  * so that those files stay as they were).  On the other link types, what
  * each can carry: link control frames (PPP, Cisco HDLC), those or the
- * three above (FDDI, 802.11, PPPoE sessions), ARP alone (ARCNET, NFLOG),
+ * three above (FDDI, 802.11, PPPoE sessions), ARP alone (ARCNET, NFLOG,
+ * Frame Relay, IPoIB),
  * the three above (PKTAP, which wraps Ethernet).
  */
 void
@@ -651,6 +652,8 @@ gen_non_ip(Gen *g, L2Kind l2, Packet *pk)
 		case L2_ARCNET_BSD:
 		case L2_ARCNET_LINUX:
 		case L2_NFLOG:
+		case L2_FRELAY:
+		case L2_IPOIB:
 			gen_arp(g, pk);
 			return;
 		case L2_FDDI:

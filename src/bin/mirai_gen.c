@@ -191,6 +191,7 @@ enum
 	OPT_MPLS,
 	OPT_PBB,
 	OPT_VNTAG,
+	OPT_ARISTA,
 	OPT_LINK_VARIANTS,
 	OPT_SNAPLEN,
 	OPT_START,
@@ -239,6 +240,7 @@ static const OptDef optdefs[] = {
 	{"mpls", 0, 1, OPT_MPLS},
 	{"pbb", 0, 1, OPT_PBB},
 	{"vntag", 0, 1, OPT_VNTAG},
+	{"arista", 0, 0, OPT_ARISTA},
 	{"link-variants", 0, 0, OPT_LINK_VARIANTS},
 	{"snaplen", 0, 1, OPT_SNAPLEN},
 	{"start", 0, 1, OPT_START},
@@ -281,14 +283,15 @@ usage(void)
 		   "      --gzip-level N     deflate level 0-9 (default 6; implies --gzip)\n"
 		   "      --byte-order B     little | big | mixed (pcapng sections alternate)\n"
 		   "  -l, --linktype LIST    ether,sll,sll2,raw,raw12,raw14,ipv4,ipv6,null,loop,\n"
-		   "                         ppp,ppp-hdlc,chdlc,fddi,arcnet,arcnet-bsd,wlan,radiotap,\n"
-		   "                         ppi,pktap,ipnet,nflog,unknown\n"
+		   "                         ppp,ppp-hdlc,chdlc,frelay,fddi,arcnet,arcnet-bsd,wlan,\n"
+		   "                         radiotap,ppi,pktap,ipnet,nflog,ipoib,unknown\n"
 		   "      --vlan ID          one 802.1Q tag on Ethernet frames\n"
 		   "      --qinq OUTER,INNER 802.1ad + 802.1Q tags on Ethernet frames\n"
 		   "      --pppoe SESSION    IP in PPPoE sessions on Ethernet (with discovery and LCP)\n"
 		   "      --mpls L1[,L2...]  IP behind an MPLS label stack (Ethernet, PPP, Cisco HDLC)\n"
 		   "      --pbb ISID         802.1ah: Ethernet frames inside a backbone frame\n"
 		   "      --vntag VIF        a VN-Tag on Ethernet frames\n"
+		   "      --arista           Arista's time-stamp header on Ethernet frames\n"
 		   "      --link-variants    also the framings libpcap's filters do not follow\n"
 		   "                         (PPP compression and octet stuffing, ...)\n"
 		   "      --snaplen N        snapshot length (default 65535)\n"
@@ -536,6 +539,9 @@ apply_option(Options *o, const OptDef *d, const char *arg)
 		case OPT_VNTAG:
 			o->has_vntag = 1;
 			o->vntag_vif = (uint16_t) parse_u64("--vntag", arg, 0, 16383);
+			break;
+		case OPT_ARISTA:
+			o->has_arista = 1;
 			break;
 		case OPT_LINK_VARIANTS:
 			o->link_variants = 1;
@@ -800,8 +806,8 @@ validate(const Options *o)
 		die(EXIT_USAGE, "--vlan and --qinq are mutually exclusive");
 	if ((o->has_vlan || o->has_qinq) && !has_ether)
 		die(EXIT_USAGE, "--vlan and --qinq need an Ethernet link type (ether)");
-	if ((o->has_pppoe || o->has_pbb || o->has_vntag) && !has_ether)
-		die(EXIT_USAGE, "--pppoe, --pbb and --vntag need an Ethernet link type (ether)");
+	if ((o->has_pppoe || o->has_pbb || o->has_vntag || o->has_arista) && !has_ether)
+		die(EXIT_USAGE, "--pppoe, --pbb, --vntag and --arista need an Ethernet link type (ether)");
 	if (o->nmpls > 0)
 	{
 		int			has_mpls_link = 0;
