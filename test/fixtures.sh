@@ -97,6 +97,8 @@ l ppp.pcap -l ppp
 l ppp_variants.pcap -l ppp --link-variants
 l ppp_hdlc.pcap -l ppp-hdlc
 l chdlc.pcap -l chdlc
+l frelay.pcap -l frelay
+l frelay_variants.pcap -l frelay --link-variants
 l fddi.pcap -l fddi
 l arcnet.pcap -l arcnet
 l arcnet_bsd.pcap -l arcnet-bsd
@@ -107,12 +109,14 @@ l pktap.pcap -l pktap
 l ipnet.pcap -l ipnet
 l nflog.pcap -l nflog
 l nflog_be.pcap -l nflog --byte-order big
+l ipoib.pcap -l ipoib
 l pppoe.pcap -l ether --pppoe 4660
 l pppoe_qinq.pcap -l ether --pppoe 4660 --qinq 100,200
 l mpls.pcap -l ether --mpls 1000,2000
 l mpls_ppp.pcap -l ppp --mpls 17
 l pbb.pcap -l ether --pbb 5000 --vlan 30
 l vntag.pcap -l ether --vntag 77 --vlan 10
+l arista.pcap -l ether --arista --vlan 20
 l mpls_variants.pcap -l ether --mpls 1000,2000 --link-variants
 l mpls_ppp_variants.pcap -l ppp --mpls 17 --link-variants
 # every framing each link type allows, libpcap's filters or not (PPP's are

@@ -179,9 +179,10 @@ for my $fmt (qw(pcap pcap-ns pcapng))
 }
 
 # ---- link types and encapsulations libpcap's filters follow ----
-# (PKTAP and NFLOG, which libpcap cannot filter, 802.1ah and VN-Tag, which
-# it has no keyword for, and --link-variants are test/t/022_links.t's,
-# beside tshark)
+# (PKTAP, NFLOG and IPoIB, which libpcap cannot filter, Frame Relay, whose
+# IP header libpcap's filters look for 4 bytes early, 802.1ah, VN-Tag and
+# Arista's time stamp, which it has no keyword for, and --link-variants are
+# test/t/022_links.t's, beside tshark)
 for my $l (
 	[ 'ppp',        '',                              '-l', 'ppp' ],
 	[ 'ppp-hdlc',   '',                              '-l', 'ppp-hdlc' ],
@@ -442,6 +443,7 @@ for my $bad ([ '--bogus' ], [ '-n', 'abc' ], [ '-f', 'pcapx' ], [ '-l', 'ether,r
 			 [ '-f', 'pcapng', '-l', 'ether,raw', '--pcapng-blocks', 'spb' ],
 			 [ '--mirai', '2' ], [ '--vlan', '100', '-l', 'raw' ], [ '--pcap-version', '3.0' ],
 			 [ '--pppoe', '1', '-l', 'raw' ], [ '--pbb', '1', '-l', 'ppp' ], [ '--vntag', '1', '-l', 'sll' ],
+			 [ '--arista', '-l', 'frelay' ],
 			 [ '--mpls', '16', '-l', 'sll' ], [ '--mpls', '1048576' ], [ '--mpls', '1,,2' ],
 			 [ '--pbb', '16777216' ], [ '--vntag', '16384' ], [ '--pppoe', '65536' ])
 {

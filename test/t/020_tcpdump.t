@@ -38,9 +38,10 @@ psql('CREATE EXTENSION IF NOT EXISTS mirai_ext');
 
 # What a BPF filter needs before "ip" to reach the IP header of the link
 # fixtures' encapsulations; undef where libpcap cannot filter at all (PKTAP,
-# NFLOG: "filtering not implemented"), knows no keyword (802.1ah, VN-Tag) or
-# does not follow the framing (PPP's compressions and octet stuffing, MPLS's
-# multicast type).
+# NFLOG, IPoIB: "filtering not implemented"), knows no keyword (802.1ah,
+# VN-Tag, Arista's time stamp) or does not follow the framing (PPP's
+# compressions and octet stuffing, MPLS's multicast type; Frame Relay, whose
+# IP header libpcap 1.10 reads 4 bytes early, after the NLPID's test).
 my %bpf_prefix = (
 	pppoe => 'pppoes and ',
 	pppoe_qinq => 'vlan and vlan and pppoes and ',
@@ -51,6 +52,10 @@ my %bpf_prefix = (
 	nflog_be => undef,
 	pbb => undef,
 	vntag => undef,
+	arista => undef,
+	frelay => undef,
+	frelay_variants => undef,
+	ipoib => undef,
 	ppp_variants => undef,
 	mpls_variants => undef,
 	mpls_ppp_variants => undef);

@@ -3,9 +3,10 @@
 # 022_links.t
 #	  Link types and encapsulations, field by field against tshark: for
 #	  every capture of test/fixtures.sh's link types (PPP, PPP in HDLC
-#	  framing, Cisco HDLC, FDDI, ARCNET, 802.11, radiotap, PPI, PKTAP,
-#	  IPNET, NFLOG in either byte order; PPPoE, under QinQ too, MPLS over
-#	  Ethernet and PPP, 802.1ah PBB, VN-Tag; PPP in every framing; and a
+#	  framing, Cisco HDLC, Frame Relay in every framing, FDDI, ARCNET,
+#	  802.11, radiotap, PPI, PKTAP, IPNET, NFLOG in either byte order, IP
+#	  over InfiniBand; PPPoE, under QinQ too, MPLS over Ethernet and PPP,
+#	  802.1ah PBB, VN-Tag, Arista's time stamp; PPP in every framing; and a
 #	  pcapng of every framing variant of the others), pcap_read gives exactly the packets tshark
 #	  dissects as IP, in order, with the same time, addresses, protocol,
 #	  ports (ICMP type and code), TCP sequence and acknowledgement numbers,
@@ -36,10 +37,11 @@ END
 	system('rm', '-rf', $tmp) if defined $tmp;
 }
 
-my @pcaps = qw(ppp.pcap ppp_variants.pcap ppp_hdlc.pcap chdlc.pcap fddi.pcap arcnet.pcap
-  arcnet_bsd.pcap wlan.pcap radiotap.pcap ppi.pcap pktap.pcap ipnet.pcap
-  nflog.pcap nflog_be.pcap pppoe.pcap pppoe_qinq.pcap mpls.pcap mpls_ppp.pcap
-  mpls_variants.pcap mpls_ppp_variants.pcap pbb.pcap vntag.pcap);
+my @pcaps = qw(ppp.pcap ppp_variants.pcap ppp_hdlc.pcap chdlc.pcap frelay.pcap
+  frelay_variants.pcap fddi.pcap arcnet.pcap arcnet_bsd.pcap wlan.pcap radiotap.pcap
+  ppi.pcap pktap.pcap ipnet.pcap nflog.pcap nflog_be.pcap ipoib.pcap pppoe.pcap
+  pppoe_qinq.pcap mpls.pcap mpls_ppp.pcap mpls_variants.pcap mpls_ppp_variants.pcap
+  pbb.pcap vntag.pcap arista.pcap);
 my $variants = 'links_variants.pcapng';
 
 for my $tool ('tshark', 'mergecap', 'tcpdump')

@@ -3,12 +3,14 @@
 # 023_link_headers.t
 #	  A malformed link header never fails a file: the frame is skipped and
 #	  counted.  From every link fixture of test/fixtures.sh (PPP, PPP in HDLC
-#	  framing, Cisco HDLC, FDDI, ARCNET, 802.11, radiotap, PPI, PKTAP,
-#	  IPNET, NFLOG, PPPoE, MPLS, 802.1ah, VN-Tag), IPv4 frames are cut at
+#	  framing, Cisco HDLC, Frame Relay, FDDI, ARCNET, 802.11, radiotap, PPI,
+#	  PKTAP, IPNET, NFLOG, IPoIB, PPPoE, MPLS, 802.1ah, VN-Tag, Arista's
+#	  time stamp), IPv4 frames are cut at
 #	  every byte of their link headers, once as if captured whole (skipped
 #	  as "other") and once as if the snaplen cut them (skipped as "short");
 #	  and headers whose lengths contradict the frame (PPI, radiotap, PKTAP,
-#	  NFLOG) or whose version is unknown are skipped as "other", a PPPoE
+#	  NFLOG), whose version is unknown or whose address, NLPID, type,
+#	  subtype or format is not one that carries IP are skipped as "other", a PPPoE
 #	  session frame with a discovery code as "control".  802.2 LLC with
 #	  SNAP carries IP on Ethernet after an 802.3 length or the jumbo type,
 #	  as tcpdump reads it.  pcap_file_info reads each crafted file without
@@ -30,9 +32,9 @@ END
 	system('rm', '-rf', $dir) if defined $dir;
 }
 
-my @links = qw(ppp ppp_variants ppp_hdlc chdlc fddi arcnet arcnet_bsd wlan radiotap
-  ppi pktap ipnet nflog nflog_be pppoe pppoe_qinq mpls mpls_ppp mpls_variants
-  mpls_ppp_variants pbb vntag);
+my @links = qw(ppp ppp_variants ppp_hdlc chdlc frelay frelay_variants fddi arcnet
+  arcnet_bsd wlan radiotap ppi pktap ipnet nflog nflog_be ipoib pppoe pppoe_qinq mpls
+  mpls_ppp mpls_variants mpls_ppp_variants pbb vntag arista);
 
 # A pcap file's byte order, link type and records [data, wire length].
 sub read_pcap
@@ -141,6 +143,13 @@ my @spoilt = (
 	[ 'pppoe', 'PPPoE session frame with a discovery code', sub { substr($_[0], 15, 1) = "\x09" }, 'control' ],
 	[ 'ipnet', 'ipnet family 99', sub { substr($_[0], 1, 1) = "\x63" }, 'other' ],
 	[ 'ppp_hdlc', 'PPP_SERIAL address 0x42', sub { substr($_[0], 0, 1) = "\x42" }, 'other' ],
+	[ 'frelay', 'Q.922 address with the EA bit in its first byte', sub { substr($_[0], 0, 1) = "\x19" }, 'other' ],
+	[ 'frelay', 'Q.922 address longer than 4 bytes', sub { substr($_[0], 1, 3) = "\x40\x40\x40" }, 'other' ],
+	[ 'frelay', 'NLPID 0x81 (OSI)', sub { substr($_[0], 3, 1) = "\x81" }, 'other' ],
+	[ 'frelay', 'NLPID 0x08 (Q.933)', sub { substr($_[0], 3, 1) = "\x08" }, 'control' ],
+	[ 'ipoib', 'IPoIB type 0x1234', sub { substr($_[0], 40, 2) = "\x12\x34" }, 'other' ],
+	[ 'arista', 'Arista subtype 2', sub { substr($_[0], 14, 2) = "\x00\x02" }, 'other' ],
+	[ 'arista', 'Arista time stamp format 3', sub { substr($_[0], 17, 1) = "\x30" }, 'other' ],
 );
 for my $s (@spoilt)
 {
