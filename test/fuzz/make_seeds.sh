@@ -44,6 +44,9 @@ g -l nflog --byte-order big --link-variants
 g -l ether --pppoe 7 --qinq 100,200 --link-variants
 g -l ether --vntag 5 --vlan 9 --pbb 77 --mpls 16,17
 g -l ppp --mpls 3
+g -l frelay --link-variants
+g -l ipoib
+g -l ether --arista --vlan 9
 
 # text and stored forms, from bigger files of every kind
 n=0
