@@ -100,6 +100,20 @@
  *						hardware byte whose high nibble says a 64-bit (1) or
  *						48-bit (2) time stamp, the time stamp, then a type;
  *						other subtypes and formats are other
+ *	0x88e5				802.1AE MACsec (print-macsec.c): the SecTAG, a
+ *						TCI and AN byte (version bit 0x80 clear; SC 0x20:
+ *						an 8-byte SCI follows the packet number; E 0x08 or
+ *						C 0x04: the user data is encrypted), the short
+ *						length (6 bits: the user data's length when under
+ *						48, else 0), a 4-byte packet number; then, in the
+ *						clear, a type and its payload, and a 16-byte ICV
+ *						that ends the frame on the wire
+ *	0x894f				NSH, RFC 8300 (print-nsh.c): version (0), O bit,
+ *						TTL, length in 4-byte words (at least 2: the base
+ *						and service path headers; 6 for MD type 1), MD
+ *						type, next protocol (1 IPv4, 2 IPv6, 3 Ethernet,
+ *						4 NSH, 5 MPLS; others are other), the service path
+ *						header, context headers to the length
  *	802.2 LLC			print-llc.c: a UI frame to SAP 0xaa with SNAP's OUI
  *						0 or 0x0000f8 (802.1H) carries an Ethernet type, one
  *						to SAP 0x06 IPv4 (RFC 948); others are "llc"
@@ -126,6 +140,8 @@
 #define ETHERTYPE_PBB		0x88e7
 #define ETHERTYPE_VNTAG		0x8926
 #define ETHERTYPE_ARISTA	0xd28b
+#define ETHERTYPE_MACSEC	0x88e5
+#define ETHERTYPE_NSH		0x894f
 #define ETHERTYPE_JUMBO		0x8870	/* 802.2 LLC in a jumbo frame */
 
 /* What the next step reads. */
@@ -248,6 +264,130 @@ arista(walk *w, uint32_t off)
 }
 
 /*
+ * 802.1AE MACsec's SecTAG at off, after its Ethernet type (print-macsec.c
+ * macsec_print).  Encrypted user data (E or C set, as tcpdump tests them)
+ * is "encrypted".  Integrity-only user data is in the clear: its type and
+ * payload follow the SecTAG, and the 16-byte ICV follows them, at the end
+ * of the frame on the wire, or after the short length's bytes when it is
+ * not 0.  The frame is ended before the ICV, so that the packet's bytes do
+ * not run into it; a short length that leaves no room for the ICV is
+ * other, as tcpdump finds it truncated.
+ */
+static void
+macsec(walk *w, uint32_t off)
+{
+	mx_link    *l = w->l;
+	const uint8_t *d = l->d + off;
+	uint32_t	len = 6;
+	uint32_t	wire = l->n;
+	uint32_t	end;
+
+	if (!has(w, off, len))
+	{
+		ends(w);
+		return;
+	}
+	if ((d[0] & 0x80) != 0 || (d[1] & 0xc0) != 0)
+	{
+		skip(w, MX_SKIP_OTHER);	/* a version or short length beyond 6 bits */
+		return;
+	}
+	if (d[0] & 0x20)
+		len += 8;				/* the SCI */
+	if (!has(w, off, len))
+	{
+		ends(w);
+		return;
+	}
+	if (d[0] & 0x0c)
+	{
+		skip(w, MX_SKIP_ENCRYPTED);
+		return;
+	}
+	/* the frame's end on the wire, in l->d's bytes */
+	if (l->d == w->rec->data && w->rec->wirelen > w->rec->caplen)
+		wire += w->rec->wirelen - w->rec->caplen;
+	off += len;
+	if (wire - off < 16)
+	{
+		skip(w, MX_SKIP_OTHER);	/* no room for the ICV */
+		return;
+	}
+	end = wire - 16;
+	if (d[1] != 0)
+	{
+		if (d[1] > end - off)
+		{
+			skip(w, MX_SKIP_OTHER);
+			return;
+		}
+		end = off + d[1];
+	}
+	if (end <= l->n)
+	{
+		l->n = end;				/* the user data is whole */
+		l->cut = false;
+	}
+	if (!has(w, off, 2))
+	{
+		ends(w);
+		return;
+	}
+	next(w, STEP_ETHERTYPE, mx_be16(l->d + off), off + 2);
+}
+
+/*
+ * NSH's headers at off (RFC 8300; print-nsh.c nsh_print): the base header
+ * (version, O bit, TTL, length, MD type, next protocol), the service path
+ * header (SPI, service index) and the context headers, length 4-byte words
+ * in all; then the packet of the next protocol.
+ */
+static void
+nsh(walk *w, uint32_t off)
+{
+	const uint8_t *d = w->l->d + off;
+	uint32_t	len;
+
+	if (!has(w, off, 8))
+	{
+		ends(w);
+		return;
+	}
+	len = (uint32_t) (d[1] & 0x3f) * 4;
+	if ((d[0] >> 6) != 0 || len < 8 || ((d[2] & 0x0f) == 1 && len != 24))
+	{
+		skip(w, MX_SKIP_OTHER);
+		return;
+	}
+	if (!has(w, off, len))
+	{
+		ends(w);
+		return;
+	}
+	switch (d[3])
+	{
+		case 1:
+			found(w, 4, off + len);
+			return;
+		case 2:
+			found(w, 6, off + len);
+			return;
+		case 3:
+			next(w, STEP_ETHER, 0, off + len);
+			return;
+		case 4:
+			next(w, STEP_ETHERTYPE, ETHERTYPE_NSH, off + len);
+			return;
+		case 5:
+			next(w, STEP_MPLS, 0, off + len);
+			return;
+		default:
+			skip(w, MX_SKIP_OTHER);
+			return;
+	}
+}
+
+/*
  * Any VLAN tags at off (type already read), then the payload by its type.
  * There is no limit on the number of tags, as in tcpdump: each takes 4
  * bytes of the frame, so the loop ends within caplen / 4 steps, and a frame
@@ -324,6 +464,12 @@ ethertype(walk *w)
 			return;
 		case ETHERTYPE_ARISTA:
 			arista(w, off);
+			return;
+		case ETHERTYPE_MACSEC:
+			macsec(w, off);
+			return;
+		case ETHERTYPE_NSH:
+			nsh(w, off);
 			return;
 		case ETHERTYPE_JUMBO:
 			next(w, STEP_LLC, 0, off);
