@@ -142,6 +142,9 @@ typedef struct LinkTypeDef
 } LinkTypeDef;
 
 
+#define MACSEC_INTEG		1
+#define MACSEC_ENCRYPTED	2
+
 typedef struct Options
 {
 	uint64_t	npackets;
@@ -165,6 +168,9 @@ typedef struct Options
 	int			has_vntag;
 	uint16_t	vntag_vif;
 	int			has_arista;		/* Arista's time-stamp header */
+	int			macsec;			/* MACsec's SecTAG: 0 none, MACSEC_INTEG
+								 * (in the clear), MACSEC_ENCRYPTED */
+	int			has_nsh;		/* NSH before IP packets */
 	int			link_variants;	/* vary the framing beyond libpcap's filters */
 	uint16_t	qinq_outer;
 	uint16_t	qinq_inner;

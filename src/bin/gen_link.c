@@ -3,7 +3,7 @@
  * gen_link.c
  *	  mirai_gen's link-layer framing: one encoder per link type, and the
  *	  encapsulations inside Ethernet (Arista's time stamp, VN-Tag, VLAN
- *	  tags, 802.1ah PBB, PPPoE sessions, MPLS label stacks).
+ *	  tags, MACsec, 802.1ah PBB, PPPoE sessions, MPLS label stacks, NSH).
  *
  * A Packet (gen_traffic.c) is an IP packet, an ARP, STP or LLDP frame's
  * payload, or PK_CTRL: a link's own control frame, which the link type's
@@ -68,6 +68,8 @@ const int	nlinktypes = (int) (sizeof(linktypes) / sizeof(linktypes[0]));
 #define ETH_PBB			0x88e7
 #define ETH_VNTAG		0x8926
 #define ETH_ARISTA		0xd28b
+#define ETH_MACSEC		0x88e5
+#define ETH_NSH			0x894f
 #define PPP_IP			0x0021
 #define PPP_IPV6		0x0057
 #define PPP_MPLS		0x0281
@@ -930,14 +932,60 @@ arista_header(uint64_t recno, uint8_t *f)
 }
 
 /*
- * Ethernet with any of the encapsulations: Arista's time stamp after the
- * addresses, then VN-Tag, then --vlan / --qinq's tags, then 802.1ah's
- * I-TAG and the customer's addresses (the tags are the backbone's), then a
- * PPPoE session header and PPP's protocol (an LCP echo or a PPPoE
- * discovery frame for PK_CTRL), then --mpls's labels before an IP packet.
+ * NSH (RFC 8300) before an IP packet: version 0, TTL 63, MD type 1 (four
+ * 4-byte context headers, length 6) on even records, MD type 2 with one
+ * 4-byte TLV (length 4) on odd ones, the service path (SPI 0x000100 + the
+ * record's number modulo 16, service index 255), the next protocol (1
+ * IPv4, 2 IPv6).  With --link-variants, every third record's packet is
+ * inside an Ethernet header (next protocol 3).  Returns the length.
  */
 static size_t
-ether_encap(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
+nsh_payload(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
+{
+	int			md2 = (int) (recno % 2);
+	int			ether = o->link_variants && recno % 3 == 2;
+	size_t		n = md2 ? 16 : 24;
+
+	f[0] = 0x0F;				/* version 0, O 0, TTL 63 (high bits) */
+	f[1] = (uint8_t) (0xC0 | (n / 4));	/* TTL (low bits), length */
+	f[2] = md2 ? 0x02 : 0x01;
+	f[3] = ether ? 3 : pk->kind == PK_IP6 ? 2 : 1;
+	put_be32(f + 4, (uint32_t) ((0x000100 + recno % 16) << 8 | 0xFF));
+	if (md2)
+	{
+		/* class 0x0000, type 1, length 4 */
+		put_be32(f + 8, 0x00000104);
+		put_be32(f + 12, (uint32_t) recno);
+	}
+	else
+	{
+		put_be32(f + 8, 1);
+		put_be32(f + 12, 2);
+		put_be32(f + 16, 3);
+		put_be32(f + 20, (uint32_t) recno);
+	}
+	if (ether)
+	{
+		memcpy(f + n, pk->dst_mac, 6);
+		memcpy(f + n + 6, pk->src_mac, 6);
+		put_be16(f + n + 12, packet_ethertype(pk));
+		n += 14;
+	}
+	memcpy(f + n, pk->l3, pk->len);
+	return n + pk->len;
+}
+
+/*
+ * Ethernet with any of the encapsulations: Arista's time stamp after the
+ * addresses, then VN-Tag, then --vlan / --qinq's tags, then MACsec's
+ * SecTAG (its place kept in *ms), then 802.1ah's I-TAG and the customer's
+ * addresses (the tags are the backbone's), then a PPPoE session header
+ * and PPP's protocol (an LCP echo or a PPPoE discovery frame for PK_CTRL),
+ * then --mpls's labels or NSH before an IP packet.
+ */
+static size_t
+ether_inner(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f,
+			size_t *ms)
 {
 	size_t		n;
 	uint16_t	et = pk->kind == PK_STP ? (uint16_t) pk->len : packet_ethertype(pk);
@@ -968,6 +1016,11 @@ ether_encap(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
 		put_be16(f + n, ETH_8021Q);
 		put_be16(f + n + 2, o->vlan);
 		n += 4;
+	}
+	if (o->macsec)
+	{
+		*ms = n;
+		n += recno % 2 ? 16 : 8;	/* with the SCI on odd records */
 	}
 	if (o->has_pbb)
 	{
@@ -1029,10 +1082,59 @@ ether_encap(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
 		put_be16(f + n, mpls_variant(o, recno) == 2 ? ETH_MPLS_MULTI : ETH_MPLS);
 		return n + 2 + mpls_payload(o, pk, recno, f + n + 2);
 	}
+	if (o->has_nsh && is_ip(pk))
+	{
+		put_be16(f + n, ETH_NSH);
+		return n + 2 + nsh_payload(o, pk, recno, f + n + 2);
+	}
 	put_be16(f + n, et);
 	n += 2;
 	memcpy(f + n, pk->l3, pk->len);
 	return n + pk->len;
+}
+
+/*
+ * MACsec's SecTAG (IEEE 802.1AE; tcpdump's print-macsec.c) at ms: its
+ * Ethernet type, the TCI and association number (the SC bit and an SCI,
+ * the source address and port 1, on odd records; E and C when
+ * encrypted), the short length (the user data's length when under 48),
+ * the packet number (the record's number + 1); a 16-byte ICV after the
+ * user data.  Encrypted user data is scrambled.  Returns the length.
+ */
+static size_t
+macsec_finish(const Options *o, uint64_t recno, uint8_t *f, size_t ms,
+			  size_t n)
+{
+	int			sci = (int) (recno % 2);
+	size_t		data = ms + (sci ? 16 : 8);
+	size_t		i;
+
+	put_be16(f + ms, ETH_MACSEC);
+	f[ms + 2] = (uint8_t) ((sci ? 0x20 : 0) | (recno % 4));
+	if (o->macsec == MACSEC_ENCRYPTED)
+		f[ms + 2] |= 0x0C;
+	f[ms + 3] = n - data < 48 ? (uint8_t) (n - data) : 0;
+	put_be32(f + ms + 4, (uint32_t) (recno + 1));
+	if (sci)
+	{
+		memcpy(f + ms + 8, f + 6, 6);
+		put_be16(f + ms + 14, 1);
+	}
+	if (o->macsec == MACSEC_ENCRYPTED)
+		for (i = data; i < n; i++)
+			f[i] ^= (uint8_t) (0xA5 + i);
+	for (i = 0; i < 16; i++)
+		f[n + i] = (uint8_t) (recno * 31 + i * 17);
+	return n + 16;
+}
+
+static size_t
+ether_encap(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
+{
+	size_t		ms = 0;
+	size_t		n = ether_inner(o, pk, recno, f, &ms);
+
+	return o->macsec ? macsec_finish(o, recno, f, ms, n) : n;
 }
 
 /*
@@ -1052,7 +1154,7 @@ encap(const Options *o, L2Kind l2, uint32_t ifindex, const Packet *pk,
 		case L2_ETHER:
 		case L2_UNKNOWN:
 			if (o->has_pppoe || o->nmpls > 0 || o->has_pbb || o->has_vntag ||
-				o->has_arista)
+				o->has_arista || o->macsec || o->has_nsh)
 				return ether_encap(o, pk, recno, f);
 			memcpy(f, pk->dst_mac, 6);
 			memcpy(f + 6, pk->src_mac, 6);

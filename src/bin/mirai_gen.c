@@ -192,6 +192,8 @@ enum
 	OPT_PBB,
 	OPT_VNTAG,
 	OPT_ARISTA,
+	OPT_MACSEC,
+	OPT_NSH,
 	OPT_LINK_VARIANTS,
 	OPT_SNAPLEN,
 	OPT_START,
@@ -241,6 +243,8 @@ static const OptDef optdefs[] = {
 	{"pbb", 0, 1, OPT_PBB},
 	{"vntag", 0, 1, OPT_VNTAG},
 	{"arista", 0, 0, OPT_ARISTA},
+	{"macsec", 0, 1, OPT_MACSEC},
+	{"nsh", 0, 0, OPT_NSH},
 	{"link-variants", 0, 0, OPT_LINK_VARIANTS},
 	{"snaplen", 0, 1, OPT_SNAPLEN},
 	{"start", 0, 1, OPT_START},
@@ -292,6 +296,9 @@ usage(void)
 		   "      --pbb ISID         802.1ah: Ethernet frames inside a backbone frame\n"
 		   "      --vntag VIF        a VN-Tag on Ethernet frames\n"
 		   "      --arista           Arista's time-stamp header on Ethernet frames\n"
+		   "      --macsec MODE      MACsec (802.1AE) on Ethernet frames: integ (in\n"
+		   "                         the clear) or encrypted\n"
+		   "      --nsh              NSH (RFC 8300) before IP packets on Ethernet\n"
 		   "      --link-variants    also the framings libpcap's filters do not follow\n"
 		   "                         (PPP compression and octet stuffing, ...)\n"
 		   "      --snaplen N        snapshot length (default 65535)\n"
@@ -542,6 +549,17 @@ apply_option(Options *o, const OptDef *d, const char *arg)
 			break;
 		case OPT_ARISTA:
 			o->has_arista = 1;
+			break;
+		case OPT_MACSEC:
+			if (strcmp(arg, "integ") == 0)
+				o->macsec = MACSEC_INTEG;
+			else if (strcmp(arg, "encrypted") == 0)
+				o->macsec = MACSEC_ENCRYPTED;
+			else
+				die(EXIT_USAGE, "invalid value \"%s\" for --macsec (integ or encrypted)", arg);
+			break;
+		case OPT_NSH:
+			o->has_nsh = 1;
 			break;
 		case OPT_LINK_VARIANTS:
 			o->link_variants = 1;
@@ -806,8 +824,9 @@ validate(const Options *o)
 		die(EXIT_USAGE, "--vlan and --qinq are mutually exclusive");
 	if ((o->has_vlan || o->has_qinq) && !has_ether)
 		die(EXIT_USAGE, "--vlan and --qinq need an Ethernet link type (ether)");
-	if ((o->has_pppoe || o->has_pbb || o->has_vntag || o->has_arista) && !has_ether)
-		die(EXIT_USAGE, "--pppoe, --pbb, --vntag and --arista need an Ethernet link type (ether)");
+	if ((o->has_pppoe || o->has_pbb || o->has_vntag || o->has_arista ||
+		 o->macsec || o->has_nsh) && !has_ether)
+		die(EXIT_USAGE, "--pppoe, --pbb, --vntag, --arista, --macsec and --nsh need an Ethernet link type (ether)");
 	if (o->nmpls > 0)
 	{
 		int			has_mpls_link = 0;
