@@ -978,7 +978,7 @@ nsh_payload(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
 /*
  * Ethernet with any of the encapsulations: Arista's time stamp after the
  * addresses, then VN-Tag, then --vlan / --qinq's tags, then MACsec's
- * SecTAG (its place kept in *ms), then 802.1ah's I-TAG and the customer's
+ * SecTAG (its place kept in *ms; not on STP), then 802.1ah's I-TAG and the customer's
  * addresses (the tags are the backbone's), then a PPPoE session header
  * and PPP's protocol (an LCP echo or a PPPoE discovery frame for PK_CTRL),
  * then --mpls's labels or NSH before an IP packet.
@@ -1017,8 +1017,9 @@ ether_inner(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f,
 		put_be16(f + n + 2, o->vlan);
 		n += 4;
 	}
-	if (o->macsec)
+	if (o->macsec && pk->kind != PK_STP)
 	{
+		/* not on spanning tree's frames, which stay out of MACsec */
 		*ms = n;
 		n += recno % 2 ? 16 : 8;	/* with the SCI on odd records */
 	}
@@ -1134,7 +1135,7 @@ ether_encap(const Options *o, const Packet *pk, uint64_t recno, uint8_t *f)
 	size_t		ms = 0;
 	size_t		n = ether_inner(o, pk, recno, f, &ms);
 
-	return o->macsec ? macsec_finish(o, recno, f, ms, n) : n;
+	return ms != 0 ? macsec_finish(o, recno, f, ms, n) : n;
 }
 
 /*

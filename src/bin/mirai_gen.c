@@ -37,9 +37,10 @@
  *	non_ip			ARP, STP and LLDP frames
  *	fragments		IPv4 records that are fragments (MF set or offset > 0)
  *	ip4_options		IPv4 records whose header length is more than 20 bytes
- *	skipped			records on the "unknown" link type (147); a decoder must
- *					skip them, so they are in none of the counts above except
- *					records and linktypes
+ *	skipped			records on the "unknown" link type (147) and Ethernet
+ *					frames in encrypted MACsec (--macsec encrypted); a
+ *					decoder must skip them, so they are in none of the
+ *					counts above except records and linktypes
  *	snapped			records whose captured length was cut by --snaplen (the
  *					counts above are about the packets as generated, before
  *					that cut)
@@ -85,11 +86,12 @@ die(int status, const char *fmt,...)
 
 /* Add one written packet to the counts. */
 static void
-count_packet(Counts *c, const Packet *pk, L2Kind l2)
+count_packet(Counts *c, const Options *o, const Packet *pk, L2Kind l2)
 {
 	const uint8_t *ip = pk->l3;
 
-	if (l2 == L2_UNKNOWN)
+	if (l2 == L2_UNKNOWN ||
+		(l2 == L2_ETHER && o->macsec == MACSEC_ENCRYPTED && pk->kind != PK_STP))
 	{
 		c->skipped++;
 		return;
@@ -992,7 +994,7 @@ main(int argc, char **argv)
 				c.per_lt[lt]++;
 				if (caplen < flen)
 					c.snapped++;
-				count_packet(&c, pk, l2);
+				count_packet(&c, &opt, pk, l2);
 			}
 
 			if (opt.format == FMT_PCAPNG && opt.unknown_blocks &&
