@@ -117,6 +117,10 @@ l mpls_ppp.pcap -l ppp --mpls 17
 l pbb.pcap -l ether --pbb 5000 --vlan 30
 l vntag.pcap -l ether --vntag 77 --vlan 10
 l arista.pcap -l ether --arista --vlan 20
+l macsec.pcap -l ether --macsec integ --vlan 40
+l macsec_encrypted.pcap -l ether --macsec encrypted
+l nsh.pcap -l ether --nsh --vlan 50
+l nsh_variants.pcap -l ether --nsh --link-variants
 l mpls_variants.pcap -l ether --mpls 1000,2000 --link-variants
 l mpls_ppp_variants.pcap -l ppp --mpls 17 --link-variants
 # every framing each link type allows, libpcap's filters or not (PPP's are

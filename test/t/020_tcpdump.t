@@ -39,7 +39,7 @@ psql('CREATE EXTENSION IF NOT EXISTS mirai_ext');
 # What a BPF filter needs before "ip" to reach the IP header of the link
 # fixtures' encapsulations; undef where libpcap cannot filter at all (PKTAP,
 # NFLOG, IPoIB: "filtering not implemented"), knows no keyword (802.1ah,
-# VN-Tag, Arista's time stamp) or does not follow the framing (PPP's
+# VN-Tag, Arista's time stamp, MACsec, NSH) or does not follow the framing (PPP's
 # compressions and octet stuffing, MPLS's multicast type; Frame Relay, whose
 # IP header libpcap 1.10 reads 4 bytes early, after the NLPID's test).
 my %bpf_prefix = (
@@ -53,6 +53,10 @@ my %bpf_prefix = (
 	pbb => undef,
 	vntag => undef,
 	arista => undef,
+	macsec => undef,
+	macsec_encrypted => undef,
+	nsh => undef,
+	nsh_variants => undef,
 	frelay => undef,
 	frelay_variants => undef,
 	ipoib => undef,
