@@ -5,13 +5,14 @@
 #	  counted.  From every link fixture of test/fixtures.sh (PPP, PPP in HDLC
 #	  framing, Cisco HDLC, Frame Relay, FDDI, ARCNET, 802.11, radiotap, PPI,
 #	  PKTAP, IPNET, NFLOG, IPoIB, PPPoE, MPLS, 802.1ah, VN-Tag, Arista's
-#	  time stamp), IPv4 frames are cut at
+#	  time stamp, MACsec, NSH), IPv4 frames are cut at
 #	  every byte of their link headers, once as if captured whole (skipped
 #	  as "other") and once as if the snaplen cut them (skipped as "short");
 #	  and headers whose lengths contradict the frame (PPI, radiotap, PKTAP,
 #	  NFLOG), whose version is unknown or whose address, NLPID, type,
 #	  subtype or format is not one that carries IP are skipped as "other", a PPPoE
-#	  session frame with a discovery code as "control".  802.2 LLC with
+#	  session frame with a discovery code as "control", a MACsec frame with
+#	  the E or C bit as "encrypted".  802.2 LLC with
 #	  SNAP carries IP on Ethernet after an 802.3 length or the jumbo type,
 #	  as tcpdump reads it.  pcap_file_info reads each crafted file without
 #	  an error and counts every frame.
@@ -34,7 +35,10 @@ END
 
 my @links = qw(ppp ppp_variants ppp_hdlc chdlc frelay frelay_variants fddi arcnet
   arcnet_bsd wlan radiotap ppi pktap ipnet nflog nflog_be ipoib pppoe pppoe_qinq mpls
-  mpls_ppp mpls_variants mpls_ppp_variants pbb vntag arista);
+  mpls_ppp mpls_variants mpls_ppp_variants pbb vntag arista macsec nsh nsh_variants);
+
+# Bytes after the IP packet that belong to the link layer: MACsec's ICV.
+my %trailer = (macsec => 16);
 
 # A pcap file's byte order, link type and records [data, wire length].
 sub read_pcap
@@ -76,15 +80,17 @@ sub write_pcap
 }
 
 # Where an IPv4 frame's IP header starts: the offset whose version nibble
-# is 4 and whose total length reaches exactly the end of the frame (so no
-# trailer: radiotap's FCS, octet stuffing).  undef if none.
+# is 4 and whose total length reaches exactly the end of the frame, or
+# $trailer bytes before it (no other trailer: radiotap's FCS, octet
+# stuffing).  undef if none.
 sub ip_offset
 {
-	my ($d) = @_;
+	my ($d, $trailer) = @_;
+	$trailer //= 0;
 	for my $o (0 .. length($d) - 20)
 	{
 		my ($vihl, $tot) = unpack('C x n', substr($d, $o, 4));
-		return $o if ($vihl >> 4) == 4 && ($vihl & 15) >= 5 && $tot == length($d) - $o;
+		return $o if ($vihl >> 4) == 4 && ($vihl & 15) >= 5 && $tot == length($d) - $o - $trailer;
 	}
 	return undef;
 }
@@ -110,7 +116,7 @@ for my $name (@links)
 	{
 		my ($d, $len) = @$r;
 		next if length($d) != $len;
-		my $o = ip_offset($d);
+		my $o = ip_offset($d, $trailer{$name});
 		next unless defined $o && $o > 0;
 		for my $k (0 .. $o - 1)
 		{
@@ -150,6 +156,17 @@ my @spoilt = (
 	[ 'ipoib', 'IPoIB type 0x1234', sub { substr($_[0], 40, 2) = "\x12\x34" }, 'other' ],
 	[ 'arista', 'Arista subtype 2', sub { substr($_[0], 14, 2) = "\x00\x02" }, 'other' ],
 	[ 'arista', 'Arista time stamp format 3', sub { substr($_[0], 17, 1) = "\x30" }, 'other' ],
+	[ 'macsec', 'MACsec version bit', sub { substr($_[0], 18, 1) = "\x80" }, 'other' ],
+	[ 'macsec', 'MACsec short length 0x40', sub { substr($_[0], 19, 1) = "\x40" }, 'other' ],
+	[ 'macsec', 'MACsec short length past the ICV',
+	  sub { my $sl = length($_[0]) - 20 - 16 - (ord(substr($_[0], 18, 1)) & 0x20 ? 8 : 0) + 1;
+			substr($_[0], 19, 1) = chr($sl < 64 ? $sl : 0x40) }, 'other' ],
+	[ 'macsec', 'MACsec E bit', sub { substr($_[0], 18, 1) |= "\x08" }, 'encrypted' ],
+	[ 'macsec', 'MACsec C bit', sub { substr($_[0], 18, 1) |= "\x04" }, 'encrypted' ],
+	[ 'nsh', 'NSH version 1', sub { substr($_[0], 18, 1) = "\x4f" }, 'other' ],
+	[ 'nsh', 'NSH length 1 word', sub { substr($_[0], 19, 1) = "\xc1" }, 'other' ],
+	[ 'nsh', 'NSH MD type 1 of 5 words', sub { substr($_[0], 19, 2) = "\xc5\x01" }, 'other' ],
+	[ 'nsh', 'NSH next protocol 0x41', sub { substr($_[0], 21, 1) = "\x41" }, 'other' ],
 );
 for my $s (@spoilt)
 {
@@ -159,7 +176,7 @@ for my $s (@spoilt)
 	for my $r (@$recs)
 	{
 		my ($d, $len) = @$r;
-		next unless length($d) == $len && defined ip_offset($d);
+		next unless length($d) == $len && defined ip_offset($d, $trailer{$name});
 		$spoil->($d);
 		push @out, [ $d, length($d) ];
 		last if @out == 10;
