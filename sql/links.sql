@@ -13,19 +13,23 @@ FROM unnest(ARRAY['ppp.pcap', 'ppp_variants.pcap', 'ppp_hdlc.pcap', 'chdlc.pcap'
                   'radiotap.pcap', 'ppi.pcap', 'pktap.pcap', 'ipnet.pcap', 'nflog.pcap',
                   'nflog_be.pcap', 'pppoe.pcap', 'pppoe_qinq.pcap', 'mpls.pcap',
                   'mpls_ppp.pcap', 'mpls_variants.pcap', 'mpls_ppp_variants.pcap', 'pbb.pcap',
-                  'vntag.pcap', 'arista.pcap', 'links_variants.pcapng']) AS f,
+                  'vntag.pcap', 'arista.pcap', 'macsec.pcap', 'macsec_encrypted.pcap',
+                  'nsh.pcap', 'nsh_variants.pcap', 'links_variants.pcapng']) AS f,
      LATERAL pcap_file_info(:'d' || '/' || f)
 ORDER BY f;
 
 -- the first packet of each encapsulation: the outermost VLAN id is kept
 SELECT f, p
 FROM unnest(ARRAY['pppoe.pcap', 'pppoe_qinq.pcap', 'mpls.pcap', 'pbb.pcap', 'vntag.pcap',
-                  'arista.pcap']) AS f,
+                  'arista.pcap', 'macsec.pcap', 'nsh.pcap', 'nsh_variants.pcap']) AS f,
      LATERAL (SELECT pcap_read(:'d' || '/' || f, max_packets => 1) AS p) s
 ORDER BY f;
 
 -- a NOTICE says what was skipped
 SELECT count(*) FROM (SELECT pcap_read(:'d' || '/wlan.pcap')) s;
+
+-- encrypted MACsec: no IP packet to read
+SELECT count(*) FROM (SELECT pcap_read(:'d' || '/macsec_encrypted.pcap')) s;
 
 -- a filter: tcpdump's meaning, on 802.11 as on Ethernet
 SELECT count(*) FROM (SELECT pcap_read(:'d' || '/radiotap.pcap', filter => 'tcp dst port 23')) s;
