@@ -47,6 +47,9 @@ g -l ppp --mpls 3
 g -l frelay --link-variants
 g -l ipoib
 g -l ether --arista --vlan 9
+g -l ether --macsec integ --vlan 9
+g -l ether --macsec encrypted
+g -l ether --nsh --link-variants
 
 # text and stored forms, from bigger files of every kind
 n=0
