@@ -443,7 +443,8 @@ for my $bad ([ '--bogus' ], [ '-n', 'abc' ], [ '-f', 'pcapx' ], [ '-l', 'ether,r
 			 [ '-f', 'pcapng', '-l', 'ether,raw', '--pcapng-blocks', 'spb' ],
 			 [ '--mirai', '2' ], [ '--vlan', '100', '-l', 'raw' ], [ '--pcap-version', '3.0' ],
 			 [ '--pppoe', '1', '-l', 'raw' ], [ '--pbb', '1', '-l', 'ppp' ], [ '--vntag', '1', '-l', 'sll' ],
-			 [ '--arista', '-l', 'frelay' ],
+			 [ '--arista', '-l', 'frelay' ], [ '--macsec', 'integ', '-l', 'raw' ],
+			 [ '--macsec', 'gcm' ], [ '--nsh', '-l', 'ppp' ],
 			 [ '--mpls', '16', '-l', 'sll' ], [ '--mpls', '1048576' ], [ '--mpls', '1,,2' ],
 			 [ '--pbb', '16777216' ], [ '--vntag', '16384' ], [ '--pppoe', '65536' ])
 {
