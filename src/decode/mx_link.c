@@ -304,8 +304,12 @@ macsec(walk *w, uint32_t off)
 		skip(w, MX_SKIP_ENCRYPTED);
 		return;
 	}
-	/* the frame's end on the wire, in l->d's bytes */
-	if (l->d == w->rec->data && w->rec->wirelen > w->rec->caplen)
+	/*
+	 * The frame's end on the wire, in l->d's bytes: past the captured ones
+	 * when the snaplen cut the record (an outer MACsec that ended the frame
+	 * made it whole; un-escaped HDLC bytes have no wire length to go by).
+	 */
+	if (l->cut && l->d == w->rec->data && w->rec->wirelen > w->rec->caplen)
 		wire += w->rec->wirelen - w->rec->caplen;
 	off += len;
 	if (wire - off < 16)
