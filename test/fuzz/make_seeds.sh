@@ -61,7 +61,8 @@ for args in "-l ether" "-l ether --vlan 7 --snaplen 60" "-l raw --ipv6 0.5" \
 done
 cc -std=c99 -D_DEFAULT_SOURCE -O1 -Isrc/decode -o "$tmp/seeds" test/fuzz/seeds.c \
 	src/decode/mx_stream.c src/decode/mx_reader.c src/decode/mx_link.c src/decode/mx_frame.c \
-	src/decode/mx_filter.c src/decode/mx_packet.c src/decode/mx_error.c -lz -lpcap
+	src/decode/mx_filter.c src/decode/mx_packet.c src/decode/mx_scanner.c src/decode/mx_error.c \
+	-lz -lpcap
 "$tmp/seeds" "$dir/text" "$dir/recv" "$tmp"/c*
 # hand-written texts: every optional field, both extremes of time
 cat >"$dir/text/hand-01" <<'T'
