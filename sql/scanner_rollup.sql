@@ -105,6 +105,12 @@ RESET ROLE;
 GRANT SELECT ON scap_mirai_daily TO scanner_reader;
 SET ROLE scanner_reader;
 SELECT DISTINCT tbl FROM mirai_scanners_daily WHERE tbl IN ('scap'::regclass, 'skeep'::regclass);
+-- a role that is not the owner rebuilds nothing, even of a table it reads
+-- (and a view of its own is not a tracked table)
+SELECT mirai_rebuild_scanners('scap');
+CREATE TEMP VIEW scanner_trap AS SELECT p FROM scap;
+SELECT mirai_rebuild_scanners('scanner_trap');
+DROP VIEW scanner_trap;
 RESET ROLE;
 
 -- truncate: nothing left of the table; untrack and drop forget the rest

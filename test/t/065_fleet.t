@@ -350,6 +350,14 @@ for my $q ('mirai_daily', 'mirai_sources', "mirai_top_sources('2024-12-13', '202
 }
 is(psql($coord, "SELECT count(*) FROM mirai_daily WHERE tbl = 'capture'::regclass", role => 'nosee'), '0',
 	'a role that may not read the table sees none of its rollups (and no sensor is asked)');
+# the fleet functions behind the views are callable by any role: called
+# directly on a table it may not read, they answer nothing and ask no sensor
+is(psql($coord, "SELECT (SELECT count(*) FROM mirai_fleet_days('capture', 'sources'))
+                      + (SELECT count(*) FROM mirai_fleet_hours('capture'))
+                      + (SELECT count(*) FROM mirai_fleet_countries('capture'))
+                      + (SELECT count(*) FROM mirai_fleet_entries('capture', '2024-12-14') e WHERE e IS NOT NULL)",
+		role => 'nosee'), '0',
+	'mirai_fleet_days, _hours, _countries and _entries called directly by a role that may not read give nothing');
 ($rc, $out) = psql($coord, "SELECT count(*) FROM mirai_daily", role => 'nomap', may_fail => 1);
 like($out, qr/user mapping not found for "nomap"/, 'a role without a user mapping reads no sensor');
 ($rc, $out) = psql($coord, "SELECT count(*) FROM mirai_sources", role => 'weak', may_fail => 1);
