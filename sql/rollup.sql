@@ -3,7 +3,9 @@
 -- the same GROUP BY over the raw table.
 \set VERBOSITY default
 
--- rollups_diff(t, zone): rows where a view and the GROUP BY over t differ
+-- rollups_diff(t, zone): rows where a view and the GROUP BY over t differ;
+-- 'bots by day': mirai_bots against the mirai_sources view summed by source
+-- (country of the first day, the union of the days' ports)
 CREATE FUNCTION rollups_diff(t regclass, zone text)
 RETURNS TABLE (what text, n bigint) LANGUAGE plpgsql AS $$
 BEGIN
@@ -30,6 +32,13 @@ BEGIN
                  FROM mirai_bots WHERE tbl = %1$L::regclass),
         rn AS (SELECT first_day AS day, count(*) AS new_sources FROM (SELECT src, min(day) AS first_day FROM raw GROUP BY src) f GROUP BY 1),
         vn AS (SELECT day, new_sources FROM mirai_new_sources WHERE tbl = %1$L::regclass),
+        ra AS (SELECT src, (array_agg(country ORDER BY day))[1] AS country, min(first_seen) AS first_seen,
+                      max(last_seen) AS last_seen, min(day) AS first_day, max(day) AS last_day,
+                      count(*) AS days, sum(packets)::bigint AS packets,
+                      (SELECT array_agg(DISTINCT p ORDER BY p) FROM unnest(mirai_ports_union(ports)) p) AS ports
+                 FROM mirai_sources WHERE tbl = %1$L::regclass GROUP BY src),
+        va AS (SELECT src, country, first_seen, last_seen, first_day, last_day, days, packets, ports
+                 FROM mirai_bots WHERE tbl = %1$L::regclass),
         rc AS (SELECT NULL::text AS country, count(*) AS packets FROM raw HAVING count(*) > 0),
         vc AS (SELECT country, packets FROM mirai_countries WHERE tbl = %1$L::regclass)
         SELECT 'daily', count(*) FROM ((TABLE rd EXCEPT TABLE vd) UNION ALL (TABLE vd EXCEPT TABLE rd)) x
@@ -39,6 +48,8 @@ BEGIN
         SELECT 'hourly', count(*) FROM ((TABLE rh EXCEPT TABLE vh) UNION ALL (TABLE vh EXCEPT TABLE rh)) x
         UNION ALL
         SELECT 'bots', count(*) FROM ((TABLE rb EXCEPT TABLE vb) UNION ALL (TABLE vb EXCEPT TABLE rb)) x
+        UNION ALL
+        SELECT 'bots by day', count(*) FROM ((TABLE ra EXCEPT TABLE va) UNION ALL (TABLE va EXCEPT TABLE ra)) x
         UNION ALL
         SELECT 'new', count(*) FROM ((TABLE rn EXCEPT TABLE vn) UNION ALL (TABLE vn EXCEPT TABLE rn)) x
         UNION ALL

@@ -11,6 +11,7 @@
  *	rollup_admin.c	mirai_track, mirai_untrack, mirai_rebuild, the per-table
  *					views, and who the code runs as
  *	rollup_views.c	the functions the views call (mirai_day_sources, ...)
+ *	rollup_bots.c	mirai_bots_of: every source of a table over all its days
  *	rollup_scanner.c the scanner dimension: packets and distinct sources per
  *					day and scanner fingerprint
  *	fleet_*.c		fleets: a table whose partitions are on other servers
@@ -28,9 +29,13 @@
 
 #include "postgres.h"
 
+#include <sys/socket.h>
+
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "pgtime.h"
+#include "datatype/timestamp.h"
+#include "utils/inet.h"
 #include "utils/tuplestore.h"
 
 #include "mx_entries.h"
@@ -71,6 +76,26 @@ typedef struct HourCount
 	int64		mirai;
 	int64		all;
 } HourCount;
+
+/* A timestamptz from Unix microseconds (within what int64 ns can say). */
+static inline TimestampTz
+us_to_timestamptz(int64 us)
+{
+	return (TimestampTz) (us - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+}
+
+/* An IPv4 address (host order) as inet, in addr. */
+static inline void
+rollup_inet4(inet *addr, uint32 src)
+{
+	ip_family(addr) = PGSQL_AF_INET;
+	ip_bits(addr) = 32;
+	ip_addr(addr)[0] = src >> 24;
+	ip_addr(addr)[1] = src >> 16;
+	ip_addr(addr)[2] = src >> 8;
+	ip_addr(addr)[3] = src;
+	SET_INET_VARSIZE(addr);
+}
 
 /* The part of a day a source's entries are in, of parts (a power of two). */
 static inline int
@@ -220,11 +245,26 @@ extern bytea *entries_pack_value(const DayEntry *e, int n);
 extern bytea *bloom_build(const DayEntry *e, int n);
 extern bool bloom_may_have(bytea *bloom, uint32 src);
 
+/* rollup_views.c: a source's entries of a day, folded */
+#define PORTS_SHOWN		32		/* ports listed per source and day, at most */
+typedef struct DaySource
+{
+	uint32		src;
+	int64		packets;
+	int64		first_us;
+	int64		last_us;
+} DaySource;
+extern int	day_source_fold(const DayEntry *e, int from, int n, DaySource *out);
+
 /* rollup_scanner.c */
 extern void rollup_require_scanners(const ExtInfo *info);
 extern ScanEntry *scanners_diff(ScanEntry *a, int na, ScanEntry *b, int nb, int *n);
 extern void scanners_apply(const ExtInfo *info, Oid relid, const ScanEntry *e, int n);
 extern void scanners_clear(const ExtInfo *info, Oid relid, int32 from, int32 to);
+
+/* rollup_store.c: every part of a table, in day order */
+typedef void (*PartFn) (int32 day, DayEntry *e, int n, void *arg);
+extern void parts_foreach(const ExtInfo *info, Oid relid, bool read_only, PartFn fn, void *arg);
 
 /* rollup_store.c: a statement prepared once per backend */
 extern SPIPlanPtr rollup_keep_plan(const char *sql, int nargs, Oid *argtypes);

@@ -176,12 +176,6 @@ floor_div(int64 a, int64 b)
 	return q;
 }
 
-/* A timestamptz from Unix microseconds (within what int64 ns can say). */
-static inline TimestampTz
-us_to_timestamptz(int64 us)
-{
-	return (TimestampTz) (us - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
-}
 
 /* The date of a timestamp in zone tz. */
 static int32

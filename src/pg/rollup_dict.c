@@ -706,6 +706,40 @@ dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 	rollup_role_end(&saved);
 }
 
+/* The sources of each chunk while the dictionary is built again. */
+typedef struct RebuildArg
+{
+	DictSource **by;
+	int		   *nby;
+	int		   *cap;
+} RebuildArg;
+
+/* A part's sources and their day (parts come in ascending day order). */
+static void
+rebuild_part(int32 day, DayEntry *e, int n, void *arg)
+{
+	RebuildArg *a = arg;
+	int			i;
+
+	/* days come in ascending order: a source's first is its first seen */
+	for (i = 0; i < n; i++)
+	{
+		int			c;
+
+		if (i > 0 && e[i].src == e[i - 1].src)
+			continue;
+		c = chunk_of(e[i].src);
+		if (a->nby[c] == a->cap[c])
+		{
+			a->cap[c] = Max(64, a->cap[c] * 2);
+			a->by[c] = a->by[c] ? repalloc_huge(a->by[c], sizeof(DictSource) * a->cap[c])
+				: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * a->cap[c]);
+		}
+		a->by[c][a->nby[c]].src = e[i].src;
+		a->by[c][a->nby[c]++].first_day = day;
+	}
+}
+
 /*
  * The dictionary of a table again, from every part of every day (after a
  * deletion took sources off their first day, or a rebuild).
@@ -719,8 +753,6 @@ dict_rebuild(const ExtInfo *info, Oid relid)
 	DictSource **by = palloc0(sizeof(DictSource *) * DICT_CHUNKS);
 	int		   *nby = palloc0(sizeof(int) * DICT_CHUNKS);
 	int		   *cap = palloc0(sizeof(int) * DICT_CHUNKS);
-	Portal		portal;
-	SPIPlanPtr	plan;
 	int			c;
 
 	rollup_require_current(info);
@@ -729,51 +761,11 @@ dict_rebuild(const ExtInfo *info, Oid relid)
 	if (SPI_execute_with_args(psprintf("DELETE FROM %s.mirai_rollup_dict WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
 									   info->nspname), 1, at, v, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "clearing mirai_rollup_dict failed");
-	plan = SPI_prepare(psprintf("SELECT day, entries FROM %s.mirai_rollup_part "
-								"WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid ORDER BY day, part",
-								info->nspname), 1, at);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, v, NULL, false);
-	for (;;)
 	{
-		uint64		r;
+		RebuildArg	a = {by, nby, cap};
 
-		SPI_cursor_fetch(portal, true, 64);
-		if (SPI_processed == 0)
-			break;
-		for (r = 0; r < SPI_processed; r++)
-		{
-			bool		isnull;
-			int32		day = DatumGetDateADT(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
-			int			n,
-						i;
-			DayEntry   *e = entries_unpack(DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[r],
-																		 SPI_tuptable->tupdesc, 2, &isnull)),
-										   day, &n);
-
-			/* days come in ascending order: a source's first is its first seen */
-			for (i = 0; i < n; i++)
-			{
-				if (i > 0 && e[i].src == e[i - 1].src)
-					continue;
-				c = chunk_of(e[i].src);
-				if (nby[c] == cap[c])
-				{
-					cap[c] = Max(64, cap[c] * 2);
-					by[c] = by[c] ? repalloc_huge(by[c], sizeof(DictSource) * cap[c])
-						: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * cap[c]);
-				}
-				by[c][nby[c]].src = e[i].src;
-				by[c][nby[c]++].first_day = day;
-			}
-			pfree(e);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
+		parts_foreach(info, relid, false, rebuild_part, &a);
 	}
-	SPI_cursor_close(portal);
-	SPI_freeplan(plan);
 	for (c = 0; c < DICT_CHUNKS; c++)
 	{
 		int			i,

@@ -591,12 +591,6 @@ top_of_fleet(const ExtInfo *info, Oid relid, TimestampTz from, TimestampTz to, i
 }
 
 
-/* A timestamptz from Unix microseconds (within what int64 ns can say). */
-static inline TimestampTz
-us_to_timestamptz(int64 us)
-{
-	return (TimestampTz) (us - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
-}
 
 /*
  * The sources of the days starting in [from, to) of the tracked tables
@@ -662,13 +656,7 @@ sources_of_range(FunctionCallInfo fcinfo, TimestampTz from, TimestampTz to, int 
 			inet	   *addr = palloc0(sizeof(inet));
 			size_t		l = strnlen(s->country, MX_COUNTRY_LEN);
 
-			ip_family(addr) = PGSQL_AF_INET;
-			ip_bits(addr) = 32;
-			ip_addr(addr)[0] = s->src >> 24;
-			ip_addr(addr)[1] = s->src >> 16;
-			ip_addr(addr)[2] = s->src >> 8;
-			ip_addr(addr)[3] = s->src;
-			SET_INET_VARSIZE(addr);
+			rollup_inet4(addr, s->src);
 			values[0] = ObjectIdGetDatum(relid);
 			values[1] = InetPGetDatum(addr);
 			if (l == 0)

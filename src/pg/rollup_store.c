@@ -27,6 +27,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
@@ -314,4 +315,52 @@ clear_rollups(const ExtInfo *info, Oid relid, bool days_only,
 						  1, at, v, NULL, SPI_OK_DELETE);
 		scanners_clear(info, relid, PG_INT32_MIN, PG_INT32_MAX);
 	}
+}
+
+/*
+ * Call fn with the unpacked entries of every part of a table, days in
+ * ascending order (read_only: from the statement's snapshot, as a query
+ * does; else after this transaction's latest writes).  Each part's entries
+ * are freed after its call.  Runs as whoever calls it.
+ */
+void
+parts_foreach(const ExtInfo *info, Oid relid, bool read_only, PartFn fn, void *arg)
+{
+	Oid			at[1] = {OIDOID};
+	Datum		v[1] = {ObjectIdGetDatum(relid)};
+	MemoryContext part_cxt = AllocSetContextCreate(CurrentMemoryContext, "mirai_ext part",
+												   ALLOCSET_DEFAULT_SIZES);
+	Portal		portal;
+
+	portal = SPI_cursor_open_with_args(NULL,
+									   psprintf("SELECT day, entries FROM %s.mirai_rollup_part "
+												"WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+												"ORDER BY day, part", info->nspname),
+									   1, at, v, NULL, read_only, CURSOR_OPT_NO_SCROLL);
+	for (;;)
+	{
+		uint64		r;
+
+		SPI_cursor_fetch(portal, true, 64);
+		if (SPI_processed == 0)
+			break;
+		for (r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			int32		day = DatumGetDateADT(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+			MemoryContext old = MemoryContextSwitchTo(part_cxt);
+			int			n;
+			DayEntry   *e = entries_unpack(DatumGetByteaPP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)),
+										   day, &n);
+
+			MemoryContextSwitchTo(old);
+			fn(day, e, n, arg);
+			MemoryContextReset(part_cxt);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(part_cxt);
 }

@@ -34,14 +34,7 @@
 #include "mirai_ext.h"
 #include "rollup.h"
 
-#define PORTS_SHOWN		32		/* ports listed per source, at most */
 
-/* A timestamptz from Unix microseconds (within what int64 ns can say). */
-static inline TimestampTz
-us_to_timestamptz(int64 us)
-{
-	return (TimestampTz) (us - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
-}
 
 /* ports[] of entries e[from..to) (one source), at most PORTS_SHOWN, built in a. */
 static Datum
@@ -61,6 +54,31 @@ ports_array(ArrayType *a, const DayEntry *e, int from, int to)
 	for (i = 0; i < n; i++)
 		data[i] = e[from + i].dport;
 	return PointerGetDatum(a);
+}
+
+/*
+ * Fold the entries of one source of a day, e[from..to) of the sorted e[0..n):
+ * its packets, first and last packet.  Returns to.  Its ports are the
+ * dport of the first PORTS_SHOWN of those entries (the lowest).
+ */
+int
+day_source_fold(const DayEntry *e, int from, int n, DaySource *out)
+{
+	int			to = from;
+
+	out->src = e[from].src;
+	out->packets = 0;
+	out->first_us = PG_INT64_MAX;
+	out->last_us = PG_INT64_MIN;
+	/* no overflow: the entries' packets sum to at most PG_INT64_MAX */
+	while (to < n && e[to].src == out->src)
+	{
+		out->packets += e[to].packets;
+		out->first_us = Min(out->first_us, e[to].first_us);
+		out->last_us = Max(out->last_us, e[to].last_us);
+		to++;
+	}
+	return to;
 }
 
 /*
@@ -92,35 +110,18 @@ mirai_day_sources(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	e = entries_unpack(bytes, 0, &n);
 	memset(&addr, 0, sizeof(addr));
-	ip_family(&addr) = PGSQL_AF_INET;
-	ip_bits(&addr) = 32;
-	SET_INET_VARSIZE(&addr);
 	while (from < n)
 	{
-		int			to = from;
-		int64		packets = 0,
-					first = PG_INT64_MAX,
-					last = PG_INT64_MIN;
+		DaySource	ds;
+		int			to = day_source_fold(e, from, n, &ds);
 		Datum		values[7];
 		bool		nulls[7] = {false};
-		uint32		src = e[from].src;
 
-		/* no overflow: the entries' packets sum to at most PG_INT64_MAX */
-		while (to < n && e[to].src == src)
-		{
-			packets += e[to].packets;
-			first = Min(first, e[to].first_us);
-			last = Max(last, e[to].last_us);
-			to++;
-		}
-		ip_addr(&addr)[0] = src >> 24;
-		ip_addr(&addr)[1] = src >> 16;
-		ip_addr(&addr)[2] = src >> 8;
-		ip_addr(&addr)[3] = src;
+		rollup_inet4(&addr, ds.src);
 		values[0] = InetPGetDatum(&addr);
-		values[1] = Int64GetDatum(packets);
-		values[2] = TimestampTzGetDatum(us_to_timestamptz(first));
-		values[3] = TimestampTzGetDatum(us_to_timestamptz(last));
+		values[1] = Int64GetDatum(ds.packets);
+		values[2] = TimestampTzGetDatum(us_to_timestamptz(ds.first_us));
+		values[3] = TimestampTzGetDatum(us_to_timestamptz(ds.last_us));
 		if (e[from].country[0] == '\0')
 			nulls[4] = true;
 		else

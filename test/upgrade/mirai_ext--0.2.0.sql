@@ -839,32 +839,44 @@ CREATE AGGREGATE @extschema@.mirai_ports_union(integer[]) (
 COMMENT ON AGGREGATE @extschema@.mirai_ports_union(integer[]) IS
     'concatenation of port arrays (mirai_bots makes them distinct)';
 
+-- Every Mirai source of a tracked table over all its days (rollup_bots.c):
+-- what mirai_bots lists, for a table the role may read.  It streams, so
+-- that an ORDER BY ... LIMIT over the view keeps only its best rows.
+CREATE FUNCTION @extschema@.mirai_bots_of(tbl regclass,
+    OUT src inet, OUT country text, OUT first_seen timestamptz, OUT last_seen timestamptz,
+    OUT first_day date, OUT last_day date, OUT days bigint, OUT packets bigint,
+    OUT ports integer[])
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'mirai_bots_of' LANGUAGE C STABLE STRICT ROWS 10000;
+COMMENT ON FUNCTION @extschema@.mirai_bots_of(regclass) IS
+    'every Mirai source of a tracked table the current role may read (none of a fleet table), streamed: what mirai_bots lists for it; internal to the view';
+
 CREATE VIEW @extschema@.mirai_bots WITH (security_barrier) AS
+SELECT b.tbl, (b.r).src, (b.r).country, (b.r).first_seen, (b.r).last_seen,
+       (b.r).first_day, (b.r).last_day, (b.r).days, (b.r).packets, (b.r).ports
+  FROM (SELECT t.tbl, @extschema@.mirai_bots_of(t.tbl) AS r
+          FROM @extschema@.mirai_tracked t
+         WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
+           AND NOT @extschema@.mirai_is_fleet(t.tbl)) b
+UNION ALL
 SELECT b.tbl, b.src, b.country, b.first_seen, b.last_seen, b.first_day, b.last_day,
        b.days, b.packets,
        (SELECT pg_catalog.array_agg(DISTINCT p ORDER BY p) FROM pg_catalog.unnest(b.ports) AS p) AS ports
-  FROM (SELECT d.tbl, s.src,
-               (pg_catalog.array_agg(s.country ORDER BY d.day))[1] AS country,
+  FROM (SELECT t.tbl, s.src,
+               (pg_catalog.array_agg(s.country ORDER BY f.day))[1] AS country,
                pg_catalog.min(s.first_seen) AS first_seen,
                pg_catalog.max(s.last_seen) AS last_seen,
-               pg_catalog.min(d.day) AS first_day,
-               pg_catalog.max(d.day) AS last_day,
+               pg_catalog.min(f.day) AS first_day,
+               pg_catalog.max(f.day) AS last_day,
                pg_catalog.count(*) AS days,
                pg_catalog.sum(s.packets)::bigint AS packets,
                @extschema@.mirai_ports_union(s.ports) AS ports
-          FROM (SELECT p.tbl, p.day, p.entries
-                  FROM @extschema@.mirai_rollup_part p
-                  JOIN @extschema@.mirai_tracked t ON t.tbl = p.tbl
-                 WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
-                   AND NOT @extschema@.mirai_is_fleet(t.tbl)
-                UNION ALL
-                SELECT t.tbl, f.day, @extschema@.mirai_fleet_entries(t.tbl, f.day)
-                  FROM @extschema@.mirai_tracked t
-                 CROSS JOIN LATERAL @extschema@.mirai_fleet_days(t.tbl, 'sources') f
-                 WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
-                   AND @extschema@.mirai_is_fleet(t.tbl)) d
-         CROSS JOIN LATERAL @extschema@.mirai_day_sources(d.entries) s
-         GROUP BY d.tbl, s.src) b;
+          FROM @extschema@.mirai_tracked t
+         CROSS JOIN LATERAL @extschema@.mirai_fleet_days(t.tbl, 'sources') f
+         CROSS JOIN LATERAL @extschema@.mirai_day_sources(@extschema@.mirai_fleet_entries(t.tbl, f.day)) s
+         WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
+           AND @extschema@.mirai_is_fleet(t.tbl)
+         GROUP BY t.tbl, s.src) b;
 COMMENT ON VIEW @extschema@.mirai_bots IS
     'per Mirai source over everything tracked: country when first seen, first and last packet, first and last day, days active, packets, ports probed';
 
