@@ -87,8 +87,7 @@ typedef struct BotsState
 	uint32		capports;
 	char		(*countries)[MX_COUNTRY_LEN];
 	int			ncountries;
-	uint32	   *order;			/* record numbers, bucket after bucket */
-	uint32	   *bucket_at;		/* nbuckets + 1 offsets into order */
+	uint32	   *bucket_at;		/* nbuckets + 1 offsets into recs */
 	uint32		nbuckets;
 	uint32		next_bucket;
 	Bot		   *bots;			/* the current bucket's sources */
@@ -177,6 +176,7 @@ read_parts(BotsState *st, const ExtInfo *info, Oid relid)
 	uint32		i,
 				b;
 	uint32	   *count;
+	BotDay	   *sorted;
 
 	/* arrays grown with repalloc stay in the call's context */
 	st->caprecs = st->capports = 1024;
@@ -198,9 +198,12 @@ read_parts(BotsState *st, const ExtInfo *info, Oid relid)
 		count[b + 1] += count[b];
 	st->bucket_at = MemoryContextAlloc(st->cxt, sizeof(uint32) * (st->nbuckets + 1));
 	memcpy(st->bucket_at, count, sizeof(uint32) * (st->nbuckets + 1));
-	st->order = MemoryContextAllocHuge(st->cxt, sizeof(uint32) * Max(st->nrecs, 1));
+	/* the pairs themselves move: folding then reads them in sequence */
+	sorted = MemoryContextAllocHuge(st->cxt, sizeof(BotDay) * Max(st->nrecs, 1));
 	for (i = 0; i < st->nrecs; i++)
-		st->order[count[bucket_of(st->recs[i].src, st->nbuckets)]++] = i;
+		sorted[count[bucket_of(st->recs[i].src, st->nbuckets)]++] = st->recs[i];
+	pfree(st->recs);
+	st->recs = sorted;
 	pfree(count);
 }
 
@@ -231,7 +234,7 @@ fold_bucket(BotsState *st)
 	mask = cap - 1;
 	for (k = from; k < to; k++)
 	{
-		uint32		i = st->order[k];
+		uint32		i = k;
 		BotDay	   *r = &st->recs[i];
 		uint32		h = murmurhash32(r->src) & mask;
 		Bot		   *s;
