@@ -406,6 +406,66 @@ merge_lists(const DictSource *a, int na, const DictSource *b, int nb)
 	return out;
 }
 
+/* The dictionary's statements, prepared once per backend and schema. */
+typedef struct DictPlans
+{
+	bool		valid;
+	char		nspname[2 * NAMEDATALEN + 3];
+	SPIPlanPtr	delta_update;	/* a chunk's histogram and delta */
+	SPIPlanPtr	upsert;			/* a chunk, state and delta */
+	SPIPlanPtr	versions;		/* chunks' row versions */
+	SPIPlanPtr	read;			/* chunks, to read */
+	SPIPlanPtr	read_lock;		/* chunks, FOR UPDATE */
+} DictPlans;
+
+static DictPlans dplans;
+
+static const DictPlans *
+dict_plans(const ExtInfo *info)
+{
+	Oid			t_write[7] = {OIDOID, INT4OID, INT4OID, DATEARRAYOID, INT8ARRAYOID, BYTEAOID, BYTEAOID};
+	Oid			t_read[2] = {OIDOID, INT4ARRAYOID};
+	const char *n = info->nspname;
+	const char *these = "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+		"AND chunk OPERATOR(pg_catalog.=) ANY ($2)";
+	SPIPlanPtr *all[] = {&dplans.delta_update, &dplans.upsert, &dplans.versions, &dplans.read,
+	&dplans.read_lock};
+	int			i;
+
+	if (dplans.valid && strcmp(dplans.nspname, n) == 0)
+		return &dplans;
+	if (strlen(n) >= sizeof(dplans.nspname))
+		elog(ERROR, "schema name too long");
+	for (i = 0; i < (int) lengthof(all); i++)
+		if (*all[i])
+			SPI_freeplan(*all[i]);
+	memset(&dplans, 0, sizeof(dplans));
+	dplans.delta_update = rollup_keep_plan(psprintf("UPDATE %s.mirai_rollup_dict SET sources = $3, first_days = $4, "
+													"first_counts = $5, delta = $7 "
+													"WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+													"AND chunk OPERATOR(pg_catalog.=) $2 "
+													"RETURNING xmin, ctid", n),
+										   7, t_write);
+	dplans.upsert = rollup_keep_plan(psprintf("INSERT INTO %s.mirai_rollup_dict AS d (tbl, chunk, sources, first_days, "
+											  "first_counts, state, delta) "
+											  "VALUES ($1::pg_catalog.oid, $2, $3, $4, $5, $6, $7) "
+											  "ON CONFLICT (tbl, chunk) DO UPDATE SET sources = excluded.sources, "
+											  "first_days = excluded.first_days, first_counts = excluded.first_counts, "
+											  "state = excluded.state, delta = excluded.delta RETURNING xmin, ctid", n),
+									 7, t_write);
+	dplans.versions = rollup_keep_plan(psprintf("SELECT chunk, xmin, ctid FROM %s.mirai_rollup_dict %s", n, these),
+									   2, t_read);
+	dplans.read = rollup_keep_plan(psprintf("SELECT chunk, xmin, ctid, state, delta FROM %s.mirai_rollup_dict %s "
+											"ORDER BY chunk", n, these),
+								   2, t_read);
+	dplans.read_lock = rollup_keep_plan(psprintf("SELECT chunk, xmin, ctid, state, delta FROM %s.mirai_rollup_dict %s "
+												 "ORDER BY chunk FOR UPDATE", n, these),
+										2, t_read);
+	strlcpy(dplans.nspname, n, sizeof(dplans.nspname));
+	dplans.valid = true;
+	return &dplans;
+}
+
 /*
  * Write a chunk: its state (unless keep_state: then its row keeps the
  * state it has, and only delta is written), its delta, and the histogram
@@ -418,7 +478,7 @@ chunk_write(const ExtInfo *info, Oid relid, int chunk, const Chunk *ch, bool kee
 	int32	   *days = palloc(sizeof(int32) * Max(n, 1));
 	Datum	   *dd = palloc(sizeof(Datum) * Max(n, 1));
 	Datum	   *cd = palloc(sizeof(Datum) * Max(n, 1));
-	Oid			at[7] = {OIDOID, INT4OID, INT4OID, DATEARRAYOID, INT8ARRAYOID, BYTEAOID, BYTEAOID};
+	const DictPlans *pl = dict_plans(info);
 	Datum		v[7];
 	int			i,
 				nd = 0;
@@ -448,22 +508,12 @@ chunk_write(const ExtInfo *info, Oid relid, int chunk, const Chunk *ch, bool kee
 	if (keep_state)
 	{
 		/* the row exists (its delta is changing): state is not touched */
-		if (SPI_execute_with_args(psprintf("UPDATE %s.mirai_rollup_dict SET sources = $3, first_days = $4, "
-										   "first_counts = $5, delta = $7 "
-										   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
-										   "AND chunk OPERATOR(pg_catalog.=) $2 RETURNING xmin, ctid",
-										   info->nspname),
-								  7, at, v, NULL, false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
-			elog(ERROR, "writing mirai_rollup_dict failed");
+		if (SPI_execute_plan(pl->delta_update, v, NULL, false, 0) != SPI_OK_UPDATE_RETURNING ||
+			SPI_processed != 1)
+		elog(ERROR, "writing mirai_rollup_dict failed");
 	}
-	else if (SPI_execute_with_args(psprintf("INSERT INTO %s.mirai_rollup_dict AS d (tbl, chunk, sources, first_days, "
-											"first_counts, state, delta) "
-											"VALUES ($1::pg_catalog.oid, $2, $3, $4, $5, $6, $7) "
-											"ON CONFLICT (tbl, chunk) DO UPDATE SET sources = excluded.sources, "
-											"first_days = excluded.first_days, first_counts = excluded.first_counts, "
-											"state = excluded.state, delta = excluded.delta RETURNING xmin, ctid",
-											info->nspname),
-									   7, at, v, NULL, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+	else if (SPI_execute_plan(pl->upsert, v, NULL, false, 0) != SPI_OK_INSERT_RETURNING ||
+			 SPI_processed != 1)
 		elog(ERROR, "writing mirai_rollup_dict failed");
 	cache_put(relid, chunk,
 			  DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
@@ -482,7 +532,7 @@ static void
 chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool lock,
 			Chunk *ch, bool *present)
 {
-	Oid			at[2] = {OIDOID, INT4ARRAYOID};
+	const DictPlans *pl = dict_plans(info);
 	Datum		v[2];
 	Datum	   *cd = palloc(sizeof(Datum) * Max(n, 1));
 	int			nmiss = 0;
@@ -495,10 +545,7 @@ chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool loc
 	v[1] = PointerGetDatum(construct_array(cd, n, INT4OID, 4, true, TYPALIGN_INT));
 	if (!lock)
 	{
-		if (SPI_execute_with_args(psprintf("SELECT chunk, xmin, ctid FROM %s.mirai_rollup_dict "
-										   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
-										   "AND chunk OPERATOR(pg_catalog.=) ANY ($2)", info->nspname),
-								  2, at, v, NULL, false, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(pl->versions, v, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "reading mirai_rollup_dict failed");
 		for (r = 0; r < SPI_processed; r++)
 		{
@@ -521,11 +568,7 @@ chunks_read(const ExtInfo *info, Oid relid, const int32 *chunks, int n, bool loc
 			return;
 		v[1] = PointerGetDatum(construct_array(cd, nmiss, INT4OID, 4, true, TYPALIGN_INT));
 	}
-	if (SPI_execute_with_args(psprintf("SELECT chunk, xmin, ctid, state, delta FROM %s.mirai_rollup_dict "
-									   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
-									   "AND chunk OPERATOR(pg_catalog.=) ANY ($2) ORDER BY chunk%s",
-									   info->nspname, lock ? " FOR UPDATE" : ""),
-							  2, at, v, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(lock ? pl->read_lock : pl->read, v, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading mirai_rollup_dict failed");
 	for (r = 0; r < SPI_processed; r++)
 	{
