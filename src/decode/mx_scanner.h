@@ -84,6 +84,10 @@ typedef struct mx_scanner_test
 #define MX_SCANNER_MAX_CLAUSES	4
 #define MX_SCANNER_MAX_RULES	32
 
+/* The catalogue's first rule, "mirai": is_mirai's rule, so a packet is_mirai
+ * answers true for matches it first, and no other packet matches it. */
+#define MX_SCANNER_MIRAI		0
+
 /* The tests of a clause end at the first whose field is MX_SF_NONE. */
 typedef struct mx_scanner_clause
 {

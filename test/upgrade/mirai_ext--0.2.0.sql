@@ -1010,7 +1010,7 @@ CREATE TABLE @extschema@.mirai_rollup_scanner (
     PRIMARY KEY (tbl, day, scanner)
 ) WITH (fillfactor = 80);
 COMMENT ON TABLE @extschema@.mirai_rollup_scanner IS
-    'per tracked table, day of its time zone and scanner (first matching rule; '''' for none): packets and distinct sources; the sources are in mirai_rollup_scanner_part (internal; read mirai_scanners_daily)';
+    'per tracked table, day of its time zone and scanner (first matching rule; '''' for none): packets and distinct sources, the sources in mirai_rollup_scanner_part; not the rule mirai, whose counts are the day rows'''' (internal; read mirai_scanners_daily)';
 
 CREATE TABLE @extschema@.mirai_rollup_scanner_part (
     tbl             regclass NOT NULL,
@@ -1033,7 +1033,7 @@ CREATE FUNCTION @extschema@.mirai_rebuild_scanners(tbl regclass, "from" date DEF
                                                    "to" date DEFAULT NULL) RETURNS bigint
     AS 'MODULE_PATHNAME', 'mirai_rebuild_scanners' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.mirai_rebuild_scanners(regclass, date, date) IS
-    'recompute the scanner dimension of a tracked table''s days from "from" to "to" (inclusive, days of its time zone; NULL: unbounded) from its rows, with the catalogue of this library (after a catalogue change); returns the (day, scanner) rows';
+    'recompute the scanner dimension of a tracked table''s days from "from" to "to" (inclusive, days of its time zone; NULL: unbounded) from its rows, with the catalogue of this library (after a catalogue change); returns the (day, scanner) rows written (the rule mirai has none: the day rows count it)';
 
 CREATE VIEW @extschema@.mirai_scanners_daily WITH (security_barrier) AS
 SELECT s.tbl,
@@ -1045,6 +1045,19 @@ SELECT s.tbl,
   FROM @extschema@.mirai_rollup_scanner s
   JOIN @extschema@.mirai_tracked t ON t.tbl = s.tbl
  WHERE @extschema@.mirai_may_read(t.tbl, t.daily_view)
+   AND NOT @extschema@.mirai_is_fleet(t.tbl)
+UNION ALL
+-- the rule "mirai" is is_mirai's: its packets and sources are the day rows'
+SELECT d.tbl,
+       @extschema@.mirai_day_start(d.day, t.time_zone),
+       d.day,
+       'mirai',
+       d.packets,
+       d.sources
+  FROM @extschema@.mirai_rollup_day d
+  JOIN @extschema@.mirai_tracked t ON t.tbl = d.tbl
+ WHERE d.packets > 0
+   AND @extschema@.mirai_may_read(t.tbl, t.daily_view)
    AND NOT @extschema@.mirai_is_fleet(t.tbl);
 COMMENT ON VIEW @extschema@.mirai_scanners_daily IS
     'all packets and distinct sources per day of the tracked table''s time zone and scanner (packet_scanner: the first matching rule of mirai_scanner_rules; NULL: none); not for tables with foreign partitions';
