@@ -880,22 +880,86 @@ day_write_all(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
  * parts, and its totals written last.  Returns whether a deletion left the
  * day stale (see merge_entries).
  */
+/*
+ * The entries of a batch by part: at[p] .. at[p + 1] of order[] are the
+ * indexes of part p's entries, in their sorted order (a stable counting
+ * sort; the entries themselves stay where they are).
+ */
+typedef struct ByPart
+{
+	uint32	   *order;
+	int		   *at;				/* parts + 1 */
+} ByPart;
+
+static void
+by_part(const DayEntry *e, int n, int parts, ByPart *bp)
+{
+	int		   *next = palloc0(sizeof(int) * (parts + 1));
+	int			k,
+				p;
+
+	bp->order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(n, 1));
+	bp->at = palloc0(sizeof(int) * (parts + 1));
+	for (k = 0; k < n; k++)
+		bp->at[rollup_part_of(e[k].src, parts) + 1]++;
+	for (p = 0; p < parts; p++)
+		bp->at[p + 1] += bp->at[p];
+	memcpy(next, bp->at, sizeof(int) * (parts + 1));
+	for (k = 0; k < n; k++)
+		bp->order[next[rollup_part_of(e[k].src, parts)]++] = (uint32) k;
+	pfree(next);
+}
+
+/* A part's entries of a batch, copied into *buf (grown as needed); returns how many. */
+static int
+gather(const DayEntry *e, const ByPart *bp, int p, DayEntry **buf, int *cap)
+{
+	int			n = bp->at[p + 1] - bp->at[p],
+				k;
+
+	if (n > *cap)
+	{
+		*cap = Max(n, 2 * *cap);
+		*buf = *buf ? repalloc_huge(*buf, sizeof(DayEntry) * *cap)
+			: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * *cap);
+	}
+	for (k = 0; k < n; k++)
+		(*buf)[k] = e[bp->order[bp->at[p] + k]];
+	return n;
+}
+
+/* Make room for n items of size each in *buf (grown as needed). */
+static void *
+room(void **buf, int *cap, int n, Size size)
+{
+	if (n > *cap)
+	{
+		*cap = Max(n, 2 * *cap);
+		*buf = *buf ? repalloc_huge(*buf, size * *cap)
+			: MemoryContextAllocHuge(CurrentMemoryContext, size * *cap);
+	}
+	return *buf;
+}
+
 static bool
 store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 		  DayEntry *sub, int nsub, CountryLookup *cl, DictSource *gone, int *ngone)
 {
 	DayRow		r;
-	bool		stale = false;
+	bool		stale = false,
+				list_ok = true;
 	int			parts,
-				i = 0,
-				j = 0;
-	int		   *pa,
-			   *ps;
-	DayEntry   *ba,
-			   *bs;
-	uint32	   *touched;
-	TopSource  *changed;
-	int			nchanged = 0;
+				p,
+				capa = 0,
+				caps = 0,
+				capt = 0,
+				capc = 0;
+	ByPart		bpa,
+				bps;
+	DayEntry   *ba = NULL,
+			   *bs = NULL;
+	uint32	   *touched = NULL;
+	TopSource  *changed = NULL;
 
 	if (nadd == 0)
 	{
@@ -917,111 +981,80 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 		pfree(all);
 	}
 	parts = r.parts;
-
-	/* the batch by part, each part's entries in (src, dport) order */
-	pa = palloc(sizeof(int) * Max(nadd, 1));
-	ps = palloc(sizeof(int) * Max(nsub, 1));
-	ba = palloc(sizeof(DayEntry) * Max(nadd, 1));
-	bs = palloc(sizeof(DayEntry) * Max(nsub, 1));
-	{
-		int		   *ca = palloc0(sizeof(int) * (parts + 1));
-		int		   *cs = palloc0(sizeof(int) * (parts + 1));
-		int			k,
-					p;
-
-		for (k = 0; k < nadd; k++)
-			ca[(pa[k] = rollup_part_of(add[k].src, parts)) + 1]++;
-		for (k = 0; k < nsub; k++)
-			cs[(ps[k] = rollup_part_of(sub[k].src, parts)) + 1]++;
-		for (p = 0; p < parts; p++)
-		{
-			ca[p + 1] += ca[p];
-			cs[p + 1] += cs[p];
-		}
-		for (k = 0; k < nadd; k++)
-			ba[ca[pa[k]]++] = add[k];
-		for (k = 0; k < nsub; k++)
-			bs[cs[ps[k]]++] = sub[k];
-		/* the part of each sorted entry, for the walk below */
-		for (k = 0; k < nadd; k++)
-			pa[k] = rollup_part_of(ba[k].src, parts);
-		for (k = 0; k < nsub; k++)
-			ps[k] = rollup_part_of(bs[k].src, parts);
-		pfree(ca);
-		pfree(cs);
-	}
-
-	/* the new totals of every source touched, for the top list */
-	touched = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(nadd + nsub, 1));
-	changed = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(TopSource) * Max(nadd + nsub, 1));
+	by_part(add, nadd, parts, &bpa);
+	by_part(sub, nsub, parts, &bps);
 
 	/* each part touched, in ascending order */
-	while (i < nadd || j < nsub)
+	for (p = 0; p < parts; p++)
 	{
-		int			p = (j >= nsub || (i < nadd && pa[i] <= ps[j])) ? pa[i] : ps[j];
-		int			ie = i,
-					je = j,
+		int			na = gather(add, &bpa, p, &ba, &capa),
+					nb = gather(sub, &bps, p, &bs, &caps),
 					ns,
 					nout,
 					nt = 0,
-					x = i,
-					y = j;
+					nch,
+					x = 0,
+					y = 0,
+					k;
 		DayEntry   *s,
 				   *out;
 
-		while (ie < nadd && pa[ie] == p)
-			ie++;
-		while (je < nsub && ps[je] == p)
-			je++;
+		if (na == 0 && nb == 0)
+			continue;
 		s = part_lock(pl, relid, day, p, &ns);
 		if (ns > 0)
 			dayrow_add(&r, s, ns, -1);
 		out = s;
 		nout = ns;
-		if (ie > i)
-			out = merge_entries(out, nout, ba + i, ie - i, MERGE_ADD, &nout, &stale, relid, cl);
-		if (je > j)
-			out = merge_entries(out, nout, bs + j, je - j, MERGE_SUBTRACT, &nout, &stale, relid, cl);
+		if (na > 0)
+			out = merge_entries(out, nout, ba, na, MERGE_ADD, &nout, &stale, relid, cl);
+		if (nb > 0)
+			out = merge_entries(out, nout, bs, nb, MERGE_SUBTRACT, &nout, &stale, relid, cl);
 		dayrow_add(&r, out, nout, 1);
 		part_write(pl, relid, day, p, out, nout);
+
+		/* the new totals of the part's touched sources, for the top list */
 		if (ns == 0)
 		{
 			/* a new part: every source of it is new, none gone */
-			nchanged += top_sources_of(out, nout, NULL, 0, changed + nchanged);
-			i = ie;
-			j = je;
-			CHECK_FOR_INTERRUPTS();
-			continue;
+			changed = room((void **) &changed, &capc, nout, sizeof(TopSource));
+			nch = top_sources_of(out, nout, NULL, 0, changed);
 		}
-		/* the part's touched sources, each once, in address order */
-		while (x < ie || y < je)
+		else
 		{
-			uint32		src = (y >= je || (x < ie && ba[x].src <= bs[y].src)) ? ba[x].src : bs[y].src;
+			/* the part's touched sources, each once, in address order */
+			touched = room((void **) &touched, &capt, na + nb, sizeof(uint32));
+			while (x < na || y < nb)
+			{
+				uint32		src = (y >= nb || (x < na && ba[x].src <= bs[y].src)) ? ba[x].src : bs[y].src;
 
-			if (nt == 0 || touched[nt - 1] != src)
-				touched[nt++] = src;
-			if (x < ie && ba[x].src == src)
-				x++;
-			else
-				y++;
-		}
-		{
-			int			k = nchanged;
-
-			nchanged += top_sources_of(out, nout, touched, nt, changed + nchanged);
+				if (nt == 0 || touched[nt - 1] != src)
+					touched[nt++] = src;
+				if (x < na && ba[x].src == src)
+					x++;
+				else
+					y++;
+			}
+			changed = room((void **) &changed, &capc, nt, sizeof(TopSource));
+			nch = top_sources_of(out, nout, touched, nt, changed);
 			/* the sources a deletion took off the day */
-			for (; k < nchanged; k++)
+			for (k = 0; k < nch; k++)
 				if (changed[k].packets == 0)
 				{
 					gone[*ngone].src = changed[k].src;
 					gone[(*ngone)++].first_day = day;
 				}
 		}
-		i = ie;
-		j = je;
+		/* parts hold disjoint sources: the list takes them part by part */
+		if (list_ok)
+			list_ok = top_update(&r.top, changed, nch);
+		if (out != s && out != ba)
+			pfree(out);
+		if (s != NULL)
+			pfree(s);
 		CHECK_FOR_INTERRUPTS();
 	}
-	if (!top_update(&r.top, changed, nchanged))
+	if (!list_ok)
 	{
 		/* a source of the list lost packets: the list again, from every part */
 		int			n;

@@ -172,17 +172,16 @@ top_sources_of(const DayEntry *e, int n, const uint32 *only, int n_only, TopSour
 			}
 			j++;
 		}
-		s.src = e[i].src;
-		s.packets = 0;
-		s.first_us = e[i].first_us;
-		s.last_us = e[i].last_us;
-		memcpy(s.country, e[i].country, MX_COUNTRY_LEN);
-		while (i < n && e[i].src == s.src)
 		{
-			s.packets += e[i].packets;
-			s.first_us = Min(s.first_us, e[i].first_us);
-			s.last_us = Max(s.last_us, e[i].last_us);
-			i++;
+			DaySource	ds;
+			int			to = day_source_fold(e, i, n, &ds);
+
+			s.src = ds.src;
+			s.packets = ds.packets;
+			s.first_us = ds.first_us;
+			s.last_us = ds.last_us;
+			memcpy(s.country, e[i].country, MX_COUNTRY_LEN);
+			i = to;
 		}
 		out[k++] = s;
 	}
