@@ -106,7 +106,7 @@ COMMENT ON TABLE @extschema@.mirai_rollup_part IS
 
 -- pg_dump dumps their rows; the triggers and per-table views are ordinary
 -- objects of the user's schema and are dumped as such.
--- Every source of a tracked table and its first day, in 256 chunks by a
+-- Every source of a tracked table and its first day, in 32 chunks by a
 -- hash of the address, with the histogram of first days beside each: what
 -- mirai_new_sources sums (src/pg/rollup_dict.c).
 CREATE TABLE @extschema@.mirai_rollup_dict (

@@ -23,9 +23,9 @@
  * new to a flooded day costs a short delta, not the chunk.  A deletion
  * that takes a source off its first day makes the dictionary be built
  * again from the parts.
-
- * DICT_CHUNKS is fixed: 256 chunks hold a million sources in rows of about
- * 20 kB; past a few tens of millions, rows reach megabytes and
+ *
+ * DICT_CHUNKS is fixed: 32 chunks hold a million sources in rows of about
+ * 150 kB; past a few million, rows reach megabytes and
  * mirai_ext.rollup_part_limit guards them.
  *
  * Stored form of a chunk's state and of its delta (bytea each):
@@ -58,6 +58,7 @@
 #define DICT_CHUNKS		(1 << DICT_BITS)
 #define DICT_VERSION	1
 #define DELTA_MAX		1024	/* sources of a delta before it joins state */
+#define DICT_HISTOGRAM_SPAN	(1 << 16)	/* days counted in an array, not sorted */
 
 static inline int
 chunk_of(uint32 src)
@@ -483,20 +484,46 @@ chunk_write(const ExtInfo *info, Oid relid, int chunk, const Chunk *ch, bool kee
 	int			i,
 				nd = 0;
 	bool		isnull;
+	int32		lo = PG_INT32_MAX,
+				hi = PG_INT32_MIN;
 
 	for (i = 0; i < ch->ns; i++)
 		days[i] = ch->s[i].first_day;
 	for (i = 0; i < ch->nd; i++)
 		days[ch->ns + i] = ch->d[i].first_day;
-	qsort(days, n, sizeof(int32), day_cmp);
 	for (i = 0; i < n; i++)
 	{
-		if (nd == 0 || DatumGetDateADT(dd[nd - 1]) != days[i])
+		lo = Min(lo, days[i]);
+		hi = Max(hi, days[i]);
+	}
+	if (n > 0 && (int64) hi - lo < DICT_HISTOGRAM_SPAN)
+	{
+		/* the histogram of first days by counting: a table's days are few */
+		int64	   *count = palloc0(sizeof(int64) * ((int64) hi - lo + 1));
+		int32		d;
+
+		for (i = 0; i < n; i++)
+			count[days[i] - lo]++;
+		for (d = lo; d <= hi; d++)
+			if (count[d - lo] > 0)
+			{
+				dd[nd] = DateADTGetDatum(d);
+				cd[nd++] = Int64GetDatum(count[d - lo]);
+			}
+		pfree(count);
+	}
+	else
+	{
+		qsort(days, n, sizeof(int32), day_cmp);
+		for (i = 0; i < n; i++)
 		{
-			dd[nd] = DateADTGetDatum(days[i]);
-			cd[nd++] = Int64GetDatum(0);
+			if (nd == 0 || DatumGetDateADT(dd[nd - 1]) != days[i])
+			{
+				dd[nd] = DateADTGetDatum(days[i]);
+				cd[nd++] = Int64GetDatum(0);
+			}
+			cd[nd - 1] = Int64GetDatum(DatumGetInt64(cd[nd - 1]) + 1);
 		}
-		cd[nd - 1] = Int64GetDatum(DatumGetInt64(cd[nd - 1]) + 1);
 	}
 	v[0] = ObjectIdGetDatum(relid);
 	v[1] = Int32GetDatum(chunk);
@@ -510,7 +537,7 @@ chunk_write(const ExtInfo *info, Oid relid, int chunk, const Chunk *ch, bool kee
 		/* the row exists (its delta is changing): state is not touched */
 		if (SPI_execute_plan(pl->delta_update, v, NULL, false, 0) != SPI_OK_UPDATE_RETURNING ||
 			SPI_processed != 1)
-		elog(ERROR, "writing mirai_rollup_dict failed");
+			elog(ERROR, "writing mirai_rollup_dict failed");
 	}
 	else if (SPI_execute_plan(pl->upsert, v, NULL, false, 0) != SPI_OK_INSERT_RETURNING ||
 			 SPI_processed != 1)
@@ -606,6 +633,22 @@ typedef enum ChunkChange
 	CHANGE_DELTA,				/* new sources only, and they fit in delta */
 	CHANGE_STATE				/* state written again, delta folded in */
 } ChunkChange;
+
+/* Would sources b[0..nb) change a chunk (a new source, or an earlier day)? */
+static bool
+chunk_changes(const Chunk *ch, const DictSource *b, int nb)
+{
+	int			j;
+
+	for (j = 0; j < nb; j++)
+	{
+		DictSource *f = chunk_find(ch, &b[j]);
+
+		if (f == NULL || b[j].first_day < f->first_day)
+			return true;
+	}
+	return false;
+}
 
 /*
  * Apply sources b[0..nb) (sorted by address, each once) to a chunk: *ch
@@ -723,10 +766,8 @@ dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 	chunks_read(info, relid, chunks, nchunks, false, ch, present);
 	for (i = 0; i < nchunks; i++)
 	{
-		Chunk		probe = ch[chunks[i]];
-
 		c = chunks[i];
-		if (chunk_apply(&probe, bychunk + from[c], from[c + 1] - from[c]) != CHANGE_NONE)
+		if (chunk_changes(&ch[c], bychunk + from[c], from[c + 1] - from[c]))
 			chunks[nchange++] = c;
 	}
 	/* lock those, read again (a concurrent load may have written them), write */
