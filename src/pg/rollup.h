@@ -11,7 +11,8 @@
  *	rollup_admin.c	mirai_track, mirai_untrack, mirai_rebuild, the per-table
  *					views, and who the code runs as
  *	rollup_views.c	the functions the views call (mirai_day_sources, ...)
- *	rollup_bots.c	mirai_bots_of: every source of a table over all its days
+ *	rollup_sources.c every source of a table over some of its days, folded
+ *					(mirai_bots_of, mirai_sources(from, to))
  *	rollup_scanner.c the scanner dimension: packets and distinct sources per
  *					day and scanner fingerprint
  *	fleet_*.c		fleets: a table whose partitions are on other servers
@@ -256,6 +257,25 @@ typedef struct DaySource
 } DaySource;
 extern int	day_source_fold(const DayEntry *e, int from, int n, DaySource *out);
 
+/* rollup_sources.c: every source of a table's days, folded */
+typedef struct FoldedSource
+{
+	uint32		src;
+	int32		first_day;
+	int32		last_day;
+	int64		days;
+	int64		packets;
+	int64		first_us;
+	int64		last_us;
+	const char *country;		/* of its first day; "" unknown */
+	uint32		head;			/* its first pair, and its last */
+	uint32		tail;
+} FoldedSource;
+typedef struct SourceFold SourceFold;
+extern SourceFold *fold_open(const ExtInfo *info, Oid relid, const int32 *days, int ndays);
+extern const FoldedSource *fold_next(SourceFold *f);
+extern Datum fold_ports(SourceFold *f, const FoldedSource *s);
+
 /* rollup_scanner.c */
 extern void rollup_require_scanners(const ExtInfo *info);
 extern ScanEntry *scanners_diff(ScanEntry *a, int na, ScanEntry *b, int nb, int *n);
@@ -264,7 +284,8 @@ extern void scanners_clear(const ExtInfo *info, Oid relid, int32 from, int32 to)
 
 /* rollup_store.c: every part of a table, in day order */
 typedef void (*PartFn) (int32 day, DayEntry *e, int n, void *arg);
-extern void parts_foreach(const ExtInfo *info, Oid relid, bool read_only, PartFn fn, void *arg);
+extern void parts_foreach(const ExtInfo *info, Oid relid, const int32 *days, int ndays,
+						  bool read_only, PartFn fn, void *arg);
 
 /* rollup_store.c: a statement prepared once per backend */
 extern SPIPlanPtr rollup_keep_plan(const char *sql, int nargs, Oid *argtypes);

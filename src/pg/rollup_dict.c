@@ -848,7 +848,7 @@ dict_rebuild(const ExtInfo *info, Oid relid)
 	{
 		RebuildArg	a = {by, nby, cap};
 
-		parts_foreach(info, relid, false, rebuild_part, &a);
+		parts_foreach(info, relid, NULL, 0, false, rebuild_part, &a);
 	}
 	for (c = 0; c < DICT_CHUNKS; c++)
 	{

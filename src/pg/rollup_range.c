@@ -124,6 +124,7 @@ typedef struct CachedPart
 /* What one table's answer needs. */
 typedef struct RangeCtx
 {
+	const ExtInfo *info;
 	const RollupPlans *pl;
 	Oid			relid;
 	RangeDay   *days;
@@ -304,37 +305,119 @@ resolve(RangeCtx *c, RangeSource *s)
 	s->resolved = true;
 }
 
+/* A result's sort key: packets descending, then address, and where it is. */
+typedef struct ResultKey
+{
+	uint64		key;
+	RangeSource *s;
+} ResultKey;
+
 /*
- * Every source of every part of the range, summed: the slow, sure way,
- * when the lists cannot decide.
+ * Sort results by packets descending, then address: an LSD radix sort of
+ * 64-bit keys that skips the bytes every key shares (a range's sources are
+ * millions, and qsort's comparisons chase pointers), or qsort when a
+ * source has 2^32 packets or more.
  */
 static void
-sum_all(RangeCtx *c, srchash_hash *h)
+sort_results(RangeSource **v, int n)
 {
-	Datum		values[2];
-	int			d;
-	uint64		r;
+	ResultKey  *a,
+			   *t,
+			   *swap;
+	uint32		(*hist)[256];
+	int			i,
+				d;
+
+	for (i = 0; i < n; i++)
+		if (v[i]->packets > (int64) PG_UINT32_MAX)
+		{
+			qsort(v, n, sizeof(RangeSource *), result_qsort_cmp);
+			return;
+		}
+	a = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ResultKey) * Max(n, 1));
+	t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ResultKey) * Max(n, 1));
+	hist = palloc0(sizeof(uint32) * 256 * 8);
+	for (i = 0; i < n; i++)
+	{
+		a[i].key = ((uint64) (PG_UINT32_MAX - (uint32) v[i]->packets) << 32) | v[i]->src;
+		a[i].s = v[i];
+		for (d = 0; d < 8; d++)
+			hist[d][(a[i].key >> (8 * d)) & 0xFF]++;
+	}
+	for (d = 0; d < 8 && n > 0; d++)
+	{
+		uint32		sum = 0;
+		int			b;
+
+		if (hist[d][(a[0].key >> (8 * d)) & 0xFF] == (uint32) n)
+			continue;
+		for (b = 0; b < 256; b++)
+		{
+			uint32		c = hist[d][b];
+
+			hist[d][b] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			t[hist[d][(a[i].key >> (8 * d)) & 0xFF]++] = a[i];
+		swap = a;
+		a = t;
+		t = swap;
+	}
+	for (i = 0; i < n; i++)
+		v[i] = a[i].s;
+	pfree(a);
+	pfree(t);
+	pfree(hist);
+}
+
+/*
+ * Every source of the range's days, summed (rollup_sources.c) and sorted:
+ * the slow, sure way when the lists cannot decide, and what
+ * mirai_sources(from, to) lists.
+ */
+static RangeSource **
+all_sources(RangeCtx *c, int *nout)
+{
+	int32	   *days = palloc(sizeof(int32) * Max(c->ndays, 1));
+	SourceFold *f;
+	const FoldedSource *fs;
+	RangeSource *all;
+	RangeSource **v;
+	int			n = 0,
+				cap = 1024,
+				d;
 
 	for (d = 0; d < c->ndays; d++)
+		days[d] = c->days[d].day;
+	f = fold_open(c->info, c->relid, days, c->ndays);
+	all = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RangeSource) * cap);
+	while ((fs = fold_next(f)) != NULL)
 	{
-		values[0] = ObjectIdGetDatum(c->relid);
-		values[1] = DateADTGetDatum(c->days[d].day);
-		if (SPI_execute_plan(c->pl->parts_read, values, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "reading mirai_rollup_part failed");
-		for (r = 0; r < SPI_processed; r++)
-		{
-			bool		isnull;
-			int			n;
-			DayEntry   *e = entries_unpack(DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[r],
-																		SPI_tuptable->tupdesc, 1, &isnull)),
-										   c->days[d].day, &n);
+		RangeSource *s;
 
-			add_entries(h, c->days[d].day, e, n);
-			pfree(e);
-			CHECK_FOR_INTERRUPTS();
+		if (n == cap)
+		{
+			cap *= 2;
+			all = repalloc_huge(all, sizeof(RangeSource) * cap);
 		}
-		SPI_freetuptable(SPI_tuptable);
+		s = &all[n++];
+		memset(s, 0, sizeof(RangeSource));
+		s->src = fs->src;
+		s->resolved = true;
+		s->packets = s->known = s->bound = fs->packets;
+		s->first_us = fs->first_us;
+		s->last_us = fs->last_us;
+		s->first_day = fs->first_day;
+		memcpy(s->country, fs->country, MX_COUNTRY_LEN);
+		s->days = fs->days;
 	}
+	v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RangeSource *) * Max(n, 1));
+	for (d = 0; d < n; d++)
+		v[d] = &all[d];
+	sort_results(v, n);
+	*nout = n;
+	return v;
 }
 
 /*
@@ -418,16 +501,9 @@ top_of_table_n(RangeCtx *c, int n, int *nout)
 	exact = rest == 0 || (nbest == n && rest < best[n - 1]->packets);
 	if (!exact)
 	{
-		srchash_hash *all = srchash_create(CurrentMemoryContext, 4096, NULL);
-		RangeSource **v;
-		int			nv = 0;
+		int			nv;
+		RangeSource **v = all_sources(c, &nv);
 
-		sum_all(c, all);
-		v = palloc(sizeof(RangeSource *) * Max(all->members, 1));
-		srchash_start_iterate(all, &it);
-		while ((s = srchash_iterate(all, &it)) != NULL)
-			v[nv++] = s;
-		qsort(v, nv, sizeof(RangeSource *), result_qsort_cmp);
 		nbest = Min(nv, n);
 		memcpy(best, v, sizeof(RangeSource *) * nbest);
 	}
@@ -438,24 +514,9 @@ top_of_table_n(RangeCtx *c, int n, int *nout)
 static RangeSource **
 top_of_table(RangeCtx *c, int n, int *nout)
 {
+	/* every source: the sum of every part of the range */
 	if (n <= 0)
-	{
-		/* every source: the sum of every part of the range */
-		srchash_hash *all = srchash_create(CurrentMemoryContext, 4096, NULL);
-		srchash_iterator it;
-		RangeSource *s;
-		RangeSource **v;
-		int			nv = 0;
-
-		sum_all(c, all);
-		v = palloc(sizeof(RangeSource *) * Max(all->members, 1));
-		srchash_start_iterate(all, &it);
-		while ((s = srchash_iterate(all, &it)) != NULL)
-			v[nv++] = s;
-		qsort(v, nv, sizeof(RangeSource *), result_qsort_cmp);
-		*nout = nv;
-		return v;
-	}
+		return all_sources(c, nout);
 	return top_of_table_n(c, n, nout);
 }
 
@@ -477,6 +538,7 @@ top_of_tracked(const ExtInfo *info, Oid relid, const char *zone, TimestampTz fro
 	int			i;
 
 	memset(&c, 0, sizeof(c));
+	c.info = info;
 	c.relid = relid;
 	rollup_as_ext_owner(info, &saved);
 	c.pl = rollup_plans(info);
@@ -585,7 +647,7 @@ top_of_fleet(const ExtInfo *info, Oid relid, TimestampTz from, TimestampTz to, i
 	srchash_start_iterate(all, &it);
 	while ((s = srchash_iterate(all, &it)) != NULL)
 		v[nv++] = s;
-	qsort(v, nv, sizeof(RangeSource *), result_qsort_cmp);
+	sort_results(v, nv);
 	*nout = n > 0 ? Min(nv, n) : nv;
 	return v;
 }

@@ -318,25 +318,39 @@ clear_rollups(const ExtInfo *info, Oid relid, bool days_only,
 }
 
 /*
- * Call fn with the unpacked entries of every part of a table, days in
- * ascending order (read_only: from the statement's snapshot, as a query
- * does; else after this transaction's latest writes).  Each part's entries
- * are freed after its call.  Runs as whoever calls it.
+ * Call fn with the unpacked entries of every part of a table's days (of
+ * days[0..ndays), or of every day when days is NULL), days in ascending
+ * order (read_only: from the statement's snapshot, as a query does; else
+ * after this transaction's latest writes).  Each part's entries are freed
+ * after its call.  Runs as whoever calls it.
  */
 void
-parts_foreach(const ExtInfo *info, Oid relid, bool read_only, PartFn fn, void *arg)
+parts_foreach(const ExtInfo *info, Oid relid, const int32 *days, int ndays, bool read_only,
+			  PartFn fn, void *arg)
 {
-	Oid			at[1] = {OIDOID};
-	Datum		v[1] = {ObjectIdGetDatum(relid)};
-	MemoryContext part_cxt = AllocSetContextCreate(CurrentMemoryContext, "mirai_ext part",
+	Oid			at[2] = {OIDOID, DATEARRAYOID};
+	Datum		v[2];
+	MemoryContext caller = CurrentMemoryContext;	/* SPI calls leave their own */
+	MemoryContext part_cxt = AllocSetContextCreate(caller, "mirai_ext part",
 												   ALLOCSET_DEFAULT_SIZES);
 	Portal		portal;
 
+	v[0] = ObjectIdGetDatum(relid);
+	if (days != NULL)
+	{
+		Datum	   *d = palloc(sizeof(Datum) * Max(ndays, 1));
+		int			i;
+
+		for (i = 0; i < ndays; i++)
+			d[i] = DateADTGetDatum(days[i]);
+		v[1] = PointerGetDatum(construct_array(d, ndays, DATEOID, 4, true, TYPALIGN_INT));
+	}
 	portal = SPI_cursor_open_with_args(NULL,
 									   psprintf("SELECT day, entries FROM %s.mirai_rollup_part "
-												"WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
-												"ORDER BY day, part", info->nspname),
-									   1, at, v, NULL, read_only, CURSOR_OPT_NO_SCROLL);
+												"WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid %s"
+												"ORDER BY day, part", info->nspname,
+												days ? "AND day OPERATOR(pg_catalog.=) ANY ($2) " : ""),
+									   days ? 2 : 1, at, v, NULL, read_only, CURSOR_OPT_NO_SCROLL);
 	for (;;)
 	{
 		uint64		r;
@@ -349,12 +363,13 @@ parts_foreach(const ExtInfo *info, Oid relid, bool read_only, PartFn fn, void *a
 			bool		isnull;
 			HeapTuple	tup = SPI_tuptable->vals[r];
 			int32		day = DatumGetDateADT(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-			MemoryContext old = MemoryContextSwitchTo(part_cxt);
 			int			n;
-			DayEntry   *e = entries_unpack(DatumGetByteaPP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)),
-										   day, &n);
+			DayEntry   *e;
 
-			MemoryContextSwitchTo(old);
+			MemoryContextSwitchTo(part_cxt);
+			e = entries_unpack(DatumGetByteaPP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)),
+							   day, &n);
+			MemoryContextSwitchTo(caller);
 			fn(day, e, n, arg);
 			MemoryContextReset(part_cxt);
 		}
@@ -362,5 +377,6 @@ parts_foreach(const ExtInfo *info, Oid relid, bool read_only, PartFn fn, void *a
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
+	MemoryContextSwitchTo(caller);
 	MemoryContextDelete(part_cxt);
 }

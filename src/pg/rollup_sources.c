@@ -1,23 +1,25 @@
 /*-------------------------------------------------------------------------
  *
- * rollup_bots.c
- *		mirai_bots_of(tbl): every Mirai source of a tracked table over all its
- *		days, what the mirai_bots view lists.
+ * rollup_sources.c
+ *		Every source of a tracked table over a set of its days, folded: what
+ *		the mirai_bots view lists (mirai_bots_of, every day) and what
+ *		mirai_sources(from, to) lists (rollup_range.c, the days of a range).
  *
- * A source's row folds its (day, source) pairs: the country of its first
- * day, its first and last packet, first and last day, days, packets, and
- * the union of the ports each day lists (a day lists a source's 32 lowest
+ * A source folds its (day, source) pairs: the country of its first day,
+ * its first and last packet, first and last day, days, packets, and the
+ * union of the ports each day lists (a day lists a source's 32 lowest
  * ports, as mirai_day_sources does).
  *
- * One pass reads the table's parts in day order and keeps each (day,
- * source) pair as a short record; the records are then scattered into
- * buckets by a hash of the source (stably, so that each source's records
- * stay in day order) and each bucket, a few dozen records that fit in the
- * CPU's cache, is folded with a small hash table when its rows are asked
- * for.  The function streams: called in a query's target list, as the view
- * calls it, an ORDER BY ... LIMIT above it keeps only its best rows, where
- * an aggregate over every day's sources (what the view did before) sorted
- * and grouped every pair.
+ * One pass reads the days' parts in day order and keeps each (day, source)
+ * pair as a short record; the records are then moved into buckets by a
+ * hash of the source (stably, so that each source's records stay in day
+ * order) and each bucket, a few dozen records that fit in the CPU's
+ * cache, is folded with a small hash table when its sources are asked
+ * for.  Moving the records, not an index of them, matters: folding through
+ * an index read them in random order, and its cache misses were most of
+ * the time.  mirai_bots_of streams: called in a query's target list, as
+ * the view calls it, an ORDER BY ... LIMIT above it keeps only its best
+ * rows.
  *
  * The parts are read as the extension's owner, for a table the calling
  * role may read (its SELECT privilege or its per-table sources view); a
@@ -60,23 +62,8 @@ typedef struct BotDay
 	uint32		next;			/* the source's next pair, while folding */
 } BotDay;
 
-/* A source, folded. */
-typedef struct Bot
-{
-	uint32		src;
-	int32		first_day;
-	int32		last_day;
-	int64		days;
-	int64		packets;
-	int64		first_us;
-	int64		last_us;
-	uint16		country;
-	uint32		head;			/* its first pair */
-	uint32		tail;
-} Bot;
-
 /* What one call keeps between rows. */
-typedef struct BotsState
+struct SourceFold
 {
 	MemoryContext cxt;			/* the call's: everything below */
 	BotDay	   *recs;
@@ -90,16 +77,16 @@ typedef struct BotsState
 	uint32	   *bucket_at;		/* nbuckets + 1 offsets into recs */
 	uint32		nbuckets;
 	uint32		next_bucket;
-	Bot		   *bots;			/* the current bucket's sources */
+	FoldedSource *bots;			/* the current bucket's sources */
 	int			nbots;
 	int			next_bot;
 	uint32		slots_cap;
 	int32	   *slots;			/* its hash table: index into bots, -1 free */
-} BotsState;
+};
 
 /* The index of a country code, added when new (a table has a few hundred). */
 static uint16
-country_index(BotsState *st, const char *code, int *last)
+country_index(SourceFold *st, const char *code, int *last)
 {
 	int			i;
 
@@ -122,7 +109,7 @@ country_index(BotsState *st, const char *code, int *last)
 static void
 add_part(int32 day, DayEntry *e, int n, void *arg)
 {
-	BotsState  *st = arg;
+	SourceFold  *st = arg;
 	int			i = 0,
 				last = -1;
 
@@ -168,35 +155,43 @@ bucket_of(uint32 src, uint32 nbuckets)
 	return nbuckets == 1 ? 0 : murmurhash32(src) >> (32 - pg_leftmost_one_pos32(nbuckets));
 }
 
-/* Read every part of relid, in day order, and scatter its pairs into buckets. */
-static void
-read_parts(BotsState *st, const ExtInfo *info, Oid relid)
+/*
+ * Read the parts of relid's days (days[0..ndays), or every day when days is
+ * NULL) in day order, and move their pairs into buckets, in the current
+ * memory context, which must outlive the fold.  The parts are read as the
+ * extension's owner: the caller checks that the role may read the table.
+ */
+SourceFold *
+fold_open(const ExtInfo *info, Oid relid, const int32 *days, int ndays)
 {
+	SourceFold *st = palloc0(sizeof(SourceFold));
 	RoleSwitch	saved;
 	uint32		i,
 				b;
 	uint32	   *count;
 	BotDay	   *sorted;
 
-	/* arrays grown with repalloc stay in the call's context */
+	/* arrays grown with repalloc stay in this context */
+	st->cxt = CurrentMemoryContext;
 	st->caprecs = st->capports = 1024;
 	st->recs = MemoryContextAllocHuge(st->cxt, sizeof(BotDay) * st->caprecs);
 	st->ports = MemoryContextAllocHuge(st->cxt, sizeof(uint16) * st->capports);
 	st->countries = MemoryContextAlloc(st->cxt, MX_COUNTRY_LEN * 16);
 	rollup_as_ext_owner(info, &saved);
-	parts_foreach(info, relid, true, add_part, st);
+	parts_foreach(info, relid, days, ndays, true, add_part, st);
 	rollup_role_end(&saved);
+	MemoryContextSwitchTo(st->cxt);
 
 	/* buckets of about BUCKET_RECORDS pairs, each in day order */
 	st->nbuckets = 1;
 	while (st->nbuckets < st->nrecs / BUCKET_RECORDS && st->nbuckets < (1U << 24))
 		st->nbuckets *= 2;
-	count = MemoryContextAllocZero(st->cxt, sizeof(uint32) * (st->nbuckets + 1));
+	count = palloc0(sizeof(uint32) * (st->nbuckets + 1));
 	for (i = 0; i < st->nrecs; i++)
 		count[bucket_of(st->recs[i].src, st->nbuckets) + 1]++;
 	for (b = 0; b < st->nbuckets; b++)
 		count[b + 1] += count[b];
-	st->bucket_at = MemoryContextAlloc(st->cxt, sizeof(uint32) * (st->nbuckets + 1));
+	st->bucket_at = palloc(sizeof(uint32) * (st->nbuckets + 1));
 	memcpy(st->bucket_at, count, sizeof(uint32) * (st->nbuckets + 1));
 	/* the pairs themselves move: folding then reads them in sequence */
 	sorted = MemoryContextAllocHuge(st->cxt, sizeof(BotDay) * Max(st->nrecs, 1));
@@ -205,11 +200,12 @@ read_parts(BotsState *st, const ExtInfo *info, Oid relid)
 	pfree(st->recs);
 	st->recs = sorted;
 	pfree(count);
+	return st;
 }
 
 /* Fold the next bucket's pairs into its sources. */
 static void
-fold_bucket(BotsState *st)
+fold_bucket(SourceFold *st)
 {
 	uint32		from = st->bucket_at[st->next_bucket],
 				to = st->bucket_at[st->next_bucket + 1],
@@ -226,8 +222,8 @@ fold_bucket(BotsState *st)
 	{
 		st->slots = st->slots ? repalloc_huge(st->slots, sizeof(int32) * cap)
 			: MemoryContextAllocHuge(st->cxt, sizeof(int32) * cap);
-		st->bots = st->bots ? repalloc_huge(st->bots, sizeof(Bot) * cap)
-			: MemoryContextAllocHuge(st->cxt, sizeof(Bot) * cap);
+		st->bots = st->bots ? repalloc_huge(st->bots, sizeof(FoldedSource) * cap)
+			: MemoryContextAllocHuge(st->cxt, sizeof(FoldedSource) * cap);
 		st->slots_cap = cap;
 	}
 	memset(st->slots, -1, sizeof(int32) * cap);
@@ -237,7 +233,7 @@ fold_bucket(BotsState *st)
 		uint32		i = k;
 		BotDay	   *r = &st->recs[i];
 		uint32		h = murmurhash32(r->src) & mask;
-		Bot		   *s;
+		FoldedSource *s;
 
 		while (st->slots[h] >= 0 && st->bots[st->slots[h]].src != r->src)
 			h = (h + 1) & mask;
@@ -253,7 +249,7 @@ fold_bucket(BotsState *st)
 			s->packets = r->packets;
 			s->first_us = r->first_us;
 			s->last_us = r->last_us;
-			s->country = r->country;
+			s->country = st->countries[r->country];
 			s->head = s->tail = i;
 			continue;
 		}
@@ -268,15 +264,27 @@ fold_bucket(BotsState *st)
 	}
 }
 
+/* The next source of a fold, or NULL after the last. */
+const FoldedSource *
+fold_next(SourceFold *st)
+{
+	while (st->next_bot >= st->nbots && st->next_bucket < st->nbuckets)
+	{
+		fold_bucket(st);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return st->next_bot < st->nbots ? &st->bots[st->next_bot++] : NULL;
+}
+
 static int
 port_cmp(const void *a, const void *b)
 {
 	return (int) *(const uint16 *) a - (int) *(const uint16 *) b;
 }
 
-/* The distinct ports of a source's days, ascending. */
-static Datum
-bot_ports(BotsState *st, const Bot *s)
+/* The distinct ports a source's days list, ascending, as integer[]. */
+Datum
+fold_ports(SourceFold *st, const FoldedSource *s)
 {
 	uint16	   *all;
 	Datum	   *d;
@@ -310,7 +318,8 @@ Datum
 mirai_bots_of(PG_FUNCTION_ARGS)
 {
 	FuncCallContext *fctx;
-	BotsState  *st;
+	SourceFold *st;
+	const FoldedSource *s;
 
 	if (SRF_IS_FIRSTCALL())
 	{
@@ -325,9 +334,7 @@ mirai_bots_of(PG_FUNCTION_ARGS)
 		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "mirai_bots_of must return a record");
 		fctx->tuple_desc = BlessTupleDesc(desc);
-		st = palloc0(sizeof(BotsState));
-		st->cxt = fctx->multi_call_memory_ctx;
-		fctx->user_fctx = st;
+		MemoryContextSwitchTo(old);
 
 		rollup_ext_info(fcinfo->flinfo->fn_oid, &info);
 		rollup_require_current(&info);
@@ -354,36 +361,37 @@ mirai_bots_of(PG_FUNCTION_ARGS)
 			}
 		}
 		if (readable)
-			read_parts(st, &info, relid);
+		{
+			/* the fold outlives SPI: it lives in the call's context */
+			MemoryContext spi = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
+
+			fctx->user_fctx = fold_open(&info, relid, NULL, 0);
+			MemoryContextSwitchTo(spi);
+		}
 		SPI_finish();
-		MemoryContextSwitchTo(old);
 	}
 	fctx = SRF_PERCALL_SETUP();
 	st = fctx->user_fctx;
-	while (st->next_bot >= st->nbots && st->next_bucket < st->nbuckets)
-		fold_bucket(st);
-	if (st->next_bot < st->nbots)
+	if (st != NULL && (s = fold_next(st)) != NULL)
 	{
-		Bot		   *s = &st->bots[st->next_bot++];
 		Datum		values[9];
 		bool		nulls[9] = {false};
 		inet	   *addr = palloc0(sizeof(inet));
-		const char *c = st->countries[s->country];
-		size_t		l = strnlen(c, MX_COUNTRY_LEN);
+		size_t		l = strnlen(s->country, MX_COUNTRY_LEN);
 
 		rollup_inet4(addr, s->src);
 		values[0] = InetPGetDatum(addr);
 		if (l == 0)
 			nulls[1] = true;
 		else
-			values[1] = PointerGetDatum(cstring_to_text_with_len(c, l));
+			values[1] = PointerGetDatum(cstring_to_text_with_len(s->country, l));
 		values[2] = TimestampTzGetDatum(us_to_timestamptz(s->first_us));
 		values[3] = TimestampTzGetDatum(us_to_timestamptz(s->last_us));
 		values[4] = DateADTGetDatum(s->first_day);
 		values[5] = DateADTGetDatum(s->last_day);
 		values[6] = Int64GetDatum(s->days);
 		values[7] = Int64GetDatum(s->packets);
-		values[8] = bot_ports(st, s);
+		values[8] = fold_ports(st, s);
 		SRF_RETURN_NEXT(fctx, HeapTupleGetDatum(heap_form_tuple(fctx->tuple_desc, values, nulls)));
 	}
 	SRF_RETURN_DONE(fctx);
