@@ -239,6 +239,13 @@ SELECT f::date AS "from", t::date AS "to", n, top_differs(f, t, n) AS differs
                ('2024-12-13', '2024-12-15'), ('2024-12-21', '2024-12-26'), ('2024-01-01', '2025-01-01')) r(f, t),
        (VALUES (1), (10), (128)) k(n)
  ORDER BY 1, 2, 3;
+-- mirai_sources(from, to) lists by packets descending, then address
+SELECT count(*) AS out_of_order
+  FROM (SELECT src, packets, lag(packets) OVER w AS prev_packets, lag(src) OVER w AS prev_src
+          FROM mirai_sources('2024-01-01', '2025-01-01', 'cap_top')
+               WITH ORDINALITY AS m(tbl, src, country, packets, share, first_seen, last_seen, days, o)
+        WINDOW w AS (ORDER BY o)) x
+ WHERE prev_packets < packets OR (prev_packets = packets AND prev_src >= src);
 SELECT src, packets, days FROM mirai_top_sources('2024-12-01', '2025-01-01', 3, 'cap_top');
 SELECT src, packets, days FROM mirai_top_sources('2024-12-21', '2024-12-26', 2, 'cap_top');
 -- after a delete that lowers the leaders of a day

@@ -215,6 +215,7 @@ extern void agg_finish(RollupAgg *agg);
 extern DayEntry *agg_entries(RollupAgg *agg, int *n);
 extern HourCount *agg_hours(RollupAgg *agg, int sign, int *n);
 extern ScanEntry *agg_scanners(RollupAgg *agg, int *n);
+extern uint64 *radix_sort_u64(uint64 *a, uint64 *tmp, int n, int nbytes);
 
 /*
  * rollup_store.c and rollup_day.c: each exported function runs its

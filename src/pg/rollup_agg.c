@@ -264,20 +264,21 @@ agg_only_scanners(RollupAgg *agg, int32 from, int32 to)
 }
 
 /*
- * Sort 64-bit keys: an LSD radix sort on their low 56 bits that skips the
- * bytes every key shares; returns a or tmp, whichever holds the result.
+ * Sort 64-bit keys on their low nbytes bytes: an LSD radix sort that skips
+ * the bytes every key shares, stable; returns a or tmp, whichever holds
+ * the result.
  */
-static uint64 *
-sort_keys(uint64 *a, uint64 *tmp, int n)
+uint64 *
+radix_sort_u64(uint64 *a, uint64 *tmp, int n, int nbytes)
 {
-	uint32		(*hist)[256] = palloc0(sizeof(uint32) * 256 * 7);
+	uint32		(*hist)[256] = palloc0(sizeof(uint32) * 256 * nbytes);
 	int			i,
 				d;
 
 	for (i = 0; i < n; i++)
-		for (d = 0; d < 7; d++)
+		for (d = 0; d < nbytes; d++)
 			hist[d][(a[i] >> (8 * d)) & 0xFF]++;
-	for (d = 0; d < 7; d++)
+	for (d = 0; d < nbytes && n > 0; d++)
 	{
 		uint32		sum = 0;
 		int			b;
@@ -315,7 +316,7 @@ agg_flush_scan(RollupAgg *agg)
 	if (agg->nskeys == 0)
 		return;
 	tmp = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * agg->nskeys);
-	k = sort_keys(agg->skeys, tmp, agg->nskeys);
+	k = radix_sort_u64(agg->skeys, tmp, agg->nskeys, 7);
 	c = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ScanCount) * agg->nskeys);
 	for (i = 0; i < agg->nskeys; i++)
 	{

@@ -305,28 +305,21 @@ resolve(RangeCtx *c, RangeSource *s)
 	s->resolved = true;
 }
 
-/* A result's sort key: packets descending, then address, and where it is. */
-typedef struct ResultKey
-{
-	uint64		key;
-	RangeSource *s;
-} ResultKey;
-
 /*
- * Sort results by packets descending, then address: an LSD radix sort of
- * 64-bit keys that skips the bytes every key shares (a range's sources are
- * millions, and qsort's comparisons chase pointers), or qsort when a
- * source has 2^32 packets or more.
+ * Sort results by packets descending, then address: two stable radix sorts
+ * of 64-bit keys (a range's sources are millions, and qsort's comparisons
+ * chase pointers), by address and then by packets; qsort when a source
+ * has 2^32 packets or more.
  */
 static void
 sort_results(RangeSource **v, int n)
 {
-	ResultKey  *a,
-			   *t,
-			   *swap;
-	uint32		(*hist)[256];
-	int			i,
-				d;
+	uint64	   *a = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * Max(n, 1)),
+			   *t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * Max(n, 1)),
+			   *by_src,
+			   *by_packets;
+	RangeSource **w;
+	int			i;
 
 	for (i = 0; i < n; i++)
 		if (v[i]->packets > (int64) PG_UINT32_MAX)
@@ -334,41 +327,23 @@ sort_results(RangeSource **v, int n)
 			qsort(v, n, sizeof(RangeSource *), result_qsort_cmp);
 			return;
 		}
-	a = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ResultKey) * Max(n, 1));
-	t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ResultKey) * Max(n, 1));
-	hist = palloc0(sizeof(uint32) * 256 * 8);
 	for (i = 0; i < n; i++)
-	{
-		a[i].key = ((uint64) (PG_UINT32_MAX - (uint32) v[i]->packets) << 32) | v[i]->src;
-		a[i].s = v[i];
-		for (d = 0; d < 8; d++)
-			hist[d][(a[i].key >> (8 * d)) & 0xFF]++;
-	}
-	for (d = 0; d < 8 && n > 0; d++)
-	{
-		uint32		sum = 0;
-		int			b;
-
-		if (hist[d][(a[0].key >> (8 * d)) & 0xFF] == (uint32) n)
-			continue;
-		for (b = 0; b < 256; b++)
-		{
-			uint32		c = hist[d][b];
-
-			hist[d][b] = sum;
-			sum += c;
-		}
-		for (i = 0; i < n; i++)
-			t[hist[d][(a[i].key >> (8 * d)) & 0xFF]++] = a[i];
-		swap = a;
-		a = t;
-		t = swap;
-	}
+		a[i] = ((uint64) v[i]->src << 32) | (uint32) i;
+	by_src = radix_sort_u64(a, t, n, 8);
+	/* then by packets, descending; the rank by address breaks ties */
+	by_packets = by_src == a ? t : a;
 	for (i = 0; i < n; i++)
-		v[i] = a[i].s;
+		by_packets[i] = ((uint64) (PG_UINT32_MAX - (uint32) v[by_src[i] & PG_UINT32_MAX]->packets) << 32) |
+			(uint32) i;
+	w = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RangeSource *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		w[i] = v[by_src[i] & PG_UINT32_MAX];
+	by_packets = radix_sort_u64(by_packets, by_src, n, 8);
+	for (i = 0; i < n; i++)
+		v[i] = w[by_packets[i] & PG_UINT32_MAX];
 	pfree(a);
 	pfree(t);
-	pfree(hist);
+	pfree(w);
 }
 
 /*
