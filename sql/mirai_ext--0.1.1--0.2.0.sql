@@ -458,7 +458,7 @@ SELECT t.tbl, f."time", f.packets, f.all_packets
 COMMENT ON VIEW @extschema@.mirai_hourly IS
     'Mirai packets and all packets per UTC hour';
 
--- Every Mirai source of a tracked table over all its days (rollup_bots.c):
+-- Every Mirai source of a tracked table over all its days (rollup_sources.c):
 -- what mirai_bots lists, for a table the role may read.  It streams, so
 -- that an ORDER BY ... LIMIT over the view keeps only its best rows.
 CREATE FUNCTION @extschema@.mirai_bots_of(tbl regclass,

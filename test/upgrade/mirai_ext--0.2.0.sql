@@ -839,7 +839,7 @@ CREATE AGGREGATE @extschema@.mirai_ports_union(integer[]) (
 COMMENT ON AGGREGATE @extschema@.mirai_ports_union(integer[]) IS
     'concatenation of port arrays (mirai_bots makes them distinct)';
 
--- Every Mirai source of a tracked table over all its days (rollup_bots.c):
+-- Every Mirai source of a tracked table over all its days (rollup_sources.c):
 -- what mirai_bots lists, for a table the role may read.  It streams, so
 -- that an ORDER BY ... LIMIT over the view keeps only its best rows.
 CREATE FUNCTION @extschema@.mirai_bots_of(tbl regclass,
