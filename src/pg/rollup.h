@@ -12,6 +12,7 @@
  *					views, and who the code runs as
  *	rollup_views.c	the functions the views call (mirai_day_sources, ...)
  *	rollup_sources.c every source of a table over some of its days, folded
+ *	rollup_partcache.c the parts' columns a backend read, by row version
  *					(mirai_bots_of, mirai_sources(from, to))
  *	rollup_scanner.c the scanner dimension: packets and distinct sources per
  *					day and scanner fingerprint
@@ -33,9 +34,9 @@
 #include <sys/socket.h>
 
 #include "common/hashfn.h"
+#include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "pgtime.h"
-#include "datatype/timestamp.h"
 #include "utils/inet.h"
 #include "utils/tuplestore.h"
 
@@ -276,6 +277,18 @@ typedef struct SourceFold SourceFold;
 extern SourceFold *fold_open(const ExtInfo *info, Oid relid, const int32 *days, int ndays);
 extern const FoldedSource *fold_next(SourceFold *f);
 extern Datum fold_ports(SourceFold *f, const FoldedSource *s);
+
+/* rollup_partcache.c: the parts' columns a backend read, by row version */
+typedef enum PartColumn
+{
+	PART_BLOOM,
+	PART_ENTRIES_COLUMN
+} PartColumn;
+extern void partcache_begin(void);
+extern bytea *partcache_get(Oid relid, int32 day, int32 part, PartColumn column,
+							TransactionId xmin, ItemPointer ctid);
+extern bytea *partcache_put(Oid relid, int32 day, int32 part, PartColumn column,
+							TransactionId xmin, ItemPointer ctid, bytea *value);
 
 /* rollup_scanner.c */
 extern void rollup_require_scanners(const ExtInfo *info);

@@ -104,10 +104,12 @@ typedef struct CachedPart
 {
 	PartKey		key;
 	char		status;
+	TransactionId xmin;			/* the version of its row */
+	ItemPointerData ctid;
 	bool		have_bloom;
-	bytea	   *bloom;			/* its Bloom filter; NULL: no such part */
+	bytea	   *bloom;			/* its Bloom filter, detoasted */
 	bool		have_entries;
-	bytea	   *entries;		/* packed, detoasted; NULL: no such part */
+	bytea	   *entries;		/* packed, detoasted */
 } CachedPart;
 
 #define SH_PREFIX		parthash
@@ -181,28 +183,87 @@ read_part_column(RangeCtx *c, SPIPlanPtr plan, int32 day, int part)
 }
 
 /*
+ * The versions of the parts of the range's days: what exists, and what the
+ * backend's part cache (rollup_partcache.c) may already hold.
+ */
+static void
+read_versions(RangeCtx *c)
+{
+	Oid			at[2] = {OIDOID, DATEARRAYOID};
+	Datum		v[2];
+	Datum	   *d = palloc(sizeof(Datum) * Max(c->ndays, 1));
+	uint64		r;
+	int			i;
+
+	for (i = 0; i < c->ndays; i++)
+		d[i] = DateADTGetDatum(c->days[i].day);
+	v[0] = ObjectIdGetDatum(c->relid);
+	v[1] = PointerGetDatum(construct_array(d, c->ndays, DATEOID, 4, true, TYPALIGN_INT));
+	if (SPI_execute_with_args(psprintf("SELECT day, part, xmin, ctid FROM %s.mirai_rollup_part "
+									   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+									   "AND day OPERATOR(pg_catalog.=) ANY ($2)", c->info->nspname),
+							  2, at, v, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading mirai_rollup_part failed");
+	c->parts = parthash_create(CurrentMemoryContext, Max(SPI_processed, 64), NULL);
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull,
+					found;
+		PartKey		k;
+		CachedPart *cp;
+
+		k.day = DatumGetDateADT(SPI_getbinval(tup, desc, 1, &isnull));
+		k.part = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		cp = parthash_insert(c->parts, k, &found);
+		cp->xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 3, &isnull));
+		cp->ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 4, &isnull));
+		cp->have_bloom = cp->have_entries = false;
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* A column of a part, from the part cache or read and kept there. */
+static bytea *
+part_column(RangeCtx *c, CachedPart *cp, PartColumn column)
+{
+	bytea	   *b = partcache_get(c->relid, cp->key.day, cp->key.part, column, cp->xmin, &cp->ctid);
+
+	if (b == NULL)
+	{
+		b = read_part_column(c, column == PART_BLOOM ? c->pl->bloom_read : c->pl->part_read,
+							 cp->key.day, cp->key.part);
+		if (b == NULL)
+			elog(ERROR, "a part of mirai_rollup_part vanished while read");
+		b = partcache_put(c->relid, cp->key.day, cp->key.part, column, cp->xmin, &cp->ctid, b);
+	}
+	return b;
+}
+
+/*
  * The packed entries of a part of a day that may hold src, or NULL when
- * its Bloom filter says src is not there; each column read once per call.
+ * there is no such part or its Bloom filter says src is not there; each
+ * column read once per call, or taken from the part cache.
  */
 static bytea *
 part_for(RangeCtx *c, int32 day, int part, uint32 src)
 {
 	PartKey		k = {day, part};
-	bool		found;
-	CachedPart *cp = parthash_insert(c->parts, k, &found);
+	CachedPart *cp = parthash_lookup(c->parts, k);
 
-	if (!found)
-		cp->have_bloom = cp->have_entries = false;
+	if (cp == NULL)
+		return NULL;
 	if (!cp->have_bloom)
 	{
-		cp->bloom = read_part_column(c, c->pl->bloom_read, day, part);
+		cp->bloom = part_column(c, cp, PART_BLOOM);
 		cp->have_bloom = true;
 	}
-	if (cp->bloom == NULL || !bloom_may_have(cp->bloom, src))
+	if (!bloom_may_have(cp->bloom, src))
 		return NULL;
 	if (!cp->have_entries)
 	{
-		cp->entries = read_part_column(c, c->pl->part_read, day, part);
+		cp->entries = part_column(c, cp, PART_ENTRIES_COLUMN);
 		cp->have_entries = true;
 	}
 	return cp->entries;
@@ -545,7 +606,8 @@ top_of_tracked(const ExtInfo *info, Oid relid, const char *zone, TimestampTz fro
 		*total += c.days[i].packets;
 	}
 	SPI_freetuptable(SPI_tuptable);
-	c.parts = parthash_create(CurrentMemoryContext, 64, NULL);
+	partcache_begin();
+	read_versions(&c);
 	best = top_of_table(&c, n, nbest);
 	rollup_role_end(&saved);
 	return best;
