@@ -18,6 +18,9 @@
 use strict;
 use warnings;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use MiraiShell;
 use Time::HiRes qw(sleep time);
 use POSIX qw(WNOHANG);
 
@@ -34,60 +37,9 @@ my $MIRAI_BPF = 'tcp[4:4] = ip[16:4] and tcp src portrange 1025-65535';
 my $db = 'mirai_load_t';
 my $dir = "$work/loader";
 mkdir $dir or die "mkdir $dir: $!";
-
-# Quote one word for sh.
-sub shq
-{
-	my ($s) = @_;
-	$s =~ s/'/'\\''/g;
-	return "'$s'";
-}
-
-# Read a whole file.
-sub slurp
-{
-	my ($f) = @_;
-	open(my $fh, '<:raw', $f) or return '';
-	local $/;
-	my $d = <$fh>;
-	close($fh);
-	return $d // '';
-}
-
-# Write a whole file.
-sub spew
-{
-	my ($f, $d) = @_;
-	open(my $fh, '>:raw', $f) or die "cannot write $f: $!";
-	print $fh $d;
-	close($fh);
-}
-
-# Run SQL in the test database; returns trimmed output (dies on error).
-sub sql
-{
-	my ($q, $dbname) = @_;
-	$dbname //= $db;
-	my $qf = "$dir/q.sql";
-	spew($qf, $q);
-	my $out = `psql -X -A -t -q -v ON_ERROR_STOP=1 -d $dbname -f $qf 2>$dir/q.err`;
-	die "psql failed: $q\n$out" . slurp("$dir/q.err") if $? != 0;
-	$out =~ s/\s+\z//;
-	return $out;
-}
+MiraiShell::setup(dir => $dir, db => $db);
 
 # Run a shell command line; returns (exit status, stdout, stderr).
-my $runno = 0;
-sub run
-{
-	my ($cmd) = @_;
-	$runno++;
-	my ($o, $e) = ("$dir/run$runno.out", "$dir/run$runno.err");
-	system("$cmd >$o 2>$e");
-	my $rc = $? == -1 ? 255 : ($? & 127 ? 128 + ($? & 127) : $? >> 8);
-	return ($rc, slurp($o), slurp($e));
-}
-
 # mirai_load with arguments (already shell-quoted where needed).
 sub ml
 {
@@ -101,14 +53,6 @@ sub pcap_read_count
 	my ($name, $filter) = @_;
 	my $f = defined $filter ? ", " . sql_lit($filter) : '';
 	return sql("SELECT count(*) FROM (SELECT pcap_read('$fxsql/$name'$f)) s");
-}
-
-# An SQL string literal.
-sub sql_lit
-{
-	my ($s) = @_;
-	$s =~ s/'/''/g;
-	return "'$s'";
 }
 
 # Lines tcpdump prints for a file with a filter.

@@ -24,6 +24,9 @@
 use strict;
 use warnings;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use MiraiShell qw(shq sql_lit slurp spew run);
 use Time::HiRes qw(sleep);
 use Digest::SHA qw(sha256_hex);
 use POSIX ();
@@ -39,6 +42,7 @@ plan skip_all => 'not inside the test cluster (MIRAI_FIXTURES, MIRAI_WORK)'
 my $db = 'mirai_t031';
 my $dir = "$work/loader_security";
 mkdir $dir or die "mkdir $dir: $!";
+MiraiShell::setup(dir => $dir, db => $db);
 chmod 0755, $dir;
 
 # the roles: the table's owner, a role with INSERT only, a hostile role
@@ -51,71 +55,19 @@ my %pw = (
 my ($owner, $loader, $mallory, $reader) =
   qw(mirai_t031_owner mirai_t031_loader mirai_t031_mallory mirai_t031_reader);
 
-# Quote one word for sh.
-sub shq
-{
-	my ($s) = @_;
-	$s =~ s/'/'\\''/g;
-	return "'$s'";
-}
-
-# Read a whole file.
-sub slurp
-{
-	my ($f) = @_;
-	open(my $fh, '<:raw', $f) or return '';
-	local $/;
-	my $d = <$fh>;
-	close($fh);
-	return $d // '';
-}
-
-# Write a whole file.
-sub spew
-{
-	my ($f, $d) = @_;
-	open(my $fh, '>:raw', $f) or die "cannot write $f: $!";
-	print $fh $d;
-	close($fh);
-}
-
-# An SQL string literal.
-sub sql_lit
-{
-	my ($s) = @_;
-	$s =~ s/'/''/g;
-	return "'$s'";
-}
-
 # Run SQL as the superuser, or as $role over TCP with its password;
 # returns trimmed output (dies on error).
 sub sql
 {
 	my ($q, %o) = @_;
 	my $dbname = $o{db} // $db;
-	my $qf = "$dir/q.sql";
-	spew($qf, $q);
-	my $conn = $o{role}
-	  ? shq("host=localhost dbname=$dbname user=$o{role} password=$pw{$o{role}}")
-	  : $dbname;
-	my $out = `psql -X -A -t -q -v ON_ERROR_STOP=1 -d $conn -f $qf 2>$dir/q.err`;
-	die "psql failed: $q\n$out" . slurp("$dir/q.err") if $? != 0;
-	$out =~ s/\s+\z//;
-	return $out;
+
+	return MiraiShell::sql($q, conn => $o{role}
+						   ? shq("host=localhost dbname=$dbname user=$o{role} password=$pw{$o{role}}")
+						   : $dbname);
 }
 
 # Run a shell command line; returns (exit status, stdout, stderr).
-my $runno = 0;
-
-sub run
-{
-	my ($cmd) = @_;
-	$runno++;
-	my ($o, $e) = ("$dir/run$runno.out", "$dir/run$runno.err");
-	system("$cmd >$o 2>$e");
-	my $rc = $? == -1 ? 255 : ($? & 127 ? 128 + ($? & 127) : $? >> 8);
-	return ($rc, slurp($o), slurp($e));
-}
 
 # mirai_load as $role (password from PGPASSWORD), arguments shell-quoted.
 sub ml_as

@@ -24,6 +24,9 @@
 use strict;
 use warnings;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use MiraiShell;
 use Time::HiRes qw(sleep time);
 use IPC::Open2;
 use IO::Select;
@@ -40,6 +43,7 @@ plan skip_all => 'not inside the test cluster (MIRAI_FIXTURES, MIRAI_WORK)'
 my $db = 'mirai_t032';
 my $dir = "$work/loader_cli";
 mkdir $dir or die "mkdir $dir: $!";
+MiraiShell::setup(dir => $dir, db => $db);
 chmod 0755, $dir;
 my $port = $ENV{PGPORT} // 5432;
 my $su = $ENV{PGUSER} // 'postgres';
@@ -47,59 +51,8 @@ my $role = 'mirai_t032_r';
 my $pw = 'Typed-pw-7';
 my $secret = 'Hidden-pw-9';			# the role's password from part 2 on
 
-# Quote one word for sh.
-sub shq
-{
-	my ($s) = @_;
-	$s =~ s/'/'\\''/g;
-	return "'$s'";
-}
-
-# Read a whole file.
-sub slurp
-{
-	my ($f) = @_;
-	open(my $fh, '<:raw', $f) or return '';
-	local $/;
-	my $d = <$fh>;
-	close($fh);
-	return $d // '';
-}
-
-# Write a whole file.
-sub spew
-{
-	my ($f, $d) = @_;
-	open(my $fh, '>:raw', $f) or die "cannot write $f: $!";
-	print $fh $d;
-	close($fh);
-}
-
-# Run SQL in the test database as the superuser; returns trimmed output.
-sub sql
-{
-	my ($q) = @_;
-	my $qf = "$dir/q.sql";
-	spew($qf, $q);
-	my $out = `psql -X -A -t -q -v ON_ERROR_STOP=1 -d $db -f $qf 2>$dir/q.err`;
-	die "psql failed: $q\n$out" . slurp("$dir/q.err") if $? != 0;
-	$out =~ s/\s+\z//;
-	return $out;
-}
-
 # Run a shell command line; returns (exit status, stdout, stderr).  The
 # status is the exit code, or 128 + the signal for a process killed by one.
-my $runno = 0;
-
-sub run
-{
-	my ($cmd) = @_;
-	$runno++;
-	my ($o, $e) = ("$dir/run$runno.out", "$dir/run$runno.err");
-	system("$cmd >$o 2>$e");
-	my $rc = $? == -1 ? 255 : ($? & 127 ? 128 + ($? & 127) : $? >> 8);
-	return ($rc, slurp($o), slurp($e));
-}
 
 # mirai_load as the superuser, through the PG* variables of the cluster.
 sub ml

@@ -21,6 +21,9 @@
 use strict;
 use warnings;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use MiraiShell;
 use Time::HiRes qw(sleep time);
 use POSIX ();
 
@@ -33,39 +36,10 @@ plan skip_all => 'not inside the test cluster (MIRAI_WORK)' unless $work && -x $
 my $db = 'mirai_t033';
 my $dir = "$work/follow";
 mkdir $dir or die "mkdir $dir: $!";
+MiraiShell::setup(dir => $dir, db => $db);
 chmod 0755, $dir;
 my $role = 'mirai_t033_r';
 my $me = getpwuid($<);			# tcpdump -Z: write as this user (as root too)
-
-sub slurp
-{
-	my ($f) = @_;
-	open(my $fh, '<:raw', $f) or return '';
-	local $/;
-	my $d = <$fh>;
-	close($fh);
-	return $d // '';
-}
-
-sub spew
-{
-	my ($f, $d, $mode) = @_;
-	open(my $fh, ($mode // '>') . ':raw', $f) or die "cannot write $f: $!";
-	print $fh $d;
-	close($fh);
-	chmod 0644, $f;
-}
-
-# Run SQL in the test database; returns trimmed output.
-sub sql
-{
-	my ($q) = @_;
-	spew("$dir/q.sql", $q);
-	my $out = `psql -X -A -t -q -v ON_ERROR_STOP=1 -d $db -f $dir/q.sql 2>$dir/q.err`;
-	die "psql failed: $q\n$out" . slurp("$dir/q.err") if $? != 0;
-	$out =~ s/\s+\z//;
-	return $out;
-}
 
 # sql, or '' when it fails (a query of the ledger's columns on an older
 # ledger: the test then fails, the script goes on).
@@ -76,17 +50,6 @@ sub try_sql
 }
 
 # Run a shell command line; returns (exit status, stdout, stderr).
-my $runno = 0;
-
-sub run
-{
-	my ($cmd) = @_;
-	$runno++;
-	my ($o, $e) = ("$dir/run$runno.out", "$dir/run$runno.err");
-	system("$cmd >$o 2>$e");
-	my $rc = $? == -1 ? 255 : ($? & 127 ? 128 + ($? & 127) : $? >> 8);
-	return ($rc, slurp($o), slurp($e));
-}
 
 sub ml
 {
