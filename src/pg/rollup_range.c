@@ -250,8 +250,12 @@ static bytea *
 part_for(RangeCtx *c, int32 day, int part, uint32 src)
 {
 	PartKey		k = {day, part};
-	CachedPart *cp = parthash_lookup(c->parts, k);
+	CachedPart *cp;
 
+	/* the versions, when a call first needs a part (a day's list often answers alone) */
+	if (c->parts == NULL)
+		read_versions(c);
+	cp = parthash_lookup(c->parts, k);
 	if (cp == NULL)
 		return NULL;
 	if (!cp->have_bloom)
@@ -607,7 +611,6 @@ top_of_tracked(const ExtInfo *info, Oid relid, const char *zone, TimestampTz fro
 	}
 	SPI_freetuptable(SPI_tuptable);
 	partcache_begin();
-	read_versions(&c);
 	best = top_of_table(&c, n, nbest);
 	rollup_role_end(&saved);
 	return best;
