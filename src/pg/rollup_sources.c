@@ -49,7 +49,7 @@
 #define BUCKET_RECORDS	64		/* records per bucket, on average */
 
 /* A (day, source) pair. */
-typedef struct BotDay
+typedef struct DayPair
 {
 	uint32		src;
 	int32		day;
@@ -60,13 +60,13 @@ typedef struct BotDay
 	uint8		nports;
 	uint16		country;		/* index into countries */
 	uint32		next;			/* the source's next pair, while folding */
-} BotDay;
+} DayPair;
 
-/* What one call keeps between rows. */
+/* A fold: the pairs read, moved into buckets, and the bucket being folded. */
 struct SourceFold
 {
-	MemoryContext cxt;			/* the call's: everything below */
-	BotDay	   *recs;
+	MemoryContext cxt;			/* where everything below lives */
+	DayPair	   *recs;
 	uint32		nrecs;
 	uint32		caprecs;
 	uint16	   *ports;
@@ -77,11 +77,11 @@ struct SourceFold
 	uint32	   *bucket_at;		/* nbuckets + 1 offsets into recs */
 	uint32		nbuckets;
 	uint32		next_bucket;
-	FoldedSource *bots;			/* the current bucket's sources */
-	int			nbots;
-	int			next_bot;
+	FoldedSource *folded;		/* the current bucket's sources */
+	int			nfolded;
+	int			next_folded;
 	uint32		slots_cap;
-	int32	   *slots;			/* its hash table: index into bots, -1 free */
+	int32	   *slots;			/* its hash table: index into folded, -1 free */
 };
 
 /* The index of a country code, added when new (a table has a few hundred). */
@@ -120,7 +120,7 @@ add_part(int32 day, DayEntry *e, int n, void *arg)
 	while (st->caprecs < st->nrecs + n)
 	{
 		st->caprecs *= 2;
-		st->recs = repalloc_huge(st->recs, sizeof(BotDay) * st->caprecs);
+		st->recs = repalloc_huge(st->recs, sizeof(DayPair) * st->caprecs);
 	}
 	while (st->capports < st->nports + n)
 	{
@@ -129,7 +129,7 @@ add_part(int32 day, DayEntry *e, int n, void *arg)
 	}
 	while (i < n)
 	{
-		BotDay	   *r = &st->recs[st->nrecs++];
+		DayPair	   *r = &st->recs[st->nrecs++];
 		DaySource	ds;
 		int			to = day_source_fold(e, i, n, &ds),
 					k;
@@ -169,12 +169,12 @@ fold_open(const ExtInfo *info, Oid relid, const int32 *days, int ndays)
 	uint32		i,
 				b;
 	uint32	   *count;
-	BotDay	   *sorted;
+	DayPair	   *sorted;
 
 	/* arrays grown with repalloc stay in this context */
 	st->cxt = CurrentMemoryContext;
 	st->caprecs = st->capports = 1024;
-	st->recs = MemoryContextAllocHuge(st->cxt, sizeof(BotDay) * st->caprecs);
+	st->recs = MemoryContextAllocHuge(st->cxt, sizeof(DayPair) * st->caprecs);
 	st->ports = MemoryContextAllocHuge(st->cxt, sizeof(uint16) * st->capports);
 	st->countries = MemoryContextAlloc(st->cxt, MX_COUNTRY_LEN * 16);
 	rollup_as_ext_owner(info, &saved);
@@ -194,7 +194,7 @@ fold_open(const ExtInfo *info, Oid relid, const int32 *days, int ndays)
 	st->bucket_at = palloc(sizeof(uint32) * (st->nbuckets + 1));
 	memcpy(st->bucket_at, count, sizeof(uint32) * (st->nbuckets + 1));
 	/* the pairs themselves move: folding then reads them in sequence */
-	sorted = MemoryContextAllocHuge(st->cxt, sizeof(BotDay) * Max(st->nrecs, 1));
+	sorted = MemoryContextAllocHuge(st->cxt, sizeof(DayPair) * Max(st->nrecs, 1));
 	for (i = 0; i < st->nrecs; i++)
 		sorted[count[bucket_of(st->recs[i].src, st->nbuckets)]++] = st->recs[i];
 	pfree(st->recs);
@@ -215,14 +215,14 @@ fold_bucket(SourceFold *st)
 				k;
 
 	st->next_bucket++;
-	st->nbots = st->next_bot = 0;
+	st->nfolded = st->next_folded = 0;
 	while (cap < 2 * n)
 		cap *= 2;
 	if (cap > st->slots_cap)
 	{
 		st->slots = st->slots ? repalloc_huge(st->slots, sizeof(int32) * cap)
 			: MemoryContextAllocHuge(st->cxt, sizeof(int32) * cap);
-		st->bots = st->bots ? repalloc_huge(st->bots, sizeof(FoldedSource) * cap)
+		st->folded = st->folded ? repalloc_huge(st->folded, sizeof(FoldedSource) * cap)
 			: MemoryContextAllocHuge(st->cxt, sizeof(FoldedSource) * cap);
 		st->slots_cap = cap;
 	}
@@ -231,18 +231,18 @@ fold_bucket(SourceFold *st)
 	for (k = from; k < to; k++)
 	{
 		uint32		i = k;
-		BotDay	   *r = &st->recs[i];
+		DayPair	   *r = &st->recs[i];
 		uint32		h = murmurhash32(r->src) & mask;
 		FoldedSource *s;
 
-		while (st->slots[h] >= 0 && st->bots[st->slots[h]].src != r->src)
+		while (st->slots[h] >= 0 && st->folded[st->slots[h]].src != r->src)
 			h = (h + 1) & mask;
 		r->next = PG_UINT32_MAX;
 		if (st->slots[h] < 0)
 		{
 			/* its first day: pairs come in day order */
-			st->slots[h] = st->nbots;
-			s = &st->bots[st->nbots++];
+			st->slots[h] = st->nfolded;
+			s = &st->folded[st->nfolded++];
 			s->src = r->src;
 			s->first_day = s->last_day = r->day;
 			s->days = 1;
@@ -253,7 +253,7 @@ fold_bucket(SourceFold *st)
 			s->head = s->tail = i;
 			continue;
 		}
-		s = &st->bots[st->slots[h]];
+		s = &st->folded[st->slots[h]];
 		s->last_day = r->day;
 		s->days++;
 		s->packets += r->packets;
@@ -268,12 +268,12 @@ fold_bucket(SourceFold *st)
 const FoldedSource *
 fold_next(SourceFold *st)
 {
-	while (st->next_bot >= st->nbots && st->next_bucket < st->nbuckets)
+	while (st->next_folded >= st->nfolded && st->next_bucket < st->nbuckets)
 	{
 		fold_bucket(st);
 		CHECK_FOR_INTERRUPTS();
 	}
-	return st->next_bot < st->nbots ? &st->bots[st->next_bot++] : NULL;
+	return st->next_folded < st->nfolded ? &st->folded[st->next_folded++] : NULL;
 }
 
 static int
