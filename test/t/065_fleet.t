@@ -27,6 +27,9 @@
 use strict;
 use warnings;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use MiraiShell qw(shq);
 
 my $work = $ENV{MIRAI_WORK} or plan skip_all => 'MIRAI_WORK not set';
 my $gen = $ENV{MIRAI_GEN} or plan skip_all => 'MIRAI_GEN not set';
@@ -39,13 +42,6 @@ $ENV{PGOPTIONS} = '-c client_min_messages=warning';
 my $dir = "$work/fleet_t";
 my $root = $> == 0;
 my @clusters;					# started, stopped at the end
-
-sub shq
-{
-	my ($s) = @_;
-	$s =~ s/'/'\\''/g;
-	return "'$s'";
-}
 
 # Run a command as the clusters' owner (postgres when run as root).
 sub as_owner

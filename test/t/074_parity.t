@@ -19,6 +19,9 @@ use strict;
 use warnings;
 use Cwd qw(realpath);
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use MiraiShell qw(slurp spew);
 
 my $load = $ENV{MIRAI_LOAD} || 'src/bin/mirai_load';
 my $fx = $ENV{MIRAI_FIXTURES};
@@ -35,23 +38,6 @@ system("createdb $db && psql -X -q -d $db -c 'CREATE EXTENSION mirai_ext'") == 0
   or BAIL_OUT('cannot create a database with the extension');
 $ENV{PGDATABASE} = $db;
 END { system("dropdb --if-exists $db >/dev/null 2>&1") if defined $db; }
-
-sub slurp
-{
-	my ($f) = @_;
-	open(my $fh, '<:raw', $f) or return '';
-	local $/;
-	my $d = <$fh>;
-	return $d // '';
-}
-
-sub spew
-{
-	my ($f, $d) = @_;
-	open(my $fh, '>:raw', $f) or die "$f: $!";
-	print $fh $d;
-	close($fh);
-}
 
 # every capture the tests read: the fixtures and the corpus
 my @files;

@@ -22,6 +22,9 @@ use File::Copy qw(copy);
 use File::Path qw(make_path);
 use JSON::PP;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use MiraiShell qw(shq);
 
 my $top  = $ENV{MIRAI_TOP}  || '.';
 my $work = $ENV{MIRAI_WORK} || die "MIRAI_WORK is not set (run through test/run.sh)\n";
@@ -31,14 +34,6 @@ my $db   = 'mirai_demo_test';
 
 make_path("$dir/model", "$dir/charts");
 chmod 0755, $dir;
-
-# Quote one word for sh.
-sub shq
-{
-	my ($s) = @_;
-	$s =~ s/'/'\\''/g;
-	return "'$s'";
-}
 
 # Run a query in the test database; returns rows as arrays.
 sub sql
