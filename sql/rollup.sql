@@ -188,6 +188,20 @@ INSERT INTO cap_big SELECT mp('2024-12-19T10:00:00Z', host(inet '10.5.0.0' + i),
 SELECT count(*) FILTER (WHERE octet_length(delta) > 20) < 32 AS some_deltas_joined_state FROM mirai_rollup_dict WHERE tbl = 'cap_big'::regclass;
 INSERT INTO cap_big SELECT mp('2024-12-13T10:00:00Z', host(inet '10.5.0.0' + i), 23) FROM generate_series(1, 100) i;
 SELECT * FROM rollups_diff('cap_big', 'UTC');
+-- with little hash memory, mirai_bots and mirai_sources(from, to) fold
+-- their sources in passes (56,433 pairs, 64 kB of work_mem: 69 passes),
+-- and give the same rows
+SELECT sum(sources) AS pairs FROM mirai_daily WHERE tbl = 'cap_big'::regclass;
+SET work_mem = '64kB';
+SELECT * FROM rollups_diff('cap_big', 'UTC');
+WITH r AS (SELECT packet_src(p) AS src, count(*) AS packets, min(packet_time(p)) AS first_seen,
+                  max(packet_time(p)) AS last_seen,
+                  count(DISTINCT (packet_time(p) AT TIME ZONE 'UTC')::date) AS days
+             FROM cap_big WHERE is_mirai(p) GROUP BY 1),
+     v AS (SELECT src, packets, first_seen, last_seen, days
+             FROM mirai_sources('2024-01-01', '2025-01-01', 'cap_big'))
+SELECT count(*) AS range_differs FROM ((TABLE r EXCEPT TABLE v) UNION ALL (TABLE v EXCEPT TABLE r)) x;
+RESET work_mem;
 -- a part beyond mirai_ext.rollup_part_limit is an error, never written
 SET mirai_ext.rollup_part_limit = '64kB';
 INSERT INTO cap_big

@@ -47,6 +47,8 @@
 #include "rollup.h"
 
 #define BUCKET_RECORDS	64		/* records per bucket, on average */
+#define FOLD_PAIR_BYTES	160		/* memory a pair takes while read and moved, at most */
+#define FOLD_MAX_PASSES	1024
 
 /* A (day, source) pair. */
 typedef struct DayPair
@@ -65,14 +67,21 @@ typedef struct DayPair
 /* A fold: the pairs read, moved into buckets, and the bucket being folded. */
 struct SourceFold
 {
-	MemoryContext cxt;			/* where everything below lives */
+	MemoryContext cxt;			/* where the fold lives */
+	MemoryContext pass_cxt;		/* what one pass reads, below */
+	ExtInfo		info;			/* what to read: a copy */
+	Oid			relid;
+	int32	   *days;			/* NULL: every day */
+	int			ndays;
+	int			pass;			/* sources whose pass_of() is pass, of npasses */
+	int			npasses;
 	DayPair	   *recs;
 	uint32		nrecs;
 	uint32		caprecs;
 	uint16	   *ports;
 	uint32		nports;
 	uint32		capports;
-	char		(*countries)[MX_COUNTRY_LEN];
+	char		(*countries)[MX_COUNTRY_LEN];	/* in cxt, for every pass */
 	int			ncountries;
 	uint32	   *bucket_at;		/* nbuckets + 1 offsets into recs */
 	uint32		nbuckets;
@@ -105,7 +114,14 @@ country_index(SourceFold *st, const char *code, int *last)
 	return (uint16) (*last = st->ncountries++);
 }
 
-/* Keep a part's entries (sorted by source, then port) as (day, source) pairs. */
+/* The pass of a source: a hash unrelated to the buckets' and the parts'. */
+static inline int
+pass_of(uint32 src, int npasses)
+{
+	return (int) (murmurhash32(src ^ 0x9E3779B9u) % (uint32) npasses);
+}
+
+/* Keep a part's entries (sorted by source, then port) as (day, source) pairs, of this pass. */
 static void
 add_part(int32 day, DayEntry *e, int n, void *arg)
 {
@@ -129,10 +145,17 @@ add_part(int32 day, DayEntry *e, int n, void *arg)
 	}
 	while (i < n)
 	{
-		DayPair	   *r = &st->recs[st->nrecs++];
+		DayPair	   *r;
 		DaySource	ds;
 		int			to = day_source_fold(e, i, n, &ds),
 					k;
+
+		if (st->npasses > 1 && pass_of(ds.src, st->npasses) != st->pass)
+		{
+			i = to;
+			continue;
+		}
+		r = &st->recs[st->nrecs++];
 
 		r->src = ds.src;
 		r->day = day;
@@ -156,31 +179,42 @@ bucket_of(uint32 src, uint32 nbuckets)
 }
 
 /*
- * Read the parts of relid's days (days[0..ndays), or every day when days is
- * NULL) in day order, and move their pairs into buckets, in the current
- * memory context, which must outlive the fold.  The parts are read as the
- * extension's owner: the caller checks that the role may read the table.
+ * Read the parts of the days for the next pass, and move the pass's pairs
+ * into buckets.  Connects to SPI for the reading (nested when the caller is
+ * connected) and reads as the extension's owner.
  */
-SourceFold *
-fold_open(const ExtInfo *info, Oid relid, const int32 *days, int ndays)
+static void
+next_pass(SourceFold *st)
 {
-	SourceFold *st = palloc0(sizeof(SourceFold));
 	RoleSwitch	saved;
 	uint32		i,
 				b;
 	uint32	   *count;
-	DayPair	   *sorted;
+	DayPair    *sorted;
+	MemoryContext old;
 
-	/* arrays grown with repalloc stay in this context */
-	st->cxt = CurrentMemoryContext;
+	MemoryContextReset(st->pass_cxt);
+	st->pass++;
+	st->recs = NULL;
+	st->ports = NULL;
+	st->folded = NULL;
+	st->slots = NULL;
+	st->slots_cap = 0;
+	st->nrecs = st->nports = 0;
+	st->nbuckets = st->next_bucket = 0;
+	st->nfolded = st->next_folded = 0;
+	/* arrays grown with repalloc stay in the pass's context */
 	st->caprecs = st->capports = 1024;
-	st->recs = MemoryContextAllocHuge(st->cxt, sizeof(DayPair) * st->caprecs);
-	st->ports = MemoryContextAllocHuge(st->cxt, sizeof(uint16) * st->capports);
-	st->countries = MemoryContextAlloc(st->cxt, MX_COUNTRY_LEN * 16);
-	rollup_as_ext_owner(info, &saved);
-	parts_foreach(info, relid, days, ndays, true, add_part, st);
+	st->recs = MemoryContextAllocHuge(st->pass_cxt, sizeof(DayPair) * st->caprecs);
+	st->ports = MemoryContextAllocHuge(st->pass_cxt, sizeof(uint16) * st->capports);
+	old = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rollup_as_ext_owner(&st->info, &saved);
+	parts_foreach(&st->info, st->relid, st->days, st->ndays, true, add_part, st);
 	rollup_role_end(&saved);
-	MemoryContextSwitchTo(st->cxt);
+	SPI_finish();
+	MemoryContextSwitchTo(st->pass_cxt);
 
 	/* buckets of about BUCKET_RECORDS pairs, each in day order */
 	st->nbuckets = 1;
@@ -194,12 +228,79 @@ fold_open(const ExtInfo *info, Oid relid, const int32 *days, int ndays)
 	st->bucket_at = palloc(sizeof(uint32) * (st->nbuckets + 1));
 	memcpy(st->bucket_at, count, sizeof(uint32) * (st->nbuckets + 1));
 	/* the pairs themselves move: folding then reads them in sequence */
-	sorted = MemoryContextAllocHuge(st->cxt, sizeof(DayPair) * Max(st->nrecs, 1));
+	sorted = MemoryContextAllocHuge(st->pass_cxt, sizeof(DayPair) * Max(st->nrecs, 1));
 	for (i = 0; i < st->nrecs; i++)
 		sorted[count[bucket_of(st->recs[i].src, st->nbuckets)]++] = st->recs[i];
 	pfree(st->recs);
 	st->recs = sorted;
 	pfree(count);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * A fold of relid's days (days[0..ndays), or every day when days is NULL),
+ * in the current memory context, which must outlive it.  The caller checks
+ * that the role may read the table.  Its memory stays within the hash
+ * memory of a query (work_mem times hash_mem_multiplier): the day rows say
+ * how many (day, source) pairs there are, and when they would not fit, the
+ * sources are folded in as many passes over the parts as it takes, each
+ * keeping the sources of one hash range.
+ */
+SourceFold *
+fold_open(const ExtInfo *info, Oid relid, const int32 *days, int ndays)
+{
+	SourceFold *st = palloc0(sizeof(SourceFold));
+	MemoryContext old = CurrentMemoryContext;
+	Oid			at[2] = {OIDOID, DATEARRAYOID};
+	Datum		v[2];
+	RoleSwitch	saved;
+	int64		pairs = 0;
+	bool		isnull;
+
+	st->cxt = CurrentMemoryContext;
+	st->pass_cxt = AllocSetContextCreate(st->cxt, "mirai_ext fold pass", ALLOCSET_DEFAULT_SIZES);
+	st->info = *info;
+	st->info.nspname = pstrdup(info->nspname);
+	st->relid = relid;
+	st->ndays = ndays;
+	if (days != NULL)
+	{
+		Datum	   *d = palloc(sizeof(Datum) * Max(ndays, 1));
+		int			i;
+
+		st->days = palloc(sizeof(int32) * Max(ndays, 1));
+		memcpy(st->days, days, sizeof(int32) * ndays);
+		for (i = 0; i < ndays; i++)
+			d[i] = DateADTGetDatum(days[i]);
+		v[1] = PointerGetDatum(construct_array(d, ndays, DATEOID, 4, true, TYPALIGN_INT));
+	}
+	st->countries = palloc(MX_COUNTRY_LEN * 16);
+
+	/* the pairs to fold: each day row counts its sources */
+	v[0] = ObjectIdGetDatum(relid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rollup_as_ext_owner(&st->info, &saved);
+	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.sum(sources)::bigint FROM %s.mirai_rollup_day "
+									   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid %s",
+									   st->info.nspname,
+									   days ? "AND day OPERATOR(pg_catalog.=) ANY ($2)" : ""),
+							  days ? 2 : 1, at, v, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading mirai_rollup_day failed");
+	if (SPI_processed == 1)
+	{
+		Datum		sum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			pairs = DatumGetInt64(sum);
+	}
+	rollup_role_end(&saved);
+	SPI_finish();
+	MemoryContextSwitchTo(old);
+	st->npasses = (int) Min(Max((pairs * FOLD_PAIR_BYTES) / (int64) get_hash_memory_limit() + 1, 1),
+							FOLD_MAX_PASSES);
+	st->pass = -1;
+	next_pass(st);
 	return st;
 }
 
@@ -221,9 +322,9 @@ fold_bucket(SourceFold *st)
 	if (cap > st->slots_cap)
 	{
 		st->slots = st->slots ? repalloc_huge(st->slots, sizeof(int32) * cap)
-			: MemoryContextAllocHuge(st->cxt, sizeof(int32) * cap);
+			: MemoryContextAllocHuge(st->pass_cxt, sizeof(int32) * cap);
 		st->folded = st->folded ? repalloc_huge(st->folded, sizeof(FoldedSource) * cap)
-			: MemoryContextAllocHuge(st->cxt, sizeof(FoldedSource) * cap);
+			: MemoryContextAllocHuge(st->pass_cxt, sizeof(FoldedSource) * cap);
 		st->slots_cap = cap;
 	}
 	memset(st->slots, -1, sizeof(int32) * cap);
@@ -268,12 +369,17 @@ fold_bucket(SourceFold *st)
 const FoldedSource *
 fold_next(SourceFold *st)
 {
-	while (st->next_folded >= st->nfolded && st->next_bucket < st->nbuckets)
+	while (st->next_folded >= st->nfolded)
 	{
-		fold_bucket(st);
+		if (st->next_bucket < st->nbuckets)
+			fold_bucket(st);
+		else if (st->pass + 1 < st->npasses)
+			next_pass(st);
+		else
+			return NULL;
 		CHECK_FOR_INTERRUPTS();
 	}
-	return st->next_folded < st->nfolded ? &st->folded[st->next_folded++] : NULL;
+	return &st->folded[st->next_folded++];
 }
 
 static int
