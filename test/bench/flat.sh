@@ -6,6 +6,7 @@
 #   sh test/bench/flat.sh                       the study's size (2.1 M packets)
 #   BENCH_COPIES=54 sh test/bench/flat.sh       about 100 M packets (make bench-scale)
 #   BENCH_FLOOD=1000000                         sources of the flooded day
+#   BENCH_WORK_MEM=64MB                         the server's work_mem
 #
 # 1. Makes the study-shaped capture (test/bench/rollup_data.sql, BENCH_COPIES
 #    copies with different seeds) and the flooded day, and writes them as
@@ -21,7 +22,7 @@ set -eu
 if [ -z "${PGHOST:-}" ] && [ -z "${MIRAI_BENCH_INNER:-}" ]; then
 	export MIRAI_BENCH_INNER=1
 	exec pg_virtualenv -t -v 15 -o 'shared_buffers=2GB' -o 'max_wal_size=8GB' \
-		-o 'work_mem=64MB' sh "$0" "$@"
+		-o "work_mem=${BENCH_WORK_MEM:-64MB}" sh "$0" "$@"
 fi
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
