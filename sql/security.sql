@@ -167,6 +167,40 @@ SELECT * FROM mirai_day_sources('\x0100000000000001c0000201001700000000000000010
 CREATE TABLE sec.stolen AS SELECT * FROM mirai_day_sources('\x0201000000000000000000001701ffffffffffffffff7f0000');
 RESET SESSION AUTHORIZATION;
 
+-- the functions that fold every source (mirai_bots_of, mirai_sources(from,
+-- to), mirai_top_sources) read the rollups as the extension's owner: a role
+-- that may not read the table gets nothing, a view of its own is not a
+-- tracked table, and its own operators and functions on search_path are
+-- never called
+SET SESSION AUTHORIZATION regress_sec_owner;
+CREATE TABLE sec.bots_cap (p packet);
+SELECT mirai_track('sec.bots_cap');
+INSERT INTO sec.bots_cap VALUES
+    ('2024-12-14T00:00:00Z tcp 192.0.2.8:40000 > 203.0.113.7:23 flags=S seq=3405803783 ack=0 win=1 ttl=50 id=1 len=54'),
+    ('2024-12-15T00:00:00Z tcp 192.0.2.9:40000 > 203.0.113.7:23 flags=S seq=3405803783 ack=0 win=1 ttl=50 id=1 len=54');
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_sec_plain;
+SELECT (SELECT count(*) FROM mirai_bots_of('sec.bots_cap')) AS bots,
+       (SELECT count(*) FROM mirai_sources('-infinity', 'infinity', 'sec.bots_cap')) AS sources,
+       (SELECT count(*) FROM mirai_top_sources('-infinity', 'infinity', 10, 'sec.bots_cap')) AS top;
+CREATE TEMP VIEW bots_view AS SELECT p FROM sec.plain_cap;
+SELECT count(*) AS of_a_view FROM mirai_bots_of('bots_view');
+CREATE FUNCTION sec.hijack_oid(oid, oid) RETURNS boolean LANGUAGE plpgsql AS
+$$BEGIN INSERT INTO sec.plain_log VALUES (current_user, 'hijack', 'oid ='); RETURN $1 OPERATOR(pg_catalog.=) $2; END$$;
+CREATE FUNCTION sec.hijack_date(date, date) RETURNS boolean LANGUAGE plpgsql AS
+$$BEGIN INSERT INTO sec.plain_log VALUES (current_user, 'hijack', 'date ='); RETURN $1 OPERATOR(pg_catalog.=) $2; END$$;
+CREATE OPERATOR sec.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = sec.hijack_oid);
+CREATE OPERATOR sec.= (LEFTARG = date, RIGHTARG = date, FUNCTION = sec.hijack_date);
+CREATE FUNCTION sec.sum(bigint) RETURNS bigint LANGUAGE plpgsql AS
+$$BEGIN INSERT INTO sec.plain_log VALUES (current_user, 'hijack', 'sum'); RETURN $1; END$$;
+SET search_path = sec, pg_catalog, public;
+SELECT src, packets, days FROM mirai_bots_of('sec.plain_cap');
+SELECT src, packets, days FROM mirai_sources('-infinity', 'infinity', 'sec.plain_cap');
+SELECT src, packets, days FROM mirai_top_sources('-infinity', 'infinity', 1, 'sec.plain_cap');
+RESET search_path;
+SELECT count(*) AS hijacked FROM sec.plain_log WHERE tried = 'hijack';
+RESET SESSION AUTHORIZATION;
+
 -- a dropped table takes its rollups, registration and ledger rows along
 SELECT 'sec.cap2'::regclass::oid AS cap2_oid \gset
 INSERT INTO mirai_load_ledger (table_name, file_name, file_size, content_hash, packets, options)
