@@ -101,5 +101,6 @@ extern void fleet_drop_triggers(const ExtInfo *info, Oid relid);
 
 /* fleet_views.c */
 extern bool fleet_may_read(Oid relid, Oid handle);
+extern bool rollup_may_read(const ExtInfo *info, Oid relid, const char *handle, char **zone);
 
 #endif							/* FLEET_H */

@@ -496,37 +496,20 @@ Fleet *
 fleet_open(const ExtInfo *info, Oid relid, FleetRead read)
 {
 	Fleet	   *f;
-	Oid			at[1] = {OIDOID};
-	Datum		v[1] = {ObjectIdGetDatum(relid)};
-	RoleSwitch	saved;
-	Oid			handle;
-	bool		isnull;
+	char	   *zone;
 	List	   *tree;
 	ListCell   *lc;
 	int			i;
-	MemoryContext cxt = CurrentMemoryContext;
 
-	/* the table's zone and handle view, as the rollup tables' owner */
-	rollup_as_ext_owner(info, &saved);
-	if (SPI_execute_with_args(psprintf("SELECT time_zone, %s_view::pg_catalog.oid FROM %s.mirai_tracked "
-									   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
-									   read_handles[read], info->nspname),
-							  1, at, v, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "reading mirai_tracked failed");
-	rollup_role_end(&saved);
-	/* SPI leaves its own context current: the fleet lives in the caller's */
-	MemoryContextSwitchTo(cxt);
-	if (SPI_processed == 0)
-		return NULL;
-	handle = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	if (!fleet_may_read(relid, handle))
+	/* the table's zone, for a role that may read it */
+	if (!rollup_may_read(info, relid, read_handles[read], &zone))
 		return NULL;
 
 	f = palloc0(sizeof(Fleet));
 	f->info = info;
 	f->relid = relid;
 	f->read = read;
-	f->time_zone = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	f->time_zone = zone;
 	f->capkept = 16;
 	f->kept = palloc(sizeof(PGresult *) * f->capkept);
 	f->cb.func = fleet_reset_callback;

@@ -58,6 +58,44 @@ fleet_may_read(Oid relid, Oid handle)
 		 pg_class_aclcheck(handle, user, ACL_SELECT) == ACLCHECK_OK);
 }
 
+/*
+ * May the current role read the rollups of the tracked table relid, through
+ * its per-table view of kind handle ("daily", "sources" or "countries")?
+ * Reads mirai_tracked as the extension's owner (SPI must be connected);
+ * false when relid is not tracked.  *zone, when zone is not NULL, gets the
+ * table's time zone, in the caller's memory context.
+ */
+bool
+rollup_may_read(const ExtInfo *info, Oid relid, const char *handle, char **zone)
+{
+	Oid			at[1] = {OIDOID};
+	Datum		v[1] = {ObjectIdGetDatum(relid)};
+	RoleSwitch	saved;
+	MemoryContext cxt = CurrentMemoryContext;
+	bool		isnull,
+				may;
+
+	rollup_as_ext_owner(info, &saved);
+	if (SPI_execute_with_args(psprintf("SELECT time_zone, %s_view::pg_catalog.oid FROM %s.mirai_tracked "
+									   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid",
+									   handle, info->nspname),
+							  1, at, v, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading mirai_tracked failed");
+	rollup_role_end(&saved);
+	/* SPI leaves its own context current */
+	MemoryContextSwitchTo(cxt);
+	if (SPI_processed == 0)
+		return false;
+	{
+		Datum		h = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+
+		may = fleet_may_read(relid, isnull ? InvalidOid : DatumGetObjectId(h));
+	}
+	if (may && zone != NULL)
+		*zone = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return may;
+}
+
 PG_FUNCTION_INFO_V1(mirai_is_fleet);
 Datum
 mirai_is_fleet(PG_FUNCTION_ARGS)

@@ -125,7 +125,7 @@ pass_of(uint32 src, int npasses)
 static void
 add_part(int32 day, DayEntry *e, int n, void *arg)
 {
-	SourceFold  *st = arg;
+	SourceFold *st = arg;
 	int			i = 0,
 				last = -1;
 
@@ -156,7 +156,6 @@ add_part(int32 day, DayEntry *e, int n, void *arg)
 			continue;
 		}
 		r = &st->recs[st->nrecs++];
-
 		r->src = ds.src;
 		r->day = day;
 		r->packets = ds.packets;
@@ -433,7 +432,7 @@ mirai_bots_of(PG_FUNCTION_ARGS)
 		ExtInfo		info;
 		TupleDesc	desc;
 		MemoryContext old;
-		bool		readable = false;
+		bool		readable;
 
 		fctx = SRF_FIRSTCALL_INIT();
 		old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
@@ -446,26 +445,7 @@ mirai_bots_of(PG_FUNCTION_ARGS)
 		rollup_require_current(&info);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		if (!fleet_is(relid))
-		{
-			Oid			at[1] = {OIDOID};
-			Datum		v[1] = {ObjectIdGetDatum(relid)};
-			RoleSwitch	saved;
-
-			rollup_as_ext_owner(&info, &saved);
-			if (SPI_execute_with_args(psprintf("SELECT sources_view::pg_catalog.oid FROM %s.mirai_tracked "
-											   "WHERE tbl OPERATOR(pg_catalog.=) $1", info.nspname),
-									  1, at, v, NULL, true, 1) != SPI_OK_SELECT)
-				elog(ERROR, "reading mirai_tracked failed");
-			rollup_role_end(&saved);
-			if (SPI_processed == 1)
-			{
-				bool		isnull;
-				Datum		h = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-				readable = fleet_may_read(relid, isnull ? InvalidOid : DatumGetObjectId(h));
-			}
-		}
+		readable = !fleet_is(relid) && rollup_may_read(&info, relid, "sources", NULL);
 		if (readable)
 		{
 			/* the fold outlives SPI: it lives in the call's context */
