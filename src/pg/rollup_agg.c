@@ -35,6 +35,8 @@
  */
 #include "postgres.h"
 
+#include <sys/mman.h>
+
 #include "access/htup_details.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
@@ -228,7 +230,7 @@ agg_create(pg_tz *tz, int64 rows)
 
 	agg->tz = tz;
 	agg->caprecs = (int) Min(Max(rows, 1024), AGG_RUN);
-	agg->recs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(PacketRec) * agg->caprecs);
+	agg->recs = rollup_alloc(sizeof(PacketRec) * agg->caprecs);
 	agg->hours = hourhash_create(CurrentMemoryContext, 64, NULL);
 	agg->cur_hour = PG_INT64_MIN;
 	agg->count_hours = true;
@@ -261,6 +263,45 @@ agg_only_scanners(RollupAgg *agg, int32 from, int32 to)
 	agg->want_mirai = false;
 	agg->scan_from = from;
 	agg->scan_to = to;
+}
+
+/*
+ * The rollups' large arrays (records, entries, sources: up to hundreds of
+ * MB in a statement of millions of packets) are allocated in the current
+ * memory context as any other, and the kernel is asked to back them with
+ * transparent huge pages where it allows it ("madvise" mode): a first
+ * touch then costs one page fault per 2 MB instead of 512.  Page faults on
+ * fresh memory were a quarter of a million-source load.
+ */
+#define ROLLUP_HUGE_PAGE	((Size) 2 * 1024 * 1024)
+
+static void *
+advise_huge(void *p, Size size)
+{
+#ifdef MADV_HUGEPAGE
+	if (size >= ROLLUP_HUGE_PAGE)
+	{
+		uintptr_t	lo = TYPEALIGN(ROLLUP_HUGE_PAGE, (uintptr_t) p);
+		uintptr_t	hi = TYPEALIGN_DOWN(ROLLUP_HUGE_PAGE, (uintptr_t) p + size);
+
+		/* advice only: without huge pages the memory is the same */
+		if (hi > lo)
+			(void) madvise((void *) lo, hi - lo, MADV_HUGEPAGE);
+	}
+#endif
+	return p;
+}
+
+void *
+rollup_alloc(Size size)
+{
+	return advise_huge(MemoryContextAllocHuge(CurrentMemoryContext, size), size);
+}
+
+void *
+rollup_realloc(void *p, Size size)
+{
+	return advise_huge(repalloc_huge(p, size), size);
 }
 
 /*
@@ -315,9 +356,9 @@ agg_flush_scan(RollupAgg *agg)
 
 	if (agg->nskeys == 0)
 		return;
-	tmp = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * agg->nskeys);
+	tmp = rollup_alloc(sizeof(uint64) * agg->nskeys);
 	k = radix_sort_u64(agg->skeys, tmp, agg->nskeys, 7);
-	c = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ScanCount) * agg->nskeys);
+	c = rollup_alloc(sizeof(ScanCount) * agg->nskeys);
 	for (i = 0; i < agg->nskeys; i++)
 	{
 		if (n > 0 && c[n - 1].key == k[i])
@@ -330,7 +371,7 @@ agg_flush_scan(RollupAgg *agg)
 		}
 	}
 	pfree(tmp == k ? agg->skeys : tmp);
-	agg->skeys = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * agg->capskeys);
+	agg->skeys = rollup_alloc(sizeof(uint64) * agg->capskeys);
 	if (agg->nsruns == agg->capsruns)
 	{
 		agg->capsruns = Max(4, agg->capsruns * 2);
@@ -380,8 +421,8 @@ agg_scanner(RollupAgg *agg, const uint8 *buf, size_t len, int32 day)
 			if (agg->capskeys < AGG_RUN)
 			{
 				agg->capskeys = agg->capskeys == 0 ? 1024 : Min(agg->capskeys * 2, AGG_RUN);
-				agg->skeys = agg->skeys ? repalloc_huge(agg->skeys, sizeof(uint64) * agg->capskeys)
-					: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * agg->capskeys);
+				agg->skeys = agg->skeys ? rollup_realloc(agg->skeys, sizeof(uint64) * agg->capskeys)
+					: rollup_alloc(sizeof(uint64) * agg->capskeys);
 			}
 			else
 				agg_flush_scan(agg);
@@ -500,7 +541,7 @@ agg_packet(RollupAgg *agg, Datum value)
 			if (agg->caprecs < AGG_RUN)
 			{
 				agg->caprecs = Min(agg->caprecs * 2, AGG_RUN);
-				agg->recs = repalloc_huge(agg->recs, sizeof(PacketRec) * agg->caprecs);
+				agg->recs = rollup_realloc(agg->recs, sizeof(PacketRec) * agg->caprecs);
 			}
 			else
 				agg_flush_run(agg);
@@ -688,7 +729,7 @@ sort_recs(PacketRec *r, int n)
 		qsort(r, n, sizeof(PacketRec), rec_cmp);
 		return r;
 	}
-	t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(PacketRec) * n);
+	t = rollup_alloc(sizeof(PacketRec) * n);
 	hist = palloc0(sizeof(uint32) * 256 * 8);
 	for (i = 0; i < n; i++)
 	{
@@ -742,7 +783,7 @@ agg_flush_run(RollupAgg *agg)
 	if (agg->nrecs == 0)
 		return;
 	r = sort_recs(agg->recs, agg->nrecs);
-	e = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * agg->nrecs);
+	e = rollup_alloc(sizeof(DayEntry) * agg->nrecs);
 	for (i = 0; i < agg->nrecs; i++)
 	{
 		if (k > 0 && e[k - 1].day == r[i].day && e[k - 1].src == r[i].src &&
@@ -791,7 +832,7 @@ entry_order(const DayEntry *x, const DayEntry *y)
 static DayEntry *
 merge_runs(DayEntry *a, int na, DayEntry *b, int nb, int *n)
 {
-	DayEntry   *out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * Max(na + nb, 1));
+	DayEntry   *out = rollup_alloc(sizeof(DayEntry) * Max(na + nb, 1));
 	int			i = 0,
 				j = 0,
 				k = 0;

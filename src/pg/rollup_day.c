@@ -204,7 +204,7 @@ dict_build(CountryDict *d, const DayEntry *e, int n, bool with_index)
 	d->names = palloc(sizeof(*d->names) * (MX_MAX_COUNTRIES + 1));
 	d->packets = palloc(sizeof(int64) * (MX_MAX_COUNTRIES + 1));
 	d->slots = palloc0(sizeof(int32) * COUNTRY_SLOTS);
-	d->index = with_index ? MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(n, 1)) : NULL;
+	d->index = with_index ? rollup_alloc(sizeof(uint32) * Max(n, 1)) : NULL;
 	(void) dict_index(d, unknown);
 	for (i = 0; i < n; i++)
 	{
@@ -244,7 +244,7 @@ entries_unpack_buf(const uint8 *p, size_t len, int32 day, int *n)
 
 	if (mx_entries_count(p, len, &count, &err) == MX_OK)
 	{
-		e = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * Max(count, 1));
+		e = rollup_alloc(sizeof(DayEntry) * Max(count, 1));
 		if (mx_entries_unpack(p, len, e, count, &err) == MX_OK)
 		{
 			for (i = 0; i < count; i++)
@@ -291,7 +291,7 @@ entries_pack(Oid relid, int32 day, const DayEntry *e, int n, const CountryDict *
 
 	if (bound > MaxAllocHugeSize)
 		elog(ERROR, "rollup part too large to pack");
-	b = MemoryContextAllocHuge(CurrentMemoryContext, bound);
+	b = rollup_alloc(bound);
 	len = mx_entries_pack(e, n, (const char (*)[MX_COUNTRY_LEN]) d->names, d->n, d->index,
 						  (uint8 *) VARDATA(b));
 	if (len > limit)
@@ -376,7 +376,7 @@ merge_entries(DayEntry *s, int ns, DayEntry *b, int nb, MergeMode mode,
 		*nout = nb;
 		return b;
 	}
-	out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * Max((Size) ns + nb, 1));
+	out = rollup_alloc(sizeof(DayEntry) * Max((Size) ns + nb, 1));
 
 	while (i < ns || j < nb)
 	{
@@ -822,8 +822,8 @@ day_entries(const RollupPlans *pl, Oid relid, int32 day, int *n)
 		if (nall + ne > cap)
 		{
 			cap = Max(cap * 2, nall + ne);
-			all = all ? repalloc_huge(all, sizeof(DayEntry) * cap)
-				: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * cap);
+			all = all ? rollup_realloc(all, sizeof(DayEntry) * cap)
+				: rollup_alloc(sizeof(DayEntry) * cap);
 		}
 		if (ne > 0)
 			memcpy(all + nall, e, sizeof(DayEntry) * ne);
@@ -848,7 +848,7 @@ day_write_all(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
 			  int parts, int parts_before)
 {
 	int		   *count = palloc0(sizeof(int) * (parts + 1));
-	DayEntry   *by = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * Max(n, 1));
+	DayEntry   *by = rollup_alloc(sizeof(DayEntry) * Max(n, 1));
 	int			i,
 				p;
 
@@ -898,7 +898,7 @@ by_part(const DayEntry *e, int n, int parts, ByPart *bp)
 	int			k,
 				p;
 
-	bp->order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(n, 1));
+	bp->order = rollup_alloc(sizeof(uint32) * Max(n, 1));
 	bp->at = palloc0(sizeof(int) * (parts + 1));
 	for (k = 0; k < n; k++)
 		bp->at[rollup_part_of(e[k].src, parts) + 1]++;
@@ -920,8 +920,8 @@ gather(const DayEntry *e, const ByPart *bp, int p, DayEntry **buf, int *cap)
 	if (n > *cap)
 	{
 		*cap = Max(n, 2 * *cap);
-		*buf = *buf ? repalloc_huge(*buf, sizeof(DayEntry) * *cap)
-			: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DayEntry) * *cap);
+		*buf = *buf ? rollup_realloc(*buf, sizeof(DayEntry) * *cap)
+			: rollup_alloc(sizeof(DayEntry) * *cap);
 	}
 	for (k = 0; k < n; k++)
 		(*buf)[k] = e[bp->order[bp->at[p] + k]];
@@ -935,8 +935,8 @@ room(void **buf, int *cap, int n, Size size)
 	if (n > *cap)
 	{
 		*cap = Max(n, 2 * *cap);
-		*buf = *buf ? repalloc_huge(*buf, size * *cap)
-			: MemoryContextAllocHuge(CurrentMemoryContext, size * *cap);
+		*buf = *buf ? rollup_realloc(*buf, size * *cap)
+			: rollup_alloc(size * *cap);
 	}
 	return *buf;
 }
@@ -1059,7 +1059,7 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 		/* a source of the list lost packets: the list again, from every part */
 		int			n;
 		DayEntry   *all = day_entries(pl, relid, day, &n);
-		TopSource  *ts = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(TopSource) * Max(n, 1));
+		TopSource  *ts = rollup_alloc(sizeof(TopSource) * Max(n, 1));
 
 		top_build(&r.top, ts, top_sources_of(all, n, NULL, 0, ts));
 		pfree(ts);
@@ -1100,7 +1100,7 @@ replace_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
 	r.parts = parts;
 	dayrow_add(&r, out, nout, 1);
 	{
-		TopSource  *ts = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(TopSource) * Max(nout, 1));
+		TopSource  *ts = rollup_alloc(sizeof(TopSource) * Max(nout, 1));
 
 		top_build(&r.top, ts, top_sources_of(out, nout, NULL, 0, ts));
 		pfree(ts);
@@ -1126,7 +1126,7 @@ apply_days(const ExtInfo *info, Oid relid, DayEntry *add, int nadd,
 
 	*stale_days = palloc(sizeof(int32) * Max(nadd + nsub, 1));
 	*n_stale = 0;
-	*gone = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * Max(nsub, 1));
+	*gone = rollup_alloc(sizeof(DictSource) * Max(nsub, 1));
 	*n_gone = 0;
 	rollup_as_ext_owner(info, &saved);
 	pl = rollup_plans(info);

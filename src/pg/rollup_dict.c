@@ -281,7 +281,7 @@ dict_unpack(bytea *b, int *n)
 	memcpy(&v32, p, 4);
 	base = (int32) pg_ntoh32(v32);
 	p += 4;
-	s = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * Max(count, 1));
+	s = rollup_alloc(sizeof(DictSource) * Max(count, 1));
 	for (i = 0; i < count; i++)
 	{
 		uint64		d,
@@ -304,7 +304,7 @@ dict_unpack(bytea *b, int *n)
 static bytea *
 dict_pack(const DictSource *s, int n)
 {
-	bytea	   *b = MemoryContextAllocHuge(CurrentMemoryContext, VARHDRSZ + 1 + 10 + 4 + (Size) n * 10);
+	bytea	   *b = rollup_alloc(VARHDRSZ + 1 + 10 + 4 + (Size) n * 10);
 	uint8	   *start = (uint8 *) VARDATA(b),
 			   *p = start;
 	int32		base = PG_INT32_MAX;
@@ -372,7 +372,7 @@ sort_by_src(DictSource *s, int n)
 		qsort(s, n, sizeof(DictSource), src_cmp);
 		return s;
 	}
-	t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * n);
+	t = rollup_alloc(sizeof(DictSource) * n);
 	for (d = 0; d < 4; d++)
 	{
 		uint32		count[257];
@@ -397,7 +397,7 @@ sort_by_src(DictSource *s, int n)
 static DictSource *
 merge_lists(const DictSource *a, int na, const DictSource *b, int nb)
 {
-	DictSource *out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * Max(na + nb, 1));
+	DictSource *out = rollup_alloc(sizeof(DictSource) * Max(na + nb, 1));
 	int			i = 0,
 				j = 0,
 				k = 0;
@@ -671,7 +671,7 @@ chunk_apply(Chunk *ch, const DictSource *b, int nb)
 		if (f == NULL)
 		{
 			if (fresh == NULL)
-				fresh = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * (nb - j));
+				fresh = rollup_alloc(sizeof(DictSource) * (nb - j));
 			fresh[nfresh++] = b[j];
 		}
 		else if (b[j].first_day < f->first_day)
@@ -713,7 +713,7 @@ chunk_apply(Chunk *ch, const DictSource *b, int nb)
 void
 dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 {
-	DictSource *b = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * Max(n, 1));
+	DictSource *b = rollup_alloc(sizeof(DictSource) * Max(n, 1));
 	Chunk	   *ch = palloc0(sizeof(Chunk) * DICT_CHUNKS);
 	bool	   *present = palloc0(sizeof(bool) * DICT_CHUNKS);
 	int		   *from = palloc0(sizeof(int) * (DICT_CHUNKS + 1));
@@ -744,7 +744,7 @@ dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 	}
 	nb = c;
 	/* by chunk, each chunk's sources by address */
-	bychunk = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * Max(nb, 1));
+	bychunk = rollup_alloc(sizeof(DictSource) * Max(nb, 1));
 	for (i = 0; i < nb; i++)
 		from[chunk_of(b[i].src) + 1]++;
 	for (c = 0; c < DICT_CHUNKS; c++)
@@ -816,8 +816,8 @@ rebuild_part(int32 day, DayEntry *e, int n, void *arg)
 		if (a->nby[c] == a->cap[c])
 		{
 			a->cap[c] = Max(64, a->cap[c] * 2);
-			a->by[c] = a->by[c] ? repalloc_huge(a->by[c], sizeof(DictSource) * a->cap[c])
-				: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DictSource) * a->cap[c]);
+			a->by[c] = a->by[c] ? rollup_realloc(a->by[c], sizeof(DictSource) * a->cap[c])
+				: rollup_alloc(sizeof(DictSource) * a->cap[c]);
 		}
 		a->by[c][a->nby[c]].src = e[i].src;
 		a->by[c][a->nby[c]++].first_day = day;

@@ -379,8 +379,8 @@ resolve(RangeCtx *c, RangeSource *s)
 static void
 sort_results(RangeSource **v, int n)
 {
-	uint64	   *a = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * Max(n, 1)),
-			   *t = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * Max(n, 1)),
+	uint64	   *a = rollup_alloc(sizeof(uint64) * Max(n, 1)),
+			   *t = rollup_alloc(sizeof(uint64) * Max(n, 1)),
 			   *by_src,
 			   *by_packets;
 	RangeSource **w;
@@ -400,7 +400,7 @@ sort_results(RangeSource **v, int n)
 	for (i = 0; i < n; i++)
 		by_packets[i] = ((uint64) (PG_UINT32_MAX - (uint32) v[by_src[i] & PG_UINT32_MAX]->packets) << 32) |
 			(uint32) i;
-	w = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RangeSource *) * Max(n, 1));
+	w = rollup_alloc(sizeof(RangeSource *) * Max(n, 1));
 	for (i = 0; i < n; i++)
 		w[i] = v[by_src[i] & PG_UINT32_MAX];
 	by_packets = radix_sort_u64(by_packets, by_src, n, 8);
@@ -431,7 +431,7 @@ all_sources(RangeCtx *c, int *nout)
 	for (d = 0; d < c->ndays; d++)
 		days[d] = c->days[d].day;
 	f = fold_open(c->info, c->relid, days, c->ndays);
-	all = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RangeSource) * cap);
+	all = rollup_alloc(sizeof(RangeSource) * cap);
 	while ((fs = fold_next(f)) != NULL)
 	{
 		RangeSource *s;
@@ -439,7 +439,7 @@ all_sources(RangeCtx *c, int *nout)
 		if (n == cap)
 		{
 			cap *= 2;
-			all = repalloc_huge(all, sizeof(RangeSource) * cap);
+			all = rollup_realloc(all, sizeof(RangeSource) * cap);
 		}
 		s = &all[n++];
 		memset(s, 0, sizeof(RangeSource));
@@ -452,7 +452,7 @@ all_sources(RangeCtx *c, int *nout)
 		memcpy(s->country, fs->country, MX_COUNTRY_LEN);
 		s->days = fs->days;
 	}
-	v = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(RangeSource *) * Max(n, 1));
+	v = rollup_alloc(sizeof(RangeSource *) * Max(n, 1));
 	for (d = 0; d < n; d++)
 		v[d] = &all[d];
 	sort_results(v, n);

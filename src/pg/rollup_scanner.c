@@ -217,7 +217,7 @@ scanners_diff(ScanEntry *a, int na, ScanEntry *b, int nb, int *n)
 		*n = na;
 		return a;
 	}
-	out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ScanEntry) * Max(na + nb, 1));
+	out = rollup_alloc(sizeof(ScanEntry) * Max(na + nb, 1));
 	while (i < na || j < nb)
 	{
 		int			c;
@@ -324,8 +324,8 @@ members_unpack(bytea *b, Oid relid, int32 day, uint8 scanner,
 		if (*n == *cap)
 		{
 			*cap = Max(64, *cap * 2);
-			*out = *out ? repalloc_huge(*out, sizeof(ScanEntry) * *cap)
-				: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ScanEntry) * *cap);
+			*out = *out ? rollup_realloc(*out, sizeof(ScanEntry) * *cap)
+				: rollup_alloc(sizeof(ScanEntry) * *cap);
 		}
 		e = &(*out)[*n];
 		memset(e, 0, sizeof(ScanEntry));
@@ -489,7 +489,7 @@ row_resplit(const ScanPlans *pl, Oid relid, Datum *key, const ScanEntry *b, int 
 	/* the parts hold disjoint sources: sorted, they are the row's */
 	if (ns > 1)
 		qsort(s, ns, sizeof(ScanEntry), src_qsort_cmp);
-	m = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ScanEntry) * Max(ns + nb, 1));
+	m = rollup_alloc(sizeof(ScanEntry) * Max(ns + nb, 1));
 	nm = members_merge(s, ns, b, nb, m, ch, relid);
 	if (SPI_execute_plan(pl->parts_delete, key, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "deleting from mirai_rollup_scanner_part failed");
@@ -499,7 +499,7 @@ row_resplit(const ScanPlans *pl, Oid relid, Datum *key, const ScanEntry *b, int 
 		count[scan_part_of(&m[i].key, newparts) + 1]++;
 	for (p = 0; p < newparts; p++)
 		count[p + 1] += count[p];
-	buf = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ScanEntry) * Max(nm, 1));
+	buf = rollup_alloc(sizeof(ScanEntry) * Max(nm, 1));
 	{
 		int		   *at = palloc(sizeof(int) * newparts);
 
@@ -607,7 +607,7 @@ row_apply(const ScanPlans *pl, Oid relid, const ScanEntry *b, int nb)
 				members_unpack(DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
 							   relid, b[0].key.day, b[0].key.scanner, &s, &ns, &cap);
 			SPI_freetuptable(SPI_tuptable);
-			m = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ScanEntry) * (ns + (j - i)));
+			m = rollup_alloc(sizeof(ScanEntry) * (ns + (j - i)));
 			nm = members_merge(s, ns, sb + i, j - i, m, &ch, relid);
 			part_write(pl, key, pi[i].part, m, nm);
 			pfree(m);

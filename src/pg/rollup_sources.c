@@ -136,12 +136,12 @@ add_part(int32 day, DayEntry *e, int n, void *arg)
 	while (st->caprecs < st->nrecs + n)
 	{
 		st->caprecs *= 2;
-		st->recs = repalloc_huge(st->recs, sizeof(DayPair) * st->caprecs);
+		st->recs = rollup_realloc(st->recs, sizeof(DayPair) * st->caprecs);
 	}
 	while (st->capports < st->nports + n)
 	{
 		st->capports *= 2;
-		st->ports = repalloc_huge(st->ports, sizeof(uint16) * st->capports);
+		st->ports = rollup_realloc(st->ports, sizeof(uint16) * st->capports);
 	}
 	while (i < n)
 	{
@@ -320,9 +320,9 @@ fold_bucket(SourceFold *st)
 		cap *= 2;
 	if (cap > st->slots_cap)
 	{
-		st->slots = st->slots ? repalloc_huge(st->slots, sizeof(int32) * cap)
+		st->slots = st->slots ? rollup_realloc(st->slots, sizeof(int32) * cap)
 			: MemoryContextAllocHuge(st->pass_cxt, sizeof(int32) * cap);
-		st->folded = st->folded ? repalloc_huge(st->folded, sizeof(FoldedSource) * cap)
+		st->folded = st->folded ? rollup_realloc(st->folded, sizeof(FoldedSource) * cap)
 			: MemoryContextAllocHuge(st->pass_cxt, sizeof(FoldedSource) * cap);
 		st->slots_cap = cap;
 	}
