@@ -260,10 +260,30 @@ SELECT count(*) AS out_of_order
                WITH ORDINALITY AS m(tbl, src, country, packets, share, first_seen, last_seen, days, o)
         WINDOW w AS (ORDER BY o)) x
  WHERE prev_packets < packets OR (prev_packets = packets AND prev_src >= src);
+-- mirai_source(addr, from, to): each source of the table looked up over a
+-- range gives its row of mirai_sources(from, to), or none when it sent
+-- nothing in the range
+CREATE FUNCTION lookup_differs(f timestamptz, t timestamptz) RETURNS bigint LANGUAGE sql AS $$
+    WITH every AS (SELECT src FROM mirai_sources('-infinity', 'infinity', 'cap_top')),
+         looked AS (SELECT s.src, s.country, s.packets, s.share, s.first_seen, s.last_seen, s.days
+                      FROM every e, mirai_source(e.src, f, t, 'cap_top') s)
+    SELECT count(*) FROM ((SELECT * FROM looked EXCEPT ALL SELECT * FROM range_sql(f, t))
+                          UNION ALL
+                          (SELECT * FROM range_sql(f, t) EXCEPT ALL SELECT * FROM looked)) x $$;
+SELECT f::date AS "from", t::date AS "to", lookup_differs(f, t) AS differs
+  FROM (VALUES ('2024-12-11'::timestamptz, '2024-12-12'::timestamptz), ('2024-12-13', '2024-12-15'),
+               ('2024-12-21', '2024-12-26'), ('2024-01-01', '2025-01-01')) r(f, t)
+ ORDER BY 1, 2;
+SELECT src, packets, days, tbl FROM mirai_source('192.0.2.200');
+SELECT count(*) AS of_an_absent_source FROM mirai_source('192.0.2.201');
+SELECT count(*) AS of_ipv6 FROM mirai_source('2001:db8::1');
+SELECT count(*) AS of_null FROM mirai_source(NULL);
+SELECT mirai_source('10.0.0.0/24');
 SELECT src, packets, days FROM mirai_top_sources('2024-12-01', '2025-01-01', 3, 'cap_top');
 SELECT src, packets, days FROM mirai_top_sources('2024-12-21', '2024-12-26', 2, 'cap_top');
 -- after a delete that lowers the leaders of a day
 DELETE FROM cap_top WHERE packet_src(p) = (SELECT src FROM mirai_top_sources('2024-12-15', '2024-12-16', 1, 'cap_top'));
-SELECT top_differs('2024-12-11', '2024-12-16', 10) AS differs_after_delete;
+SELECT top_differs('2024-12-11', '2024-12-16', 10) AS differs_after_delete,
+       lookup_differs('2024-12-11', '2024-12-16') AS lookups_differ_after_delete;
 SELECT mirai_top_sources('2024-12-01', '2025-01-01', 0);
 SELECT mirai_untrack('cap_top');

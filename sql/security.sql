@@ -168,10 +168,10 @@ CREATE TABLE sec.stolen AS SELECT * FROM mirai_day_sources('\x020100000000000000
 RESET SESSION AUTHORIZATION;
 
 -- the functions that fold every source (mirai_bots_of, mirai_sources(from,
--- to), mirai_top_sources) read the rollups as the extension's owner: a role
--- that may not read the table gets nothing, a view of its own is not a
--- tracked table, and its own operators and functions on search_path are
--- never called
+-- to), mirai_top_sources) and the lookup mirai_source read the rollups as
+-- the extension's owner: a role that may not read the table gets nothing, a
+-- view of its own is not a tracked table, and its own operators and
+-- functions on search_path are never called
 SET SESSION AUTHORIZATION regress_sec_owner;
 CREATE TABLE sec.bots_cap (p packet);
 SELECT mirai_track('sec.bots_cap');
@@ -182,7 +182,8 @@ RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION regress_sec_plain;
 SELECT (SELECT count(*) FROM mirai_bots_of('sec.bots_cap')) AS bots,
        (SELECT count(*) FROM mirai_sources('-infinity', 'infinity', 'sec.bots_cap')) AS sources,
-       (SELECT count(*) FROM mirai_top_sources('-infinity', 'infinity', 10, 'sec.bots_cap')) AS top;
+       (SELECT count(*) FROM mirai_top_sources('-infinity', 'infinity', 10, 'sec.bots_cap')) AS top,
+       (SELECT count(*) FROM mirai_source('192.0.2.8')) AS lookup;
 CREATE TEMP VIEW bots_view AS SELECT p FROM sec.plain_cap;
 SELECT count(*) AS of_a_view FROM mirai_bots_of('bots_view');
 CREATE FUNCTION sec.hijack_oid(oid, oid) RETURNS boolean LANGUAGE plpgsql AS
@@ -197,6 +198,7 @@ SET search_path = sec, pg_catalog, public;
 SELECT src, packets, days FROM mirai_bots_of('sec.plain_cap');
 SELECT src, packets, days FROM mirai_sources('-infinity', 'infinity', 'sec.plain_cap');
 SELECT src, packets, days FROM mirai_top_sources('-infinity', 'infinity', 1, 'sec.plain_cap');
+SELECT src, packets, days FROM mirai_source((SELECT src FROM mirai_bots_of('sec.plain_cap') LIMIT 1));
 RESET search_path;
 SELECT count(*) AS hijacked FROM sec.plain_log WHERE tried = 'hijack';
 RESET SESSION AUTHORIZATION;

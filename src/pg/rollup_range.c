@@ -551,9 +551,29 @@ top_of_table_n(RangeCtx *c, int n, int *nout)
 	return best;
 }
 
+/*
+ * One source of one table over its days in the range: what the days' lists
+ * say of it, and the part of each other day its address hashes to, read
+ * only when that part's Bloom filter may hold it.  *nout 0 when it sent
+ * nothing in the range.
+ */
 static RangeSource **
-top_of_table(RangeCtx *c, int n, int *nout)
+one_of_table(RangeCtx *c, uint32 src, int *nout)
 {
+	RangeSource **v = palloc(sizeof(RangeSource *));
+
+	v[0] = palloc0(sizeof(RangeSource));
+	v[0]->src = src;
+	resolve(c, v[0]);
+	*nout = v[0]->days > 0 ? 1 : 0;
+	return v;
+}
+
+static RangeSource **
+top_of_table(RangeCtx *c, int n, const uint32 *only_src, int *nout)
+{
+	if (only_src != NULL)
+		return one_of_table(c, *only_src, nout);
 	/* every source: the sum of every part of the range */
 	if (n <= 0)
 		return all_sources(c, nout);
@@ -561,13 +581,13 @@ top_of_table(RangeCtx *c, int n, int *nout)
 }
 
 /*
- * The best n sources (every one when n is 0) of a tracked table over its
- * days starting in [from, to), from its day rows' lists and its parts.
- * *total: the packets of those days.
+ * The best n sources (every one when n is 0, only *only_src when it is not
+ * NULL) of a tracked table over its days starting in [from, to), from its
+ * day rows' lists and its parts.  *total: the packets of those days.
  */
 static RangeSource **
 top_of_tracked(const ExtInfo *info, Oid relid, const char *zone, TimestampTz from,
-			   TimestampTz to, int n, int *nbest, int64 *total)
+			   TimestampTz to, int n, const uint32 *only_src, int *nbest, int64 *total)
 {
 	RangeCtx	c;
 	RangeSource **best;
@@ -611,7 +631,7 @@ top_of_tracked(const ExtInfo *info, Oid relid, const char *zone, TimestampTz fro
 	}
 	SPI_freetuptable(SPI_tuptable);
 	partcache_begin();
-	best = top_of_table(&c, n, nbest);
+	best = top_of_table(&c, n, only_src, nbest);
 	rollup_role_end(&saved);
 	return best;
 }
@@ -697,10 +717,11 @@ top_of_fleet(const ExtInfo *info, Oid relid, TimestampTz from, TimestampTz to, i
 /*
  * The sources of the days starting in [from, to) of the tracked tables
  * the role may read (or of only), per table by packets then address: the
- * best n, or every one when n is 0.
+ * best n, or every one when n is 0, or only *only_src when it is not NULL.
  */
 static void
-sources_of_range(FunctionCallInfo fcinfo, TimestampTz from, TimestampTz to, int n, Oid only)
+sources_of_range(FunctionCallInfo fcinfo, TimestampTz from, TimestampTz to, int n,
+				 const uint32 *only_src, Oid only)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ExtInfo		info;
@@ -747,9 +768,20 @@ sources_of_range(FunctionCallInfo fcinfo, TimestampTz from, TimestampTz to, int 
 			continue;
 		old = MemoryContextSwitchTo(cxt);
 		if (fleet_is(relid))
+		{
 			best = top_of_fleet(&info, relid, from, to, n, &nbest, &total);
+			/* a fleet's days are merged and summed whole: the source taken from them */
+			for (i = 0; only_src != NULL && i < nbest; i++)
+				if (best[i]->src == *only_src)
+					break;
+			if (only_src != NULL)
+			{
+				best += i;
+				nbest = i < nbest ? 1 : 0;
+			}
+		}
 		else
-			best = top_of_tracked(&info, relid, zone, from, to, n, &nbest, &total);
+			best = top_of_tracked(&info, relid, zone, from, to, n, only_src, &nbest, &total);
 		for (i = 0; i < nbest; i++)
 		{
 			RangeSource *s = best[i];
@@ -797,7 +829,7 @@ mirai_top_sources(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("n must be between 1 and %d, not %d", TOP_SOURCES, n),
 				 errhint("For every source of a range, use mirai_sources(from, to).")));
-	sources_of_range(fcinfo, PG_GETARG_TIMESTAMPTZ(0), PG_GETARG_TIMESTAMPTZ(1), n,
+	sources_of_range(fcinfo, PG_GETARG_TIMESTAMPTZ(0), PG_GETARG_TIMESTAMPTZ(1), n, NULL,
 					 PG_ARGISNULL(3) ? InvalidOid : PG_GETARG_OID(3));
 	return (Datum) 0;
 }
@@ -813,7 +845,40 @@ mirai_sources_range(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		return (Datum) 0;
-	sources_of_range(fcinfo, PG_GETARG_TIMESTAMPTZ(0), PG_GETARG_TIMESTAMPTZ(1), 0,
+	sources_of_range(fcinfo, PG_GETARG_TIMESTAMPTZ(0), PG_GETARG_TIMESTAMPTZ(1), 0, NULL,
 					 PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2));
+	return (Datum) 0;
+}
+
+/*
+ * mirai_source(addr, from, to, of_table): one source, as mirai_sources(from,
+ * to) gives it; a lookup of the parts its address hashes to, whatever the
+ * number of sources.  Sources are IPv4 addresses: an IPv6 address has no
+ * rows, and a network is refused rather than compared as = would.
+ */
+PG_FUNCTION_INFO_V1(mirai_source);
+Datum
+mirai_source(PG_FUNCTION_ARGS)
+{
+	inet	   *addr;
+	uint32		src = 0;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		return (Datum) 0;
+	addr = PG_GETARG_INET_PP(0);
+	if (ip_bits(addr) != (ip_family(addr) == PGSQL_AF_INET ? 32 : 128))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("mirai_source takes one address, not the network %s",
+						DatumGetCString(DirectFunctionCall1(inet_out, InetPGetDatum(addr)))),
+				 errhint("For the sources of a network, use mirai_sources(from, to) WHERE src << network.")));
+	if (ip_family(addr) != PGSQL_AF_INET)
+		return (Datum) 0;
+	for (i = 0; i < 4; i++)
+		src = (src << 8) | ip_addr(addr)[i];
+	sources_of_range(fcinfo, PG_GETARG_TIMESTAMPTZ(1), PG_GETARG_TIMESTAMPTZ(2), 0, &src,
+					 PG_ARGISNULL(3) ? InvalidOid : PG_GETARG_OID(3));
 	return (Datum) 0;
 }

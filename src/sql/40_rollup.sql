@@ -532,6 +532,20 @@ CREATE FUNCTION @extschema@.mirai_top_sources("from" timestamptz, "to" timestamp
 COMMENT ON FUNCTION @extschema@.mirai_top_sources(timestamptz, timestamptz, integer, regclass) IS
     'the n (1 to 128) Mirai sources with the most packets over the days starting in [from, to), per table, as mirai_sources(from, to) gives them, in order';
 
+-- One source of mirai_sources(from, to), looked up in the parts its
+-- address hashes to (their Bloom filters skip the days it is absent):
+-- milliseconds however many sources the days have (src/pg/rollup_range.c).
+CREATE FUNCTION @extschema@.mirai_source(addr inet, "from" timestamptz DEFAULT '-infinity',
+                                         "to" timestamptz DEFAULT 'infinity',
+                                         of_table regclass DEFAULT NULL,
+    OUT tbl regclass, OUT src inet, OUT country text, OUT packets bigint,
+    OUT share numeric, OUT first_seen timestamptz, OUT last_seen timestamptz,
+    OUT days bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'mirai_source' LANGUAGE C STABLE ROWS 1;
+COMMENT ON FUNCTION @extschema@.mirai_source(inet, timestamptz, timestamptz, regclass) IS
+    'one Mirai source over the days starting in [from, to) (all days by default), per table, as mirai_sources(from, to) gives it: a lookup';
+
 CREATE FUNCTION @extschema@.mirai_countries("from" timestamptz, "to" timestamptz,
                                             of_table regclass DEFAULT NULL,
     OUT tbl regclass, OUT country text, OUT packets bigint, OUT share numeric,

@@ -120,6 +120,13 @@ row "top 10 sources over the 92 days (mirai_top_sources)" \
 row "mirai_new_sources" "$(qtime "SELECT * FROM mirai_new_sources WHERE tbl = 'tracked'::regclass")" 10
 row "top 10 bots by packets (mirai_top_sources over all days)" \
 	"$(qtime "SELECT * FROM mirai_top_sources('-infinity', 'infinity', 10, 'tracked')")" 10
+busiest=$($P -A -t -c "SELECT host(src) FROM mirai_top_sources('-infinity', 'infinity', 1, 'tracked')")
+row "the busiest bot over all days (mirai_source)" \
+	"$(qtime "SELECT * FROM mirai_source('$busiest', of_table => 'tracked')")" 10
+row "one source of the flooded day over all days (mirai_source)" \
+	"$(qtime "SELECT * FROM mirai_source('1.0.0.0'::inet + 3203 * 500000, of_table => 'tracked')")" 10
+row "the same, the first call of a session (nothing cached)" \
+	"$(server_ms 1 "SELECT * FROM mirai_source('1.0.0.0'::inet + 3203 * 500001, of_table => 'tracked')")" 10
 row "mirai_daily" "$(qtime "SELECT * FROM mirai_daily WHERE tbl = 'tracked'::regclass")" 10
 row "mirai_countries" "$(qtime "SELECT * FROM mirai_countries WHERE tbl = 'tracked'::regclass")" 10
 echo "-- the same questions through the views and functions that list every source:"
@@ -127,6 +134,8 @@ row "top 10 of the flooded day (mirai_sources view, ORDER BY LIMIT)" \
 	"$(qtime "SELECT * FROM mirai_sources WHERE tbl = 'tracked'::regclass AND day = '2024-12-20' ORDER BY packets DESC LIMIT 10")" -
 row "top 10 over the 92 days (mirai_sources(from, to) LIMIT 10)" \
 	"$(qtime "SELECT * FROM mirai_sources($S0, $S1, 'tracked') LIMIT 10")" -
+row "one source (mirai_bots view, WHERE src = ...)" \
+	"$(qtime "SELECT * FROM mirai_bots WHERE tbl = 'tracked'::regclass AND src = '1.0.0.0'::inet + 3203 * 500000")" -
 row "top 10 bots (mirai_bots view, ORDER BY LIMIT)" \
 	"$(qtime "SELECT * FROM mirai_bots WHERE tbl = 'tracked'::regclass ORDER BY packets DESC LIMIT 10")" -
 psql -X -q -d postgres -c "DROP DATABASE $db"
