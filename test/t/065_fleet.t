@@ -216,6 +216,9 @@ my @questions = (
 	"mirai_sources('2024-12-14', '2024-12-16', 'capture')",
 	"mirai_top_sources('2024-12-13', '2024-12-17', 3, 'capture')",
 	"mirai_top_sources('2024-12-14', '2024-12-15', 10, 'capture')",
+	# every source of the range, each looked up
+	"(SELECT s.* FROM mirai_sources('2024-12-13', '2024-12-17', 'capture') a, "
+	  . "mirai_source(a.src, '2024-12-14', '2024-12-16', 'capture') s)",
 	"mirai_countries('2024-12-13', '2024-12-17', 'capture')",
 	"mirai_daily_packets('Asia/Tokyo', '2024-12-12', '2024-12-18', 'capture')");
 
