@@ -140,6 +140,40 @@ INSERT INTO cap_part VALUES
 DELETE FROM cap_part WHERE day = '2024-12-13';
 SELECT * FROM rollups_diff('cap_part', 'UTC');
 
+-- a day recomputed after a delete (a source's first packet of the day
+-- gone, the source still there) reads only the partitions of that day's
+-- packet times, in a zone of one offset; around them, in a zone that
+-- changed its offset (Tokyo had summer time in 1948-51)
+CREATE TABLE cap_days (p packet) PARTITION BY RANGE (packet_time(p));
+CREATE TABLE cap_days_12 PARTITION OF cap_days FOR VALUES FROM ('2024-12-12Z') TO ('2024-12-13Z');
+CREATE TABLE cap_days_13 PARTITION OF cap_days FOR VALUES FROM ('2024-12-13Z') TO ('2024-12-14Z');
+CREATE TABLE cap_days_14 PARTITION OF cap_days FOR VALUES FROM ('2024-12-14Z') TO ('2024-12-15Z');
+CREATE TABLE cap_days_15 PARTITION OF cap_days FOR VALUES FROM ('2024-12-15Z') TO ('2024-12-16Z');
+CREATE TABLE cap_days_16 PARTITION OF cap_days FOR VALUES FROM ('2024-12-16Z') TO ('2024-12-17Z');
+CREATE TABLE cap_days_tokyo (LIKE cap_days) PARTITION BY RANGE (packet_time(p));
+CREATE TABLE cap_days_tokyo_12 PARTITION OF cap_days_tokyo FOR VALUES FROM ('2024-12-12Z') TO ('2024-12-13Z');
+CREATE TABLE cap_days_tokyo_13 PARTITION OF cap_days_tokyo FOR VALUES FROM ('2024-12-13Z') TO ('2024-12-14Z');
+CREATE TABLE cap_days_tokyo_14 PARTITION OF cap_days_tokyo FOR VALUES FROM ('2024-12-14Z') TO ('2024-12-15Z');
+CREATE TABLE cap_days_tokyo_15 PARTITION OF cap_days_tokyo FOR VALUES FROM ('2024-12-15Z') TO ('2024-12-16Z');
+CREATE TABLE cap_days_tokyo_16 PARTITION OF cap_days_tokyo FOR VALUES FROM ('2024-12-16Z') TO ('2024-12-17Z');
+SELECT mirai_track('cap_days'), mirai_track('cap_days_tokyo', time_zone => 'Asia/Tokyo');
+INSERT INTO cap_days SELECT mp(format('2024-12-%sT%s:00:00Z', d, h), '192.0.2.' || (h % 3), 23)
+  FROM generate_series(12, 16) d, generate_series(10, 20) h;
+INSERT INTO cap_days_tokyo SELECT * FROM cap_days;
+BEGIN;
+CREATE TEMP TABLE scans_before AS
+SELECT relname, pg_stat_get_xact_numscans(oid) AS n FROM pg_class WHERE relname LIKE 'cap\_days\_%' AND relkind = 'r';
+DELETE FROM cap_days WHERE packet_time(p) >= '2024-12-14T10:00Z' AND packet_time(p) < '2024-12-14T12:00Z';
+-- the last packet of 192.0.2.1 on the 14th in Tokyo (22:00)
+DELETE FROM cap_days_tokyo WHERE packet_time(p) >= '2024-12-14T13:00Z' AND packet_time(p) < '2024-12-14T14:00Z';
+-- the delete's scan and the recomputation's
+SELECT c.relname, pg_stat_get_xact_numscans(c.oid) - b.n AS scans
+  FROM pg_class c JOIN scans_before b USING (relname) WHERE c.relkind = 'r' ORDER BY c.relname;
+COMMIT;
+SELECT * FROM rollups_diff('cap_days', 'UTC');
+SELECT * FROM rollups_diff('cap_days_tokyo', 'Asia/Tokyo');
+SELECT mirai_untrack('cap_days'), mirai_untrack('cap_days_tokyo');
+
 -- errors
 SELECT mirai_track('cap');
 SELECT mirai_track('mirai_fixture_missing');

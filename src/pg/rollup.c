@@ -151,7 +151,7 @@ recompute_days(const ExtInfo *info, Tracked *t, pg_tz *tz, int32 *days, int nday
 		return;
 	agg = agg_create(tz, 0);
 	agg_only_days(agg, days, ndays);
-	agg_table(agg, t->relid, t->attnum);
+	agg_table(agg, info, t->relid, t->attnum);
 	e = agg_entries(agg, &n);
 	replace_days(info, t->relid, days, ndays, e, n, NULL);
 }

@@ -210,7 +210,7 @@ extern void agg_only_days(RollupAgg *agg, int32 *days, int ndays);
 extern void agg_only_scanners(RollupAgg *agg, int32 from, int32 to);
 extern void agg_tuplestore(RollupAgg *agg, Tuplestorestate *ts, TupleDesc desc,
 						   AttrNumber attnum);
-extern void agg_table(RollupAgg *agg, Oid relid, AttrNumber attnum);
+extern void agg_table(RollupAgg *agg, const ExtInfo *info, Oid relid, AttrNumber attnum);
 extern void agg_add(RollupAgg *agg, Datum value);
 extern void agg_finish(RollupAgg *agg);
 extern DayEntry *agg_entries(RollupAgg *agg, int *n);

@@ -572,7 +572,7 @@ rebuild(const ExtInfo *info, Relation rel, bool countries)
 				 errhint("Use SELECT mirai_track('%s').", rel_display(relid))));
 	t.attnum = rollup_packet_column(RelationGetDescr(rel), info->packet_type, relid);
 	agg = agg_create(rollup_zone(t.time_zone), 0);
-	agg_table(agg, relid, t.attnum);
+	agg_table(agg, info, relid, t.attnum);
 	e = agg_entries(agg, &n);
 	h = agg_hours(agg, 1, &nh);
 	sc = agg_scanners(agg, &nsc);
@@ -733,9 +733,9 @@ mirai_rebuild(PG_FUNCTION_ARGS)
  * mirai_rebuild_scanners(tbl regclass, from date = NULL, to date = NULL):
  * recompute the scanner dimension of the days [from, to] of the table's
  * zone (NULL: unbounded) from the rows, as the catalogue compiled into the
- * library now classifies them: what a catalogue change asks for.  The whole
- * table is read (its days are in no index of ours); only those days are
- * written.  Returns the (day, scanner) rows written.
+ * library now classifies them: what a catalogue change asks for.  Only rows
+ * whose packet_time lies in or around those days are read (agg_table); only
+ * those days are written.  Returns the (day, scanner) rows written.
  */
 PG_FUNCTION_INFO_V1(mirai_rebuild_scanners);
 Datum
@@ -777,7 +777,7 @@ mirai_rebuild_scanners(PG_FUNCTION_ARGS)
 	t.attnum = rollup_packet_column(RelationGetDescr(rel), info.packet_type, relid);
 	agg = agg_create(rollup_zone(t.time_zone), 0);
 	agg_only_scanners(agg, from, to);
-	agg_table(agg, relid, t.attnum);
+	agg_table(agg, &info, relid, t.attnum);
 	sc = agg_scanners(agg, &nsc);
 	scanners_clear(&info, relid, from, to);
 	scanners_apply(&info, relid, sc, nsc);

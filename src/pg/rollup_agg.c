@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -592,25 +593,98 @@ agg_tuplestore(RollupAgg *agg, Tuplestorestate *ts, TupleDesc desc, AttrNumber a
 	tuplestore_select_read_pointer(ts, 0);
 }
 
-/* Fold every row of one relation, read as its owner, into agg. */
-static void
-agg_relation(RollupAgg *agg, Oid relid, const char *column)
+/*
+ * The days the aggregation wants, [*first, *last] of its zone, when it
+ * wants only some (a recomputation, a scanner rebuild): false when it
+ * wants every day.  An unbounded side is PG_INT32_MIN or PG_INT32_MAX.
+ */
+static bool
+agg_day_bounds(RollupAgg *agg, int32 *first, int32 *last)
 {
-	char	   *sql;
+	if (agg->only_days != NULL && agg->n_only_days > 0)
+	{
+		*first = agg->only_days[0];
+		*last = agg->only_days[agg->n_only_days - 1];
+		return true;
+	}
+	if (!agg->want_mirai && (agg->scan_from != PG_INT32_MIN || agg->scan_to != PG_INT32_MAX))
+	{
+		*first = agg->scan_from;
+		*last = agg->scan_to;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The instant a day of the aggregation's zone starts, when the zone keeps
+ * one offset from UTC (UTC itself, Etc/GMT-9); otherwise a bound on it:
+ * the start of that date in UTC moved by a day (slack), for every offset a
+ * zone ever had is less than a day.
+ */
+static TimestampTz
+agg_day_start(RollupAgg *agg, int32 day, int slack)
+{
+	long int	gmtoff;
+
+	if (pg_get_timezone_offset(agg->tz, &gmtoff))
+		return (TimestampTz) day * USECS_PER_DAY - (TimestampTz) gmtoff * USECS_PER_SEC;
+	return (TimestampTz) (day + slack) * USECS_PER_DAY;
+}
+
+/*
+ * Fold the rows of one relation, read as its owner, into agg.  When agg
+ * wants only some days, only the rows whose packet_time lies in or around
+ * them are asked for, so that a table partitioned by packet_time (or
+ * indexed on it) is read only there; agg's own day filter stays the exact
+ * one.
+ */
+static void
+agg_relation(RollupAgg *agg, Oid relid, const char *column, const char *nspname)
+{
+	StringInfoData sql;
 	Portal		portal;
 	SPIPlanPtr	plan;
 	RoleSwitch	saved;
+	Oid			types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[2];
+	char		nulls[2] = {'n', 'n'};
+	int32		first,
+				last;
 
-	sql = psprintf("SELECT %s FROM %s%s",
-				   quote_identifier(column),
-				   get_rel_relkind(relid) == RELKIND_RELATION ? "ONLY " : "",
-				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											  get_rel_name(relid)));
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s FROM %s%s",
+					 quote_identifier(column),
+					 get_rel_relkind(relid) == RELKIND_RELATION ? "ONLY " : "",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												get_rel_name(relid)));
+	if (agg_day_bounds(agg, &first, &last))
+	{
+		const char *col = quote_identifier(column);
+		const char *and = " WHERE ";
+
+		/* days of packets: far from the ends of what a date can say */
+		if (first > -(1 << 24))
+		{
+			appendStringInfo(&sql, "%s%s.packet_time(%s) OPERATOR(pg_catalog.>=) $1",
+							 and, nspname, col);
+			values[0] = TimestampTzGetDatum(agg_day_start(agg, first, -1));
+			nulls[0] = ' ';
+			and = " AND ";
+		}
+		if (last < (1 << 24))
+		{
+			appendStringInfo(&sql, "%s%s.packet_time(%s) OPERATOR(pg_catalog.<) $2",
+							 and, nspname, col);
+			values[1] = TimestampTzGetDatum(agg_day_start(agg, last + 1, 1));
+			nulls[1] = ' ';
+		}
+	}
 	rollup_as_table_owner(relid, &saved);
-	plan = SPI_prepare(sql, 0, NULL);
+	plan = SPI_prepare(sql.data, 2, types);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, false);
+	portal = SPI_cursor_open(NULL, plan, values, nulls, false);
 	for (;;)
 	{
 		uint64		i;
@@ -635,8 +709,8 @@ agg_relation(RollupAgg *agg, Oid relid, const char *column)
 }
 
 /*
- * Fold every row of the table itself (a full scan) into the aggregation.
- * The table is read as its owner, under SECURITY_RESTRICTED_OPERATION
+ * Fold the rows of the table itself into the aggregation: every row, or
+ * those of the days it wants (agg_relation).  The table is read as its owner, under SECURITY_RESTRICTED_OPERATION
  * (whatever runs there, a policy or a foreign table's server, runs as the
  * owner and cannot change the session's role); a plain table is read
  * without its inheritance children, whose rows its triggers never see.
@@ -646,7 +720,7 @@ agg_relation(RollupAgg *agg, Oid relid, const char *column)
  * kind.
  */
 void
-agg_table(RollupAgg *agg, Oid relid, AttrNumber attnum)
+agg_table(RollupAgg *agg, const ExtInfo *info, Oid relid, AttrNumber attnum)
 {
 	char	   *column = get_attname(relid, attnum, false);
 
@@ -656,10 +730,10 @@ agg_table(RollupAgg *agg, Oid relid, AttrNumber attnum)
 		ListCell   *lc;
 
 		foreach(lc, local)
-			agg_relation(agg, lfirst_oid(lc), column);
+			agg_relation(agg, lfirst_oid(lc), column, info->nspname);
 	}
 	else
-		agg_relation(agg, relid, column);
+		agg_relation(agg, relid, column, info->nspname);
 	agg_flush_hour(agg);
 }
 
