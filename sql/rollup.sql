@@ -174,6 +174,24 @@ SELECT * FROM rollups_diff('cap_days', 'UTC');
 SELECT * FROM rollups_diff('cap_days_tokyo', 'Asia/Tokyo');
 SELECT mirai_untrack('cap_days'), mirai_untrack('cap_days_tokyo');
 
+-- mirai_share (and the shares of the range functions) equal
+-- round(part::numeric / whole, 6), text and all: computed in integers up to
+-- wholes of 10^10, in numeric beyond
+SELECT count(*) AS shares_differ
+  FROM (SELECT p, w FROM generate_series(1, 1200) w, generate_series(0, w, 5) p
+        UNION ALL
+        SELECT w / 2000000 * k, w FROM generate_series(1, 20) k, (VALUES (2000000::bigint), (4000000000)) x(w)
+        UNION ALL
+        SELECT w - k, w FROM generate_series(0, 3) k,
+               (VALUES (9999999999::bigint), (10000000000), (10000000001), (9223372036854775807)) x(w)
+        UNION ALL
+        SELECT 1, w FROM (VALUES (1999999::bigint), (2000000), (2000001), (10000000000), (10000000001)) x(w)
+        UNION ALL
+        SELECT 3, 2) x
+ WHERE mirai_share(p, w)::text IS DISTINCT FROM round(p::numeric / w, 6)::text;
+SELECT mirai_share(-1, 3) AS negative, mirai_share(0, 5) AS zero, mirai_share(1, 2000000) AS half_up;
+SELECT mirai_share(1, 0);
+
 -- errors
 SELECT mirai_track('cap');
 SELECT mirai_track('mirai_fixture_missing');

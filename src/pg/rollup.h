@@ -261,6 +261,7 @@ typedef struct DaySource
 	int64		last_us;
 } DaySource;
 extern int	day_source_fold(const DayEntry *e, int from, int n, DaySource *out);
+extern Datum rollup_share(int64 part, int64 whole);
 
 /* rollup_sources.c: every source of a table's days, folded */
 typedef struct FoldedSource

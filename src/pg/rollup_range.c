@@ -798,11 +798,7 @@ sources_of_range(FunctionCallInfo fcinfo, TimestampTz from, TimestampTz to, int 
 			else
 				values[2] = PointerGetDatum(cstring_to_text_with_len(s->country, l));
 			values[3] = Int64GetDatum(s->packets);
-			values[4] = DirectFunctionCall2(numeric_round,
-											DirectFunctionCall2(numeric_div,
-																NumericGetDatum(int64_to_numeric(s->packets)),
-																NumericGetDatum(int64_to_numeric(total))),
-											Int32GetDatum(6));
+			values[4] = rollup_share(s->packets, total);
 			values[5] = TimestampTzGetDatum(us_to_timestamptz(s->first_us));
 			values[6] = TimestampTzGetDatum(us_to_timestamptz(s->last_us));
 			values[7] = Int64GetDatum(s->days);

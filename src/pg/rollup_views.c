@@ -141,18 +141,39 @@ mirai_day_sources(PG_FUNCTION_ARGS)
 }
 
 /*
- * mirai_share(part, whole): part / whole as a fraction, rounded to 6
- * decimals (0.410000; one packet in a million still shows).
+ * part / whole as a fraction rounded to 6 decimals, as
+ * round(part::numeric / whole, 6) gives it (0.410000; one packet in a
+ * million still shows).  For 0 <= part <= whole <= 10^10 it is computed in
+ * integers, rounded half up as numeric rounds: the same value, for
+ * numeric's division keeps at least 16 digits, and a quotient of a whole
+ * that small cannot come within 10^-16 of a half without being one (the
+ * range functions make a share for each of millions of rows).
  */
+Datum
+rollup_share(int64 part, int64 whole)
+{
+	if (part >= 0 && whole > 0 && part <= whole && whole <= INT64CONST(10000000000))
+	{
+		int64		q = part * 1000000 / whole;
+		int64		r = part * 1000000 % whole;
+
+		if (2 * r >= whole)
+			q++;
+		return NumericGetDatum(int64_div_fast_to_numeric(q, 6));
+	}
+	return DirectFunctionCall2(numeric_round,
+							   DirectFunctionCall2(numeric_div,
+												   NumericGetDatum(int64_to_numeric(part)),
+												   NumericGetDatum(int64_to_numeric(whole))),
+							   Int32GetDatum(6));
+}
+
+/* mirai_share(part, whole): rollup_share, for the views. */
 PG_FUNCTION_INFO_V1(mirai_share);
 Datum
 mirai_share(PG_FUNCTION_ARGS)
 {
-	Datum		q = DirectFunctionCall2(numeric_div,
-										NumericGetDatum(int64_to_numeric(PG_GETARG_INT64(0))),
-										NumericGetDatum(int64_to_numeric(PG_GETARG_INT64(1))));
-
-	return DirectFunctionCall2(numeric_round, q, Int32GetDatum(6));
+	return rollup_share(PG_GETARG_INT64(0), PG_GETARG_INT64(1));
 }
 
 /*
