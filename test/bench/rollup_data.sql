@@ -5,7 +5,8 @@
 -- seeded, reproducible.  Fills table :"tbl" (one packet column).
 --   psql -v tbl=staging -v seed=0.42 -v shift_days=0 -v scale=1 -f rollup_data.sql
 -- shift_days moves every packet by that many days; scale multiplies the
--- daily packet counts (and the pool of sources).
+-- daily packet counts (and the pool of sources); day_from and day_to keep
+-- only some days.
 SELECT setseed(:seed);
 CREATE TEMP TABLE bench_days AS
 SELECT i, (DATE '2024-11-16' + i + :shift_days) AS d,
@@ -16,6 +17,11 @@ FROM generate_series(0, 91) AS i;
 UPDATE bench_days SET n = round(n * (1473544 - 103217)::numeric /
        (SELECT sum(n) FROM bench_days WHERE i <> 28)) WHERE i <> 28;
 UPDATE bench_days SET n = round(n * :scale);
+-- day_from and day_to (optional, with -v): only the days of those indexes
+-- (0 to 91; 28 is the peak day)
+\if :{?day_from}
+DELETE FROM bench_days WHERE i < :day_from OR i > :day_to;
+\endif
 
 INSERT INTO :"tbl"
 SELECT format('%sZ tcp %s:%s > 203.0.113.7:%s flags=S seq=3405803783 ack=0 win=%s ttl=%s id=%s len=54',
