@@ -185,6 +185,9 @@ typedef struct RollupPlans
 	SPIPlanPtr	parts_read;		/* every part of a day, to read */
 	SPIPlanPtr	hours_add;		/* upsert of hourly counts */
 	SPIPlanPtr	hours_prune;	/* hours left with no packet */
+	SPIPlanPtr	range_tables;	/* the tracked tables, or one */
+	SPIPlanPtr	range_days;		/* a table's day rows starting in a range */
+	SPIPlanPtr	range_parts;	/* the versions of the parts of some days */
 } RollupPlans;
 
 /* What a role switch saved. */

@@ -189,7 +189,6 @@ read_part_column(RangeCtx *c, SPIPlanPtr plan, int32 day, int part)
 static void
 read_versions(RangeCtx *c)
 {
-	Oid			at[2] = {OIDOID, DATEARRAYOID};
 	Datum		v[2];
 	Datum	   *d = palloc(sizeof(Datum) * Max(c->ndays, 1));
 	uint64		r;
@@ -199,10 +198,7 @@ read_versions(RangeCtx *c)
 		d[i] = DateADTGetDatum(c->days[i].day);
 	v[0] = ObjectIdGetDatum(c->relid);
 	v[1] = PointerGetDatum(construct_array(d, c->ndays, DATEOID, 4, true, TYPALIGN_INT));
-	if (SPI_execute_with_args(psprintf("SELECT day, part, xmin, ctid FROM %s.mirai_rollup_part "
-									   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
-									   "AND day OPERATOR(pg_catalog.=) ANY ($2)", c->info->nspname),
-							  2, at, v, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(c->pl->range_parts, v, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading mirai_rollup_part failed");
 	c->parts = parthash_create(CurrentMemoryContext, Max(SPI_processed, 64), NULL);
 	for (r = 0; r < SPI_processed; r++)
@@ -592,7 +588,6 @@ top_of_tracked(const ExtInfo *info, Oid relid, const char *zone, TimestampTz fro
 	RangeCtx	c;
 	RangeSource **best;
 	RoleSwitch	saved;
-	Oid			at[4] = {OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		v[4];
 	bool		isnull;
 	int			i;
@@ -606,15 +601,7 @@ top_of_tracked(const ExtInfo *info, Oid relid, const char *zone, TimestampTz fro
 	v[1] = CStringGetTextDatum(zone);
 	v[2] = TimestampTzGetDatum(from);
 	v[3] = TimestampTzGetDatum(to);
-	if (SPI_execute_with_args(psprintf("SELECT day, packets, parts, top FROM %s.mirai_rollup_day "
-									   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
-									   "AND day OPERATOR(pg_catalog.>=) (($3 AT TIME ZONE $2)::pg_catalog.date OPERATOR(pg_catalog.-) 1) "
-									   "AND day OPERATOR(pg_catalog.<=) (($4 AT TIME ZONE $2)::pg_catalog.date OPERATOR(pg_catalog.+) 1) "
-									   "AND %s.mirai_day_start(day, $2) OPERATOR(pg_catalog.>=) $3 "
-									   "AND %s.mirai_day_start(day, $2) OPERATOR(pg_catalog.<) $4 "
-									   "AND packets OPERATOR(pg_catalog.>) 0 ORDER BY day",
-									   info->nspname, info->nspname, info->nspname),
-							  4, at, v, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(c.pl->range_days, v, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading mirai_rollup_day failed");
 	c.ndays = (int) SPI_processed;
 	c.days = palloc(sizeof(RangeDay) * Max(c.ndays, 1));
@@ -737,15 +724,11 @@ sources_of_range(FunctionCallInfo fcinfo, TimestampTz from, TimestampTz to, int 
 
 	/* the tracked tables, as the extension's owner; which ones the role may read */
 	{
-		Oid			at[1] = {OIDOID};
 		Datum		v[1] = {ObjectIdGetDatum(only)};
 		char		nulls[1] = {OidIsValid(only) ? ' ' : 'n'};
 
 		rollup_as_ext_owner(&info, &saved);
-		if (SPI_execute_with_args(psprintf("SELECT tbl::pg_catalog.oid, time_zone, sources_view::pg_catalog.oid "
-										   "FROM %s.mirai_tracked WHERE $1 IS NULL OR tbl OPERATOR(pg_catalog.=) $1 "
-										   "ORDER BY tbl", info.nspname),
-								  1, at, v, nulls, true, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(rollup_plans(&info)->range_tables, v, nulls, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "reading mirai_tracked failed");
 		rollup_role_end(&saved);
 		tables = SPI_tuptable;

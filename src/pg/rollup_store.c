@@ -61,11 +61,13 @@ rollup_plans(const ExtInfo *info)
 	Oid			t_part[3] = {OIDOID, DATEOID, INT4OID};
 	Oid			t_partrow[6] = {OIDOID, DATEOID, INT4OID, INT4OID, BYTEAOID, BYTEAOID};
 	Oid			t_hours[4] = {OIDOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	Oid			t_range[4] = {OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Oid			t_days[2] = {OIDOID, DATEARRAYOID};
 	const char *n = info->nspname;
 	SPIPlanPtr *all[] = {&plans.tracked, &plans.day_lock, &plans.day_insert,
 		&plans.day_update, &plans.part_lock, &plans.part_upsert, &plans.part_delete,
 		&plans.parts_lock, &plans.part_read, &plans.bloom_read, &plans.parts_read, &plans.hours_add,
-		&plans.hours_prune};
+		&plans.hours_prune, &plans.range_tables, &plans.range_days, &plans.range_parts};
 	int			i;
 
 	if (plans.valid && strcmp(plans.nspname, n) == 0)
@@ -141,6 +143,23 @@ rollup_plans(const ExtInfo *info)
 	plans.hours_prune = rollup_keep_plan(psprintf("DELETE FROM %s.mirai_rollup_hour WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
 										   "AND hour OPERATOR(pg_catalog.=) ANY ($2) AND all_packets OPERATOR(pg_catalog.=) 0", n),
 								  2, t_hours);
+	plans.range_tables = rollup_keep_plan(psprintf("SELECT tbl::pg_catalog.oid, time_zone, sources_view::pg_catalog.oid "
+											"FROM %s.mirai_tracked WHERE $1 IS NULL OR tbl OPERATOR(pg_catalog.=) $1 "
+											"ORDER BY tbl", n),
+								   1, t_oid);
+	/* the days whose start is in [$3, $4) of zone $2 (the date bounds let the index narrow them) */
+	plans.range_days = rollup_keep_plan(psprintf("SELECT day, packets, parts, top FROM %s.mirai_rollup_day "
+										  "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+										  "AND day OPERATOR(pg_catalog.>=) (($3 AT TIME ZONE $2)::pg_catalog.date OPERATOR(pg_catalog.-) 1) "
+										  "AND day OPERATOR(pg_catalog.<=) (($4 AT TIME ZONE $2)::pg_catalog.date OPERATOR(pg_catalog.+) 1) "
+										  "AND %s.mirai_day_start(day, $2) OPERATOR(pg_catalog.>=) $3 "
+										  "AND %s.mirai_day_start(day, $2) OPERATOR(pg_catalog.<) $4 "
+										  "AND packets OPERATOR(pg_catalog.>) 0 ORDER BY day", n, n, n),
+								 4, t_range);
+	plans.range_parts = rollup_keep_plan(psprintf("SELECT day, part, xmin, ctid FROM %s.mirai_rollup_part "
+										   "WHERE tbl OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+										   "AND day OPERATOR(pg_catalog.=) ANY ($2)", n),
+								  2, t_days);
 	strlcpy(plans.nspname, n, sizeof(plans.nspname));
 	plans.valid = true;
 	return &plans;
