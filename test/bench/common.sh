@@ -1,11 +1,15 @@
 #!/bin/sh
-# Helpers of the rollup benchmarks (flat.sh, rollup.sh, growth.sh), sourced
-# after they set $top (the top of the tree) and $P (psql on their database):
+# Helpers of the rollup benchmarks (flat.sh, rollup.sh, statement.sh,
+# growth.sh), sourced after they set $top (the top of the tree), $db and $P
+# (psql on $db):
 #
 #   now                          the wall clock, seconds
 #   median                       the median of the numbers on stdin
 #   server_ms N QUERY            the fastest of N server times of QUERY, ms
 #                                (EXPLAIN ANALYZE: planning plus execution)
+#   study_tables                 a new database $db with mirai_ext and the
+#                                packet tables staging, base (plain) and
+#                                tracked (tracked in Asia/Tokyo)
 #   study_staging TBL COPIES [SCALE]
 #                                the study-shaped capture (rollup_data.sql)
 #                                into table TBL: COPIES copies with seeds
@@ -31,6 +35,13 @@ server_ms() {
 		_i=0
 		while [ "$_i" -lt "$1" ]; do echo "EXPLAIN (ANALYZE, TIMING OFF) $2;"; _i=$((_i + 1)); done
 	} | $P -A -t 2>&1 | awk '/^Planning Time:/ { p = $3 } /^Execution Time:/ { print p + $3 }' | sort -n | head -n 1
+}
+
+study_tables() {
+	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+	$P -c "CREATE EXTENSION mirai_ext"
+	$P -c "CREATE TABLE staging (p packet); CREATE TABLE base (p packet); CREATE TABLE tracked (p packet)"
+	$P -c "SELECT mirai_track('tracked', time_zone => 'Asia/Tokyo')"
 }
 
 study_staging() {

@@ -34,10 +34,7 @@ P="psql -X -q -v ON_ERROR_STOP=1 -d $db"
 
 . "$top/test/bench/common.sh"
 
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-$P -c "CREATE EXTENSION mirai_ext"
-$P -c "CREATE TABLE staging (p packet); CREATE TABLE base (p packet); CREATE TABLE tracked (p packet)"
-$P -c "SELECT mirai_track('tracked', time_zone => 'Asia/Tokyo')"
+study_tables
 
 echo "== data: days $day_from to $day_to of $copies seeds of the study-shaped capture"
 i=0

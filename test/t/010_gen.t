@@ -17,6 +17,9 @@ use warnings;
 use Digest::SHA qw(sha256_hex);
 use File::Path qw(rmtree);
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use MiraiShell qw(shq);
 
 my $gen = $ENV{MIRAI_GEN} || 'src/bin/mirai_gen';
 
@@ -41,14 +44,6 @@ END
 my $MIRAI_BPF = 'tcp[4:4] = ip[16:4] and tcp src portrange 1025-65535';
 my $START = '1734134400.123456789';
 my $fileno = 0;
-
-# Quote one word for sh.
-sub shq
-{
-	my ($s) = @_;
-	$s =~ s/'/'\\''/g;
-	return "'$s'";
-}
 
 # Next fresh file name in the temporary directory.
 sub tmpfile
