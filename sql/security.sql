@@ -183,9 +183,11 @@ SET SESSION AUTHORIZATION regress_sec_plain;
 SELECT (SELECT count(*) FROM mirai_bots_of('sec.bots_cap')) AS bots,
        (SELECT count(*) FROM mirai_sources('-infinity', 'infinity', 'sec.bots_cap')) AS sources,
        (SELECT count(*) FROM mirai_top_sources('-infinity', 'infinity', 10, 'sec.bots_cap')) AS top,
-       (SELECT count(*) FROM mirai_source('192.0.2.8')) AS lookup;
+       (SELECT count(*) FROM mirai_source('192.0.2.8')) AS lookup,
+       (SELECT count(*) FROM mirai_source('192.0.2.8', of_table => 'sec.bots_cap')) AS lookup_of_it;
 CREATE TEMP VIEW bots_view AS SELECT p FROM sec.plain_cap;
 SELECT count(*) AS of_a_view FROM mirai_bots_of('bots_view');
+SELECT count(*) AS lookup_of_a_view FROM mirai_source('192.0.2.1', of_table => 'bots_view');
 CREATE FUNCTION sec.hijack_oid(oid, oid) RETURNS boolean LANGUAGE plpgsql AS
 $$BEGIN INSERT INTO sec.plain_log VALUES (current_user, 'hijack', 'oid ='); RETURN $1 OPERATOR(pg_catalog.=) $2; END$$;
 CREATE FUNCTION sec.hijack_date(date, date) RETURNS boolean LANGUAGE plpgsql AS
