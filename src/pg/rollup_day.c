@@ -849,6 +849,7 @@ day_write_all(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
 {
 	int		   *count = palloc0(sizeof(int) * (parts + 1));
 	DayEntry   *by = rollup_alloc(sizeof(DayEntry) * Max(n, 1));
+	MemoryContext partcxt;
 	int			i,
 				p;
 
@@ -860,15 +861,23 @@ day_write_all(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
 	for (i = 0; i < n; i++)
 		by[count[rollup_part_of(e[i].src, parts)]++] = e[i];
 	/* count[p] is now where part p + 1 starts */
+	partcxt = AllocSetContextCreate(CurrentMemoryContext, "mirai_ext part", ALLOCSET_DEFAULT_SIZES);
 	for (p = 0; p < Max(parts, parts_before); p++)
 	{
 		int			from = p == 0 ? 0 : count[p - 1];
 		int			to = p < parts ? count[p] : from;
 
 		if (to > from || p < parts_before)
+		{
+			MemoryContext old = MemoryContextSwitchTo(partcxt);
+
 			part_write(pl, relid, day, p, by + from, to - from);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(partcxt);
+		}
 		CHECK_FOR_INTERRUPTS();
 	}
+	MemoryContextDelete(partcxt);
 	pfree(by);
 	pfree(count);
 }
@@ -960,6 +969,8 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 			   *bs = NULL;
 	uint32	   *touched = NULL;
 	TopSource  *changed = NULL;
+	MemoryContext partcxt,
+				old;
 
 	if (nadd == 0)
 	{
@@ -983,6 +994,8 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 	parts = r.parts;
 	by_part(add, nadd, parts, &bpa);
 	by_part(sub, nsub, parts, &bps);
+	/* what a part reads, merges and writes is freed before the next part */
+	partcxt = AllocSetContextCreate(CurrentMemoryContext, "mirai_ext part", ALLOCSET_DEFAULT_SIZES);
 
 	/* each part touched, in ascending order */
 	for (p = 0; p < parts; p++)
@@ -1001,6 +1014,7 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 
 		if (na == 0 && nb == 0)
 			continue;
+		old = MemoryContextSwitchTo(partcxt);
 		s = part_lock(pl, relid, day, p, &ns);
 		if (ns > 0)
 			dayrow_add(&r, s, ns, -1);
@@ -1012,6 +1026,7 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 			out = merge_entries(out, nout, bs, nb, MERGE_SUBTRACT, &nout, &stale, relid, cl);
 		dayrow_add(&r, out, nout, 1);
 		part_write(pl, relid, day, p, out, nout);
+		MemoryContextSwitchTo(old);
 
 		/* the new totals of the part's touched sources, for the top list */
 		if (ns == 0)
@@ -1048,12 +1063,10 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 		/* parts hold disjoint sources: the list takes them part by part */
 		if (list_ok)
 			list_ok = top_update(&r.top, changed, nch);
-		if (out != s && out != ba)
-			pfree(out);
-		if (s != NULL)
-			pfree(s);
+		MemoryContextReset(partcxt);
 		CHECK_FOR_INTERRUPTS();
 	}
+	MemoryContextDelete(partcxt);
 	if (!list_ok)
 	{
 		/* a source of the list lost packets: the list again, from every part */

@@ -725,6 +725,8 @@ dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 				i,
 				c;
 	RoleSwitch	saved;
+	MemoryContext cxt,
+				old;
 
 	if (n == 0)
 		return;
@@ -776,16 +778,23 @@ dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 		memset(ch, 0, sizeof(Chunk) * DICT_CHUNKS);
 		memset(present, 0, sizeof(bool) * DICT_CHUNKS);
 		chunks_read(info, relid, chunks, nchange, true, ch, present);
+		/* each chunk's lists and values are freed before the next's */
+		cxt = AllocSetContextCreate(CurrentMemoryContext, "mirai_ext dictionary chunk",
+									ALLOCSET_DEFAULT_SIZES);
 		for (i = 0; i < nchange; i++)
 		{
 			ChunkChange change;
 
 			c = chunks[i];
+			old = MemoryContextSwitchTo(cxt);
 			change = chunk_apply(&ch[c], bychunk + from[c], from[c + 1] - from[c]);
 			if (change != CHANGE_NONE)
 				chunk_write(info, relid, c, &ch[c], change == CHANGE_DELTA && present[c]);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(cxt);
 			CHECK_FOR_INTERRUPTS();
 		}
+		MemoryContextDelete(cxt);
 	}
 	rollup_role_end(&saved);
 }
