@@ -251,7 +251,7 @@ extern void entries_error(const mx_error *err) pg_attribute_noreturn();
 extern bytea *entries_pack_value(const DayEntry *e, int n);
 
 /* A part's sources as a Bloom filter (rollup_day.c). */
-extern bytea *bloom_build(const DayEntry *e, int n);
+extern bytea *bloom_build(const DayEntry *e, int n, bytea **buf, Size *cap);
 extern bool bloom_may_have(bytea *bloom, uint32 src);
 
 /* rollup_views.c: a source's entries of a day, folded */

@@ -157,8 +157,50 @@ typedef struct CountryDict
 	char		(*names)[MX_COUNTRY_LEN];
 	int64	   *packets;
 	uint32	   *index;			/* per entry, when asked for */
+	Size		capindex;
 	int32	   *slots;			/* open addressing: code -> index + 1 */
 } CountryDict;
+
+/*
+ * Room for n items of size bytes in *buf, an array kept from one use to
+ * the next: grown (to at least twice) when too small, never shrunk.
+ */
+static void *
+room(void **buf, Size *cap, Size n, Size size)
+{
+	if (n > *cap)
+	{
+		*cap = Max(n, 2 * *cap);
+		*buf = *buf ? rollup_realloc(*buf, size * *cap) : rollup_alloc(size * *cap);
+	}
+	return *buf;
+}
+
+/*
+ * The working arrays of the parts a statement reads, merges and writes,
+ * kept from one part (and day) to the next.  Arrays allocated and freed for
+ * each part were given back to the system and faulted in again for the
+ * next: on a flooded day of 256 parts, 12 thousand page faults and a third
+ * of the day's time on a virtual machine, where a fresh page costs ~13 us.
+ */
+typedef struct PartWork
+{
+	DayEntry   *batch[2];		/* a part's entries of what was added, subtracted */
+	Size		capbatch[2];
+	DayEntry   *stored;			/* a part's entries as read */
+	Size		capstored;
+	DayEntry   *merged[2];		/* merged with what was added, subtracted */
+	Size		capmerged[2];
+	bytea	   *packed;			/* entries to write */
+	Size		cappacked;
+	bytea	   *bloom;			/* their Bloom filter */
+	Size		capbloom;
+	CountryDict dict;			/* their countries */
+	uint32	   *touched;		/* the sources of a part a statement touched */
+	Size		captouched;
+	TopSource  *changed;		/* and their new totals */
+	Size		capchanged;
+} PartWork;
 
 static inline uint32
 country_slot(const char *name)
@@ -192,7 +234,11 @@ dict_index(CountryDict *d, const char *name)
 	return d->n++;
 }
 
-/* The country dictionary of entries (index per entry when with_index). */
+/*
+ * The country dictionary of entries (index per entry when with_index), in
+ * d's arrays when it has them (a dictionary built again), else new ones (d
+ * zeroed).
+ */
 static void
 dict_build(CountryDict *d, const DayEntry *e, int n, bool with_index)
 {
@@ -200,11 +246,16 @@ dict_build(CountryDict *d, const DayEntry *e, int n, bool with_index)
 	int			i,
 				last = 0;
 
+	if (d->names == NULL)
+	{
+		d->names = palloc(sizeof(*d->names) * (MX_MAX_COUNTRIES + 1));
+		d->packets = palloc(sizeof(int64) * (MX_MAX_COUNTRIES + 1));
+		d->slots = palloc(sizeof(int32) * COUNTRY_SLOTS);
+	}
+	memset(d->slots, 0, sizeof(int32) * COUNTRY_SLOTS);
 	d->n = 0;
-	d->names = palloc(sizeof(*d->names) * (MX_MAX_COUNTRIES + 1));
-	d->packets = palloc(sizeof(int64) * (MX_MAX_COUNTRIES + 1));
-	d->slots = palloc0(sizeof(int32) * COUNTRY_SLOTS);
-	d->index = with_index ? rollup_alloc(sizeof(uint32) * Max(n, 1)) : NULL;
+	if (with_index)
+		room((void **) &d->index, &d->capindex, Max(n, 1), sizeof(uint32));
 	(void) dict_index(d, unknown);
 	for (i = 0; i < n; i++)
 	{
@@ -212,7 +263,7 @@ dict_build(CountryDict *d, const DayEntry *e, int n, bool with_index)
 		if (i == 0 || e[i].src != e[i - 1].src ||
 			memcmp(e[i].country, e[i - 1].country, MX_COUNTRY_LEN) != 0)
 			last = dict_index(d, e[i].country);
-		if (d->index)
+		if (with_index)
 			d->index[i] = last;
 		d->packets[last] += e[i].packets;
 	}
@@ -224,18 +275,12 @@ dict_build(CountryDict *d, const DayEntry *e, int n, bool with_index)
  */
 
 /*
- * Unpack packed entries (day copied into each), or an error saying what is
- * wrong and where.
+ * Unpack packed entries of a day (day copied into each) into *buf, an array
+ * kept from one use to the next (room), or an error saying what is wrong
+ * and where.
  */
-DayEntry *
-entries_unpack(bytea *b, int32 day, int *n)
-{
-	return entries_unpack_buf((const uint8 *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), day, n);
-}
-
-/* entries_unpack of bytes (a sensor's answer, fleet_merge.c). */
-DayEntry *
-entries_unpack_buf(const uint8 *p, size_t len, int32 day, int *n)
+static DayEntry *
+entries_unpack_into(const uint8 *p, size_t len, int32 day, int *n, DayEntry **buf, Size *cap)
 {
 	size_t		count,
 				i;
@@ -244,7 +289,7 @@ entries_unpack_buf(const uint8 *p, size_t len, int32 day, int *n)
 
 	if (mx_entries_count(p, len, &count, &err) == MX_OK)
 	{
-		e = rollup_alloc(sizeof(DayEntry) * Max(count, 1));
+		e = room((void **) buf, cap, Max(count, 1), sizeof(DayEntry));
 		if (mx_entries_unpack(p, len, e, count, &err) == MX_OK)
 		{
 			for (i = 0; i < count; i++)
@@ -255,6 +300,23 @@ entries_unpack_buf(const uint8 *p, size_t len, int32 day, int *n)
 	}
 	entries_error(&err);
 	return NULL;				/* keep the compiler quiet */
+}
+
+/* Unpack packed entries into a new array (entries_unpack_into). */
+DayEntry *
+entries_unpack(bytea *b, int32 day, int *n)
+{
+	return entries_unpack_buf((const uint8 *) VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), day, n);
+}
+
+/* entries_unpack of bytes (a sensor's answer, fleet_merge.c). */
+DayEntry *
+entries_unpack_buf(const uint8 *p, size_t len, int32 day, int *n)
+{
+	DayEntry   *e = NULL;
+	Size		cap = 0;
+
+	return entries_unpack_into(p, len, day, n, &e, &cap);
 }
 
 /* The error of packed entries that mx_entries_* refused: what, and where. */
@@ -282,7 +344,8 @@ entries_error(const mx_error *err)
  * error when the result would exceed mirai_ext.rollup_part_limit.
  */
 static bytea *
-entries_pack(Oid relid, int32 day, const DayEntry *e, int n, const CountryDict *d)
+entries_pack(Oid relid, int32 day, const DayEntry *e, int n, const CountryDict *d,
+			 bytea **buf, Size *cap)
 {
 	Size		bound = VARHDRSZ + mx_entries_pack_bound(n, d->n);
 	Size		limit = (Size) mirai_rollup_part_limit * 1024;
@@ -291,7 +354,7 @@ entries_pack(Oid relid, int32 day, const DayEntry *e, int n, const CountryDict *
 
 	if (bound > MaxAllocHugeSize)
 		elog(ERROR, "rollup part too large to pack");
-	b = rollup_alloc(bound);
+	b = room((void **) buf, cap, bound, 1);
 	len = mx_entries_pack(e, n, (const char (*)[MX_COUNTRY_LEN]) d->names, d->n, d->index,
 						  (uint8 *) VARDATA(b));
 	if (len > limit)
@@ -316,7 +379,7 @@ entries_pack(Oid relid, int32 day, const DayEntry *e, int n, const CountryDict *
 bytea *
 entries_pack_value(const DayEntry *e, int n)
 {
-	CountryDict d;
+	CountryDict d = {0};
 	Size		bound;
 	bytea	   *b;
 	Size		len;
@@ -354,11 +417,12 @@ out_of_step(Oid relid, const char *detail)
  * other entries that day when there are any, else the GeoIP answer (cl).
  * Sets *stale when a deletion may have removed an entry's first or last
  * packet (the day must be recomputed from the table).  Returns the merged
- * entries.
+ * entries: b itself when nothing is stored, else *buf (room).
  */
 static DayEntry *
 merge_entries(DayEntry *s, int ns, DayEntry *b, int nb, MergeMode mode,
-			  int *nout, bool *stale, Oid relid, CountryLookup *cl)
+			  int *nout, bool *stale, Oid relid, CountryLookup *cl,
+			  DayEntry **buf, Size *cap)
 {
 	DayEntry   *out;
 	int			i = 0,
@@ -376,7 +440,7 @@ merge_entries(DayEntry *s, int ns, DayEntry *b, int nb, MergeMode mode,
 		*nout = nb;
 		return b;
 	}
-	out = rollup_alloc(sizeof(DayEntry) * Max((Size) ns + nb, 1));
+	out = room((void **) buf, cap, Max((Size) ns + nb, 1), sizeof(DayEntry));
 
 	while (i < ns || j < nb)
 	{
@@ -517,11 +581,10 @@ dayrow_add_countries(DayRow *r, const CountryDict *d, int sign)
 	}
 }
 
-/* Add sign times what entries e[0..n) hold to the day's totals. */
+/* Add sign times what entries e[0..n) hold to the day's totals (w's dictionary). */
 static void
-dayrow_add(DayRow *r, const DayEntry *e, int n, int sign)
+dayrow_add(DayRow *r, const DayEntry *e, int n, int sign, PartWork *w)
 {
-	CountryDict d;
 	int			i;
 
 	for (i = 0; i < n; i++)
@@ -531,8 +594,8 @@ dayrow_add(DayRow *r, const DayEntry *e, int n, int sign)
 			r->sources += sign;
 	}
 	r->nentries += sign * n;
-	dict_build(&d, e, n, false);
-	dayrow_add_countries(r, &d, sign);
+	dict_build(&w->dict, e, n, false);
+	dayrow_add_countries(r, &w->dict, sign);
 }
 
 /*
@@ -666,9 +729,9 @@ dayrow_lock_or_make(const RollupPlans *pl, Oid relid, int32 day, int parts, DayR
 		elog(ERROR, "rollup row of table %u, day %d neither inserted nor found", relid, day);
 }
 
-/* Lock one part and unpack its entries (none when it has no row). */
+/* Lock one part and unpack its entries into w (none when it has no row). */
 static DayEntry *
-part_lock(const RollupPlans *pl, Oid relid, int32 day, int part, int *n)
+part_lock(const RollupPlans *pl, Oid relid, int32 day, int part, int *n, PartWork *w)
 {
 	Datum		values[3];
 	bool		isnull;
@@ -686,7 +749,10 @@ part_lock(const RollupPlans *pl, Oid relid, int32 day, int part, int *n)
 		return NULL;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	bytes = DatumGetByteaPP(d);
-	e = entries_unpack(bytes, day, n);
+	e = entries_unpack_into((const uint8 *) VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes), day, n,
+							&w->stored, &w->capstored);
+	if ((Pointer) bytes != DatumGetPointer(d))
+		pfree(bytes);
 	SPI_freetuptable(SPI_tuptable);
 	return e;
 }
@@ -713,17 +779,21 @@ bloom_bit(uint32 src, int i, uint32 nbits)
 	return (h1 + (uint32) i * h2) % nbits;
 }
 
-/* The Bloom filter of the sources of entries e[0..n) (sorted by source). */
+/*
+ * The Bloom filter of the sources of entries e[0..n) (sorted by source),
+ * in *buf (room).
+ */
 bytea *
-bloom_build(const DayEntry *e, int n)
+bloom_build(const DayEntry *e, int n, bytea **buf, Size *cap)
 {
 	uint32		nbits = Max(64, ((uint32) n * 8 + 7) & ~7U);
-	bytea	   *b = palloc0(VARHDRSZ + 5 + nbits / 8);
+	bytea	   *b = room((void **) buf, cap, VARHDRSZ + 5 + nbits / 8, 1);
 	uint8	   *bits = (uint8 *) VARDATA(b) + 5;
 	uint32		v32 = pg_hton32(nbits);
 	int			i,
 				k;
 
+	memset(b, 0, VARHDRSZ + 5 + nbits / 8);
 	SET_VARSIZE(b, VARHDRSZ + 5 + nbits / 8);
 	((uint8 *) VARDATA(b))[0] = BLOOM_VERSION;
 	memcpy((uint8 *) VARDATA(b) + 1, &v32, 4);
@@ -767,12 +837,12 @@ bloom_may_have(bytea *b, uint32 src)
 	return true;
 }
 
-/* Write a part's sorted entries, or remove the part when it has none. */
+/* Write a part's sorted entries (packed in w), or remove the part when it has none. */
 static void
-part_write(const RollupPlans *pl, Oid relid, int32 day, int part, const DayEntry *e, int n)
+part_write(const RollupPlans *pl, Oid relid, int32 day, int part, const DayEntry *e, int n,
+		   PartWork *w)
 {
 	Datum		values[6];
-	CountryDict d;
 	int			sources = 0,
 				i;
 
@@ -788,19 +858,20 @@ part_write(const RollupPlans *pl, Oid relid, int32 day, int part, const DayEntry
 	for (i = 0; i < n; i++)
 		if (i == 0 || e[i].src != e[i - 1].src)
 			sources++;
-	dict_build(&d, e, n, true);
+	dict_build(&w->dict, e, n, true);
 	values[3] = Int32GetDatum(sources);
-	values[4] = PointerGetDatum(entries_pack(relid, day, e, n, &d));
-	values[5] = PointerGetDatum(bloom_build(e, n));
+	values[4] = PointerGetDatum(entries_pack(relid, day, e, n, &w->dict, &w->packed, &w->cappacked));
+	values[5] = PointerGetDatum(bloom_build(e, n, &w->bloom, &w->capbloom));
 	if (SPI_execute_plan(pl->part_upsert, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "writing mirai_rollup_part failed");
-	pfree(DatumGetPointer(values[4]));
-	pfree(DatumGetPointer(values[5]));
 }
 
-/* Lock and unpack every part of a day, as one array sorted by (src, dport). */
+/*
+ * Lock and unpack every part of a day (each unpacked in w), as one array
+ * sorted by (src, dport).
+ */
 static DayEntry *
-day_entries(const RollupPlans *pl, Oid relid, int32 day, int *n)
+day_entries(const RollupPlans *pl, Oid relid, int32 day, int *n, PartWork *w)
 {
 	Datum		values[2];
 	DayEntry   *all = NULL;
@@ -816,8 +887,10 @@ day_entries(const RollupPlans *pl, Oid relid, int32 day, int *n)
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		bytea	   *bytes = DatumGetByteaPP(d);
 		int			ne;
-		DayEntry   *e = entries_unpack(DatumGetByteaPP(d), day, &ne);
+		DayEntry   *e = entries_unpack_into((const uint8 *) VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes),
+											day, &ne, &w->stored, &w->capstored);
 
 		if (nall + ne > cap)
 		{
@@ -828,8 +901,8 @@ day_entries(const RollupPlans *pl, Oid relid, int32 day, int *n)
 		if (ne > 0)
 			memcpy(all + nall, e, sizeof(DayEntry) * ne);
 		nall += ne;
-		if (e)
-			pfree(e);
+		if ((Pointer) bytes != DatumGetPointer(d))
+			pfree(bytes);
 	}
 	SPI_freetuptable(SPI_tuptable);
 	if (nall > 1)
@@ -845,11 +918,10 @@ day_entries(const RollupPlans *pl, Oid relid, int32 day, int *n)
  */
 static void
 day_write_all(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
-			  int parts, int parts_before)
+			  int parts, int parts_before, PartWork *w)
 {
 	int		   *count = palloc0(sizeof(int) * (parts + 1));
 	DayEntry   *by = rollup_alloc(sizeof(DayEntry) * Max(n, 1));
-	MemoryContext partcxt;
 	int			i,
 				p;
 
@@ -861,23 +933,15 @@ day_write_all(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
 	for (i = 0; i < n; i++)
 		by[count[rollup_part_of(e[i].src, parts)]++] = e[i];
 	/* count[p] is now where part p + 1 starts */
-	partcxt = AllocSetContextCreate(CurrentMemoryContext, "mirai_ext part", ALLOCSET_DEFAULT_SIZES);
 	for (p = 0; p < Max(parts, parts_before); p++)
 	{
 		int			from = p == 0 ? 0 : count[p - 1];
 		int			to = p < parts ? count[p] : from;
 
 		if (to > from || p < parts_before)
-		{
-			MemoryContext old = MemoryContextSwitchTo(partcxt);
-
-			part_write(pl, relid, day, p, by + from, to - from);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(partcxt);
-		}
+			part_write(pl, relid, day, p, by + from, to - from, w);
 		CHECK_FOR_INTERRUPTS();
 	}
-	MemoryContextDelete(partcxt);
 	pfree(by);
 	pfree(count);
 }
@@ -919,58 +983,39 @@ by_part(const DayEntry *e, int n, int parts, ByPart *bp)
 	pfree(next);
 }
 
+static void
+by_part_free(ByPart *bp)
+{
+	pfree(bp->order);
+	pfree(bp->at);
+}
+
 /* A part's entries of a batch, copied into *buf (grown as needed); returns how many. */
 static int
-gather(const DayEntry *e, const ByPart *bp, int p, DayEntry **buf, int *cap)
+gather(const DayEntry *e, const ByPart *bp, int p, DayEntry **buf, Size *cap)
 {
 	int			n = bp->at[p + 1] - bp->at[p],
 				k;
 
-	if (n > *cap)
-	{
-		*cap = Max(n, 2 * *cap);
-		*buf = *buf ? rollup_realloc(*buf, sizeof(DayEntry) * *cap)
-			: rollup_alloc(sizeof(DayEntry) * *cap);
-	}
+	room((void **) buf, cap, Max(n, 1), sizeof(DayEntry));
 	for (k = 0; k < n; k++)
 		(*buf)[k] = e[bp->order[bp->at[p] + k]];
 	return n;
 }
 
-/* Make room for n items of size each in *buf (grown as needed). */
-static void *
-room(void **buf, int *cap, int n, Size size)
-{
-	if (n > *cap)
-	{
-		*cap = Max(n, 2 * *cap);
-		*buf = *buf ? rollup_realloc(*buf, size * *cap)
-			: rollup_alloc(size * *cap);
-	}
-	return *buf;
-}
 
 static bool
 store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
-		  DayEntry *sub, int nsub, CountryLookup *cl, DictSource *gone, int *ngone)
+		  DayEntry *sub, int nsub, CountryLookup *cl, DictSource *gone, int *ngone,
+		  PartWork *w)
 {
 	DayRow		r;
 	bool		stale = false,
 				list_ok = true;
 	int			parts,
-				p,
-				capa = 0,
-				caps = 0,
-				capt = 0,
-				capc = 0;
+				p;
 	ByPart		bpa,
 				bps;
-	DayEntry   *ba = NULL,
-			   *bs = NULL;
-	uint32	   *touched = NULL;
-	TopSource  *changed = NULL;
-	MemoryContext partcxt,
-				old;
 
 	if (nadd == 0)
 	{
@@ -985,23 +1030,21 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 	if (parts > r.parts)
 	{
 		int			n;
-		DayEntry   *all = day_entries(pl, relid, day, &n);
+		DayEntry   *all = day_entries(pl, relid, day, &n, w);
 
-		day_write_all(pl, relid, day, all, n, parts, r.parts);
+		day_write_all(pl, relid, day, all, n, parts, r.parts, w);
 		r.parts = parts;
 		pfree(all);
 	}
 	parts = r.parts;
 	by_part(add, nadd, parts, &bpa);
 	by_part(sub, nsub, parts, &bps);
-	/* what a part reads, merges and writes is freed before the next part */
-	partcxt = AllocSetContextCreate(CurrentMemoryContext, "mirai_ext part", ALLOCSET_DEFAULT_SIZES);
 
 	/* each part touched, in ascending order */
 	for (p = 0; p < parts; p++)
 	{
-		int			na = gather(add, &bpa, p, &ba, &capa),
-					nb = gather(sub, &bps, p, &bs, &caps),
+		int			na = gather(add, &bpa, p, &w->batch[0], &w->capbatch[0]),
+					nb = gather(sub, &bps, p, &w->batch[1], &w->capbatch[1]),
 					ns,
 					nout,
 					nt = 0,
@@ -1009,36 +1052,38 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 					x = 0,
 					y = 0,
 					k;
-		DayEntry   *s,
+		DayEntry   *ba = w->batch[0],
+				   *bs = w->batch[1],
 				   *out;
+		uint32	   *touched;
+		TopSource  *changed;
 
 		if (na == 0 && nb == 0)
 			continue;
-		old = MemoryContextSwitchTo(partcxt);
-		s = part_lock(pl, relid, day, p, &ns);
+		out = part_lock(pl, relid, day, p, &ns, w);
 		if (ns > 0)
-			dayrow_add(&r, s, ns, -1);
-		out = s;
+			dayrow_add(&r, out, ns, -1, w);
 		nout = ns;
 		if (na > 0)
-			out = merge_entries(out, nout, ba, na, MERGE_ADD, &nout, &stale, relid, cl);
+			out = merge_entries(out, nout, ba, na, MERGE_ADD, &nout, &stale, relid, cl,
+								&w->merged[0], &w->capmerged[0]);
 		if (nb > 0)
-			out = merge_entries(out, nout, bs, nb, MERGE_SUBTRACT, &nout, &stale, relid, cl);
-		dayrow_add(&r, out, nout, 1);
-		part_write(pl, relid, day, p, out, nout);
-		MemoryContextSwitchTo(old);
+			out = merge_entries(out, nout, bs, nb, MERGE_SUBTRACT, &nout, &stale, relid, cl,
+								&w->merged[1], &w->capmerged[1]);
+		dayrow_add(&r, out, nout, 1, w);
+		part_write(pl, relid, day, p, out, nout, w);
 
 		/* the new totals of the part's touched sources, for the top list */
 		if (ns == 0)
 		{
 			/* a new part: every source of it is new, none gone */
-			changed = room((void **) &changed, &capc, nout, sizeof(TopSource));
+			changed = room((void **) &w->changed, &w->capchanged, Max(nout, 1), sizeof(TopSource));
 			nch = top_sources_of(out, nout, NULL, 0, changed);
 		}
 		else
 		{
 			/* the part's touched sources, each once, in address order */
-			touched = room((void **) &touched, &capt, na + nb, sizeof(uint32));
+			touched = room((void **) &w->touched, &w->captouched, na + nb, sizeof(uint32));
 			while (x < na || y < nb)
 			{
 				uint32		src = (y >= nb || (x < na && ba[x].src <= bs[y].src)) ? ba[x].src : bs[y].src;
@@ -1050,7 +1095,7 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 				else
 					y++;
 			}
-			changed = room((void **) &changed, &capc, nt, sizeof(TopSource));
+			changed = room((void **) &w->changed, &w->capchanged, Max(nt, 1), sizeof(TopSource));
 			nch = top_sources_of(out, nout, touched, nt, changed);
 			/* the sources a deletion took off the day */
 			for (k = 0; k < nch; k++)
@@ -1063,15 +1108,15 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 		/* parts hold disjoint sources: the list takes them part by part */
 		if (list_ok)
 			list_ok = top_update(&r.top, changed, nch);
-		MemoryContextReset(partcxt);
 		CHECK_FOR_INTERRUPTS();
 	}
-	MemoryContextDelete(partcxt);
+	by_part_free(&bpa);
+	by_part_free(&bps);
 	if (!list_ok)
 	{
 		/* a source of the list lost packets: the list again, from every part */
 		int			n;
-		DayEntry   *all = day_entries(pl, relid, day, &n);
+		DayEntry   *all = day_entries(pl, relid, day, &n, w);
 		TopSource  *ts = rollup_alloc(sizeof(TopSource) * Max(n, 1));
 
 		top_build(&r.top, ts, top_sources_of(all, n, NULL, 0, ts));
@@ -1089,7 +1134,7 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
  */
 static void
 replace_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
-			CountryLookup *cl)
+			CountryLookup *cl, PartWork *w)
 {
 	DayRow		r;
 	int			ns,
@@ -1100,18 +1145,19 @@ replace_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *e, int n,
 			   *out;
 
 	dayrow_lock_or_make(pl, relid, day, parts_for(n), &r);
-	s = day_entries(pl, relid, day, &ns);
+	s = day_entries(pl, relid, day, &ns, w);
 	/* re-geolocation: as if nothing were stored, every country looked up */
 	if (cl != NULL && cl->mode == COUNTRIES_FRESH)
 		ns = 0;
-	out = merge_entries(s, ns, e, n, MERGE_REPLACE, &nout, &stale, relid, cl);
+	out = merge_entries(s, ns, e, n, MERGE_REPLACE, &nout, &stale, relid, cl,
+						&w->merged[0], &w->capmerged[0]);
 	parts = parts_for(nout);
-	day_write_all(pl, relid, day, out, nout, parts, r.parts);
+	day_write_all(pl, relid, day, out, nout, parts, r.parts, w);
 	memset(r.cpackets, 0, sizeof(int64) * (MX_MAX_COUNTRIES + 2));
 	r.ncountries = 1;
 	r.packets = r.sources = r.nentries = 0;
 	r.parts = parts;
-	dayrow_add(&r, out, nout, 1);
+	dayrow_add(&r, out, nout, 1, w);
 	{
 		TopSource  *ts = rollup_alloc(sizeof(TopSource) * Max(nout, 1));
 
@@ -1134,6 +1180,7 @@ apply_days(const ExtInfo *info, Oid relid, DayEntry *add, int nadd,
 {
 	RoleSwitch	saved;
 	const RollupPlans *pl;
+	PartWork	w = {0};
 	int			i = 0,
 				j = 0;
 
@@ -1157,7 +1204,7 @@ apply_days(const ExtInfo *info, Oid relid, DayEntry *add, int nadd,
 			ie++;
 		while (je < nsub && sub[je].day == day)
 			je++;
-		if (store_day(pl, relid, day, add + i, ie - i, sub + j, je - j, cl, *gone, n_gone))
+		if (store_day(pl, relid, day, add + i, ie - i, sub + j, je - j, cl, *gone, n_gone, &w))
 			(*stale_days)[(*n_stale)++] = day;
 		i = ie;
 		j = je;
@@ -1177,6 +1224,7 @@ replace_days(const ExtInfo *info, Oid relid, const int32 *days, int ndays,
 {
 	RoleSwitch	saved;
 	const RollupPlans *pl;
+	PartWork	w = {0};
 	int			i,
 				start = 0;
 
@@ -1188,7 +1236,7 @@ replace_days(const ExtInfo *info, Oid relid, const int32 *days, int ndays,
 
 		while (end < n && e[end].day == days[i])
 			end++;
-		replace_day(pl, relid, days[i], e + start, end - start, cl);
+		replace_day(pl, relid, days[i], e + start, end - start, cl, &w);
 		start = end;
 		CHECK_FOR_INTERRUPTS();
 	}
