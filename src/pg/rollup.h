@@ -223,6 +223,7 @@ extern uint64 *radix_sort_u64(uint64 *a, uint64 *tmp, int n, int nbytes);
 /* palloc (huge) of the rollups' large arrays, backed by huge pages if allowed */
 extern void *rollup_alloc(Size size);
 extern void *rollup_realloc(void *p, Size size);
+extern void *rollup_room(void **buf, Size *cap, Size n, Size size);
 
 /*
  * rollup_store.c and rollup_day.c: each exported function runs its

@@ -306,6 +306,22 @@ rollup_realloc(void *p, Size size)
 }
 
 /*
+ * Room for n items of size bytes in *buf, an array kept from one use to
+ * the next (the parts of a statement, rollup_day.c's PartWork): grown to
+ * at least twice when too small, never shrunk.
+ */
+void *
+rollup_room(void **buf, Size *cap, Size n, Size size)
+{
+	if (n > *cap)
+	{
+		*cap = Max(n, 2 * *cap);
+		*buf = *buf ? rollup_realloc(*buf, size * *cap) : rollup_alloc(size * *cap);
+	}
+	return *buf;
+}
+
+/*
  * Sort 64-bit keys on their low nbytes bytes: an LSD radix sort that skips
  * the bytes every key shares, stable; returns a or tmp, whichever holds
  * the result.

@@ -162,21 +162,6 @@ typedef struct CountryDict
 } CountryDict;
 
 /*
- * Room for n items of size bytes in *buf, an array kept from one use to
- * the next: grown (to at least twice) when too small, never shrunk.
- */
-static void *
-room(void **buf, Size *cap, Size n, Size size)
-{
-	if (n > *cap)
-	{
-		*cap = Max(n, 2 * *cap);
-		*buf = *buf ? rollup_realloc(*buf, size * *cap) : rollup_alloc(size * *cap);
-	}
-	return *buf;
-}
-
-/*
  * The working arrays of the parts a statement reads, merges and writes,
  * kept from one part (and day) to the next.  Arrays allocated and freed for
  * each part were given back to the system and faulted in again for the
@@ -255,7 +240,7 @@ dict_build(CountryDict *d, const DayEntry *e, int n, bool with_index)
 	memset(d->slots, 0, sizeof(int32) * COUNTRY_SLOTS);
 	d->n = 0;
 	if (with_index)
-		room((void **) &d->index, &d->capindex, Max(n, 1), sizeof(uint32));
+		rollup_room((void **) &d->index, &d->capindex, Max(n, 1), sizeof(uint32));
 	(void) dict_index(d, unknown);
 	for (i = 0; i < n; i++)
 	{
@@ -275,9 +260,9 @@ dict_build(CountryDict *d, const DayEntry *e, int n, bool with_index)
  */
 
 /*
- * Unpack packed entries of a day (day copied into each) into *buf, an array
- * kept from one use to the next (room), or an error saying what is wrong
- * and where.
+ * Unpack packed entries of a day (day copied into each) into *buf, an
+ * array kept from one use to the next (rollup_room), or an error saying
+ * what is wrong and where.
  */
 static DayEntry *
 entries_unpack_into(const uint8 *p, size_t len, int32 day, int *n, DayEntry **buf, Size *cap)
@@ -289,7 +274,7 @@ entries_unpack_into(const uint8 *p, size_t len, int32 day, int *n, DayEntry **bu
 
 	if (mx_entries_count(p, len, &count, &err) == MX_OK)
 	{
-		e = room((void **) buf, cap, Max(count, 1), sizeof(DayEntry));
+		e = rollup_room((void **) buf, cap, Max(count, 1), sizeof(DayEntry));
 		if (mx_entries_unpack(p, len, e, count, &err) == MX_OK)
 		{
 			for (i = 0; i < count; i++)
@@ -354,7 +339,7 @@ entries_pack(Oid relid, int32 day, const DayEntry *e, int n, const CountryDict *
 
 	if (bound > MaxAllocHugeSize)
 		elog(ERROR, "rollup part too large to pack");
-	b = room((void **) buf, cap, bound, 1);
+	b = rollup_room((void **) buf, cap, bound, 1);
 	len = mx_entries_pack(e, n, (const char (*)[MX_COUNTRY_LEN]) d->names, d->n, d->index,
 						  (uint8 *) VARDATA(b));
 	if (len > limit)
@@ -417,7 +402,7 @@ out_of_step(Oid relid, const char *detail)
  * other entries that day when there are any, else the GeoIP answer (cl).
  * Sets *stale when a deletion may have removed an entry's first or last
  * packet (the day must be recomputed from the table).  Returns the merged
- * entries: b itself when nothing is stored, else *buf (room).
+ * entries: b itself when nothing is stored, else *buf (rollup_room).
  */
 static DayEntry *
 merge_entries(DayEntry *s, int ns, DayEntry *b, int nb, MergeMode mode,
@@ -440,7 +425,7 @@ merge_entries(DayEntry *s, int ns, DayEntry *b, int nb, MergeMode mode,
 		*nout = nb;
 		return b;
 	}
-	out = room((void **) buf, cap, Max((Size) ns + nb, 1), sizeof(DayEntry));
+	out = rollup_room((void **) buf, cap, Max((Size) ns + nb, 1), sizeof(DayEntry));
 
 	while (i < ns || j < nb)
 	{
@@ -781,13 +766,13 @@ bloom_bit(uint32 src, int i, uint32 nbits)
 
 /*
  * The Bloom filter of the sources of entries e[0..n) (sorted by source),
- * in *buf (room).
+ * in *buf (rollup_room).
  */
 bytea *
 bloom_build(const DayEntry *e, int n, bytea **buf, Size *cap)
 {
 	uint32		nbits = Max(64, ((uint32) n * 8 + 7) & ~7U);
-	bytea	   *b = room((void **) buf, cap, VARHDRSZ + 5 + nbits / 8, 1);
+	bytea	   *b = rollup_room((void **) buf, cap, VARHDRSZ + 5 + nbits / 8, 1);
 	uint8	   *bits = (uint8 *) VARDATA(b) + 5;
 	uint32		v32 = pg_hton32(nbits);
 	int			i,
@@ -997,7 +982,7 @@ gather(const DayEntry *e, const ByPart *bp, int p, DayEntry **buf, Size *cap)
 	int			n = bp->at[p + 1] - bp->at[p],
 				k;
 
-	room((void **) buf, cap, Max(n, 1), sizeof(DayEntry));
+	rollup_room((void **) buf, cap, Max(n, 1), sizeof(DayEntry));
 	for (k = 0; k < n; k++)
 		(*buf)[k] = e[bp->order[bp->at[p] + k]];
 	return n;
@@ -1077,13 +1062,13 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 		if (ns == 0)
 		{
 			/* a new part: every source of it is new, none gone */
-			changed = room((void **) &w->changed, &w->capchanged, Max(nout, 1), sizeof(TopSource));
+			changed = rollup_room((void **) &w->changed, &w->capchanged, Max(nout, 1), sizeof(TopSource));
 			nch = top_sources_of(out, nout, NULL, 0, changed);
 		}
 		else
 		{
 			/* the part's touched sources, each once, in address order */
-			touched = room((void **) &w->touched, &w->captouched, na + nb, sizeof(uint32));
+			touched = rollup_room((void **) &w->touched, &w->captouched, na + nb, sizeof(uint32));
 			while (x < na || y < nb)
 			{
 				uint32		src = (y >= nb || (x < na && ba[x].src <= bs[y].src)) ? ba[x].src : bs[y].src;
@@ -1095,7 +1080,7 @@ store_day(const RollupPlans *pl, Oid relid, int32 day, DayEntry *add, int nadd,
 				else
 					y++;
 			}
-			changed = room((void **) &w->changed, &w->capchanged, Max(nt, 1), sizeof(TopSource));
+			changed = rollup_room((void **) &w->changed, &w->capchanged, Max(nt, 1), sizeof(TopSource));
 			nch = top_sources_of(out, nout, touched, nt, changed);
 			/* the sources a deletion took off the day */
 			for (k = 0; k < nch; k++)

@@ -92,6 +92,22 @@ typedef struct Chunk
 	int			nd;
 } Chunk;
 
+/*
+ * The working arrays of the chunks a statement writes, kept from one chunk
+ * to the next (rollup_room), as rollup_day.c's PartWork for parts.
+ */
+typedef struct ChunkWork
+{
+	DictSource *fresh;			/* the batch's sources new to the chunk */
+	Size		capfresh;
+	DictSource *all;			/* state and delta, merged */
+	Size		capall;
+	DictSource *lists[2];		/* the new state, the new delta */
+	Size		caplists[2];
+	bytea	   *packed[2];		/* state and delta, packed */
+	Size		cappacked[2];
+} ChunkWork;
+
 typedef struct DictCacheEntry
 {
 	DictCacheKey key;
@@ -301,10 +317,11 @@ dict_unpack(bytea *b, int *n)
 	return s;
 }
 
+/* Pack sources (sorted by address) into *buf (rollup_room). */
 static bytea *
-dict_pack(const DictSource *s, int n)
+dict_pack(const DictSource *s, int n, bytea **buf, Size *cap)
 {
-	bytea	   *b = rollup_alloc(VARHDRSZ + 1 + 10 + 4 + (Size) n * 10);
+	bytea	   *b = rollup_room((void **) buf, cap, VARHDRSZ + 1 + 10 + 4 + (Size) n * 10, 1);
 	uint8	   *start = (uint8 *) VARDATA(b),
 			   *p = start;
 	int32		base = PG_INT32_MAX;
@@ -393,11 +410,11 @@ sort_by_src(DictSource *s, int n)
 	return s;
 }
 
-/* Merge two lists by address (no address in both). */
+/* Merge two lists by address (no address in both) into *buf (rollup_room). */
 static DictSource *
-merge_lists(const DictSource *a, int na, const DictSource *b, int nb)
+merge_lists(const DictSource *a, int na, const DictSource *b, int nb, DictSource **buf, Size *cap)
 {
-	DictSource *out = rollup_alloc(sizeof(DictSource) * Max(na + nb, 1));
+	DictSource *out = rollup_room((void **) buf, cap, Max(na + nb, 1), sizeof(DictSource));
 	int			i = 0,
 				j = 0,
 				k = 0;
@@ -467,18 +484,26 @@ dict_plans(const ExtInfo *info)
 	return &dplans;
 }
 
+/* The first day of a chunk's i-th source, of state then delta. */
+static inline int32
+chunk_day(const Chunk *ch, int i)
+{
+	return i < ch->ns ? ch->s[i].first_day : ch->d[i - ch->ns].first_day;
+}
+
 /*
  * Write a chunk: its state (unless keep_state: then its row keeps the
  * state it has, and only delta is written), its delta, and the histogram
- * of the first days of both.
+ * of the first days of both; packed in w.
  */
 static void
-chunk_write(const ExtInfo *info, Oid relid, int chunk, const Chunk *ch, bool keep_state)
+chunk_write(const ExtInfo *info, Oid relid, int chunk, const Chunk *ch, bool keep_state,
+			ChunkWork *w)
 {
 	int			n = ch->ns + ch->nd;
-	int32	   *days = palloc(sizeof(int32) * Max(n, 1));
-	Datum	   *dd = palloc(sizeof(Datum) * Max(n, 1));
-	Datum	   *cd = palloc(sizeof(Datum) * Max(n, 1));
+	int32	   *days = NULL;
+	Datum	   *dd,
+			   *cd;
 	const DictPlans *pl = dict_plans(info);
 	Datum		v[7];
 	int			i,
@@ -487,14 +512,10 @@ chunk_write(const ExtInfo *info, Oid relid, int chunk, const Chunk *ch, bool kee
 	int32		lo = PG_INT32_MAX,
 				hi = PG_INT32_MIN;
 
-	for (i = 0; i < ch->ns; i++)
-		days[i] = ch->s[i].first_day;
-	for (i = 0; i < ch->nd; i++)
-		days[ch->ns + i] = ch->d[i].first_day;
 	for (i = 0; i < n; i++)
 	{
-		lo = Min(lo, days[i]);
-		hi = Max(hi, days[i]);
+		lo = Min(lo, chunk_day(ch, i));
+		hi = Max(hi, chunk_day(ch, i));
 	}
 	if (n > 0 && (int64) hi - lo < DICT_HISTOGRAM_SPAN)
 	{
@@ -502,8 +523,10 @@ chunk_write(const ExtInfo *info, Oid relid, int chunk, const Chunk *ch, bool kee
 		int64	   *count = palloc0(sizeof(int64) * ((int64) hi - lo + 1));
 		int32		d;
 
+		dd = palloc(sizeof(Datum) * ((int64) hi - lo + 1));
+		cd = palloc(sizeof(Datum) * ((int64) hi - lo + 1));
 		for (i = 0; i < n; i++)
-			count[days[i] - lo]++;
+			count[chunk_day(ch, i) - lo]++;
 		for (d = lo; d <= hi; d++)
 			if (count[d - lo] > 0)
 			{
@@ -514,6 +537,11 @@ chunk_write(const ExtInfo *info, Oid relid, int chunk, const Chunk *ch, bool kee
 	}
 	else
 	{
+		days = palloc(sizeof(int32) * Max(n, 1));
+		dd = palloc(sizeof(Datum) * Max(n, 1));
+		cd = palloc(sizeof(Datum) * Max(n, 1));
+		for (i = 0; i < n; i++)
+			days[i] = chunk_day(ch, i);
 		qsort(days, n, sizeof(int32), day_cmp);
 		for (i = 0; i < n; i++)
 		{
@@ -530,8 +558,9 @@ chunk_write(const ExtInfo *info, Oid relid, int chunk, const Chunk *ch, bool kee
 	v[2] = Int32GetDatum(n);
 	v[3] = PointerGetDatum(construct_array(dd, nd, DATEOID, 4, true, TYPALIGN_INT));
 	v[4] = PointerGetDatum(construct_array(cd, nd, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	v[5] = PointerGetDatum(keep_state ? dict_pack(NULL, 0) : dict_pack(ch->s, ch->ns));
-	v[6] = PointerGetDatum(ch->nd > 0 ? dict_pack(ch->d, ch->nd) : dict_pack(NULL, 0));
+	v[5] = PointerGetDatum(dict_pack(keep_state ? NULL : ch->s, keep_state ? 0 : ch->ns,
+									 &w->packed[0], &w->cappacked[0]));
+	v[6] = PointerGetDatum(dict_pack(ch->d, ch->nd, &w->packed[1], &w->cappacked[1]));
 	if (keep_state)
 	{
 		/* the row exists (its delta is changing): state is not touched */
@@ -547,6 +576,10 @@ chunk_write(const ExtInfo *info, Oid relid, int chunk, const Chunk *ch, bool kee
 			  (ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)),
 			  ch);
 	SPI_freetuptable(SPI_tuptable);
+	pfree(dd);
+	pfree(cd);
+	if (days)
+		pfree(days);
 }
 
 /*
@@ -652,13 +685,13 @@ chunk_changes(const Chunk *ch, const DictSource *b, int nb)
 
 /*
  * Apply sources b[0..nb) (sorted by address, each once) to a chunk: *ch
- * becomes the chunk's new lists (new arrays; the old ones are not
+ * becomes the chunk's new lists (w's arrays; the old ones are not
  * changed).  Returns what must be written.
  */
 static ChunkChange
-chunk_apply(Chunk *ch, const DictSource *b, int nb)
+chunk_apply(Chunk *ch, const DictSource *b, int nb, ChunkWork *w)
 {
-	DictSource *fresh = NULL,
+	DictSource *fresh = rollup_room((void **) &w->fresh, &w->capfresh, Max(nb, 1), sizeof(DictSource)),
 			   *all;
 	int			nfresh = 0,
 				j;
@@ -669,11 +702,7 @@ chunk_apply(Chunk *ch, const DictSource *b, int nb)
 		DictSource *f = chunk_find(ch, &b[j]);
 
 		if (f == NULL)
-		{
-			if (fresh == NULL)
-				fresh = rollup_alloc(sizeof(DictSource) * (nb - j));
 			fresh[nfresh++] = b[j];
-		}
 		else if (b[j].first_day < f->first_day)
 			earlier = true;
 	}
@@ -681,12 +710,12 @@ chunk_apply(Chunk *ch, const DictSource *b, int nb)
 		return CHANGE_NONE;
 	if (!earlier && ch->nd + nfresh <= DELTA_MAX && ch->ns > 0)
 	{
-		ch->d = merge_lists(ch->d, ch->nd, fresh, nfresh);
+		ch->d = merge_lists(ch->d, ch->nd, fresh, nfresh, &w->lists[1], &w->caplists[1]);
 		ch->nd += nfresh;
 		return CHANGE_DELTA;
 	}
 	/* state and delta as one list, with the batch's earlier days and new sources */
-	all = merge_lists(ch->s, ch->ns, ch->d, ch->nd);
+	all = merge_lists(ch->s, ch->ns, ch->d, ch->nd, &w->all, &w->capall);
 	for (j = 0; earlier && j < nb; j++)
 	{
 		DictSource *f = bsearch(&b[j], all, ch->ns + ch->nd, sizeof(DictSource), src_cmp);
@@ -694,7 +723,7 @@ chunk_apply(Chunk *ch, const DictSource *b, int nb)
 		if (f != NULL && b[j].first_day < f->first_day)
 			f->first_day = b[j].first_day;
 	}
-	ch->s = merge_lists(all, ch->ns + ch->nd, fresh, nfresh);
+	ch->s = merge_lists(all, ch->ns + ch->nd, fresh, nfresh, &w->lists[0], &w->caplists[0]);
 	ch->ns += ch->nd + nfresh;
 	ch->d = NULL;
 	ch->nd = 0;
@@ -725,8 +754,7 @@ dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 				i,
 				c;
 	RoleSwitch	saved;
-	MemoryContext cxt,
-				old;
+	ChunkWork	w = {0};
 
 	if (n == 0)
 		return;
@@ -778,23 +806,16 @@ dict_add(const ExtInfo *info, Oid relid, const DayEntry *e, int n)
 		memset(ch, 0, sizeof(Chunk) * DICT_CHUNKS);
 		memset(present, 0, sizeof(bool) * DICT_CHUNKS);
 		chunks_read(info, relid, chunks, nchange, true, ch, present);
-		/* each chunk's lists and values are freed before the next's */
-		cxt = AllocSetContextCreate(CurrentMemoryContext, "mirai_ext dictionary chunk",
-									ALLOCSET_DEFAULT_SIZES);
 		for (i = 0; i < nchange; i++)
 		{
 			ChunkChange change;
 
 			c = chunks[i];
-			old = MemoryContextSwitchTo(cxt);
-			change = chunk_apply(&ch[c], bychunk + from[c], from[c + 1] - from[c]);
+			change = chunk_apply(&ch[c], bychunk + from[c], from[c + 1] - from[c], &w);
 			if (change != CHANGE_NONE)
-				chunk_write(info, relid, c, &ch[c], change == CHANGE_DELTA && present[c]);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(cxt);
+				chunk_write(info, relid, c, &ch[c], change == CHANGE_DELTA && present[c], &w);
 			CHECK_FOR_INTERRUPTS();
 		}
-		MemoryContextDelete(cxt);
 	}
 	rollup_role_end(&saved);
 }
@@ -846,6 +867,7 @@ dict_rebuild(const ExtInfo *info, Oid relid)
 	DictSource **by = palloc0(sizeof(DictSource *) * DICT_CHUNKS);
 	int		   *nby = palloc0(sizeof(int) * DICT_CHUNKS);
 	int		   *cap = palloc0(sizeof(int) * DICT_CHUNKS);
+	ChunkWork	w = {0};
 	int			c;
 
 	rollup_require_current(info);
@@ -878,7 +900,7 @@ dict_rebuild(const ExtInfo *info, Oid relid)
 		{
 			Chunk		one = {by[c], k, NULL, 0};
 
-			chunk_write(info, relid, c, &one, false);
+			chunk_write(info, relid, c, &one, false, &w);
 		}
 	}
 	rollup_role_end(&saved);
