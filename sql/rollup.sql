@@ -212,6 +212,11 @@ SELECT to_regclass('cap_part_mirai_daily');
 
 -- a day's entries in parts: a busy day splits as it grows, a statement
 -- rewrites only the parts its sources fall in, and the views are the same
+-- (loaded by a session that keeps the memory it frees: the C library's
+-- thresholds, mirai_ext.keep_free_memory; up to 1 GB)
+SET mirai_ext.keep_free_memory = '2GB';
+SET mirai_ext.keep_free_memory = '256MB';
+SHOW mirai_ext.keep_free_memory;
 CREATE TABLE cap_big (p packet);
 SELECT mirai_track('cap_big');
 INSERT INTO cap_big
@@ -230,6 +235,8 @@ SELECT count(*) AS parts_changed FROM mirai_rollup_part p JOIN parts_before b US
  WHERE p.tbl = 'cap_big'::regclass AND p.entries <> b.entries;
 DELETE FROM cap_big WHERE packet_src(p) << '10.1.0.0/16' AND packet_dport(p) = 24;
 SELECT * FROM rollups_diff('cap_big', 'UTC');
+RESET mirai_ext.keep_free_memory;
+SHOW mirai_ext.keep_free_memory;
 -- new sources on later days go to the dictionary's deltas, which join the
 -- chunks' state as they grow; an earlier first day rewrites a chunk
 INSERT INTO cap_big SELECT mp('2024-12-16T10:00:00Z', host(inet '10.2.0.0' + i), 23) FROM generate_series(1, 10000) i;

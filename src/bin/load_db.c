@@ -119,6 +119,24 @@ have_tty(void)
  * have (unless -w), and kept in *typed; the workers of -j pass NULL and use
  * opt->password, the one typed.  NULL with a message on failure.
  */
+/*
+ * Ask the server to keep the memory each COPY frees for the next one
+ * (mirai_ext.keep_free_memory), unless the session has a setting already
+ * (ALTER ROLE ... SET, PGOPTIONS): otherwise a load into a tracked table
+ * faults in its transition table again for every file.  Best effort: a
+ * server that does not know the setting loads as before.
+ */
+static void
+keep_free_memory(PGconn *conn)
+{
+	PQclear(PQexec(conn,
+				   "SELECT pg_catalog.set_config('mirai_ext.keep_free_memory', '256MB', false) "
+				   "WHERE pg_catalog.current_setting('mirai_ext.keep_free_memory', true) IS NULL "
+				   "   OR EXISTS (SELECT FROM pg_catalog.pg_settings s "
+				   "     WHERE s.name OPERATOR(pg_catalog.=) 'mirai_ext.keep_free_memory' "
+				   "       AND s.source OPERATOR(pg_catalog.=) 'default')"));
+}
+
 PGconn *
 connect_db(const options *opt, char **typed)
 {
@@ -159,7 +177,10 @@ connect_db(const options *opt, char **typed)
 		vals[6] = NULL;
 		conn = PQconnectdbParams(keys, vals, 1);
 		if (conn && PQstatus(conn) == CONNECTION_OK)
+		{
+			keep_free_memory(conn);
 			return conn;
+		}
 		if (conn == NULL || !PQconnectionNeedsPassword(conn) || vals[3] != NULL)
 			break;
 		/* the server wants a password that libpq did not have */

@@ -7,6 +7,9 @@
 #   BENCH_COPIES=54 sh test/bench/flat.sh       about 100 M packets (make bench-scale)
 #   BENCH_FLOOD=1000000                         sources of the flooded day
 #   BENCH_WORK_MEM=64MB                         the server's work_mem
+#   BENCH_KEEP=256MB                            mirai_ext.keep_free_memory of the
+#                                               load sessions (mirai_load's; 0:
+#                                               the C library's thresholds)
 #
 # 1. Makes the study-shaped capture (test/bench/rollup_data.sql, BENCH_COPIES
 #    copies with different seeds) and the flooded day, and writes them as
@@ -29,6 +32,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 copies=${BENCH_COPIES:-1}
 flood=${BENCH_FLOOD:-1000000}
 rounds=${BENCH_ROUNDS:-3}
+keep=${BENCH_KEEP:-256MB}
 work=$(mktemp -d /tmp/mirai_flat.XXXXXX)
 chmod 777 "$work"
 trap 'rm -rf "$work"' EXIT INT TERM
@@ -55,8 +59,13 @@ $P -c "DROP TABLE staging"
 printf 'made %s study packets in %s files and the flooded day, %.0f s\n' "$npackets" \
 	"$(ls "$work"/study-*.bin | wc -l)" "$(echo "$(now) - $t0" | bc)"
 
-for f in "$work"/study-*.bin; do echo "COPY :tbl FROM '$f' (FORMAT binary);"; done >"$work/study.sql"
-echo "COPY :tbl FROM '$work/flood.bin' (FORMAT binary);" >"$work/flood.sql"
+# each load in a session that keeps the memory it frees, as mirai_load's do
+{
+	echo "SET mirai_ext.keep_free_memory = '$keep';"
+	for f in "$work"/study-*.bin; do echo "COPY :tbl FROM '$f' (FORMAT binary);"; done
+} >"$work/study.sql"
+printf '%s\n' "SET mirai_ext.keep_free_memory = '$keep';" \
+	"COPY :tbl FROM '$work/flood.bin' (FORMAT binary);" >"$work/flood.sql"
 load() {
 	s=$(now)
 	$P -v tbl="$1" -f "$work/$2.sql"

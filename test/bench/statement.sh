@@ -7,6 +7,9 @@
 # warm it up, the third and fourth are timed: their times and ratios.  With
 # BENCH_PERF=1 (and perf installed), the tracked load of the third is
 # recorded with perf record -g (the report's top lines are printed).
+# Each session keeps the memory it frees, as mirai_load's do
+# (mirai_ext.keep_free_memory, 256MB; BENCH_KEEP=0 for the C library's own
+# thresholds).
 #
 #   sh test/bench/statement.sh
 #   BENCH_COPIES=54 BENCH_DAYS="40 43" BENCH_PERF=1 sh test/bench/statement.sh
@@ -22,6 +25,7 @@ fi
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 copies=${BENCH_COPIES:-54}
+keep=${BENCH_KEEP:-256MB}
 set -- ${BENCH_DAYS:-40 43}
 day_from=$1
 day_to=$2
@@ -55,6 +59,7 @@ fi
 # theirs: the first two warm it up, the third and fourth are timed
 session() {
 	{
+		echo "SET mirai_ext.keep_free_memory = '$keep';"
 		echo 'SELECT pg_backend_pid() AS pid \gset'
 		echo '\setenv MIRAI_BENCH_PID :pid'
 		echo "COPY $1 FROM '$3' (FORMAT binary);"

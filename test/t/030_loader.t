@@ -592,6 +592,29 @@ sub record_offset
 		'--column picks the column (quoted as in SQL)');
 }
 
+# ---- the session keeps the memory it frees ------------------------------------
+# mirai_load sets mirai_ext.keep_free_memory in its sessions, unless the role
+# or PGOPTIONS gave one: a statement trigger of the table records what the
+# loading session has.
+{
+	sql(q{CREATE TABLE keep_seen (setting text)});
+	sql(q{CREATE TABLE keep_cap (p packet)});
+	sql(q{CREATE FUNCTION keep_note() RETURNS trigger LANGUAGE plpgsql AS $$
+	        BEGIN
+	          INSERT INTO keep_seen VALUES (current_setting('mirai_ext.keep_free_memory', true));
+	          RETURN NULL;
+	        END $$});
+	sql(q{CREATE TRIGGER keep_note AFTER INSERT ON keep_cap FOR EACH STATEMENT EXECUTE FUNCTION keep_note()});
+	my ($rc) = ml("-t keep_cap -j 2 $fx/ether.pcap $fx/vlan.pcap");
+	is(sql(q{SELECT string_agg(setting, ' ') FROM keep_seen}) . " $rc", '256MB 256MB 0',
+		'mirai_load keeps 256MB of freed memory in each of its sessions');
+	sql(q{TRUNCATE keep_seen});
+	($rc) = run("PGOPTIONS='-c mirai_ext.keep_free_memory=64MB' " . shq($load)
+		  . " -d $db -t keep_cap --force $fx/ether.pcap");
+	is(sql(q{SELECT string_agg(setting, ' ') FROM keep_seen}) . " $rc", '64MB 0',
+		'... and leaves a setting the session has');
+}
+
 # ---- pg_dump keeps the ledger ------------------------------------------------
 {
 	my $dump = `pg_dump -a -d $db 2>&1`;
