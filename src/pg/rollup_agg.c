@@ -306,9 +306,9 @@ rollup_realloc(void *p, Size size)
 }
 
 /*
- * Room for n items of size bytes in *buf, an array kept from one use to
- * the next (the parts of a statement, rollup_day.c's PartWork): grown to
- * at least twice when too small, never shrunk.
+ * Room for n items of size bytes in *buf, an array appended to or kept
+ * from one use to the next (the parts of a statement, rollup_day.c's
+ * PartWork): grown to at least twice when too small, never shrunk.
  */
 void *
 rollup_room(void **buf, Size *cap, Size n, Size size)

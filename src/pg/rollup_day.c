@@ -860,8 +860,8 @@ day_entries(const RollupPlans *pl, Oid relid, int32 day, int *n, PartWork *w)
 {
 	Datum		values[2];
 	DayEntry   *all = NULL;
-	int			nall = 0,
-				cap = 0;
+	int			nall = 0;
+	Size		cap = 0;
 	uint64		i;
 
 	values[0] = ObjectIdGetDatum(relid);
@@ -877,12 +877,7 @@ day_entries(const RollupPlans *pl, Oid relid, int32 day, int *n, PartWork *w)
 		DayEntry   *e = entries_unpack_into((const uint8 *) VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes),
 											day, &ne, &w->stored, &w->capstored);
 
-		if (nall + ne > cap)
-		{
-			cap = Max(cap * 2, nall + ne);
-			all = all ? rollup_realloc(all, sizeof(DayEntry) * cap)
-				: rollup_alloc(sizeof(DayEntry) * cap);
-		}
+		rollup_room((void **) &all, &cap, (Size) nall + ne, sizeof(DayEntry));
 		if (ne > 0)
 			memcpy(all + nall, e, sizeof(DayEntry) * ne);
 		nall += ne;

@@ -825,7 +825,7 @@ typedef struct RebuildArg
 {
 	DictSource **by;
 	int		   *nby;
-	int		   *cap;
+	Size	   *cap;
 } RebuildArg;
 
 /* A part's sources and their day (parts come in ascending day order). */
@@ -843,12 +843,7 @@ rebuild_part(int32 day, DayEntry *e, int n, void *arg)
 		if (i > 0 && e[i].src == e[i - 1].src)
 			continue;
 		c = chunk_of(e[i].src);
-		if (a->nby[c] == a->cap[c])
-		{
-			a->cap[c] = Max(64, a->cap[c] * 2);
-			a->by[c] = a->by[c] ? rollup_realloc(a->by[c], sizeof(DictSource) * a->cap[c])
-				: rollup_alloc(sizeof(DictSource) * a->cap[c]);
-		}
+		rollup_room((void **) &a->by[c], &a->cap[c], (Size) a->nby[c] + 1, sizeof(DictSource));
 		a->by[c][a->nby[c]].src = e[i].src;
 		a->by[c][a->nby[c]++].first_day = day;
 	}
@@ -866,7 +861,7 @@ dict_rebuild(const ExtInfo *info, Oid relid)
 	Datum		v[1] = {ObjectIdGetDatum(relid)};
 	DictSource **by = palloc0(sizeof(DictSource *) * DICT_CHUNKS);
 	int		   *nby = palloc0(sizeof(int) * DICT_CHUNKS);
-	int		   *cap = palloc0(sizeof(int) * DICT_CHUNKS);
+	Size	   *cap = palloc0(sizeof(Size) * DICT_CHUNKS);
 	ChunkWork	w = {0};
 	int			c;
 

@@ -299,12 +299,12 @@ members_corrupt(Oid relid, int32 day, const char *scanner, const char *what)
 }
 
 /*
- * Unpack a part's sources, appended to *out (grown as needed), keys
- * carrying day and scanner.
+ * Unpack a part's sources, appended to *out (rollup_room), keys carrying
+ * day and scanner.
  */
 static void
 members_unpack(bytea *b, Oid relid, int32 day, uint8 scanner,
-			   ScanEntry **out, int *n, int *cap)
+			   ScanEntry **out, int *n, Size *cap)
 {
 	const uint8 *p = (const uint8 *) VARDATA_ANY(b);
 	const uint8 *end = p + VARSIZE_ANY_EXHDR(b);
@@ -321,13 +321,7 @@ members_unpack(bytea *b, Oid relid, int32 day, uint8 scanner,
 		int			shift = 0,
 					alen;
 
-		if (*n == *cap)
-		{
-			*cap = Max(64, *cap * 2);
-			*out = *out ? rollup_realloc(*out, sizeof(ScanEntry) * *cap)
-				: rollup_alloc(sizeof(ScanEntry) * *cap);
-		}
-		e = &(*out)[*n];
+		e = (ScanEntry *) rollup_room((void **) out, cap, (Size) *n + 1, sizeof(ScanEntry)) + *n;
 		memset(e, 0, sizeof(ScanEntry));
 		e->key.day = day;
 		e->key.scanner = scanner;
@@ -468,10 +462,10 @@ row_resplit(const ScanPlans *pl, Oid relid, Datum *key, const ScanEntry *b, int 
 			   *m,
 			   *buf;
 	int			ns = 0,
-				cap = 0,
 				nm,
 				i,
 				p;
+	Size		cap = 0;
 	int		   *count;
 	uint64		r;
 
@@ -592,8 +586,8 @@ row_apply(const ScanPlans *pl, Oid relid, const ScanEntry *b, int nb)
 			ScanEntry  *s = NULL,
 					   *m;
 			int			ns = 0,
-						cap = 0,
 						nm;
+			Size		cap = 0;
 
 			for (j = i + 1; j < nb && pi[j].part == pi[i].part; j++)
 				;
