@@ -121,43 +121,99 @@ mx_entries_count(const uint8_t *buf, size_t len, size_t *count, mx_error *err)
 	return MX_OK;
 }
 
-/* Version 1: fixed 38-byte entries, times in nanoseconds. */
+/*
+ * Version 1: fixed 38-byte entries, times in nanoseconds.  Entry i, checked
+ * but for its order; total: the packets of the entries before it, which it
+ * adds to.
+ */
+static mx_status
+v1_entry(const uint8_t *buf, size_t i, mx_day_entry *e, uint64_t *total, mx_error *err)
+{
+	const uint8_t *p = buf + 8 + i * MX_ENTRIES_V1_BYTES;
+	uint64_t	off = (uint64_t) (p - buf);
+	int64_t		first_ns = (int64_t) mx_be64(p + 14),
+				last_ns = (int64_t) mx_be64(p + 22);
+
+	memset(e, 0, sizeof(*e));
+	e->src = mx_be32(p);
+	e->dport = mx_be16(p + 4);
+	e->packets = (int64_t) mx_be64(p + 6);
+	if (e->packets < 1 || (uint64_t) e->packets > (uint64_t) INT64_MAX - *total)
+		return mx_fail(err, MX_ERR_CORRUPT, "entries.packets", i + 1, off + 6,
+					   "packet count out of range");
+	*total += (uint64_t) e->packets;
+	if (last_ns < first_ns)
+		return mx_fail(err, MX_ERR_CORRUPT, "entries.last", i + 1, off + 22,
+					   "last packet before the first");
+	e->first_us = ns_to_us(first_ns);
+	e->last_us = ns_to_us(last_ns);
+	if (!mx_country_valid((const char *) p + 30, MX_COUNTRY_LEN))
+		return mx_fail(err, MX_ERR_CORRUPT, "entries.country", i + 1, off + 30,
+					   "country code is not printable ASCII of at most 7 bytes");
+	memcpy(e->country, p + 30, MX_COUNTRY_LEN);
+	return MX_OK;
+}
+
 static mx_status
 unpack_v1(const uint8_t *buf, mx_day_entry *out, size_t count, mx_error *err)
 {
 	uint64_t	total = 0;
 	size_t		i;
+	mx_status	st;
 
 	for (i = 0; i < count; i++)
 	{
-		const uint8_t *p = buf + 8 + i * MX_ENTRIES_V1_BYTES;
-		uint64_t	off = (uint64_t) (p - buf);
 		mx_day_entry *e = &out[i];
-		int64_t		first_ns = (int64_t) mx_be64(p + 14),
-					last_ns = (int64_t) mx_be64(p + 22);
 
-		memset(e, 0, sizeof(*e));
-		e->src = mx_be32(p);
-		e->dport = mx_be16(p + 4);
-		e->packets = (int64_t) mx_be64(p + 6);
-		if (e->packets < 1 || (uint64_t) e->packets > (uint64_t) INT64_MAX - total)
-			return mx_fail(err, MX_ERR_CORRUPT, "entries.packets", i + 1, off + 6,
-						   "packet count out of range");
-		total += (uint64_t) e->packets;
-		if (last_ns < first_ns)
-			return mx_fail(err, MX_ERR_CORRUPT, "entries.last", i + 1, off + 22,
-						   "last packet before the first");
-		e->first_us = ns_to_us(first_ns);
-		e->last_us = ns_to_us(last_ns);
-		if (!mx_country_valid((const char *) p + 30, MX_COUNTRY_LEN))
-			return mx_fail(err, MX_ERR_CORRUPT, "entries.country", i + 1, off + 30,
-						   "country code is not printable ASCII of at most 7 bytes");
-		memcpy(e->country, p + 30, MX_COUNTRY_LEN);
+		if ((st = v1_entry(buf, i, e, &total, err)) != MX_OK)
+			return st;
 		if (i > 0 && (e->src < out[i - 1].src ||
 					  (e->src == out[i - 1].src && e->dport <= out[i - 1].dport)))
-			return mx_fail(err, MX_ERR_CORRUPT, "entries.src", i + 1, off,
-						   "entries not in (source, port) order");
+			return mx_fail(err, MX_ERR_CORRUPT, "entries.src", i + 1,
+						   8 + i * MX_ENTRIES_V1_BYTES, "entries not in (source, port) order");
 	}
+	return MX_OK;
+}
+
+/*
+ * The header of version 2 after the entry count (checked by
+ * mx_entries_count): the row's country codes, numbered from 1, and the
+ * base time; *pp is left at the first entry.
+ */
+static mx_status
+read_header(const uint8_t *buf, size_t len, const uint8_t **pp,
+			char (*names)[MX_COUNTRY_LEN], uint64_t *ncountries, int64_t *base,
+			mx_error *err)
+{
+	const uint8_t *p = buf + 1,
+			   *end = buf + len;
+	uint64_t	n,
+				i;
+
+	(void) get_varint(&p, end, &n);
+	if (!get_varint(&p, end, ncountries) || *ncountries > MX_MAX_COUNTRIES)
+		return mx_fail(err, MX_ERR_CORRUPT, "entries.countries", 0, (uint64_t) (p - buf),
+					   "number of countries missing or above %d", MX_MAX_COUNTRIES);
+	memset(names, 0, sizeof(char[MX_COUNTRY_LEN]) * (MX_MAX_COUNTRIES + 1));
+	for (i = 1; i <= *ncountries; i++)
+	{
+		uint8_t		l;
+
+		if (p >= end || (l = *p) == 0 || l >= MX_COUNTRY_LEN || l > end - p - 1 ||
+			!mx_country_valid((const char *) p + 1, l))
+			return mx_fail(err, MX_ERR_CORRUPT, "entries.country", 0, (uint64_t) (p - buf),
+						   "country code is not printable ASCII of 1 to 7 bytes");
+		memcpy(names[i], p + 1, l);
+		p += 1 + l;
+	}
+	if (end - p < 8)
+		return mx_fail(err, MX_ERR_CORRUPT, "entries.base", 0, (uint64_t) (p - buf),
+					   "entries end inside their header");
+	*base = (int64_t) mx_be64(p);
+	if (*base < MX_US_MIN || *base > MX_US_MAX)
+		return mx_fail(err, MX_ERR_CORRUPT, "entries.base", 0, (uint64_t) (p - buf),
+					   "base time out of range");
+	*pp = p + 8;
 	return MX_OK;
 }
 
@@ -168,8 +224,7 @@ mx_entries_unpack(const uint8_t *buf, size_t len, mx_day_entry *out, size_t coun
 	const uint8_t *p = buf + 1,
 			   *end = buf + len;
 	char		names[MX_MAX_COUNTRIES + 1][MX_COUNTRY_LEN];
-	uint64_t	n = 0,
-				ncountries,
+	uint64_t	ncountries,
 				total = 0,
 				i;
 	int64_t		base;
@@ -185,30 +240,8 @@ mx_entries_unpack(const uint8_t *buf, size_t len, mx_day_entry *out, size_t coun
 	if (buf[0] == MX_ENTRIES_V1)
 		return unpack_v1(buf, out, count, err);
 
-	(void) get_varint(&p, end, &n);		/* checked by mx_entries_count */
-	if (!get_varint(&p, end, &ncountries) || ncountries > MX_MAX_COUNTRIES)
-		return mx_fail(err, MX_ERR_CORRUPT, "entries.countries", 0, (uint64_t) (p - buf),
-					   "number of countries missing or above %d", MX_MAX_COUNTRIES);
-	memset(names, 0, sizeof(names));
-	for (i = 1; i <= ncountries; i++)
-	{
-		uint8_t		l;
-
-		if (p >= end || (l = *p) == 0 || l >= MX_COUNTRY_LEN || l > end - p - 1 ||
-			!mx_country_valid((const char *) p + 1, l))
-			return mx_fail(err, MX_ERR_CORRUPT, "entries.country", 0, (uint64_t) (p - buf),
-						   "country code is not printable ASCII of 1 to 7 bytes");
-		memcpy(names[i], p + 1, l);
-		p += 1 + l;
-	}
-	if (end - p < 8)
-		return mx_fail(err, MX_ERR_CORRUPT, "entries.base", 0, (uint64_t) (p - buf),
-					   "entries end inside their header");
-	base = (int64_t) mx_be64(p);
-	if (base < MX_US_MIN || base > MX_US_MAX)
-		return mx_fail(err, MX_ERR_CORRUPT, "entries.base", 0, (uint64_t) (p - buf),
-					   "base time out of range");
-	p += 8;
+	if ((st = read_header(buf, len, &p, names, &ncountries, &base, err)) != MX_OK)
+		return st;
 	for (i = 0; i < count; i++)
 	{
 		uint64_t	f[6];
@@ -306,7 +339,8 @@ mx_entries_pack(const mx_day_entry *e, size_t n, const char (*names)[MX_COUNTRY_
 
 mx_status
 mx_entries_find(const uint8_t *buf, size_t len, uint32_t src, mx_day_entry *sum,
-				bool *found, mx_error *err)
+				uint16_t *ports, size_t max_ports, size_t *nports, bool *found,
+				mx_error *err)
 {
 	const uint8_t *p = buf + 1,
 			   *end = buf + len;
@@ -320,6 +354,7 @@ mx_entries_find(const uint8_t *buf, size_t len, uint32_t src, mx_day_entry *sum,
 	size_t		count;
 
 	*found = false;
+	*nports = 0;
 	memset(sum, 0, sizeof(*sum));
 	if ((st = mx_entries_count(buf, len, &count, err)) != MX_OK)
 		return st;
@@ -340,42 +375,26 @@ mx_entries_find(const uint8_t *buf, size_t len, uint32_t src, mx_day_entry *sum,
 		}
 		for (i = lo; i < count && mx_be32(buf + 8 + i * MX_ENTRIES_V1_BYTES) == src; i++)
 		{
-			const uint8_t *q = buf + 8 + i * MX_ENTRIES_V1_BYTES;
-			int64_t		f = (int64_t) mx_be64(q + 14),
-						l = (int64_t) mx_be64(q + 22);
+			mx_day_entry e;
+			uint64_t	total = (uint64_t) sum->packets;
 
-			f = f / 1000 - (f % 1000 != 0 && f < 0);
-			l = l / 1000 - (l % 1000 != 0 && l < 0);
-			sum->packets += (int64_t) mx_be64(q + 6);
-			sum->first_us = *found ? (f < sum->first_us ? f : sum->first_us) : f;
-			sum->last_us = *found ? (l > sum->last_us ? l : sum->last_us) : l;
+			if ((st = v1_entry(buf, i, &e, &total, err)) != MX_OK)
+				return st;
+			sum->packets = (int64_t) total;
+			sum->first_us = *found ? (e.first_us < sum->first_us ? e.first_us : sum->first_us) : e.first_us;
+			sum->last_us = *found ? (e.last_us > sum->last_us ? e.last_us : sum->last_us) : e.last_us;
 			if (!*found)
-				memcpy(sum->country, q + 30, MX_COUNTRY_LEN);
+				memcpy(sum->country, e.country, MX_COUNTRY_LEN);
+			if (*nports < max_ports)
+				ports[(*nports)++] = e.dport;
 			*found = true;
 		}
 		sum->src = src;
 		return MX_OK;
 	}
-	(void) get_varint(&p, end, &n);		/* checked by mx_entries_count */
-	if (!get_varint(&p, end, &ncountries) || ncountries > MX_MAX_COUNTRIES)
-		return mx_fail(err, MX_ERR_CORRUPT, "entries.countries", 0, (uint64_t) (p - buf),
-					   "number of countries missing or above %d", MX_MAX_COUNTRIES);
-	memset(names, 0, sizeof(names));
-	for (i = 1; i <= ncountries; i++)
-	{
-		uint8_t		l;
-
-		if (p >= end || (l = *p) == 0 || l >= MX_COUNTRY_LEN || l > end - p - 1)
-			return mx_fail(err, MX_ERR_CORRUPT, "entries.country", 0, (uint64_t) (p - buf),
-						   "country code is not printable ASCII of 1 to 7 bytes");
-		memcpy(names[i], p + 1, l);
-		p += 1 + l;
-	}
-	if (end - p < 8)
-		return mx_fail(err, MX_ERR_CORRUPT, "entries.base", 0, (uint64_t) (p - buf),
-					   "entries end inside their header");
-	base = (int64_t) mx_be64(p);
-	p += 8;
+	if ((st = read_header(buf, len, &p, names, &ncountries, &base, err)) != MX_OK)
+		return st;
+	n = count;
 	for (i = 0; i < n; i++)
 	{
 		uint64_t	f[6];
@@ -396,7 +415,8 @@ mx_entries_find(const uint8_t *buf, size_t len, uint32_t src, mx_day_entry *sum,
 			continue;
 		if (f[2] < 1 || f[2] > (uint64_t) INT64_MAX - (uint64_t) sum->packets ||
 			f[3] > (uint64_t) (MX_US_MAX - base) ||
-			f[4] > (uint64_t) (MX_US_MAX - (base + (int64_t) f[3])) || f[5] > ncountries)
+			f[4] > (uint64_t) (MX_US_MAX - (base + (int64_t) f[3])) || f[5] > ncountries ||
+			f[1] > UINT16_MAX)
 			return mx_fail(err, MX_ERR_CORRUPT, "entries.entry", i + 1, off,
 						   "entry out of range");
 		{
@@ -408,6 +428,8 @@ mx_entries_find(const uint8_t *buf, size_t len, uint32_t src, mx_day_entry *sum,
 			sum->last_us = *found ? (last > sum->last_us ? last : sum->last_us) : last;
 			if (!*found)
 				memcpy(sum->country, names[f[5]], MX_COUNTRY_LEN);
+			if (*nports < max_ports)
+				ports[(*nports)++] = (uint16_t) f[1];
 			*found = true;
 		}
 	}

@@ -94,11 +94,14 @@ extern size_t mx_entries_pack(const mx_day_entry *e, size_t n,
 /*
  * The entries of one source, summed (packets, earliest first, latest last,
  * the country), without unpacking the rest: *found false when the source
- * has none.  Reads only as far as the source (entries are in address
- * order), checking what it reads.
+ * has none.  Its lowest ports, ascending, go to ports: at most max_ports
+ * of them, *nports how many (ports may be NULL when max_ports is 0).
+ * Reads only as far as the source (entries are in address order),
+ * checking what it reads.
  */
 extern mx_status mx_entries_find(const uint8_t *buf, size_t len, uint32_t src,
-								 mx_day_entry *sum, bool *found, mx_error *err);
+								 mx_day_entry *sum, uint16_t *ports, size_t max_ports,
+								 size_t *nports, bool *found, mx_error *err);
 
 /* Whether a NUL-padded country code is one the codec stores. */
 extern bool mx_country_valid(const char *code, size_t len);

@@ -97,6 +97,79 @@ check_round_trip(const mx_day_entry *e, size_t n)
 	free(back);
 }
 
+/*
+ * Look up the first and the last source as mx_entries_find does, without
+ * unpacking: the same sums and lowest ports as the unpacked entries say.
+ */
+static void
+check_find(const uint8_t *buf, size_t len, const mx_day_entry *e, size_t n)
+{
+	size_t		which[2] = {0, n - 1},
+				w;
+
+	for (w = 0; w < 2 && n > 0; w++)
+	{
+		uint32_t	src = e[which[w]].src;
+		mx_day_entry want,
+					got;
+		uint16_t	ports[4];
+		size_t		nports,
+					k = 0,
+					i;
+		bool		found;
+		mx_error	err;
+
+		memset(&err, 0, sizeof(err));
+		if (mx_entries_find(buf, len, src, &got, ports, 4, &nports, &found, &err) != MX_OK)
+			fuzz_fail("an accepted source is not found: %s", err.message);
+		memset(&want, 0, sizeof(want));
+		for (i = 0; i < n; i++)
+			if (e[i].src == src)
+			{
+				if (k == 0)
+				{
+					want = e[i];
+					want.packets = 0;
+				}
+				want.packets += e[i].packets;
+				want.first_us = e[i].first_us < want.first_us ? e[i].first_us : want.first_us;
+				want.last_us = e[i].last_us > want.last_us ? e[i].last_us : want.last_us;
+				if (k < 4 && (k >= nports || ports[k] != e[i].dport))
+					fuzz_fail("source %u: port %zu is not %u", src, k, e[i].dport);
+				k++;
+			}
+		if (!found || got.packets != want.packets || got.first_us != want.first_us ||
+			got.last_us != want.last_us ||
+			memcmp(got.country, want.country, MX_COUNTRY_LEN) != 0 ||
+			nports != (k < 4 ? k : 4))
+			fuzz_fail("source %u: the lookup disagrees with the entries", src);
+	}
+}
+
+/* A lookup in bytes that may be refused: no read outside them, a named field. */
+static void
+check_find_any(const uint8_t *buf, size_t len)
+{
+	mx_day_entry got;
+	uint16_t	ports[2];
+	size_t		nports;
+	bool		found;
+	mx_error	err;
+	mx_status	st;
+
+	memset(&err, 0, sizeof(err));
+	st = mx_entries_find(buf, len, len >= 12 ? ((uint32_t) buf[len - 4] << 24 | buf[len - 1]) : 0,
+						 &got, ports, 2, &nports, &found, &err);
+	if (st != MX_OK)
+	{
+		fuzz_check_error(st, &err);
+		if (err.offset > len)
+			fuzz_fail("lookup error at byte %llu of %zu", (unsigned long long) err.offset, len);
+	}
+	else if (nports > 2 || (nports > 0 && !found))
+		fuzz_fail("lookup gave %zu ports", nports);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -126,6 +199,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		check_entries(e, count);
 		check_round_trip(e, count);
+		check_find(copy, size, e, count);
 	}
 	else
 	{
@@ -135,6 +209,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (err.offset > size)
 			fuzz_fail("error at byte %llu of %zu", (unsigned long long) err.offset, size);
 	}
+	check_find_any(copy, size);
 	free(e);
 	free(copy);
 	return 0;
