@@ -3,6 +3,25 @@
 -- the same GROUP BY over the raw table.
 \set VERBOSITY default
 
+-- bots_looked_up(t): rows where mirai_bots' lookup (its scan's way for
+-- WHERE src = value) differs from its rows listed whole: up to 100
+-- sources, each looked up by its address
+CREATE FUNCTION bots_looked_up(t regclass) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    r mirai_bots;
+    d bigint;
+    differ bigint := 0;
+BEGIN
+    FOR r IN SELECT * FROM mirai_bots b WHERE b.tbl = t ORDER BY b.src LIMIT 100 LOOP
+        SELECT count(*) INTO d FROM (
+            (SELECT * FROM mirai_bots b WHERE b.src = r.src AND b.tbl = t EXCEPT SELECT (r).*)
+            UNION ALL
+            (SELECT (r).* EXCEPT SELECT * FROM mirai_bots b WHERE b.src = r.src AND b.tbl = t)) x;
+        differ := differ + d;
+    END LOOP;
+    RETURN differ;
+END $$;
+
 -- rollups_diff(t, zone): rows where a view and the GROUP BY over t differ;
 -- 'bots by day': mirai_bots against the mirai_sources view summed by source
 -- (country of the first day, the union of the days' ports)
@@ -54,6 +73,8 @@ BEGIN
         SELECT 'new', count(*) FROM ((TABLE rn EXCEPT TABLE vn) UNION ALL (TABLE vn EXCEPT TABLE rn)) x
         UNION ALL
         SELECT 'countries', count(*) FROM ((TABLE rc EXCEPT TABLE vc) UNION ALL (TABLE vc EXCEPT TABLE rc)) x
+        UNION ALL
+        SELECT 'bots looked up', bots_looked_up(%1$L::regclass)
     $q$, t, zone);
 END $$;
 
@@ -345,4 +366,39 @@ DELETE FROM cap_top WHERE packet_src(p) = (SELECT src FROM mirai_top_sources('20
 SELECT top_differs('2024-12-11', '2024-12-16', 10) AS differs_after_delete,
        lookup_differs('2024-12-11', '2024-12-16') AS lookups_differ_after_delete;
 SELECT mirai_top_sources('2024-12-01', '2025-01-01', 0);
+
+-- mirai_bots asked for one source looks it up (its scan's lookup way):
+-- the same rows as listing every source
+SELECT bots_looked_up('cap_top') AS looked_up_differ;
+CREATE FUNCTION bots_way(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    l text;
+BEGIN
+    FOR l IN EXECUTE 'EXPLAIN ' || q LOOP
+        IF l LIKE '%Mirai Bots:%' THEN
+            RETURN substring(l FROM 'Mirai Bots: (.*)$');
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END $$;
+SELECT bots_way($$SELECT * FROM mirai_bots WHERE src = '10.0.0.1'$$) AS one_source,
+       bots_way($$SELECT * FROM mirai_bots WHERE src = '10.0.0.1' AND tbl = 'cap_top'::regclass$$) AS one_of_one_table,
+       bots_way($$SELECT * FROM mirai_bots WHERE tbl = 'cap_top'::regclass$$) AS one_table,
+       bots_way($$SELECT * FROM mirai_bots WHERE src << '10.0.0.0/24'$$) AS a_network;
+-- a parameter (a generic plan) is looked up as well; an address that is
+-- not one IPv4 host equals no source
+SET plan_cache_mode = force_generic_plan;
+PREPARE bot(inet) AS SELECT tbl, src, packets, days FROM mirai_bots WHERE src = $1;
+EXECUTE bot('192.0.2.200');
+EXECUTE bot('192.0.2.200/24');
+EXECUTE bot('::ffff:192.0.2.200');
+EXECUTE bot(NULL);
+DEALLOCATE bot;
+RESET plan_cache_mode;
+-- one source in two tables
+CREATE TABLE cap_top2 (p packet);
+SELECT mirai_track('cap_top2');
+INSERT INTO cap_top2 SELECT mp('2024-12-22T08:00:00Z', '192.0.2.200', 23) FROM generate_series(1, 10);
+SELECT tbl, src, packets, days, first_day, last_day, ports FROM mirai_bots WHERE src = '192.0.2.200' ORDER BY tbl::text;
+SELECT mirai_untrack('cap_top2');
 SELECT mirai_untrack('cap_top');

@@ -167,11 +167,12 @@ SELECT * FROM mirai_day_sources('\x0100000000000001c0000201001700000000000000010
 CREATE TABLE sec.stolen AS SELECT * FROM mirai_day_sources('\x0201000000000000000000001701ffffffffffffffff7f0000');
 RESET SESSION AUTHORIZATION;
 
--- the functions that fold every source (mirai_bots_of, mirai_sources(from,
--- to), mirai_top_sources) and the lookup mirai_source read the rollups as
--- the extension's owner: a role that may not read the table gets nothing, a
--- view of its own is not a tracked table, and its own operators and
--- functions on search_path are never called
+-- mirai_bots (its scan, every way of it), the functions that fold every
+-- source (mirai_sources(from, to), mirai_top_sources) and the lookup
+-- mirai_source read the rollups as the extension's owner: a role that may
+-- not read the table gets nothing, a view of its own is not a tracked
+-- table, and its own operators and functions on search_path are never
+-- called
 SET SESSION AUTHORIZATION regress_sec_owner;
 CREATE TABLE sec.bots_cap (p packet);
 SELECT mirai_track('sec.bots_cap');
@@ -180,13 +181,26 @@ INSERT INTO sec.bots_cap VALUES
     ('2024-12-15T00:00:00Z tcp 192.0.2.9:40000 > 203.0.113.7:23 flags=S seq=3405803783 ack=0 win=1 ttl=50 id=1 len=54');
 RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION regress_sec_plain;
-SELECT (SELECT count(*) FROM mirai_bots_of('sec.bots_cap')) AS bots,
+SELECT (SELECT count(*) FROM mirai_bots WHERE tbl = 'sec.bots_cap'::regclass) AS bots,
+       (SELECT count(*) FROM mirai_bots WHERE src = '192.0.2.8') AS bots_lookup,
+       (SELECT count(*) FROM (SELECT * FROM mirai_bots ORDER BY packets DESC LIMIT 1) b
+         WHERE tbl = 'sec.bots_cap'::regclass) AS bots_best,
        (SELECT count(*) FROM mirai_sources('-infinity', 'infinity', 'sec.bots_cap')) AS sources,
        (SELECT count(*) FROM mirai_top_sources('-infinity', 'infinity', 10, 'sec.bots_cap')) AS top,
        (SELECT count(*) FROM mirai_source('192.0.2.8')) AS lookup,
        (SELECT count(*) FROM mirai_source('192.0.2.8', of_table => 'sec.bots_cap')) AS lookup_of_it;
 CREATE TEMP VIEW bots_view AS SELECT p FROM sec.plain_cap;
-SELECT count(*) AS of_a_view FROM mirai_bots_of('bots_view');
+SELECT count(*) AS of_a_view FROM mirai_bots WHERE tbl = 'bots_view'::regclass;
+-- the view has no barrier: its scan returns only what the role may read, so
+-- a cheap function of the role's own sees nothing else, in every way
+CREATE FUNCTION sec.peek(regclass, inet) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS
+$$BEGIN INSERT INTO sec.plain_log VALUES (current_user, 'peek', $1::text); RETURN true; END$$;
+SELECT count(*) AS peeked FROM mirai_bots WHERE sec.peek(tbl, src);
+SELECT count(*) AS peeked_lookup FROM mirai_bots WHERE src = '192.0.2.8' AND sec.peek(tbl, src);
+SELECT count(*) AS peeked_best
+  FROM (SELECT * FROM mirai_bots WHERE sec.peek(tbl, src) ORDER BY packets DESC LIMIT 5) b;
+SELECT count(*) AS peeks, count(*) FILTER (WHERE outcome = 'sec.bots_cap') AS of_bots_cap
+  FROM sec.plain_log WHERE tried = 'peek';
 SELECT count(*) AS lookup_of_a_view FROM mirai_source('192.0.2.1', of_table => 'bots_view');
 CREATE FUNCTION sec.hijack_oid(oid, oid) RETURNS boolean LANGUAGE plpgsql AS
 $$BEGIN INSERT INTO sec.plain_log VALUES (current_user, 'hijack', 'oid ='); RETURN $1 OPERATOR(pg_catalog.=) $2; END$$;
@@ -197,10 +211,12 @@ CREATE OPERATOR sec.= (LEFTARG = date, RIGHTARG = date, FUNCTION = sec.hijack_da
 CREATE FUNCTION sec.sum(bigint) RETURNS bigint LANGUAGE plpgsql AS
 $$BEGIN INSERT INTO sec.plain_log VALUES (current_user, 'hijack', 'sum'); RETURN $1; END$$;
 SET search_path = sec, pg_catalog, public;
-SELECT src, packets, days FROM mirai_bots_of('sec.plain_cap');
+SELECT src, packets, days FROM mirai_bots WHERE tbl OPERATOR(pg_catalog.=) 'sec.plain_cap'::regclass ORDER BY src;
+SELECT src, packets, days FROM mirai_bots WHERE tbl OPERATOR(pg_catalog.=) 'sec.plain_cap'::regclass ORDER BY packets DESC, src LIMIT 2;
+SELECT src, packets, days FROM mirai_bots WHERE src = (SELECT min(src) FROM mirai_bots WHERE tbl OPERATOR(pg_catalog.=) 'sec.plain_cap'::regclass);
 SELECT src, packets, days FROM mirai_sources('-infinity', 'infinity', 'sec.plain_cap');
 SELECT src, packets, days FROM mirai_top_sources('-infinity', 'infinity', 1, 'sec.plain_cap');
-SELECT src, packets, days FROM mirai_source((SELECT src FROM mirai_bots_of('sec.plain_cap') LIMIT 1));
+SELECT src, packets, days FROM mirai_source((SELECT min(src) FROM mirai_bots WHERE tbl OPERATOR(pg_catalog.=) 'sec.plain_cap'::regclass));
 RESET search_path;
 SELECT count(*) AS hijacked FROM sec.plain_log WHERE tried = 'hijack';
 RESET SESSION AUTHORIZATION;

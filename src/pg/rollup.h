@@ -200,6 +200,7 @@ typedef struct RoleSwitch
 
 /* rollup_admin.c */
 extern void rollup_ext_info(Oid fn_oid, ExtInfo *info);
+extern void rollup_ext_info_in(Oid nsp, ExtInfo *info);
 extern void rollup_require_current(const ExtInfo *info);
 extern void rollup_as_ext_owner(const ExtInfo *info, RoleSwitch *saved);
 extern void rollup_as_table_owner(Oid relid, RoleSwitch *saved);
@@ -284,7 +285,25 @@ typedef struct FoldedSource
 typedef struct SourceFold SourceFold;
 extern SourceFold *fold_open(const ExtInfo *info, Oid relid, const int32 *days, int ndays);
 extern const FoldedSource *fold_next(SourceFold *f);
-extern Datum fold_ports(SourceFold *f, const FoldedSource *s);
+extern int	fold_ports(SourceFold *f, const FoldedSource *s, uint16 **ports);
+extern int	ports_distinct(uint16 *ports, int n);
+
+/* rollup_range.c: mirai_bots' rows of a table looked up (rollup_bots.c) */
+typedef struct BotRow
+{
+	uint32		src;
+	int32		first_day;
+	int32		last_day;
+	int64		days;
+	int64		packets;
+	int64		first_us;
+	int64		last_us;
+	char		country[MX_COUNTRY_LEN];	/* of its first day; "" unknown */
+	uint16	   *ports;			/* distinct, ascending */
+	int			nports;
+} BotRow;
+extern bool bots_one(const ExtInfo *info, Oid relid, const char *zone, uint32 src,
+					 BotRow *out);
 
 /* rollup_partcache.c: the parts' columns a backend read, by row version */
 typedef enum PartColumn

@@ -73,10 +73,17 @@ static const char *const trigger_names[4] = {
 void
 rollup_ext_info(Oid fn_oid, ExtInfo *info)
 {
+	rollup_ext_info_in(get_func_namespace(fn_oid), info);
+}
+
+/* The same, for the extension's schema nsp. */
+void
+rollup_ext_info_in(Oid nsp, ExtInfo *info)
+{
 	Oid			relid;
 	HeapTuple	tup;
 
-	info->nsp = get_func_namespace(fn_oid);
+	info->nsp = nsp;
 	info->nspname = (char *) quote_identifier(get_namespace_name(info->nsp));
 	relid = get_relname_relid("mirai_rollup_day", info->nsp);
 	if (!OidIsValid(relid))

@@ -269,6 +269,28 @@ part_for(RangeCtx *c, int32 day, int part, uint32 src)
 	return cp->entries;
 }
 
+/*
+ * A source's entries in a part, summed, and its lowest ports (at most
+ * max_ports, *nports of them): false when the part has none of it.
+ */
+static bool
+find_in_part(bytea *entries, uint32 src, mx_day_entry *sum, uint16 *ports, int max_ports,
+			 int *nports)
+{
+	mx_error	err;
+	size_t		np;
+	bool		found;
+
+	if (mx_entries_find((const uint8 *) VARDATA(entries), VARSIZE(entries) - VARHDRSZ,
+						src, sum, ports, max_ports, &np, &found, &err) != MX_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("corrupt rollup entries: %s", err.message),
+				 errhint("mirai_rebuild recomputes a table's rollups from its rows.")));
+	*nports = (int) np;
+	return found;
+}
+
 /* Add what a source had on a day to s. */
 static void
 add_day(RangeSource *s, int32 day, int64 packets, int64 first_us, int64 last_us,
@@ -346,18 +368,9 @@ resolve(RangeCtx *c, RangeSource *s)
 		{
 			bytea	   *entries = part_for(c, rd->day, rollup_part_of(s->src, rd->parts), s->src);
 			mx_day_entry sum;
-			mx_error	err;
-			bool		found;
+			int			nports;
 
-			if (entries == NULL)
-				continue;
-			if (mx_entries_find((const uint8 *) VARDATA(entries), VARSIZE(entries) - VARHDRSZ,
-								s->src, &sum, &found, &err) != MX_OK)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("corrupt rollup entries: %s", err.message),
-						 errhint("mirai_rebuild recomputes a table's rollups from its rows.")));
-			if (found)
+			if (entries != NULL && find_in_part(entries, s->src, &sum, NULL, 0, &nports))
 				add_day(s, rd->day, sum.packets, sum.first_us, sum.last_us, sum.country);
 		}
 		CHECK_FOR_INTERRUPTS();
@@ -577,6 +590,45 @@ top_of_table(RangeCtx *c, int n, const uint32 *only_src, int *nout)
 }
 
 /*
+ * Read a tracked table's day rows starting in [from, to) into c, as the
+ * extension's owner (the caller has switched); *total: their packets.
+ */
+static void
+range_open(RangeCtx *c, const ExtInfo *info, Oid relid, const char *zone, TimestampTz from,
+		   TimestampTz to, int64 *total)
+{
+	Datum		v[4];
+	bool		isnull;
+	int			i;
+
+	memset(c, 0, sizeof(*c));
+	c->info = info;
+	c->relid = relid;
+	c->pl = rollup_plans(info);
+	v[0] = ObjectIdGetDatum(relid);
+	v[1] = CStringGetTextDatum(zone);
+	v[2] = TimestampTzGetDatum(from);
+	v[3] = TimestampTzGetDatum(to);
+	if (SPI_execute_plan(c->pl->range_days, v, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading mirai_rollup_day failed");
+	c->ndays = (int) SPI_processed;
+	c->days = palloc(sizeof(RangeDay) * Max(c->ndays, 1));
+	for (i = 0; i < c->ndays; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		c->days[i].day = DatumGetDateADT(SPI_getbinval(tup, desc, 1, &isnull));
+		c->days[i].packets = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		c->days[i].parts = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		top_decode(DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull)), &c->days[i].top);
+		*total += c->days[i].packets;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	partcache_begin();
+}
+
+/*
  * The best n sources (every one when n is 0, only *only_src when it is not
  * NULL) of a tracked table over its days starting in [from, to), from its
  * day rows' lists and its parts.  *total: the packets of those days.
@@ -588,39 +640,75 @@ top_of_tracked(const ExtInfo *info, Oid relid, const char *zone, TimestampTz fro
 	RangeCtx	c;
 	RangeSource **best;
 	RoleSwitch	saved;
-	Datum		v[4];
-	bool		isnull;
-	int			i;
 
-	memset(&c, 0, sizeof(c));
-	c.info = info;
-	c.relid = relid;
 	rollup_as_ext_owner(info, &saved);
-	c.pl = rollup_plans(info);
-	v[0] = ObjectIdGetDatum(relid);
-	v[1] = CStringGetTextDatum(zone);
-	v[2] = TimestampTzGetDatum(from);
-	v[3] = TimestampTzGetDatum(to);
-	if (SPI_execute_plan(c.pl->range_days, v, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "reading mirai_rollup_day failed");
-	c.ndays = (int) SPI_processed;
-	c.days = palloc(sizeof(RangeDay) * Max(c.ndays, 1));
-	for (i = 0; i < c.ndays; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		c.days[i].day = DatumGetDateADT(SPI_getbinval(tup, desc, 1, &isnull));
-		c.days[i].packets = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		c.days[i].parts = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
-		top_decode(DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull)), &c.days[i].top);
-		*total += c.days[i].packets;
-	}
-	SPI_freetuptable(SPI_tuptable);
-	partcache_begin();
+	range_open(&c, info, relid, zone, from, to, total);
 	best = top_of_table(&c, n, only_src, nbest);
 	rollup_role_end(&saved);
 	return best;
+}
+
+/*
+ * Every field mirai_bots shows of one source of c's days: the part of each
+ * day it hashes to, where its Bloom filter may hold it, and the ports each
+ * day lists of it.  Its days come in order, so the last one found is its
+ * last day.
+ */
+static void
+bot_resolve(RangeCtx *c, uint32 src, BotRow *out)
+{
+	RangeSource s;
+	uint16	   *ports = palloc(sizeof(uint16) * PORTS_SHOWN * Max(c->ndays, 1));
+	int			nports = 0,
+				d;
+
+	memset(&s, 0, sizeof(s));
+	memset(out, 0, sizeof(*out));
+	for (d = 0; d < c->ndays; d++)
+	{
+		RangeDay   *rd = &c->days[d];
+		bytea	   *entries;
+		mx_day_entry sum;
+		int			np;
+
+		if (rd->parts <= 0)
+			continue;
+		entries = part_for(c, rd->day, rollup_part_of(src, rd->parts), src);
+		if (entries == NULL || !find_in_part(entries, src, &sum, ports + nports, PORTS_SHOWN, &np))
+			continue;
+		add_day(&s, rd->day, sum.packets, sum.first_us, sum.last_us, sum.country);
+		nports += np;
+		out->last_day = rd->day;
+		CHECK_FOR_INTERRUPTS();
+	}
+	out->src = src;
+	out->first_day = s.first_day;
+	out->days = s.days;
+	out->packets = s.packets;
+	out->first_us = s.first_us;
+	out->last_us = s.last_us;
+	memcpy(out->country, s.country, MX_COUNTRY_LEN);
+	out->ports = ports;
+	out->nports = ports_distinct(ports, nports);
+}
+
+/*
+ * mirai_bots' row of one source of a tracked table over all its days
+ * (rollup_bots.c): false when it sent nothing.  The caller is connected to
+ * SPI and has checked the role may read the table.
+ */
+bool
+bots_one(const ExtInfo *info, Oid relid, const char *zone, uint32 src, BotRow *out)
+{
+	RangeCtx	c;
+	RoleSwitch	saved;
+	int64		total = 0;
+
+	rollup_as_ext_owner(info, &saved);
+	range_open(&c, info, relid, zone, DT_NOBEGIN, DT_NOEND, &total);
+	bot_resolve(&c, src, out);
+	rollup_role_end(&saved);
+	return out->days > 0;
 }
 
 /*

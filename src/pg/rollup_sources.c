@@ -2,7 +2,7 @@
  *
  * rollup_sources.c
  *		Every source of a tracked table over a set of its days, folded: what
- *		the mirai_bots view lists (mirai_bots_of, every day) and what
+ *		the mirai_bots view lists (rollup_bots.c, every day) and what
  *		mirai_sources(from, to) lists (rollup_range.c, the days of a range).
  *
  * A source folds its (day, source) pairs: the country of its first day,
@@ -17,9 +17,8 @@
  * cache, is folded with a small hash table when its sources are asked
  * for.  Moving the records, not an index of them, matters: folding through
  * an index read them in random order, and its cache misses were most of
- * the time.  mirai_bots_of streams: called in a query's target list, as
- * the view calls it, an ORDER BY ... LIMIT above it keeps only its best
- * rows.
+ * the time.  The fold streams: under mirai_bots, an ORDER BY ... LIMIT
+ * above it keeps only its best rows.
  *
  * The parts are read as the extension's owner, for a table the calling
  * role may read (its SELECT privilege or its per-table sources view); a
@@ -387,15 +386,26 @@ port_cmp(const void *a, const void *b)
 	return (int) *(const uint16 *) a - (int) *(const uint16 *) b;
 }
 
-/* The distinct ports a source's days list, ascending, as integer[]. */
-Datum
-fold_ports(SourceFold *st, const FoldedSource *s)
+/* Sort n ports and keep each once; how many are left. */
+int
+ports_distinct(uint16 *ports, int n)
+{
+	int			nd = 0,
+				k;
+
+	qsort(ports, n, sizeof(uint16), port_cmp);
+	for (k = 0; k < n; k++)
+		if (k == 0 || ports[k] != ports[nd - 1])
+			ports[nd++] = ports[k];
+	return nd;
+}
+
+/* The distinct ports a source's days list, ascending; how many. */
+int
+fold_ports(SourceFold *st, const FoldedSource *s, uint16 **ports)
 {
 	uint16	   *all;
-	Datum	   *d;
-	int			n = 0,
-				nd = 0,
-				k;
+	int			n = 0;
 	uint32		i;
 
 	for (i = s->head; i != PG_UINT32_MAX; i = st->recs[i].next)
@@ -407,78 +417,6 @@ fold_ports(SourceFold *st, const FoldedSource *s)
 		memcpy(all + n, st->ports + st->recs[i].ports_at, sizeof(uint16) * st->recs[i].nports);
 		n += st->recs[i].nports;
 	}
-	if (s->head != s->tail)
-		qsort(all, n, sizeof(uint16), port_cmp);
-	d = palloc(sizeof(Datum) * Max(n, 1));
-	for (k = 0; k < n; k++)
-		if (k == 0 || all[k] != all[k - 1])
-			d[nd++] = Int32GetDatum(all[k]);
-	pfree(all);
-	return PointerGetDatum(construct_array(d, nd, INT4OID, sizeof(int32), true, TYPALIGN_INT));
-}
-
-
-PG_FUNCTION_INFO_V1(mirai_bots_of);
-Datum
-mirai_bots_of(PG_FUNCTION_ARGS)
-{
-	FuncCallContext *fctx;
-	SourceFold *st;
-	const FoldedSource *s;
-
-	if (SRF_IS_FIRSTCALL())
-	{
-		Oid			relid = PG_GETARG_OID(0);
-		ExtInfo		info;
-		TupleDesc	desc;
-		MemoryContext old;
-		bool		readable;
-
-		fctx = SRF_FIRSTCALL_INIT();
-		old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
-		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "mirai_bots_of must return a record");
-		fctx->tuple_desc = BlessTupleDesc(desc);
-		MemoryContextSwitchTo(old);
-
-		rollup_ext_info(fcinfo->flinfo->fn_oid, &info);
-		rollup_require_current(&info);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		readable = !fleet_is(relid) && rollup_may_read(&info, relid, "sources", NULL);
-		if (readable)
-		{
-			/* the fold outlives SPI: it lives in the call's context */
-			MemoryContext spi = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
-
-			fctx->user_fctx = fold_open(&info, relid, NULL, 0);
-			MemoryContextSwitchTo(spi);
-		}
-		SPI_finish();
-	}
-	fctx = SRF_PERCALL_SETUP();
-	st = fctx->user_fctx;
-	if (st != NULL && (s = fold_next(st)) != NULL)
-	{
-		Datum		values[9];
-		bool		nulls[9] = {false};
-		inet	   *addr = palloc0(sizeof(inet));
-		size_t		l = strnlen(s->country, MX_COUNTRY_LEN);
-
-		rollup_inet4(addr, s->src);
-		values[0] = InetPGetDatum(addr);
-		if (l == 0)
-			nulls[1] = true;
-		else
-			values[1] = PointerGetDatum(cstring_to_text_with_len(s->country, l));
-		values[2] = TimestampTzGetDatum(us_to_timestamptz(s->first_us));
-		values[3] = TimestampTzGetDatum(us_to_timestamptz(s->last_us));
-		values[4] = DateADTGetDatum(s->first_day);
-		values[5] = DateADTGetDatum(s->last_day);
-		values[6] = Int64GetDatum(s->days);
-		values[7] = Int64GetDatum(s->packets);
-		values[8] = fold_ports(st, s);
-		SRF_RETURN_NEXT(fctx, HeapTupleGetDatum(heap_form_tuple(fctx->tuple_desc, values, nulls)));
-	}
-	SRF_RETURN_DONE(fctx);
+	*ports = all;
+	return s->head != s->tail ? ports_distinct(all, n) : n;
 }

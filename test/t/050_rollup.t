@@ -326,8 +326,13 @@ ok($rc != 0 && $out =~ /permission denied for function/, 'a non-owner cannot cal
 ok($rc != 0 && $out =~ /permission denied/, 'rollup tables are not readable directly') or diag($out);
 is(psql("SELECT count(*) FROM mirai_daily WHERE tbl = 'alice_cap'::regclass", user => 'mx_bob'), '0',
    'a role without access sees no rows of the table in the views');
-is(psql("SELECT count(*) FROM mirai_bots_of('alice_cap')", user => 'mx_bob'), '0',
-   'mirai_bots_of, called directly by a role without access, gives nothing');
+is(psql("SELECT count(*) FROM mirai_bots WHERE tbl = 'alice_cap'::regclass", user => 'mx_bob'), '0',
+   'nor in mirai_bots');
+my $alice_src = psql("SELECT min(packet_src(p)) FROM alice_cap WHERE is_mirai(p)");
+is(psql("SELECT count(*) FROM mirai_bots WHERE src = '$alice_src'", user => 'mx_bob'), '0',
+   'nor when mirai_bots looks one of its sources up');
+($rc, $out) = psql("SELECT count(*) FROM mirai_bots_scan", user => 'mx_bob', may_fail => 1);
+ok($rc != 0 && $out =~ /permission denied/, 'the scan under mirai_bots is not readable directly') or diag($out);
 psql("GRANT SELECT ON alice_cap_mirai_daily TO mx_graf", user => 'mx_alice');
 ($rc, $out) = psql("SELECT count(*) FROM alice_cap", user => 'mx_graf', may_fail => 1);
 ok($rc != 0 && $out =~ /permission denied/, 'the dashboard role cannot read the raw table');
@@ -337,12 +342,16 @@ is(psql("SELECT sum(packets) FROM alice_cap_mirai_daily", user => 'mx_graf'),
 is(psql("SELECT sum(packets) FROM mirai_daily WHERE tbl = 'alice_cap'::regclass", user => 'mx_graf'),
    psql("SELECT count(*) FROM alice_cap WHERE is_mirai(p)"),
    'and sees the table in the shared view too');
-is(psql("SELECT count(*) FROM mirai_bots_of('alice_cap')", user => 'mx_graf'), '0',
+is(psql("SELECT count(*) FROM mirai_bots WHERE tbl = 'alice_cap'::regclass", user => 'mx_graf'), '0',
    'the daily view alone does not show the sources');
+is(psql("SELECT count(*) FROM mirai_bots WHERE src = '$alice_src'", user => 'mx_graf'), '0',
+   'not even looked up one by one');
 psql("GRANT SELECT ON alice_cap_mirai_sources TO mx_graf", user => 'mx_alice');
 is(psql("SELECT count(*) FROM mirai_bots WHERE tbl = 'alice_cap'::regclass", user => 'mx_graf'),
    psql("SELECT count(DISTINCT packet_src(p)) FROM alice_cap WHERE is_mirai(p)"),
    'the per-table sources view does: mirai_bots lists every source');
+is(psql("SELECT count(*) FROM mirai_bots WHERE src = '$alice_src'", user => 'mx_graf'), '1',
+   'and looks one up');
 psql("GRANT INSERT ON alice_cap TO mx_loader", user => 'mx_alice');
 psql("CREATE TABLE IF NOT EXISTS staging2 (p packet); TRUNCATE staging2; INSERT INTO staging2 SELECT p FROM cap_utc LIMIT 300; GRANT SELECT ON staging2 TO mx_loader");
 psql("INSERT INTO alice_cap SELECT p FROM staging2", user => 'mx_loader');

@@ -839,25 +839,33 @@ CREATE AGGREGATE @extschema@.mirai_ports_union(integer[]) (
 COMMENT ON AGGREGATE @extschema@.mirai_ports_union(integer[]) IS
     'concatenation of port arrays (mirai_bots makes them distinct)';
 
--- Every Mirai source of a tracked table over all its days (rollup_sources.c):
--- what mirai_bots lists, for a table the role may read.  It streams, so
--- that an ORDER BY ... LIMIT over the view keeps only its best rows.
-CREATE FUNCTION @extschema@.mirai_bots_of(tbl regclass,
-    OUT src inet, OUT country text, OUT first_seen timestamptz, OUT last_seen timestamptz,
-    OUT first_day date, OUT last_day date, OUT days bigint, OUT packets bigint,
-    OUT ports integer[])
-    RETURNS SETOF record
-    AS 'MODULE_PATHNAME', 'mirai_bots_of' LANGUAGE C STABLE STRICT ROWS 10000;
-COMMENT ON FUNCTION @extschema@.mirai_bots_of(regclass) IS
-    'every Mirai source of a tracked table the current role may read (none of a fleet table), streamed: what mirai_bots lists for it; internal to the view';
+-- Every Mirai source of the tracked tables the role may read, over all
+-- their days: a foreign table whose scan (rollup_bots.c) the planner
+-- tells the query's conditions and wanted order, so that mirai_bots WHERE
+-- src = ... is a lookup and ORDER BY packets DESC LIMIT n reads the days'
+-- lists of their top sources.  The scan checks what the role may read, so
+-- the view needs no barrier; the server has no options and no one but
+-- the extension uses it.
+CREATE FUNCTION @extschema@.mirai_bots_handler() RETURNS fdw_handler
+    AS 'MODULE_PATHNAME', 'mirai_bots_handler' LANGUAGE C STRICT;
+COMMENT ON FUNCTION @extschema@.mirai_bots_handler() IS
+    'the foreign-data wrapper under mirai_bots_scan; internal';
+REVOKE ALL ON FUNCTION @extschema@.mirai_bots_handler() FROM PUBLIC;
+CREATE FOREIGN DATA WRAPPER mirai_ext_bots HANDLER @extschema@.mirai_bots_handler;
+COMMENT ON FOREIGN DATA WRAPPER mirai_ext_bots IS 'the scan under the mirai_bots view; internal';
+CREATE SERVER mirai_ext_bots FOREIGN DATA WRAPPER mirai_ext_bots;
+COMMENT ON SERVER mirai_ext_bots IS 'the scan under the mirai_bots view; internal';
+CREATE FOREIGN TABLE @extschema@.mirai_bots_scan (
+    tbl regclass, src inet, country text, first_seen timestamptz, last_seen timestamptz,
+    first_day date, last_day date, days bigint, packets bigint, ports integer[])
+    SERVER mirai_ext_bots;
+COMMENT ON FOREIGN TABLE @extschema@.mirai_bots_scan IS
+    'every Mirai source of the tracked tables the current role may read (none of a fleet table): what mirai_bots lists for them; internal to the view';
 
-CREATE VIEW @extschema@.mirai_bots WITH (security_barrier) AS
-SELECT b.tbl, (b.r).src, (b.r).country, (b.r).first_seen, (b.r).last_seen,
-       (b.r).first_day, (b.r).last_day, (b.r).days, (b.r).packets, (b.r).ports
-  FROM (SELECT t.tbl, @extschema@.mirai_bots_of(t.tbl) AS r
-          FROM @extschema@.mirai_tracked t
-         WHERE @extschema@.mirai_may_read(t.tbl, t.sources_view)
-           AND NOT @extschema@.mirai_is_fleet(t.tbl)) b
+CREATE VIEW @extschema@.mirai_bots AS
+SELECT b.tbl, b.src, b.country, b.first_seen, b.last_seen, b.first_day, b.last_day, b.days,
+       b.packets, b.ports
+  FROM @extschema@.mirai_bots_scan b
 UNION ALL
 SELECT b.tbl, b.src, b.country, b.first_seen, b.last_seen, b.first_day, b.last_day,
        b.days, b.packets,

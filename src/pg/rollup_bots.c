@@ -1,0 +1,485 @@
+/*-------------------------------------------------------------------------
+ *
+ * rollup_bots.c
+ *		mirai_bots_scan, the foreign table under the mirai_bots view: every
+ *		Mirai source of the tracked tables the role may read, over all
+ *		their days, found the cheapest way the query allows.
+ *
+ * A set-returning function cannot see the query around it: a view over
+ * one folds every source before a WHERE src = ... keeps one.  A foreign
+ * table's scan is planned with the query's conditions, so this one offers
+ * two ways, and the planner takes the cheaper:
+ *
+ *	lookup		with a condition src = value (a constant or a parameter):
+ *				each table's days looked up for that address, as
+ *				mirai_source does (rollup_range.c);
+ *	every		each table's sources folded (rollup_sources.c), streamed.
+ *
+ * A condition tbl = value limits both ways to that table.  Every condition
+ * is also checked on the rows returned: a way only ever skips rows that
+ * could not pass.
+ *
+ * The rollups are read as the extension's owner, for the tables the role
+ * may read (mirai_may_read, checked here, so the view needs no barrier); a
+ * fleet table gives no rows here: the view merges its members.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/socket.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/explain.h"
+#include "executor/spi.h"
+#include "foreign/fdwapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/planmain.h"
+#include "optimizer/restrictinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/fmgroids.h"
+#include "utils/inet.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "fleet.h"
+#include "mirai_ext.h"
+#include "rollup.h"
+
+/* The foreign table's columns (40_rollup.sql), in order. */
+enum
+{
+	BOTS_TBL = 1, BOTS_SRC, BOTS_COUNTRY, BOTS_FIRST_SEEN, BOTS_LAST_SEEN,
+	BOTS_FIRST_DAY, BOTS_LAST_DAY, BOTS_DAYS, BOTS_PACKETS, BOTS_PORTS,
+	BOTS_NATTS = BOTS_PORTS
+};
+
+typedef enum BotsWay
+{
+	BOTS_LOOKUP,
+	BOTS_EVERY
+} BotsWay;
+
+static const char *const way_names[] = {"lookup of one source", "every source"};
+
+/*
+ * Planner estimates: sources (a guess: nothing cheap counts them), and
+ * costs in the planner's units, from the benchmarks' orders of magnitude
+ * (a lookup of a few milliseconds; a fold of about a microsecond a source).
+ */
+#define BOTS_ROWS			10000
+#define BOTS_LOOKUP_COST	100.0
+#define BOTS_SOURCE_COST	1.0
+
+/* What the planner found in the conditions. */
+typedef struct BotsConds
+{
+	Expr	   *src;			/* src = this, or NULL */
+	Expr	   *tbl;			/* tbl = this, or NULL */
+} BotsConds;
+
+/* A row looked up: a table's source. */
+typedef struct FoundRow
+{
+	BotRow		row;
+	Oid			relid;
+} FoundRow;
+
+typedef struct BotsScan
+{
+	BotsWay		way;
+	List	   *exprs;			/* ExprStates: [src, tbl] */
+	bool		has_src;
+	bool		has_tbl;
+	MemoryContext cxt;			/* one run of the scan, reset on rescan */
+	MemoryContext fold_cxt;		/* a table's fold */
+	bool		started;
+	ExtInfo		info;
+	Oid		   *tables;			/* the tables to read, in order */
+	char	  **zones;
+	int			ntables;
+	uint32		src;			/* src = this, as a number */
+	/* lookup: the rows found, rows[next .. nrows) to return */
+	FoundRow   *rows;
+	int			nrows;
+	int			next;
+	/* every: the table being folded */
+	int			table_at;
+	SourceFold *fold;
+} BotsScan;
+
+/* ----------------------------------------------------------------------
+ * Planning
+ * ----------------------------------------------------------------------
+ */
+
+/*
+ * The other side of a condition column = value on column attno of rel, with
+ * the equality function fn, when the value is the same for the whole scan
+ * (no column of this query level, nothing volatile); else NULL.
+ */
+static Expr *
+equal_to(RestrictInfo *ri, RelOptInfo *rel, AttrNumber attno, Oid fn)
+{
+	OpExpr	   *op = (OpExpr *) ri->clause;
+	int			side;
+
+	if (!IsA(op, OpExpr) || list_length(op->args) != 2 || get_opcode(op->opno) != fn)
+		return NULL;
+	for (side = 0; side < 2; side++)
+	{
+		Node	   *col = list_nth(op->args, side);
+		Node	   *other = list_nth(op->args, 1 - side);
+
+		/* regclass compares as oid: a relabeling, not a conversion */
+		while (IsA(col, RelabelType))
+			col = (Node *) ((RelabelType *) col)->arg;
+
+		if (IsA(col, Var) && ((Var *) col)->varno == (int) rel->relid &&
+			((Var *) col)->varattno == attno && ((Var *) col)->varlevelsup == 0 &&
+			is_pseudo_constant_clause(other))
+			return (Expr *) other;
+	}
+	return NULL;
+}
+
+static void
+bots_rel_size(PlannerInfo *root, RelOptInfo *rel, Oid foreigntableid)
+{
+	BotsConds  *c = palloc0(sizeof(BotsConds));
+	ListCell   *lc;
+
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
+		Expr	   *e;
+
+		if (c->src == NULL && (e = equal_to(ri, rel, BOTS_SRC, F_NETWORK_EQ)) != NULL)
+			c->src = e;
+		else if (c->tbl == NULL && (e = equal_to(ri, rel, BOTS_TBL, F_OIDEQ)) != NULL)
+			c->tbl = e;
+	}
+	rel->rows = c->src != NULL ? 1 : BOTS_ROWS;
+	rel->fdw_private = c;
+}
+
+static void
+bots_add_path(PlannerInfo *root, RelOptInfo *rel, BotsWay way, Cost startup, Cost total)
+{
+	add_path(rel, (Path *) create_foreignscan_path(root, rel, NULL, rel->rows, startup, total,
+												   NIL, NULL, NULL,
+												   list_make1(makeInteger(way))));
+}
+
+static void
+bots_paths(PlannerInfo *root, RelOptInfo *rel, Oid foreigntableid)
+{
+	BotsConds  *c = rel->fdw_private;
+	Cost		every = BOTS_ROWS * BOTS_SOURCE_COST;
+
+	if (c->src != NULL)
+		bots_add_path(root, rel, BOTS_LOOKUP, BOTS_LOOKUP_COST, BOTS_LOOKUP_COST);
+	bots_add_path(root, rel, BOTS_EVERY, every, every + BOTS_ROWS * cpu_tuple_cost);
+}
+
+static ForeignScan *
+bots_plan(PlannerInfo *root, RelOptInfo *rel, Oid foreigntableid, ForeignPath *best_path,
+		  List *tlist, List *scan_clauses, Plan *outer_plan)
+{
+	BotsConds  *c = rel->fdw_private;
+	BotsWay		way = intVal(linitial(best_path->fdw_private));
+	Expr	   *src = way == BOTS_LOOKUP ? c->src : NULL;
+	List	   *exprs,
+			   *priv;
+
+	exprs = list_make2(src ? src : (Expr *) makeNullConst(INETOID, -1, InvalidOid),
+					   c->tbl ? c->tbl : (Expr *) makeNullConst(OIDOID, -1, InvalidOid));
+	priv = list_make3(makeInteger(way), makeBoolean(src != NULL), makeBoolean(c->tbl != NULL));
+	/* every condition is checked again on the rows */
+	return make_foreignscan(tlist, extract_actual_clauses(scan_clauses, false), rel->relid,
+							exprs, priv, NIL, NIL, outer_plan);
+}
+
+static void
+bots_explain(ForeignScanState *node, ExplainState *es)
+{
+	ForeignScan *fs = (ForeignScan *) node->ss.ps.plan;
+
+	ExplainPropertyText("Mirai Bots", way_names[intVal(linitial(fs->fdw_private))], es);
+}
+
+/* ----------------------------------------------------------------------
+ * Execution
+ * ----------------------------------------------------------------------
+ */
+
+/* The foreign table's column types, as the extension makes it. */
+static const Oid bots_types[BOTS_NATTS] = {
+	REGCLASSOID, INETOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	DATEOID, DATEOID, INT8OID, INT8OID, INT4ARRAYOID
+};
+
+/* A row into the slot: its Datums in the current memory context. */
+static void
+store_row(TupleTableSlot *slot, Oid relid, const BotRow *r)
+{
+	Datum	   *v = slot->tts_values;
+	bool	   *isnull = slot->tts_isnull;
+	inet	   *addr = palloc0(sizeof(inet));
+	size_t		l = strnlen(r->country, MX_COUNTRY_LEN);
+	Datum	   *ports = palloc(sizeof(Datum) * Max(r->nports, 1));
+	int			i;
+
+	ExecClearTuple(slot);
+	memset(isnull, 0, sizeof(bool) * BOTS_NATTS);
+	rollup_inet4(addr, r->src);
+	for (i = 0; i < r->nports; i++)
+		ports[i] = Int32GetDatum(r->ports[i]);
+	v[BOTS_TBL - 1] = ObjectIdGetDatum(relid);
+	v[BOTS_SRC - 1] = InetPGetDatum(addr);
+	if (l == 0)
+		isnull[BOTS_COUNTRY - 1] = true;
+	else
+		v[BOTS_COUNTRY - 1] = PointerGetDatum(cstring_to_text_with_len(r->country, l));
+	v[BOTS_FIRST_SEEN - 1] = TimestampTzGetDatum(us_to_timestamptz(r->first_us));
+	v[BOTS_LAST_SEEN - 1] = TimestampTzGetDatum(us_to_timestamptz(r->last_us));
+	v[BOTS_FIRST_DAY - 1] = DateADTGetDatum(r->first_day);
+	v[BOTS_LAST_DAY - 1] = DateADTGetDatum(r->last_day);
+	v[BOTS_DAYS - 1] = Int64GetDatum(r->days);
+	v[BOTS_PACKETS - 1] = Int64GetDatum(r->packets);
+	v[BOTS_PORTS - 1] = PointerGetDatum(construct_array(ports, r->nports, INT4OID, sizeof(int32),
+														true, TYPALIGN_INT));
+	ExecStoreVirtualTuple(slot);
+}
+
+/*
+ * The tracked tables to read (only, when valid), in order: not a fleet
+ * table, and one the role may read.
+ */
+static void
+read_tables(BotsScan *st, Oid only)
+{
+	Datum		v[1] = {ObjectIdGetDatum(only)};
+	char		nulls[1] = {OidIsValid(only) ? ' ' : 'n'};
+	RoleSwitch	saved;
+	uint64		r;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rollup_as_ext_owner(&st->info, &saved);
+	if (SPI_execute_plan(rollup_plans(&st->info)->range_tables, v, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading mirai_tracked failed");
+	rollup_role_end(&saved);
+	st->tables = MemoryContextAlloc(st->cxt, sizeof(Oid) * Max(SPI_processed, 1));
+	st->zones = MemoryContextAlloc(st->cxt, sizeof(char *) * Max(SPI_processed, 1));
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		Datum		handle = SPI_getbinval(tup, desc, 3, &isnull);
+
+		if (fleet_is(relid) || !fleet_may_read(relid, isnull ? InvalidOid : DatumGetObjectId(handle)))
+			continue;
+		st->tables[st->ntables] = relid;
+		st->zones[st->ntables++] = MemoryContextStrdup(st->cxt, SPI_getvalue(tup, desc, 2));
+	}
+	SPI_finish();
+}
+
+/* The lookup way: st->src in each table, into st->rows. */
+static void
+lookup_rows(BotsScan *st)
+{
+	MemoryContext old = CurrentMemoryContext;
+	int			t;
+
+	st->rows = MemoryContextAlloc(st->cxt, sizeof(FoundRow) * Max(st->ntables, 1));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(st->cxt);
+	for (t = 0; t < st->ntables; t++)
+		if (bots_one(&st->info, st->tables[t], st->zones[t], st->src, &st->rows[st->nrows].row))
+			st->rows[st->nrows++].relid = st->tables[t];
+	SPI_finish();
+	MemoryContextSwitchTo(old);
+}
+
+/* The every way: the next source of the tables' folds into slot, or false. */
+static bool
+every_next(BotsScan *st, TupleTableSlot *slot)
+{
+	for (;;)
+	{
+		const FoldedSource *s;
+
+		if (st->fold == NULL)
+		{
+			MemoryContext old;
+
+			if (st->table_at >= st->ntables)
+				return false;
+			MemoryContextReset(st->fold_cxt);
+			old = MemoryContextSwitchTo(st->fold_cxt);
+			st->fold = fold_open(&st->info, st->tables[st->table_at], NULL, 0);
+			MemoryContextSwitchTo(old);
+		}
+		if ((s = fold_next(st->fold)) != NULL)
+		{
+			BotRow		r;
+
+			r.src = s->src;
+			r.first_day = s->first_day;
+			r.last_day = s->last_day;
+			r.days = s->days;
+			r.packets = s->packets;
+			r.first_us = s->first_us;
+			r.last_us = s->last_us;
+			strncpy(r.country, s->country, MX_COUNTRY_LEN);
+			r.nports = fold_ports(st->fold, s, &r.ports);
+			store_row(slot, st->tables[st->table_at], &r);
+			return true;
+		}
+		st->fold = NULL;
+		st->table_at++;
+	}
+}
+
+/* The scan's first row: the values of its conditions, the tables to read. */
+static void
+bots_start(ForeignScanState *node, BotsScan *st)
+{
+	ExprContext *econtext = node->ss.ps.ps_ExprContext;
+	bool		src_null,
+				tbl_null;
+	Datum		src = ExecEvalExpr(linitial(st->exprs), econtext, &src_null);
+	Datum		tbl = ExecEvalExpr(lsecond(st->exprs), econtext, &tbl_null);
+
+	st->started = true;
+	st->fold_cxt = AllocSetContextCreate(st->cxt, "mirai_bots_scan fold", ALLOCSET_DEFAULT_SIZES);
+	if (st->has_src)
+	{
+		inet	   *a = src_null ? NULL : DatumGetInetPP(src);
+		int			i;
+
+		/* sources are IPv4 addresses: anything else equals none of them */
+		if (a == NULL || ip_family(a) != PGSQL_AF_INET || ip_bits(a) != 32)
+			return;
+		for (i = 0; i < 4; i++)
+			st->src = (st->src << 8) | ip_addr(a)[i];
+	}
+	if (st->has_tbl && tbl_null)
+		return;
+	read_tables(st, st->has_tbl ? DatumGetObjectId(tbl) : InvalidOid);
+	if (st->way == BOTS_LOOKUP)
+		lookup_rows(st);
+}
+
+static TupleTableSlot *
+bots_iterate(ForeignScanState *node)
+{
+	BotsScan   *st = node->fdw_state;
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+
+	if (!st->started)
+		bots_start(node, st);
+	if (st->way == BOTS_EVERY)
+	{
+		if (!every_next(st, slot))
+			ExecClearTuple(slot);
+		return slot;
+	}
+	if (st->rows == NULL || st->next >= st->nrows)
+		return ExecClearTuple(slot);
+	store_row(slot, st->rows[st->next].relid, &st->rows[st->next].row);
+	st->next++;
+	return slot;
+}
+
+/* Forget a run: the next row starts again. */
+static void
+bots_forget(BotsScan *st)
+{
+	MemoryContextReset(st->cxt);
+	st->started = false;
+	st->tables = NULL;
+	st->zones = NULL;
+	st->ntables = 0;
+	st->src = 0;
+	st->rows = NULL;
+	st->nrows = st->next = 0;
+	st->table_at = 0;
+	st->fold = NULL;
+	st->fold_cxt = NULL;
+}
+
+static void
+bots_begin(ForeignScanState *node, int eflags)
+{
+	ForeignScan *fs = (ForeignScan *) node->ss.ps.plan;
+	TupleDesc	desc = RelationGetDescr(node->ss.ss_currentRelation);
+	BotsScan   *st;
+	int			i;
+
+	if (desc->natts != BOTS_NATTS)
+		elog(ERROR, "a mirai_ext bots table has %d columns, not %d", BOTS_NATTS, desc->natts);
+	for (i = 0; i < BOTS_NATTS; i++)
+		if (TupleDescAttr(desc, i)->atttypid != bots_types[i])
+			elog(ERROR, "column %d of a mirai_ext bots table has the wrong type", i + 1);
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+	st = palloc0(sizeof(BotsScan));
+	st->way = intVal(linitial(fs->fdw_private));
+	st->has_src = boolVal(lsecond(fs->fdw_private));
+	st->has_tbl = boolVal(lthird(fs->fdw_private));
+	st->exprs = ExecInitExprList(fs->fdw_exprs, (PlanState *) node);
+	st->cxt = AllocSetContextCreate(node->ss.ps.state->es_query_cxt, "mirai_bots_scan",
+									ALLOCSET_DEFAULT_SIZES);
+	rollup_ext_info_in(RelationGetNamespace(node->ss.ss_currentRelation), &st->info);
+	rollup_require_current(&st->info);
+	node->fdw_state = st;
+}
+
+static void
+bots_rescan(ForeignScanState *node)
+{
+	bots_forget(node->fdw_state);
+}
+
+static void
+bots_end(ForeignScanState *node)
+{
+	BotsScan   *st = node->fdw_state;
+
+	if (st == NULL)
+		return;
+	bots_forget(st);
+	MemoryContextDelete(st->cxt);
+}
+
+PG_FUNCTION_INFO_V1(mirai_bots_handler);
+Datum
+mirai_bots_handler(PG_FUNCTION_ARGS)
+{
+	FdwRoutine *r = makeNode(FdwRoutine);
+
+	r->GetForeignRelSize = bots_rel_size;
+	r->GetForeignPaths = bots_paths;
+	r->GetForeignPlan = bots_plan;
+	r->ExplainForeignScan = bots_explain;
+	r->BeginForeignScan = bots_begin;
+	r->IterateForeignScan = bots_iterate;
+	r->ReScanForeignScan = bots_rescan;
+	r->EndForeignScan = bots_end;
+	PG_RETURN_POINTER(r);
+}
