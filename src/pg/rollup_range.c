@@ -695,19 +695,24 @@ bot_resolve(RangeCtx *c, uint32 src, BotRow *out)
 /*
  * mirai_bots' row of one source of a tracked table over all its days
  * (rollup_bots.c): false when it sent nothing.  The caller is connected to
- * SPI and has checked the role may read the table.
+ * SPI and has checked the role may read the table.  The row's ports are
+ * in the caller's memory context, which is current again on return (SPI
+ * leaves its own current, and frees it at SPI_finish).
  */
 bool
 bots_one(const ExtInfo *info, Oid relid, const char *zone, uint32 src, BotRow *out)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	RangeCtx	c;
 	RoleSwitch	saved;
 	int64		total = 0;
 
 	rollup_as_ext_owner(info, &saved);
 	range_open(&c, info, relid, zone, DT_NOBEGIN, DT_NOEND, &total);
+	MemoryContextSwitchTo(cxt);
 	bot_resolve(&c, src, out);
 	rollup_role_end(&saved);
+	MemoryContextSwitchTo(cxt);
 	return out->days > 0;
 }
 
