@@ -340,29 +340,42 @@ GRANT SELECT ON @extschema@.mirai_scanner_rules TO PUBLIC;
 -- ---------------------------------------------------------------------
 
 -- what the views call for a tracked table with foreign partitions
+-- The planner's estimates of the fleet branches: none when no foreign
+-- table is a partition (src/pg/fleet_estimate.c).
+CREATE FUNCTION @extschema@.mirai_fleet_support(internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'mirai_fleet_support' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mirai_fleet_support(internal) IS
+    'planner support: the rows of the views'' fleet branches; internal';
+REVOKE ALL ON FUNCTION @extschema@.mirai_fleet_support(internal) FROM PUBLIC;
+ALTER FUNCTION @extschema@.mirai_day_sources(bytea) SUPPORT @extschema@.mirai_fleet_support;
+
 CREATE FUNCTION @extschema@.mirai_is_fleet(tbl regclass) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'mirai_is_fleet' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'mirai_is_fleet' LANGUAGE C STABLE STRICT PARALLEL SAFE
+    SUPPORT @extschema@.mirai_fleet_support;
 COMMENT ON FUNCTION @extschema@.mirai_is_fleet(regclass) IS
     'true when a partition of the table''s tree is a foreign table: its views read its servers'' rollups; internal';
 
 CREATE FUNCTION @extschema@.mirai_fleet_days(tbl regclass, what text,
     OUT day date, OUT packets bigint, OUT sources bigint, OUT new_sources bigint)
     RETURNS SETOF record
-    AS 'MODULE_PATHNAME', 'mirai_fleet_days' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 100;
+    AS 'MODULE_PATHNAME', 'mirai_fleet_days' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 100
+    SUPPORT @extschema@.mirai_fleet_support;
 COMMENT ON FUNCTION @extschema@.mirai_fleet_days(regclass, text) IS
     'a partitioned table''s days over its local and foreign partitions'' rollups: packets, and with what ''daily'' distinct sources, with ''new_sources'' also sources first seen; internal to the views';
 
 CREATE FUNCTION @extschema@.mirai_fleet_countries(tbl regclass,
     OUT day date, OUT country text, OUT packets bigint)
     RETURNS SETOF record
-    AS 'MODULE_PATHNAME', 'mirai_fleet_countries' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000;
+    AS 'MODULE_PATHNAME', 'mirai_fleet_countries' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 1000
+    SUPPORT @extschema@.mirai_fleet_support;
 COMMENT ON FUNCTION @extschema@.mirai_fleet_countries(regclass) IS
     'a partitioned table''s Mirai packets per day and source country over its local and foreign partitions'' rollups; internal to the views';
 
 CREATE FUNCTION @extschema@.mirai_fleet_hours(tbl regclass,
     OUT "time" timestamptz, OUT packets bigint, OUT all_packets bigint)
     RETURNS SETOF record
-    AS 'MODULE_PATHNAME', 'mirai_fleet_hours' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 2000;
+    AS 'MODULE_PATHNAME', 'mirai_fleet_hours' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED ROWS 2000
+    SUPPORT @extschema@.mirai_fleet_support;
 COMMENT ON FUNCTION @extschema@.mirai_fleet_hours(regclass) IS
     'a partitioned table''s Mirai and all packets per UTC hour over its local and foreign partitions'' rollups; internal to the views';
 

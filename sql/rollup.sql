@@ -22,6 +22,70 @@ BEGIN
     RETURN differ;
 END $$;
 
+-- bots_way(q): the way EXPLAIN shows mirai_bots' scan reading for query q
+CREATE FUNCTION bots_way(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    l text;
+BEGIN
+    FOR l IN EXECUTE 'EXPLAIN ' || q LOOP
+        IF l LIKE '%Mirai Bots:%' THEN
+            RETURN substring(l FROM 'Mirai Bots: (.*)$');
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END $$;
+
+-- bots_best(t): rows where mirai_bots by packets descending (its scan's
+-- best-first way, which the plans must show) differs from its rows listed
+-- whole: the first 1, 10, 33 and 300 by packets and address; and the first
+-- 5,000 through a cursor (planned for its first rows), which must be rows
+-- of the whole listing with its packets in its order
+CREATE TEMP TABLE bots_got (LIKE mirai_bots, n int);
+CREATE FUNCTION bots_best(t regclass) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    whole text := format('(SELECT * FROM mirai_bots w WHERE w.tbl = %s OFFSET 0)', t::oid);
+    q text;
+    k int;
+    d bigint;
+    differ bigint := 0;
+    c refcursor;
+    r mirai_bots;
+BEGIN
+    FOREACH k IN ARRAY ARRAY[1, 10, 33, 300] LOOP
+        q := format('SELECT * FROM mirai_bots b WHERE b.tbl = %s ORDER BY b.packets DESC, b.src LIMIT %s', t::oid, k);
+        IF bots_way(q) IS DISTINCT FROM 'best sources first' THEN
+            RAISE EXCEPTION 'not read best first: %', q;
+        END IF;
+        EXECUTE format($q$SELECT count(*) FROM (((%1$s) EXCEPT ALL (SELECT * FROM %2$s w ORDER BY w.packets DESC, w.src LIMIT %3$s))
+                   UNION ALL ((SELECT * FROM %2$s w ORDER BY w.packets DESC, w.src LIMIT %3$s) EXCEPT ALL (%1$s))) x$q$,
+                       q, whole, k) INTO d;
+        differ := differ + d;
+    END LOOP;
+    PERFORM set_config('cursor_tuple_fraction', '0.000001', true);
+    q := format('SELECT * FROM mirai_bots b WHERE b.tbl = %s ORDER BY b.packets DESC', t::oid);
+    IF bots_way('DECLARE c CURSOR FOR ' || q) IS DISTINCT FROM 'best sources first' THEN
+        RAISE EXCEPTION 'not read best first: %', q;
+    END IF;
+    TRUNCATE bots_got;
+    k := 0;
+    OPEN c FOR EXECUTE q;
+    LOOP
+        FETCH c INTO r;
+        EXIT WHEN NOT FOUND OR k = 5000;
+        k := k + 1;
+        INSERT INTO bots_got SELECT (r).*, k;
+    END LOOP;
+    CLOSE c;
+    EXECUTE format($q$SELECT (SELECT count(*) FROM (SELECT tbl, src, country, first_seen, last_seen, first_day, last_day, days, packets, ports
+                                                    FROM bots_got EXCEPT ALL SELECT * FROM %1$s w) x)
+                           + (SELECT count(*) FROM (SELECT n, packets FROM bots_got
+                                                    EXCEPT SELECT row_number() OVER (ORDER BY w.packets DESC), w.packets
+                                                      FROM %1$s w ORDER BY 1 LIMIT 5000) x)
+                           + (SELECT abs(count(*) - least((SELECT count(*) FROM %1$s w), 5000)) FROM bots_got)$q$,
+                   whole) INTO d;
+    RETURN differ + d;
+END $$;
+
 -- rollups_diff(t, zone): rows where a view and the GROUP BY over t differ;
 -- 'bots by day': mirai_bots against the mirai_sources view summed by source
 -- (country of the first day, the union of the days' ports)
@@ -75,6 +139,8 @@ BEGIN
         SELECT 'countries', count(*) FROM ((TABLE rc EXCEPT TABLE vc) UNION ALL (TABLE vc EXCEPT TABLE rc)) x
         UNION ALL
         SELECT 'bots looked up', bots_looked_up(%1$L::regclass)
+        UNION ALL
+        SELECT 'bots best first', bots_best(%1$L::regclass)
     $q$, t, zone);
 END $$;
 
@@ -370,21 +436,33 @@ SELECT mirai_top_sources('2024-12-01', '2025-01-01', 0);
 -- mirai_bots asked for one source looks it up (its scan's lookup way):
 -- the same rows as listing every source
 SELECT bots_looked_up('cap_top') AS looked_up_differ;
-CREATE FUNCTION bots_way(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    l text;
-BEGIN
-    FOR l IN EXECUTE 'EXPLAIN ' || q LOOP
-        IF l LIKE '%Mirai Bots:%' THEN
-            RETURN substring(l FROM 'Mirai Bots: (.*)$');
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END $$;
 SELECT bots_way($$SELECT * FROM mirai_bots WHERE src = '10.0.0.1'$$) AS one_source,
        bots_way($$SELECT * FROM mirai_bots WHERE src = '10.0.0.1' AND tbl = 'cap_top'::regclass$$) AS one_of_one_table,
        bots_way($$SELECT * FROM mirai_bots WHERE tbl = 'cap_top'::regclass$$) AS one_table,
-       bots_way($$SELECT * FROM mirai_bots WHERE src << '10.0.0.0/24'$$) AS a_network;
+       bots_way($$SELECT * FROM mirai_bots WHERE src << '10.0.0.0/24'$$) AS a_network,
+       bots_way($$SELECT * FROM mirai_bots ORDER BY packets DESC LIMIT 10$$) AS top_ten,
+       bots_way($$SELECT * FROM mirai_bots WHERE tbl = 'cap_top'::regclass ORDER BY packets DESC, src LIMIT 10$$) AS top_ten_of_one,
+       bots_way($$SELECT * FROM mirai_bots ORDER BY packets DESC$$) AS all_by_packets,
+       bots_way($$SELECT * FROM mirai_bots ORDER BY packets LIMIT 10$$) AS bottom_ten;
+-- with no foreign table a partition, no table is a fleet and the planner
+-- counts no row for the views' fleet branches (mirai_fleet_support): a
+-- lookup's plan costs far less than JIT compiling is worth; with one, the
+-- functions' ROWS stand
+CREATE FUNCTION plan_cost(q text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+    j json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
+    RETURN (j->0->'Plan'->>'Total Cost')::float8;
+END $$;
+SELECT plan_cost($$SELECT * FROM mirai_bots WHERE src = '10.0.0.1'$$) < 1000 AS lookup_cheap,
+       plan_cost($$SELECT * FROM mirai_daily$$) < 1000 AS daily_cheap;
+CREATE TABLE some_fleet (p packet) PARTITION BY RANGE (packet_time(p));
+CREATE FOREIGN TABLE some_fleet_sensor PARTITION OF some_fleet
+    FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') SERVER mirai_ext_bots;
+SELECT plan_cost($$SELECT * FROM mirai_bots WHERE src = '10.0.0.1'$$) > current_setting('jit_above_cost')::float8 AS lookup_guessed,
+       bots_way($$SELECT * FROM mirai_bots WHERE src = '10.0.0.1'$$) AS one_source_still;
+DROP TABLE some_fleet;
 -- a parameter (a generic plan) is looked up as well; an address that is
 -- not one IPv4 host equals no source
 SET plan_cache_mode = force_generic_plan;

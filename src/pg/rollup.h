@@ -304,6 +304,8 @@ typedef struct BotRow
 } BotRow;
 extern bool bots_one(const ExtInfo *info, Oid relid, const char *zone, uint32 src,
 					 BotRow *out);
+extern int	bots_top(const ExtInfo *info, Oid relid, const char *zone, int n, uint32 *src,
+					 int64 *packets);
 
 /* rollup_partcache.c: the parts' columns a backend read, by row version */
 typedef enum PartColumn

@@ -8,14 +8,20 @@
  * A set-returning function cannot see the query around it: a view over
  * one folds every source before a WHERE src = ... keeps one.  A foreign
  * table's scan is planned with the query's conditions, so this one offers
- * two ways, and the planner takes the cheaper:
+ * three ways, and the planner takes the cheapest:
  *
  *	lookup		with a condition src = value (a constant or a parameter):
  *				each table's days looked up for that address, as
  *				mirai_source does (rollup_range.c);
+ *	best first	when the query wants rows by packets descending (ORDER BY
+ *				packets DESC, mostly with a LIMIT): rounds of each table's
+ *				best k sources (the threshold algorithm of
+ *				mirai_top_sources), k growing, each row looked up when it
+ *				is returned; past the last round, every source not yet
+ *				returned, sorted;
  *	every		each table's sources folded (rollup_sources.c), streamed.
  *
- * A condition tbl = value limits both ways to that table.  Every condition
+ * A condition tbl = value limits each way to that table.  Every condition
  * is also checked on the rows returned: a way only ever skips rows that
  * could not pass.
  *
@@ -30,7 +36,9 @@
 #include <sys/socket.h>
 
 #include "access/htup_details.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "commands/explain.h"
 #include "executor/spi.h"
 #include "foreign/fdwapi.h"
@@ -40,6 +48,7 @@
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/array.h"
@@ -50,6 +59,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/tuplesort.h"
 
 #include "fleet.h"
 #include "mirai_ext.h"
@@ -66,10 +76,11 @@ enum
 typedef enum BotsWay
 {
 	BOTS_LOOKUP,
+	BOTS_BEST,
 	BOTS_EVERY
 } BotsWay;
 
-static const char *const way_names[] = {"lookup of one source", "every source"};
+static const char *const way_names[] = {"lookup of one source", "best sources first", "every source"};
 
 /*
  * Planner estimates: sources (a guess: nothing cheap counts them), and
@@ -79,6 +90,14 @@ static const char *const way_names[] = {"lookup of one source", "every source"};
 #define BOTS_ROWS			10000
 #define BOTS_LOOKUP_COST	100.0
 #define BOTS_SOURCE_COST	1.0
+
+/*
+ * The best-first way's rounds: each table's best BOTS_FIRST_ROUND sources,
+ * then eight times as many each round, up to BOTS_LAST_ROUND; then the
+ * sort.  A round costs about a lookup per source it returns.
+ */
+#define BOTS_FIRST_ROUND	32
+#define BOTS_LAST_ROUND		2048
 
 /* What the planner found in the conditions. */
 typedef struct BotsConds
@@ -93,6 +112,31 @@ typedef struct FoundRow
 	BotRow		row;
 	Oid			relid;
 } FoundRow;
+
+/* A source of a round of the best-first way. */
+typedef struct BestRow
+{
+	uint32		src;
+	int			table;			/* in BotsScan.tables */
+	int64		packets;
+} BestRow;
+
+/* The sources the best-first way returned, as table << 32 | address. */
+#define SH_PREFIX		returned
+#define SH_ELEMENT_TYPE	ReturnedEntry
+#define SH_KEY_TYPE		uint64
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k)	murmurhash32((uint32) ((k) ^ ((k) >> 32)))
+#define SH_EQUAL(tb, a, b)	((a) == (b))
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+typedef struct ReturnedEntry
+{
+	uint64		key;
+	char		status;
+} ReturnedEntry;
+#include "lib/simplehash.h"
 
 typedef struct BotsScan
 {
@@ -115,6 +159,16 @@ typedef struct BotsScan
 	/* every: the table being folded */
 	int			table_at;
 	SourceFold *fold;
+	/* best first: the round's rows to return, queue[qnext .. nqueue) */
+	MemoryContext round_cxt;
+	BestRow    *queue;
+	int			nqueue;
+	int			qnext;
+	int			round;			/* the next round's sources per table */
+	bool		complete;		/* a round held every source */
+	returned_hash *returned;
+	Tuplesortstate *sort;		/* past the rounds: the rest, sorted */
+	TupleTableSlot *sort_slot;
 } BotsScan;
 
 /* ----------------------------------------------------------------------
@@ -173,11 +227,32 @@ bots_rel_size(PlannerInfo *root, RelOptInfo *rel, Oid foreigntableid)
 }
 
 static void
-bots_add_path(PlannerInfo *root, RelOptInfo *rel, BotsWay way, Cost startup, Cost total)
+bots_add_path(PlannerInfo *root, RelOptInfo *rel, BotsWay way, Cost startup, Cost total,
+			  List *pathkeys)
 {
 	add_path(rel, (Path *) create_foreignscan_path(root, rel, NULL, rel->rows, startup, total,
-												   NIL, NULL, NULL,
+												   pathkeys, NULL, NULL,
 												   list_make1(makeInteger(way))));
+}
+
+/*
+ * The order packets descending, when the query wants its rows first in
+ * that order (as the planner spells it for this table); else NIL.
+ */
+static List *
+packets_first(PlannerInfo *root, RelOptInfo *rel)
+{
+	Var		   *packets;
+	List	   *pk;
+
+	if (root->query_pathkeys == NIL)
+		return NIL;
+	packets = makeVar(rel->relid, BOTS_PACKETS, INT8OID, -1, InvalidOid, 0);
+	pk = build_expression_pathkey(root, (Expr *) packets, NULL, get_commutator(Int8LessOperator),
+								  rel->relids, false);
+	if (pk == NIL || linitial(pk) != linitial(root->query_pathkeys))
+		return NIL;
+	return pk;
 }
 
 static void
@@ -185,10 +260,16 @@ bots_paths(PlannerInfo *root, RelOptInfo *rel, Oid foreigntableid)
 {
 	BotsConds  *c = rel->fdw_private;
 	Cost		every = BOTS_ROWS * BOTS_SOURCE_COST;
+	List	   *pk = packets_first(root, rel);
 
 	if (c->src != NULL)
-		bots_add_path(root, rel, BOTS_LOOKUP, BOTS_LOOKUP_COST, BOTS_LOOKUP_COST);
-	bots_add_path(root, rel, BOTS_EVERY, every, every + BOTS_ROWS * cpu_tuple_cost);
+		bots_add_path(root, rel, BOTS_LOOKUP, BOTS_LOOKUP_COST, BOTS_LOOKUP_COST, NIL);
+	/* best first: a first round; every row, the rounds and a sort of the rest */
+	if (pk != NIL)
+		bots_add_path(root, rel, BOTS_BEST, BOTS_LOOKUP_COST * 2,
+					  BOTS_LOOKUP_COST * BOTS_LAST_ROUND + every * 2 + BOTS_ROWS * cpu_tuple_cost,
+					  pk);
+	bots_add_path(root, rel, BOTS_EVERY, every, every + BOTS_ROWS * cpu_tuple_cost, NIL);
 }
 
 static ForeignScan *
@@ -315,7 +396,17 @@ lookup_rows(BotsScan *st)
 	MemoryContextSwitchTo(old);
 }
 
-/* The every way: the next source of the tables' folds into slot, or false. */
+/* Has the best-first way returned this source of table t? */
+static bool
+was_returned(BotsScan *st, int t, uint32 src)
+{
+	return returned_lookup(st->returned, ((uint64) t << 32) | src) != NULL;
+}
+
+/*
+ * The every way: the next source of the tables' folds into slot, or false;
+ * those the best-first way returned skipped.
+ */
 static bool
 every_next(BotsScan *st, TupleTableSlot *slot)
 {
@@ -338,6 +429,9 @@ every_next(BotsScan *st, TupleTableSlot *slot)
 		{
 			BotRow		r;
 
+			if (st->returned != NULL && was_returned(st, st->table_at, s->src))
+				continue;
+
 			r.src = s->src;
 			r.first_day = s->first_day;
 			r.last_day = s->last_day;
@@ -352,6 +446,161 @@ every_next(BotsScan *st, TupleTableSlot *slot)
 		}
 		st->fold = NULL;
 		st->table_at++;
+	}
+}
+
+/* Order of a round's rows: packets descending, then table, then address. */
+static int
+best_cmp(const void *a, const void *b)
+{
+	const BestRow *x = a;
+	const BestRow *y = b;
+
+	if (x->packets != y->packets)
+		return x->packets > y->packets ? -1 : 1;
+	if (x->table != y->table)
+		return x->table < y->table ? -1 : 1;
+	return x->src < y->src ? -1 : x->src > y->src ? 1 : 0;
+}
+
+/*
+ * The best-first way's next round: each table's best st->round sources,
+ * into st->queue those not yet returned that no source outside the round
+ * can pass.  A table with fewer than st->round sources gave every one; a
+ * table that gave st->round sources may have more, none with more packets
+ * than its last: so the round's rows down to the largest such last
+ * packets come before every other row.
+ */
+static void
+best_round(BotsScan *st)
+{
+	MemoryContext old = CurrentMemoryContext;
+	int			k = st->round;
+	uint32	   *srcs;
+	int64	   *packets;
+	BestRow    *rows;
+	int			nrows = 0,
+				t,
+				i;
+	int64		bound = -1;
+
+	MemoryContextReset(st->round_cxt);
+	st->queue = NULL;
+	st->nqueue = st->qnext = 0;
+	st->round = k < BOTS_LAST_ROUND ? k * 8 : k + 1;
+	rows = MemoryContextAlloc(st->round_cxt, sizeof(BestRow) * k * Max(st->ntables, 1));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(st->round_cxt);
+	srcs = palloc(sizeof(uint32) * k);
+	packets = palloc(sizeof(int64) * k);
+	for (t = 0; t < st->ntables; t++)
+	{
+		int			n = bots_top(&st->info, st->tables[t], st->zones[t], k, srcs, packets);
+
+		for (i = 0; i < n; i++)
+		{
+			rows[nrows].src = srcs[i];
+			rows[nrows].table = t;
+			rows[nrows++].packets = packets[i];
+		}
+		if (n == k)
+			bound = Max(bound, packets[k - 1]);
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(old);
+
+	st->complete = bound < 0;
+	qsort(rows, nrows, sizeof(BestRow), best_cmp);
+	st->queue = rows;
+	for (i = 0; i < nrows && rows[i].packets >= bound; i++)
+	{
+		bool		found;
+
+		returned_insert(st->returned, ((uint64) rows[i].table << 32) | rows[i].src, &found);
+		if (!found)
+			rows[st->nqueue++] = rows[i];
+	}
+}
+
+/*
+ * Past the last round: every source not yet returned, of every table, into
+ * a sort by packets descending.
+ */
+static void
+best_sort(BotsScan *st, TupleTableSlot *slot)
+{
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	AttrNumber	col = BOTS_PACKETS;
+	Oid			op = get_commutator(Int8LessOperator);
+	Oid			coll = InvalidOid;
+	bool		nulls_first = true;
+	MemoryContext old = MemoryContextSwitchTo(st->cxt);
+	MemoryContext row_cxt = AllocSetContextCreate(st->cxt, "mirai_bots_scan row",
+												  ALLOCSET_DEFAULT_SIZES);
+
+	st->sort = tuplesort_begin_heap(desc, 1, &col, &op, &coll, &nulls_first, work_mem, NULL,
+									TUPLESORT_NONE);
+	st->sort_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	st->table_at = 0;
+	st->fold = NULL;
+	for (;;)
+	{
+		bool		more;
+
+		MemoryContextSwitchTo(row_cxt);
+		more = every_next(st, slot);
+		if (more)
+			tuplesort_puttupleslot(st->sort, slot);
+		ExecClearTuple(slot);
+		MemoryContextSwitchTo(st->cxt);
+		MemoryContextReset(row_cxt);
+		if (!more)
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
+	MemoryContextDelete(row_cxt);
+	tuplesort_performsort(st->sort);
+	MemoryContextSwitchTo(old);
+}
+
+/* The best-first way: the next row into slot, or false. */
+static bool
+best_next(BotsScan *st, TupleTableSlot *slot)
+{
+	for (;;)
+	{
+		if (st->sort != NULL)
+		{
+			/* the sort's own tuple, copied before the sort moves on */
+			if (!tuplesort_gettupleslot(st->sort, true, false, st->sort_slot, NULL))
+				return false;
+			ExecCopySlot(slot, st->sort_slot);
+			return true;
+		}
+		if (st->qnext < st->nqueue)
+		{
+			BestRow    *b = &st->queue[st->qnext++];
+			MemoryContext row = CurrentMemoryContext;
+			BotRow		r;
+			bool		found;
+
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			MemoryContextSwitchTo(row);
+			found = bots_one(&st->info, st->tables[b->table], st->zones[b->table], b->src, &r);
+			SPI_finish();
+			if (!found || r.packets != b->packets)
+				elog(ERROR, "mirai_bots: a source's packets differ between its table's list and its lookup");
+			store_row(slot, st->tables[b->table], &r);
+			return true;
+		}
+		if (st->complete)
+			return false;
+		if (st->round > BOTS_LAST_ROUND)
+			best_sort(st, slot);
+		else
+			best_round(st);
 	}
 }
 
@@ -383,6 +632,13 @@ bots_start(ForeignScanState *node, BotsScan *st)
 	read_tables(st, st->has_tbl ? DatumGetObjectId(tbl) : InvalidOid);
 	if (st->way == BOTS_LOOKUP)
 		lookup_rows(st);
+	if (st->way == BOTS_BEST)
+	{
+		st->round_cxt = AllocSetContextCreate(st->cxt, "mirai_bots_scan round",
+											  ALLOCSET_DEFAULT_SIZES);
+		st->returned = returned_create(st->cxt, 1024, NULL);
+		st->round = BOTS_FIRST_ROUND;
+	}
 }
 
 static TupleTableSlot *
@@ -393,9 +649,10 @@ bots_iterate(ForeignScanState *node)
 
 	if (!st->started)
 		bots_start(node, st);
-	if (st->way == BOTS_EVERY)
+	if (st->way == BOTS_EVERY || st->way == BOTS_BEST)
 	{
-		if (!every_next(st, slot))
+		if (st->ntables == 0 ||
+			!(st->way == BOTS_EVERY ? every_next(st, slot) : best_next(st, slot)))
 			ExecClearTuple(slot);
 		return slot;
 	}
@@ -410,6 +667,10 @@ bots_iterate(ForeignScanState *node)
 static void
 bots_forget(BotsScan *st)
 {
+	if (st->sort != NULL)
+		tuplesort_end(st->sort);
+	if (st->sort_slot != NULL)
+		ExecDropSingleTupleTableSlot(st->sort_slot);
 	MemoryContextReset(st->cxt);
 	st->started = false;
 	st->tables = NULL;
@@ -421,6 +682,14 @@ bots_forget(BotsScan *st)
 	st->table_at = 0;
 	st->fold = NULL;
 	st->fold_cxt = NULL;
+	st->round_cxt = NULL;
+	st->queue = NULL;
+	st->nqueue = st->qnext = 0;
+	st->round = 0;
+	st->complete = false;
+	st->returned = NULL;
+	st->sort = NULL;
+	st->sort_slot = NULL;
 }
 
 static void

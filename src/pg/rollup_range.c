@@ -717,6 +717,30 @@ bots_one(const ExtInfo *info, Oid relid, const char *zone, uint32 src, BotRow *o
 }
 
 /*
+ * The best n sources of a tracked table over all its days, by packets
+ * descending, then address (rollup_bots.c): their addresses and packets
+ * into src[] and packets[]; how many (fewer than n: every source).  The
+ * caller is connected to SPI and has checked the role may read the table.
+ */
+int
+bots_top(const ExtInfo *info, Oid relid, const char *zone, int n, uint32 *src, int64 *packets)
+{
+	RangeSource **best;
+	int64		total = 0;
+	int			nbest,
+				i;
+
+	Assert(n > 0);
+	best = top_of_tracked(info, relid, zone, DT_NOBEGIN, DT_NOEND, n, NULL, &nbest, &total);
+	for (i = 0; i < nbest; i++)
+	{
+		src[i] = best[i]->src;
+		packets[i] = best[i]->packets;
+	}
+	return nbest;
+}
+
+/*
  * The sources of a fleet table (fleet.h) over its days starting in [from,
  * to): each day merged over the table's members, every source summed (the
  * sure way; the days' lists of top sources are per member).  *total: the
