@@ -73,6 +73,9 @@ BEGIN
                       count(DISTINCT day) AS days, count(*) AS packets FROM raw GROUP BY src),
         vb AS (SELECT src, first_seen, last_seen, first_day, days, packets
                  FROM mirai_bots WHERE tbl = %1$L::regclass),
+        rt AS (SELECT src, packets FROM rb ORDER BY packets DESC, src LIMIT 50),
+        vt AS (SELECT src, packets FROM mirai_bots WHERE tbl = %1$L::regclass
+                ORDER BY packets DESC, src LIMIT 50),
         rn AS (SELECT first_day AS day, count(*) AS new_sources FROM (SELECT src, min(day) AS first_day FROM raw GROUP BY src) f GROUP BY 1),
         vn AS (SELECT day, new_sources FROM mirai_new_sources WHERE tbl = %1$L::regclass),
         rc AS (SELECT NULL::text AS country, count(*) AS packets FROM raw HAVING count(*) > 0),
@@ -87,6 +90,8 @@ BEGIN
         SELECT 'hourly', count(*) FROM ((TABLE rh EXCEPT TABLE vh) UNION ALL (TABLE vh EXCEPT TABLE rh)) x
         UNION ALL
         SELECT 'bots', count(*) FROM ((TABLE rb EXCEPT TABLE vb) UNION ALL (TABLE vb EXCEPT TABLE rb)) x
+        UNION ALL
+        SELECT 'bots best first', count(*) FROM ((TABLE rt EXCEPT TABLE vt) UNION ALL (TABLE vt EXCEPT TABLE rt)) x
         UNION ALL
         SELECT 'new', count(*) FROM ((TABLE rn EXCEPT TABLE vn) UNION ALL (TABLE vn EXCEPT TABLE rn)) x
         UNION ALL
@@ -137,6 +142,9 @@ my $first = capture(1, 1734100000, 0.05, 4000);
 psql("INSERT INTO cap_utc SELECT pcap_read('$first'); INSERT INTO cap_jst SELECT pcap_read('$first')");
 psql("SELECT mirai_track('cap_utc'); SELECT mirai_track('cap_jst', time_zone => 'Asia/Tokyo')");
 check_all('backfill');
+# the check of mirai_bots by packets reads it best first, as a dashboard's top n does
+like(psql("EXPLAIN SELECT src FROM mirai_bots WHERE tbl = 'cap_utc'::regclass ORDER BY packets DESC, src LIMIT 50"),
+	 qr/Mirai Bots: best sources first/, 'mirai_bots by packets is read best first');
 
 # ---- random batches: loads (pcap_read, COPY binary), deletes, truncates ----
 srand(5);
