@@ -58,6 +58,29 @@ get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 	return false;
 }
 
+/*
+ * Step over a varint, as get_varint would read it (the same bytes accepted
+ * and refused), without its value: a lookup steps over most entries.
+ */
+static inline bool
+skip_varint(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+	size_t		i;
+
+	for (i = 0; i < 10 && p + i < end; i++)
+	{
+		if (i == 9 && (p[i] & 0x7E) != 0)
+			return false;		/* bits beyond the 64th */
+		if ((p[i] & 0x80) == 0)
+		{
+			*pp = p + i + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
 bool
 mx_country_valid(const char *code, size_t len)
 {
@@ -400,19 +423,30 @@ mx_entries_find(const uint8_t *buf, size_t len, uint32_t src, mx_day_entry *sum,
 		uint64_t	f[6];
 		uint64_t	off = (uint64_t) (p - buf);
 		int			k;
+		/* the address first; an entry of an earlier one is only stepped over */
+		bool		whole = get_varint(&p, end, &f[0]);
 
-		for (k = 0; k < 6; k++)
-			if (!get_varint(&p, end, &f[k]))
+		if (whole && f[0] <= UINT32_MAX - cur && cur + (uint32_t) f[0] < src)
+		{
+			for (k = 1; k < 6 && whole; k++)
+				whole = skip_varint(&p, end);
+			if (!whole)
 				return mx_fail(err, MX_ERR_CORRUPT, "entries.entry", i + 1, off,
 							   "entry cut short");
+			cur += (uint32_t) f[0];
+			continue;
+		}
+		for (k = 1; k < 6 && whole; k++)
+			whole = get_varint(&p, end, &f[k]);
+		if (!whole)
+			return mx_fail(err, MX_ERR_CORRUPT, "entries.entry", i + 1, off,
+						   "entry cut short");
 		if (f[0] > UINT32_MAX - cur)
 			return mx_fail(err, MX_ERR_CORRUPT, "entries.src", i + 1, off,
 						   "source address beyond 255.255.255.255");
 		cur += (uint32_t) f[0];
 		if (cur > src)
 			break;				/* sorted: no more of this source */
-		if (cur < src)
-			continue;
 		if (f[2] < 1 || f[2] > (uint64_t) INT64_MAX - (uint64_t) sum->packets ||
 			f[3] > (uint64_t) (MX_US_MAX - base) ||
 			f[4] > (uint64_t) (MX_US_MAX - (base + (int64_t) f[3])) || f[5] > ncountries ||
