@@ -302,8 +302,8 @@ typedef struct BotRow
 	uint16	   *ports;			/* distinct, ascending */
 	int			nports;
 } BotRow;
-extern bool bots_one(const ExtInfo *info, Oid relid, const char *zone, uint32 src,
-					 BotRow *out);
+extern void bots_rows(const ExtInfo *info, Oid relid, const char *zone, const uint32 *src,
+					  int n, BotRow *out);
 extern int	bots_top(const ExtInfo *info, Oid relid, const char *zone, int n, uint32 *src,
 					 int64 *packets);
 

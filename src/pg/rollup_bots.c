@@ -16,9 +16,9 @@
  *	best first	when the query wants rows by packets descending (ORDER BY
  *				packets DESC, mostly with a LIMIT): rounds of each table's
  *				best k sources (the threshold algorithm of
- *				mirai_top_sources), k growing, each row looked up when it
- *				is returned; past the last round, every source not yet
- *				returned, sorted;
+ *				mirai_top_sources), k growing, their rows looked up in
+ *				batches as they are returned; past the last round, every
+ *				source not yet returned, sorted;
  *	every		each table's sources folded (rollup_sources.c), streamed.
  *
  * A condition tbl = value limits each way to that table.  Every condition
@@ -99,6 +99,14 @@ static const char *const way_names[] = {"lookup of one source", "best sources fi
 #define BOTS_FIRST_ROUND	32
 #define BOTS_LAST_ROUND		2048
 
+/*
+ * A round's rows are looked up in batches, one reading of each table's
+ * days for all its rows of the batch: BOTS_FIRST_BATCH rows, twice as
+ * many each batch, up to BOTS_LAST_BATCH.
+ */
+#define BOTS_FIRST_BATCH	16
+#define BOTS_LAST_BATCH		256
+
 /* What the planner found in the conditions. */
 typedef struct BotsConds
 {
@@ -164,6 +172,9 @@ typedef struct BotsScan
 	BestRow    *queue;
 	int			nqueue;
 	int			qnext;
+	BotRow	   *found;			/* their rows, looked up up to resolved */
+	int			resolved;
+	int			batch;			/* the next batch's rows */
 	int			round;			/* the next round's sources per table */
 	bool		complete;		/* a round held every source */
 	returned_hash *returned;
@@ -390,8 +401,11 @@ lookup_rows(BotsScan *st)
 		elog(ERROR, "SPI_connect failed");
 	MemoryContextSwitchTo(st->cxt);
 	for (t = 0; t < st->ntables; t++)
-		if (bots_one(&st->info, st->tables[t], st->zones[t], st->src, &st->rows[st->nrows].row))
+	{
+		bots_rows(&st->info, st->tables[t], st->zones[t], &st->src, 1, &st->rows[st->nrows].row);
+		if (st->rows[st->nrows].row.days > 0)
 			st->rows[st->nrows++].relid = st->tables[t];
+	}
 	SPI_finish();
 	MemoryContextSwitchTo(old);
 }
@@ -521,6 +535,52 @@ best_round(BotsScan *st)
 		if (!found)
 			rows[st->nqueue++] = rows[i];
 	}
+	st->found = MemoryContextAlloc(st->round_cxt, sizeof(BotRow) * Max(st->nqueue, 1));
+	st->resolved = 0;
+}
+
+/*
+ * Look up the queue's next batch of rows (mirai_bots' every field), each
+ * table's in one call.
+ */
+static void
+best_resolve(BotsScan *st)
+{
+	MemoryContext old = CurrentMemoryContext;
+	int			from = st->qnext,
+				to = Min(st->nqueue, from + st->batch);
+	uint32	   *srcs;
+	int		   *at;
+	BotRow	   *rows;
+	int			t,
+				i;
+
+	st->batch = Min(st->batch * 2, BOTS_LAST_BATCH);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(st->round_cxt);
+	srcs = palloc(sizeof(uint32) * (to - from));
+	at = palloc(sizeof(int) * (to - from));
+	rows = palloc(sizeof(BotRow) * (to - from));
+	for (t = 0; t < st->ntables; t++)
+	{
+		int			n = 0;
+
+		for (i = from; i < to; i++)
+			if (st->queue[i].table == t)
+			{
+				srcs[n] = st->queue[i].src;
+				at[n++] = i;
+			}
+		if (n == 0)
+			continue;
+		bots_rows(&st->info, st->tables[t], st->zones[t], srcs, n, rows);
+		for (i = 0; i < n; i++)
+			st->found[at[i]] = rows[i];
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(old);
+	st->resolved = to;
 }
 
 /*
@@ -580,19 +640,16 @@ best_next(BotsScan *st, TupleTableSlot *slot)
 		}
 		if (st->qnext < st->nqueue)
 		{
-			BestRow    *b = &st->queue[st->qnext++];
-			MemoryContext row = CurrentMemoryContext;
-			BotRow		r;
-			bool		found;
+			BestRow    *b;
+			BotRow	   *r;
 
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			MemoryContextSwitchTo(row);
-			found = bots_one(&st->info, st->tables[b->table], st->zones[b->table], b->src, &r);
-			SPI_finish();
-			if (!found || r.packets != b->packets)
+			if (st->qnext >= st->resolved)
+				best_resolve(st);
+			b = &st->queue[st->qnext];
+			r = &st->found[st->qnext++];
+			if (r->days == 0 || r->packets != b->packets)
 				elog(ERROR, "mirai_bots: a source's packets differ between its table's list and its lookup");
-			store_row(slot, st->tables[b->table], &r);
+			store_row(slot, st->tables[b->table], r);
 			return true;
 		}
 		if (st->complete)
@@ -638,6 +695,7 @@ bots_start(ForeignScanState *node, BotsScan *st)
 											  ALLOCSET_DEFAULT_SIZES);
 		st->returned = returned_create(st->cxt, 1024, NULL);
 		st->round = BOTS_FIRST_ROUND;
+		st->batch = BOTS_FIRST_BATCH;
 	}
 }
 
@@ -685,6 +743,9 @@ bots_forget(BotsScan *st)
 	st->round_cxt = NULL;
 	st->queue = NULL;
 	st->nqueue = st->qnext = 0;
+	st->found = NULL;
+	st->resolved = 0;
+	st->batch = 0;
 	st->round = 0;
 	st->complete = false;
 	st->returned = NULL;

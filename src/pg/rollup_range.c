@@ -693,27 +693,32 @@ bot_resolve(RangeCtx *c, uint32 src, BotRow *out)
 }
 
 /*
- * mirai_bots' row of one source of a tracked table over all its days
- * (rollup_bots.c): false when it sent nothing.  The caller is connected to
- * SPI and has checked the role may read the table.  The row's ports are
- * in the caller's memory context, which is current again on return (SPI
- * leaves its own current, and frees it at SPI_finish).
+ * mirai_bots' rows of sources src[0..n) of a tracked table over all its
+ * days, into out[] (rollup_bots.c): out[i].days 0 when src[i] sent nothing.
+ * The caller is connected to SPI and has checked the role may read the
+ * table.  The rows' ports are in the caller's memory context, which is
+ * current again on return (SPI leaves its own current, and frees it at
+ * SPI_finish).
  */
-bool
-bots_one(const ExtInfo *info, Oid relid, const char *zone, uint32 src, BotRow *out)
+void
+bots_rows(const ExtInfo *info, Oid relid, const char *zone, const uint32 *src, int n,
+		  BotRow *out)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	RangeCtx	c;
 	RoleSwitch	saved;
 	int64		total = 0;
+	int			i;
 
 	rollup_as_ext_owner(info, &saved);
 	range_open(&c, info, relid, zone, DT_NOBEGIN, DT_NOEND, &total);
-	MemoryContextSwitchTo(cxt);
-	bot_resolve(&c, src, out);
+	for (i = 0; i < n; i++)
+	{
+		MemoryContextSwitchTo(cxt);
+		bot_resolve(&c, src[i], &out[i]);
+	}
 	rollup_role_end(&saved);
 	MemoryContextSwitchTo(cxt);
-	return out->days > 0;
 }
 
 /*

@@ -140,6 +140,10 @@ lookups() {
 }
 row "another source, the first call of a session" "$(lookups 500001)" -
 row "another source, the second call of a session" "$(lookups 500002 700003 | tail -n 1)" -
+row "one source (mirai_bots view, WHERE src = ...)" \
+	"$(qtime "SELECT * FROM mirai_bots WHERE tbl = 'tracked'::regclass AND src = '1.0.0.0'::inet + 3203 * 500000")" 10
+row "top 10 bots (mirai_bots view, ORDER BY packets DESC LIMIT 10)" \
+	"$(qtime "SELECT * FROM mirai_bots WHERE tbl = 'tracked'::regclass ORDER BY packets DESC LIMIT 10")" 10
 row "mirai_daily" "$(qtime "SELECT * FROM mirai_daily WHERE tbl = 'tracked'::regclass")" 10
 row "mirai_countries" "$(qtime "SELECT * FROM mirai_countries WHERE tbl = 'tracked'::regclass")" 10
 echo "-- the same questions through the views and functions that list every source:"
@@ -147,8 +151,4 @@ row "top 10 of the flooded day (mirai_sources view, ORDER BY LIMIT)" \
 	"$(qtime "SELECT * FROM mirai_sources WHERE tbl = 'tracked'::regclass AND day = '2024-12-20' ORDER BY packets DESC LIMIT 10")" -
 row "top 10 over the 92 days (mirai_sources(from, to) LIMIT 10)" \
 	"$(qtime "SELECT * FROM mirai_sources($S0, $S1, 'tracked') LIMIT 10")" -
-row "one source (mirai_bots view, WHERE src = ...)" \
-	"$(qtime "SELECT * FROM mirai_bots WHERE tbl = 'tracked'::regclass AND src = '1.0.0.0'::inet + 3203 * 500000")" -
-row "top 10 bots (mirai_bots view, ORDER BY LIMIT)" \
-	"$(qtime "SELECT * FROM mirai_bots WHERE tbl = 'tracked'::regclass ORDER BY packets DESC LIMIT 10")" -
 psql -X -q -d postgres -c "DROP DATABASE $db"
