@@ -360,10 +360,63 @@ mx_entries_pack(const mx_day_entry *e, size_t n, const char (*names)[MX_COUNTRY_
 	return (size_t) (p - out);
 }
 
+size_t
+mx_entries_marks_bound(size_t count)
+{
+	return count / MX_MARK_EVERY + 1;
+}
+
 mx_status
-mx_entries_find(const uint8_t *buf, size_t len, uint32_t src, mx_day_entry *sum,
-				uint16_t *ports, size_t max_ports, size_t *nports, bool *found,
-				mx_error *err)
+mx_entries_marks(const uint8_t *buf, size_t len, mx_entries_mark *marks, size_t max_marks,
+				 size_t *nmarks, mx_error *err)
+{
+	const uint8_t *p = buf + 1,
+			   *end = buf + len;
+	char		names[MX_MAX_COUNTRIES + 1][MX_COUNTRY_LEN];
+	uint64_t	ncountries;
+	uint32_t	cur = 0;
+	int64_t		base;
+	mx_status	st;
+	size_t		count,
+				i;
+
+	*nmarks = 0;
+	if ((st = mx_entries_count(buf, len, &count, err)) != MX_OK)
+		return st;
+	if (buf[0] != MX_ENTRIES_V2)
+		return MX_OK;			/* version 1 is searched by halves */
+	if ((st = read_header(buf, len, &p, names, &ncountries, &base, err)) != MX_OK)
+		return st;
+	for (i = 0; i < count; i++)
+	{
+		uint64_t	d,
+					off = (uint64_t) (p - buf);
+		bool		whole = get_varint(&p, end, &d);
+		int			k;
+
+		if (i % MX_MARK_EVERY == 0 && *nmarks < max_marks)
+		{
+			marks[*nmarks].before = cur;
+			marks[*nmarks].entry = (uint32_t) i;
+			marks[(*nmarks)++].offset = (uint32_t) off;
+		}
+		for (k = 1; k < 6 && whole; k++)
+			whole = skip_varint(&p, end);
+		if (!whole)
+			return mx_fail(err, MX_ERR_CORRUPT, "entries.entry", i + 1, off,
+						   "entry cut short");
+		if (d > UINT32_MAX - cur)
+			return mx_fail(err, MX_ERR_CORRUPT, "entries.src", i + 1, off,
+						   "source address beyond 255.255.255.255");
+		cur += (uint32_t) d;
+	}
+	return MX_OK;
+}
+
+mx_status
+mx_entries_find(const uint8_t *buf, size_t len, uint32_t src, const mx_entries_mark *marks,
+				size_t nmarks, mx_day_entry *sum, uint16_t *ports, size_t max_ports,
+				size_t *nports, bool *found, mx_error *err)
 {
 	const uint8_t *p = buf + 1,
 			   *end = buf + len;
@@ -418,7 +471,31 @@ mx_entries_find(const uint8_t *buf, size_t len, uint32_t src, mx_day_entry *sum,
 	if ((st = read_header(buf, len, &p, names, &ncountries, &base, err)) != MX_OK)
 		return st;
 	n = count;
-	for (i = 0; i < n; i++)
+	i = 0;
+	/* from the last mark before the source: every entry before it is of a lower address */
+	if (nmarks > 0)
+	{
+		size_t		lo = 0,
+					hi = nmarks;
+
+		while (lo < hi)
+		{
+			size_t		mid = (lo + hi) / 2;
+
+			if (marks[mid].before < src)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > 0 && marks[lo - 1].offset < len && marks[lo - 1].entry < n &&
+			buf + marks[lo - 1].offset >= p)
+		{
+			p = buf + marks[lo - 1].offset;
+			cur = marks[lo - 1].before;
+			i = marks[lo - 1].entry;
+		}
+	}
+	for (; i < n; i++)
 	{
 		uint64_t	f[6];
 		uint64_t	off = (uint64_t) (p - buf);

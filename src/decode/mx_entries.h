@@ -92,14 +92,36 @@ extern size_t mx_entries_pack(const mx_day_entry *e, size_t n,
 							  const uint32_t *index, uint8_t *out);
 
 /*
+ * Marks into version 2 entries, for lookups: every MX_MARK_EVERY-th entry's
+ * index, byte offset and the address before it (the sum its delta adds
+ * to).  Made in one pass that checks what a lookup checks of the entries
+ * it steps over (their varints, the sum of the addresses); version 1 gets
+ * none (a lookup searches its fixed-width entries by halves).  At most
+ * mx_entries_marks_bound(count) marks.
+ */
+#define MX_MARK_EVERY		32
+typedef struct mx_entries_mark
+{
+	uint32_t	before;			/* the address of the entry before; 0 */
+	uint32_t	entry;			/* the entry's index */
+	uint32_t	offset;			/* its first byte */
+} mx_entries_mark;
+extern size_t mx_entries_marks_bound(size_t count);
+extern mx_status mx_entries_marks(const uint8_t *buf, size_t len, mx_entries_mark *marks,
+								  size_t max_marks, size_t *nmarks, mx_error *err);
+
+/*
  * The entries of one source, summed (packets, earliest first, latest last,
  * the country), without unpacking the rest: *found false when the source
  * has none.  Its lowest ports, ascending, go to ports: at most max_ports
  * of them, *nports how many (ports may be NULL when max_ports is 0).
  * Reads only as far as the source (entries are in address order),
- * checking what it reads.
+ * checking what it reads; with the marks mx_entries_marks made of the same
+ * bytes (nmarks 0: none), from the last mark before the source, with the
+ * same result.
  */
 extern mx_status mx_entries_find(const uint8_t *buf, size_t len, uint32_t src,
+								 const mx_entries_mark *marks, size_t nmarks,
 								 mx_day_entry *sum, uint16_t *ports, size_t max_ports,
 								 size_t *nports, bool *found, mx_error *err);
 

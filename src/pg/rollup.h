@@ -311,7 +311,8 @@ extern int	bots_top(const ExtInfo *info, Oid relid, const char *zone, int n, uin
 typedef enum PartColumn
 {
 	PART_BLOOM,
-	PART_ENTRIES_COLUMN
+	PART_ENTRIES_COLUMN,
+	PART_ENTRIES_MARKS			/* made from the entries (rollup_range.c) */
 } PartColumn;
 extern void partcache_begin(void);
 extern bytea *partcache_get(Oid relid, int32 day, int32 part, PartColumn column,

@@ -110,6 +110,9 @@ typedef struct CachedPart
 	bytea	   *bloom;			/* its Bloom filter, detoasted */
 	bool		have_entries;
 	bytea	   *entries;		/* packed, detoasted */
+	bool		have_marks;
+	bytea	   *marks;			/* mx_entries_mark[], or NULL */
+	int			lookups;		/* in this call */
 } CachedPart;
 
 #define SH_PREFIX		parthash
@@ -215,7 +218,7 @@ read_versions(RangeCtx *c)
 		cp = parthash_insert(c->parts, k, &found);
 		cp->xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 3, &isnull));
 		cp->ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 4, &isnull));
-		cp->have_bloom = cp->have_entries = false;
+		cp->have_bloom = cp->have_entries = cp->have_marks = false;
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
@@ -238,11 +241,11 @@ part_column(RangeCtx *c, CachedPart *cp, PartColumn column)
 }
 
 /*
- * The packed entries of a part of a day that may hold src, or NULL when
- * there is no such part or its Bloom filter says src is not there; each
- * column read once per call, or taken from the part cache.
+ * The part of a day that may hold src, its entries read, or NULL when there
+ * is no such part or its Bloom filter says src is not there; each column
+ * read once per call, or taken from the part cache.
  */
-static bytea *
+static CachedPart *
 part_for(RangeCtx *c, int32 day, int part, uint32 src)
 {
 	PartKey		k = {day, part};
@@ -266,7 +269,51 @@ part_for(RangeCtx *c, int32 day, int part, uint32 src)
 		cp->entries = part_column(c, cp, PART_ENTRIES_COLUMN);
 		cp->have_entries = true;
 	}
-	return cp->entries;
+	return cp;
+}
+
+/*
+ * The marks into a part's entries (mx_entries_marks), so that a lookup
+ * decodes a few dozen entries instead of half the part: from the part
+ * cache, or made when a call looks a third source up in the part (a
+ * mirai_bots batch, the threshold algorithm's candidates) and kept there
+ * for later calls.  Marking reads every entry, about two lookups' worth:
+ * not for a call's first lookups of a part.  None for version 1 entries
+ * (searched by halves) and for entries that do not mark whole (a lookup
+ * from the start then says what is wrong).
+ */
+static const mx_entries_mark *
+part_marks(RangeCtx *c, CachedPart *cp, size_t *nmarks)
+{
+	if (!cp->have_marks)
+	{
+		cp->marks = partcache_get(c->relid, cp->key.day, cp->key.part, PART_ENTRIES_MARKS,
+								  cp->xmin, &cp->ctid);
+		cp->have_marks = true;
+		cp->lookups = 0;
+	}
+	if (cp->marks == NULL && ++cp->lookups >= 3)
+	{
+		const uint8 *buf = (const uint8 *) VARDATA(cp->entries);
+		size_t		len = VARSIZE(cp->entries) - VARHDRSZ,
+					count,
+					n = 0,
+					bound;
+		mx_error	err;
+		bytea	   *m;
+
+		if (mx_entries_count(buf, len, &count, &err) != MX_OK)
+			count = 0;
+		bound = mx_entries_marks_bound(count);
+		m = palloc(VARHDRSZ + sizeof(mx_entries_mark) * bound);
+		if (mx_entries_marks(buf, len, (mx_entries_mark *) VARDATA(m), bound, &n, &err) != MX_OK)
+			n = 0;
+		SET_VARSIZE(m, VARHDRSZ + sizeof(mx_entries_mark) * n);
+		cp->marks = partcache_put(c->relid, cp->key.day, cp->key.part, PART_ENTRIES_MARKS,
+								  cp->xmin, &cp->ctid, m);
+	}
+	*nmarks = cp->marks ? (VARSIZE(cp->marks) - VARHDRSZ) / sizeof(mx_entries_mark) : 0;
+	return cp->marks ? (const mx_entries_mark *) VARDATA(cp->marks) : NULL;
 }
 
 /*
@@ -274,15 +321,17 @@ part_for(RangeCtx *c, int32 day, int part, uint32 src)
  * max_ports, *nports of them): false when the part has none of it.
  */
 static bool
-find_in_part(bytea *entries, uint32 src, mx_day_entry *sum, uint16 *ports, int max_ports,
-			 int *nports)
+find_in_part(RangeCtx *c, CachedPart *cp, uint32 src, mx_day_entry *sum, uint16 *ports,
+			 int max_ports, int *nports)
 {
 	mx_error	err;
-	size_t		np;
+	size_t		np,
+				nmarks;
+	const mx_entries_mark *marks = part_marks(c, cp, &nmarks);
 	bool		found;
 
-	if (mx_entries_find((const uint8 *) VARDATA(entries), VARSIZE(entries) - VARHDRSZ,
-						src, sum, ports, max_ports, &np, &found, &err) != MX_OK)
+	if (mx_entries_find((const uint8 *) VARDATA(cp->entries), VARSIZE(cp->entries) - VARHDRSZ,
+						src, marks, nmarks, sum, ports, max_ports, &np, &found, &err) != MX_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("corrupt rollup entries: %s", err.message),
@@ -366,11 +415,11 @@ resolve(RangeCtx *c, RangeSource *s)
 			}
 		if (!listed && rd->top.rest_max > 0)
 		{
-			bytea	   *entries = part_for(c, rd->day, rollup_part_of(s->src, rd->parts), s->src);
+			CachedPart *cp = part_for(c, rd->day, rollup_part_of(s->src, rd->parts), s->src);
 			mx_day_entry sum;
 			int			nports;
 
-			if (entries != NULL && find_in_part(entries, s->src, &sum, NULL, 0, &nports))
+			if (cp != NULL && find_in_part(c, cp, s->src, &sum, NULL, 0, &nports))
 				add_day(s, rd->day, sum.packets, sum.first_us, sum.last_us, sum.country);
 		}
 		CHECK_FOR_INTERRUPTS();
@@ -667,14 +716,14 @@ bot_resolve(RangeCtx *c, uint32 src, BotRow *out)
 	for (d = 0; d < c->ndays; d++)
 	{
 		RangeDay   *rd = &c->days[d];
-		bytea	   *entries;
+		CachedPart *cp;
 		mx_day_entry sum;
 		int			np;
 
 		if (rd->parts <= 0)
 			continue;
-		entries = part_for(c, rd->day, rollup_part_of(src, rd->parts), src);
-		if (entries == NULL || !find_in_part(entries, src, &sum, ports + nports, PORTS_SHOWN, &np))
+		cp = part_for(c, rd->day, rollup_part_of(src, rd->parts), src);
+		if (cp == NULL || !find_in_part(c, cp, src, &sum, ports + nports, PORTS_SHOWN, &np))
 			continue;
 		add_day(&s, rd->day, sum.packets, sum.first_us, sum.last_us, sum.country);
 		nports += np;

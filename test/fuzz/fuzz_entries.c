@@ -98,16 +98,64 @@ check_round_trip(const mx_day_entry *e, size_t n)
 }
 
 /*
- * Look up the first and the last source as mx_entries_find does, without
- * unpacking: the same sums and lowest ports as the unpacked entries say.
+ * mx_entries_find of src from the start and, when mx_entries_marks accepts
+ * the bytes, from its marks: the same status, error and answer both ways
+ * (ports: at most 4).  The answer from the start goes to the caller.
+ */
+static mx_status
+find_both(const uint8_t *buf, size_t len, uint32_t src, mx_day_entry *got, uint16_t *ports,
+		  size_t max_ports, size_t *nports, bool *found, mx_error *err)
+{
+	mx_status	st = mx_entries_find(buf, len, src, NULL, 0, got, ports, max_ports, nports, found,
+									 err);
+	mx_entries_mark *marks;
+	size_t		count,
+				nmarks;
+	mx_error	merr;
+
+	memset(&merr, 0, sizeof(merr));
+	if (mx_entries_count(buf, len, &count, &merr) != MX_OK)
+		return st;
+	marks = malloc(sizeof(mx_entries_mark) * mx_entries_marks_bound(count));
+	if (marks == NULL)
+		fuzz_fail("out of memory");
+	if (mx_entries_marks(buf, len, marks, mx_entries_marks_bound(count), &nmarks, &merr) == MX_OK)
+	{
+		mx_day_entry got2;
+		uint16_t	ports2[4];
+		size_t		nports2;
+		bool		found2;
+		mx_error	err2;
+		mx_status	st2;
+
+		memset(&err2, 0, sizeof(err2));
+		st2 = mx_entries_find(buf, len, src, marks, nmarks, &got2, ports2, max_ports, &nports2,
+							  &found2, &err2);
+		if (st2 != st || (st != MX_OK && err2.offset != err->offset) ||
+			(st == MX_OK && (found2 != *found || got2.packets != got->packets ||
+							 got2.first_us != got->first_us || got2.last_us != got->last_us ||
+							 memcmp(got2.country, got->country, MX_COUNTRY_LEN) != 0 ||
+							 nports2 != *nports ||
+							 memcmp(ports2, ports, sizeof(uint16_t) * *nports) != 0)))
+			fuzz_fail("source %u: a lookup from %zu marks disagrees with one from the start",
+					  src, nmarks);
+	}
+	free(marks);
+	return st;
+}
+
+/*
+ * Look up the first, a middle and the last source as mx_entries_find
+ * does, without unpacking: the same sums and lowest ports as the unpacked
+ * entries say.
  */
 static void
 check_find(const uint8_t *buf, size_t len, const mx_day_entry *e, size_t n)
 {
-	size_t		which[2] = {0, n - 1},
+	size_t		which[3] = {0, n / 2, n - 1},
 				w;
 
-	for (w = 0; w < 2 && n > 0; w++)
+	for (w = 0; w < 3 && n > 0; w++)
 	{
 		uint32_t	src = e[which[w]].src;
 		mx_day_entry want,
@@ -120,7 +168,7 @@ check_find(const uint8_t *buf, size_t len, const mx_day_entry *e, size_t n)
 		mx_error	err;
 
 		memset(&err, 0, sizeof(err));
-		if (mx_entries_find(buf, len, src, &got, ports, 4, &nports, &found, &err) != MX_OK)
+		if (find_both(buf, len, src, &got, ports, 4, &nports, &found, &err) != MX_OK)
 			fuzz_fail("an accepted source is not found: %s", err.message);
 		memset(&want, 0, sizeof(want));
 		for (i = 0; i < n; i++)
@@ -158,8 +206,8 @@ check_find_any(const uint8_t *buf, size_t len)
 	mx_status	st;
 
 	memset(&err, 0, sizeof(err));
-	st = mx_entries_find(buf, len, len >= 12 ? ((uint32_t) buf[len - 4] << 24 | buf[len - 1]) : 0,
-						 &got, ports, 2, &nports, &found, &err);
+	st = find_both(buf, len, len >= 12 ? ((uint32_t) buf[len - 4] << 24 | buf[len - 1]) : 0,
+				   &got, ports, 2, &nports, &found, &err);
 	if (st != MX_OK)
 	{
 		fuzz_check_error(st, &err);
