@@ -97,6 +97,13 @@ partcache_get(Oid relid, int32 day, int32 part, PartColumn column, TransactionId
 	return e->value;
 }
 
+/* Would the cache keep a column of len bytes? */
+bool
+partcache_has_room(Size len)
+{
+	return part_cache != NULL && part_cache_bytes + len <= PART_CACHE_BYTES;
+}
+
 /*
  * Keep a column read from this version of a part's row; returns the copy
  * kept, or value when the cache is full.
