@@ -319,7 +319,7 @@ extern bytea *partcache_get(Oid relid, int32 day, int32 part, PartColumn column,
 							TransactionId xmin, ItemPointer ctid);
 extern bytea *partcache_put(Oid relid, int32 day, int32 part, PartColumn column,
 							TransactionId xmin, ItemPointer ctid, bytea *value);
-extern bool partcache_has_room(Size len);
+extern bool partcache_keeps(Size len);
 
 /* rollup_scanner.c */
 extern void rollup_require_scanners(const ExtInfo *info);

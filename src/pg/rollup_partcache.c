@@ -62,6 +62,7 @@ typedef struct PartCacheEntry
 static MemoryContext part_cache_cxt;
 static partcache_hash *part_cache;
 static Size part_cache_bytes;
+static bool part_cache_churns;	/* the last call filled it */
 
 /* At the start of a call: empty the cache when it is full. */
 void
@@ -70,6 +71,7 @@ partcache_begin(void)
 	if (part_cache_cxt == NULL)
 		part_cache_cxt = AllocSetContextCreate(TopMemoryContext, "mirai_ext part cache",
 											   ALLOCSET_DEFAULT_SIZES);
+	part_cache_churns = part_cache != NULL && part_cache_bytes > PART_CACHE_BYTES;
 	if (part_cache == NULL || part_cache_bytes > PART_CACHE_BYTES)
 	{
 		MemoryContextReset(part_cache_cxt);
@@ -97,11 +99,16 @@ partcache_get(Oid relid, int32 day, int32 part, PartColumn column, TransactionId
 	return e->value;
 }
 
-/* Would the cache keep a column of len bytes? */
+/*
+ * Would the cache keep a column of len bytes for later calls?  Not when the
+ * last call filled it: the parts the backend reads do not fit, and this
+ * call's columns are likely emptied at the next.
+ */
 bool
-partcache_has_room(Size len)
+partcache_keeps(Size len)
 {
-	return part_cache != NULL && part_cache_bytes + len <= PART_CACHE_BYTES;
+	return part_cache != NULL && !part_cache_churns &&
+		part_cache_bytes + len <= PART_CACHE_BYTES;
 }
 
 /*

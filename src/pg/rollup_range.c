@@ -278,8 +278,8 @@ part_for(RangeCtx *c, int32 day, int part, uint32 src)
  * cache, or made when a call looks a third source up in the part (a
  * mirai_bots batch, the threshold algorithm's candidates) and kept there
  * for later calls.  Marking reads every entry, about two lookups' worth:
- * not for a call's first lookups of a part, nor when the cache is full
- * (every call would make them again).  None for version 1 entries
+ * not for a call's first lookups of a part, nor when the cache would not
+ * keep them (every call would make them again).  None for version 1 entries
  * (searched by halves) and for entries that do not mark whole (a lookup
  * from the start then says what is wrong).
  */
@@ -306,8 +306,8 @@ part_marks(RangeCtx *c, CachedPart *cp, size_t *nmarks)
 		if (mx_entries_count(buf, len, &count, &err) != MX_OK)
 			count = 0;
 		bound = mx_entries_marks_bound(count);
-		/* marks the cache cannot keep would be made again by every call */
-		if (!partcache_has_room(VARHDRSZ + sizeof(mx_entries_mark) * bound))
+		/* marks the cache would not keep are made again by every call */
+		if (!partcache_keeps(VARHDRSZ + sizeof(mx_entries_mark) * bound))
 		{
 			*nmarks = 0;
 			return NULL;
