@@ -281,8 +281,8 @@ part_for(RangeCtx *c, int32 day, int part, uint32 src)
  * reads every entry, about two lookups' worth: not for a call's first
  * lookups of a part, nor when the cache would not keep the marks (every
  * call would make them again), nor for the threshold algorithm's
- * candidates (at 100 M packets that made mirai_top_sources over all days
- * four times slower).  None for version 1 entries (searched by halves) and
+ * candidates (a call rarely looks up enough of them in one part to pay for
+ * marking it).  None for version 1 entries (searched by halves) and
  * for entries that do not mark whole (a lookup from the start then says
  * what is wrong).
  */
