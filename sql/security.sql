@@ -17,8 +17,15 @@ GRANT USAGE ON SCHEMA sec TO regress_sec_dash;
 SELECT p.proname, has_function_privilege('regress_sec_plain', p.oid, 'EXECUTE') AS plain_may_execute
   FROM pg_proc p JOIN pg_extension e ON e.extnamespace = p.pronamespace AND e.extname = 'mirai_ext'
  WHERE p.proname IN ('mirai_rollup_admin', 'mirai_rollup_trigger', 'mirai_forget_dropped',
-                     'mirai_track', 'mirai_untrack', 'mirai_rebuild')
+                     'mirai_track', 'mirai_untrack', 'mirai_rebuild',
+                     'mirai_bots_handler', 'mirai_fleet_support')
  ORDER BY 1;
+-- nor may an ordinary role give the planner support function to a function
+-- of its own (PostgreSQL asks a superuser for SUPPORT)
+SET SESSION AUTHORIZATION regress_sec_plain;
+CREATE FUNCTION sec.own_fleet(regclass) RETURNS boolean LANGUAGE sql
+    SUPPORT mirai_fleet_support AS 'SELECT true';
+RESET SESSION AUTHORIZATION;
 
 -- route 1: a temporary view whose column calls a function that makes its
 -- caller superuser, handed to the rollup functions
