@@ -312,6 +312,7 @@ part_marks(RangeCtx *c, CachedPart *cp, size_t *nmarks)
 		/* marks the cache would not keep are made again by every call */
 		if (!partcache_keeps(VARHDRSZ + sizeof(mx_entries_mark) * bound))
 		{
+			cp->lookups = INT_MIN;	/* not asked again in this call */
 			*nmarks = 0;
 			return NULL;
 		}
