@@ -287,8 +287,10 @@ src_cmp(const void *a, const void *b)
 
 /*
  * Fold the new totals of the sources a statement touched (packets 0: none
- * left) into the list.  Returns false when a source of the list lost
- * packets: the list must then be built again from the day's entries.
+ * left), in address order as top_sources_of gives them, into the list.
+ * Returns false when a source of the list lost packets: the list must then
+ * be built again from the day's entries.  The list, by address, is walked
+ * beside the touched sources (a flooded part touches thousands).
  */
 bool
 top_update(TopList *t, const TopSource *changed, int n)
@@ -296,26 +298,28 @@ top_update(TopList *t, const TopSource *changed, int n)
 	TopSource	bysrc[TOP_SOURCES];
 	bool		seen[TOP_SOURCES];
 	TopHeap    *hp;
-	int			i;
+	int			i,
+				j = 0;
 
-	/* the list by address, to find the touched sources in it */
 	memcpy(bysrc, t->s, sizeof(TopSource) * t->n);
 	qsort(bysrc, t->n, sizeof(TopSource), src_cmp);
 	memset(seen, 0, sizeof(seen));
-	hp = palloc0(sizeof(TopHeap));
+	hp = palloc(sizeof(TopHeap));
+	hp->n = 0;
 	hp->rest_max = t->rest_max;
 	for (i = 0; i < n; i++)
 	{
-		TopSource  *in = bsearch(&changed[i], bysrc, t->n, sizeof(TopSource), src_cmp);
-
-		if (in != NULL)
+		Assert(i == 0 || changed[i - 1].src < changed[i].src);
+		while (j < t->n && bysrc[j].src < changed[i].src)
+			j++;
+		if (j < t->n && bysrc[j].src == changed[i].src)
 		{
-			if (changed[i].packets < in->packets)
+			if (changed[i].packets < bysrc[j].packets)
 			{
 				pfree(hp);
 				return false;
 			}
-			seen[in - bysrc] = true;
+			seen[j] = true;
 		}
 		if (changed[i].packets > 0)
 			heap_offer(hp, &changed[i]);
