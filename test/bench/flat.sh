@@ -10,6 +10,8 @@
 #   BENCH_KEEP=256MB                            mirai_ext.keep_free_memory of the
 #                                               load sessions (mirai_load's; 0:
 #                                               the C library's thresholds)
+#   BENCH_LOAD_WORK_MEM=4MB                     work_mem of the load sessions
+#                                               (mirai_load's; empty: the server's)
 #
 # 1. Makes the study-shaped capture (test/bench/rollup_data.sql, BENCH_COPIES
 #    copies with different seeds) and the flooded day, and writes them as
@@ -31,8 +33,9 @@ fi
 top=$(cd "$(dirname "$0")/../.." && pwd)
 copies=${BENCH_COPIES:-1}
 flood=${BENCH_FLOOD:-1000000}
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_ROUNDS:-5}
 keep=${BENCH_KEEP:-256MB}
+loadmem=${BENCH_LOAD_WORK_MEM-4MB}
 work=$(mktemp -d /tmp/mirai_flat.XXXXXX)
 chmod 777 "$work"
 trap 'rm -rf "$work"' EXIT INT TERM
@@ -59,20 +62,22 @@ $P -c "DROP TABLE staging"
 printf 'made %s study packets in %s files and the flooded day, %.0f s\n' "$npackets" \
 	"$(ls "$work"/study-*.bin | wc -l)" "$(echo "$(now) - $t0" | bc)"
 
-# each load in a session that keeps the memory it frees, as mirai_load's do
+# each load in a session set as mirai_load's are: it keeps the memory it
+# frees, and its transition tables go to a temporary file past 4 MB
+session="SET mirai_ext.keep_free_memory = '$keep';"
+[ -z "$loadmem" ] || session="$session SET work_mem = '$loadmem';"
 {
-	echo "SET mirai_ext.keep_free_memory = '$keep';"
+	echo "$session"
 	for f in "$work"/study-*.bin; do echo "COPY :tbl FROM '$f' (FORMAT binary);"; done
 } >"$work/study.sql"
-printf '%s\n' "SET mirai_ext.keep_free_memory = '$keep';" \
-	"COPY :tbl FROM '$work/flood.bin' (FORMAT binary);" >"$work/flood.sql"
+printf '%s\n' "$session" "COPY :tbl FROM '$work/flood.bin' (FORMAT binary);" >"$work/flood.sql"
 load() {
 	s=$(now)
 	$P -v tbl="$1" -f "$work/$2.sql"
 	echo "$(now) - $s" | bc
 }
 
-echo "== load: the study's files, one COPY transaction each, $rounds rounds; then the flooded day"
+echo "== load: the study's files, one COPY transaction each, then the flooded day, $rounds rounds"
 : >"$work/rounds.t"
 r=0
 while [ "$r" -lt "$rounds" ]; do
@@ -80,21 +85,26 @@ while [ "$r" -lt "$rounds" ]; do
 	if [ $((r % 2)) -eq 0 ]; then
 		b=$(load base study)
 		t=$(load tracked study)
+		$P -c "CHECKPOINT"
+		fb=$(load base flood)
+		ft=$(load tracked flood)
 	else
 		t=$(load tracked study)
 		b=$(load base study)
+		$P -c "CHECKPOINT"
+		ft=$(load tracked flood)
+		fb=$(load base flood)
 	fi
-	echo "$b $t" >>"$work/rounds.t"
+	echo "$b $t $fb $ft" >>"$work/rounds.t"
 	r=$((r + 1))
 done
-awk '{ printf "round %d: without %.2f s, with %.2f s: %+.0f%%\n", NR, $1, $2, ($2 / $1 - 1) * 100 }' "$work/rounds.t"
+awk '{ printf "round %d: the study without %.2f s, with %.2f s: %+.0f%%; the flooded day without %.2f s, with %.2f s: %.2fx\n",
+	NR, $1, $2, ($2 / $1 - 1) * 100, $3, $4, $4 / $3 }' "$work/rounds.t"
 rw=$(awk '{ print $2 / $1 }' "$work/rounds.t" | median)
+rf=$(awk '{ print $4 / $3 }' "$work/rounds.t" | median)
 printf 'study load with tracking: %+.0f%% (median of the per-round ratios; bar +50%%)\n' "$(echo "($rw - 1) * 100" | bc -l)"
-$P -c "CHECKPOINT"
-fb=$(load base flood)
-ft=$(load tracked flood)
-printf 'flooded day (%s sources in one statement): without %.2f s, with %.2f s: %.2fx (bar 2x)\n' \
-	"$flood" "$fb" "$ft" "$(echo "$ft / $fb" | bc -l)"
+printf 'flooded day (%s sources in one statement) with tracking: %.2fx (median of the per-round ratios; bar 2x)\n' \
+	"$flood" "$rf"
 $P -c "DROP TABLE base" -c "VACUUM ANALYZE"
 $P -A -t -c "SELECT format('rollups: %s day rows, %s parts (largest %s), dictionary %s; packet table %s',
 	(SELECT count(*) FROM mirai_rollup_day), (SELECT count(*) FROM mirai_rollup_part),

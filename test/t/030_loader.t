@@ -70,6 +70,7 @@ sql("CREATE EXTENSION mirai_ext");
 END
 {
 	system("dropdb --if-exists $db >/dev/null 2>&1") if defined $db;
+	system("psql -X -q -d postgres -c 'ALTER SYSTEM RESET work_mem' -c 'SELECT pg_reload_conf()' >/dev/null 2>&1");
 }
 
 # ---- command line ------------------------------------------------------
@@ -613,6 +614,49 @@ sub record_offset
 		  . " -d $db -t keep_cap --force $fx/ether.pcap");
 	is(sql(q{SELECT string_agg(setting, ' ') FROM keep_seen}) . " $rc", '64MB 0',
 		'... and leaves a setting the session has');
+}
+
+# ---- a transition table past 4 MB goes to a temporary file -------------------
+# mirai_load lowers work_mem to 4MB when the value comes from the server's
+# configuration, and leaves one the database, the role or PGOPTIONS set, or
+# a lower one.
+{
+	sql(q{CREATE TABLE mem_seen (setting text)});
+	sql(q{CREATE TABLE mem_cap (p packet)});
+	sql(q{CREATE FUNCTION mem_note() RETURNS trigger LANGUAGE plpgsql AS $$
+	        BEGIN
+	          INSERT INTO mem_seen VALUES (current_setting('work_mem'));
+	          RETURN NULL;
+	        END $$});
+	sql(q{CREATE TRIGGER mem_note AFTER INSERT ON mem_cap FOR EACH STATEMENT EXECUTE FUNCTION mem_note()});
+	my $seen = sub {
+		my ($env, $args) = @_;
+		sql(q{TRUNCATE mem_seen});
+		my ($rc) = run("$env " . shq($load) . " -d $db -t mem_cap --force $args");
+		return sql(q{SELECT string_agg(setting, ' ') FROM mem_seen}) . " $rc";
+	};
+	my $conf = sub {
+		my ($v) = @_;
+		sql($v ? "ALTER SYSTEM SET work_mem = '$v'" : "ALTER SYSTEM RESET work_mem");
+		sql("SELECT pg_reload_conf()");
+		my $want = $v || sql("SELECT boot_val || 'kB' FROM pg_settings WHERE name = 'work_mem'");
+		for (1 .. 100)
+		{
+			last if sql("SELECT pg_size_bytes(current_setting('work_mem')) = pg_size_bytes('$want')") eq 't';
+			sleep 0.1;
+		}
+	};
+	$conf->('64MB');
+	is($seen->('', "-j 2 $fx/ether.pcap $fx/vlan.pcap"), '4MB 4MB 0',
+		'mirai_load lowers the configuration\'s work_mem to 4MB in each of its sessions');
+	is($seen->("PGOPTIONS='-c work_mem=32MB'", "$fx/ether.pcap"), '32MB 0',
+		'... and leaves a value PGOPTIONS gives');
+	sql(qq{ALTER DATABASE $db SET work_mem = '16MB'});
+	is($seen->('', "$fx/ether.pcap"), '16MB 0', '... or the database gives');
+	sql(qq{ALTER DATABASE $db RESET work_mem});
+	$conf->('1MB');
+	is($seen->('', "$fx/ether.pcap"), '1MB 0', '... and never raises it');
+	$conf->(undef);
 }
 
 # ---- pg_dump keeps the ledger ------------------------------------------------
