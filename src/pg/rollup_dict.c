@@ -376,6 +376,7 @@ day_cmp(const void *a, const void *b)
 /*
  * Sort sources by address: an LSD radix sort, 8 bits a pass (a flooded
  * day brings a million sources); returns the sorted array (s or another).
+ * The sources of a statement of one day come sorted already.
  */
 static DictSource *
 sort_by_src(DictSource *s, int n)
@@ -384,6 +385,10 @@ sort_by_src(DictSource *s, int n)
 	int			d,
 				i;
 
+	for (i = 1; i < n && s[i - 1].src <= s[i].src; i++)
+		;
+	if (i >= n)
+		return s;
 	if (n < 256)
 	{
 		qsort(s, n, sizeof(DictSource), src_cmp);
