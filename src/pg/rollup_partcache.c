@@ -16,7 +16,8 @@
  *
  * At most PART_CACHE_BYTES are kept.  Past that, new columns are not kept,
  * and the next call (partcache_begin) empties the cache: no call ever sees
- * a column it was given freed under it.
+ * a column it was given freed under it, and a cache filled by other
+ * questions does not keep a new one from being kept.
  *
  *-------------------------------------------------------------------------
  */
@@ -62,22 +63,28 @@ typedef struct PartCacheEntry
 static MemoryContext part_cache_cxt;
 static partcache_hash *part_cache;
 static Size part_cache_bytes;
+static bool part_cache_refused;	/* a column did not fit since the call began */
 static bool part_cache_churns;	/* the last call filled it */
 
-/* At the start of a call: empty the cache when it is full. */
+/*
+ * At the start of a call: empty the cache when the last call found it full
+ * (a column did not fit), so that what this call reads is kept, not what
+ * earlier calls read.
+ */
 void
 partcache_begin(void)
 {
 	if (part_cache_cxt == NULL)
 		part_cache_cxt = AllocSetContextCreate(TopMemoryContext, "mirai_ext part cache",
 											   ALLOCSET_DEFAULT_SIZES);
-	part_cache_churns = part_cache != NULL && part_cache_bytes > PART_CACHE_BYTES;
-	if (part_cache == NULL || part_cache_bytes > PART_CACHE_BYTES)
+	part_cache_churns = part_cache != NULL && part_cache_refused;
+	if (part_cache == NULL || part_cache_refused)
 	{
 		MemoryContextReset(part_cache_cxt);
 		part_cache = partcache_create(part_cache_cxt, 256, NULL);
 		part_cache_bytes = 0;
 	}
+	part_cache_refused = false;
 }
 
 /* A column of a part as this version of its row holds it, or NULL. */
@@ -124,8 +131,13 @@ partcache_put(Oid relid, int32 day, int32 part, PartColumn column, TransactionId
 	bool		found;
 	Size		len = VARSIZE_ANY(value);
 
-	if (part_cache == NULL || part_cache_bytes + len > PART_CACHE_BYTES)
+	if (part_cache == NULL)
 		return value;
+	if (part_cache_bytes + len > PART_CACHE_BYTES)
+	{
+		part_cache_refused = true;
+		return value;
+	}
 	memset(&k, 0, sizeof(k));
 	k.relid = relid;
 	k.day = day;
