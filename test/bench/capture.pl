@@ -1,6 +1,6 @@
 #!/usr/bin/perl
-# Benchmark of the foundation (issue 2): reading and loading a capture file
-# in the server, against baselines measured in the same run.
+# Benchmark of reading and loading a capture file in the server, against
+# baselines measured in the same run.
 #
 #   perl test/bench/capture.pl [PACKETS]     (inside pg_virtualenv; see run.sh)
 #

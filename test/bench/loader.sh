@@ -1,5 +1,5 @@
 #!/bin/sh
-# Benchmark of mirai_load (issue 3), against baselines measured in the same
+# Benchmark of mirai_load, against baselines measured in the same
 # run.  Runs inside pg_virtualenv (test/bench/run.sh; PG* are set):
 #
 #   sh test/bench/loader.sh [PACKETS]        (default 2100000, ~70% Mirai)

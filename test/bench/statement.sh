@@ -9,7 +9,8 @@
 # recorded with perf record -g (the report's top lines are printed).
 # Each session keeps the memory it frees, as mirai_load's do
 # (mirai_ext.keep_free_memory, 256MB; BENCH_KEEP=0 for the C library's own
-# thresholds).
+# thresholds), and sets work_mem as they do (4MB; BENCH_LOAD_WORK_MEM=
+# for the server's).
 #
 #   sh test/bench/statement.sh
 #   BENCH_COPIES=54 BENCH_DAYS="40 43" BENCH_PERF=1 sh test/bench/statement.sh
@@ -26,6 +27,7 @@ fi
 top=$(cd "$(dirname "$0")/../.." && pwd)
 copies=${BENCH_COPIES:-54}
 keep=${BENCH_KEEP:-256MB}
+loadmem=${BENCH_LOAD_WORK_MEM-4MB}
 set -- ${BENCH_DAYS:-40 43}
 day_from=$1
 day_to=$2
@@ -60,6 +62,7 @@ fi
 session() {
 	{
 		echo "SET mirai_ext.keep_free_memory = '$keep';"
+		[ -z "$loadmem" ] || echo "SET work_mem = '$loadmem';"
 		echo 'SELECT pg_backend_pid() AS pid \gset'
 		echo '\setenv MIRAI_BENCH_PID :pid'
 		echo "COPY $1 FROM '$3' (FORMAT binary);"
