@@ -348,6 +348,16 @@ WITH r AS (SELECT packet_src(p) AS src, count(*) AS packets, min(packet_time(p))
              FROM mirai_sources('2024-01-01', '2025-01-01', 'cap_big'))
 SELECT count(*) AS range_differs FROM ((TABLE r EXCEPT TABLE v) UNION ALL (TABLE v EXCEPT TABLE r)) x;
 RESET work_mem;
+-- with a part cache of a few parts (mirai_ext.part_cache_size), which each
+-- call fills and the next empties, and with none, the same answers
+SET mirai_ext.part_cache_size = '64kB';
+SELECT * FROM rollups_diff('cap_big', 'UTC');
+SELECT * FROM rollups_diff('cap_tokyo', 'Asia/Tokyo');
+SELECT * FROM rollups_diff('cap_big', 'UTC');
+SET mirai_ext.part_cache_size = 0;
+SELECT * FROM rollups_diff('cap_big', 'UTC');
+RESET mirai_ext.part_cache_size;
+SHOW mirai_ext.part_cache_size;
 -- a part beyond mirai_ext.rollup_part_limit is an error, never written
 SET mirai_ext.rollup_part_limit = '64kB';
 INSERT INTO cap_big

@@ -37,6 +37,9 @@ PG_MODULE_MAGIC;
 /* mirai_ext.rollup_part_limit, in kB (rollup_day.c) */
 int			mirai_rollup_part_limit = 65536;
 
+/* mirai_ext.part_cache_size, in kB (rollup_partcache.c) */
+int			mirai_part_cache_size = 65536;
+
 /* mirai_ext.keep_free_memory, in kB; 0: the C library decides */
 static int	keep_free_memory = 0;
 
@@ -74,6 +77,11 @@ _PG_init(void)
 							"A guard far below the 1 GB value limit: a part beyond it is an error. Parts split as days grow, so normal parts are far smaller.",
 							&mirai_rollup_part_limit, 65536, 64, 1048576,
 							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("mirai_ext.part_cache_size",
+							"Rollup parts a backend keeps between queries, read as they were stored.",
+							"The range functions and mirai_bots take the parts they read again from here when their rows did not change. 0 keeps none.",
+							&mirai_part_cache_size, 65536, 0, 4194304,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomIntVariable("mirai_ext.keep_free_memory",
 							"Freed memory a backend keeps for its next statements instead of giving it back to the system.",
 							"For sessions that load into tracked tables: each statement's transition table is then not faulted in again. 0 leaves it to the C library (glibc only).",

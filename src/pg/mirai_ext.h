@@ -21,6 +21,7 @@ extern Datum mirai_inet_datum(int ipver, const uint8 *addr);
 
 /* mirai_ext.c */
 extern int	mirai_rollup_part_limit;
+extern int	mirai_part_cache_size;
 
 /* capture.c */
 extern void mirai_report_error(const char *path, const mx_error *err);

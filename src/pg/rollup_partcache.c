@@ -14,10 +14,11 @@
  * here those that did not change.  A version of an aborted write no longer
  * matches the row, so it is read again.
  *
- * At most PART_CACHE_BYTES are kept.  Past that, new columns are not kept,
- * and the next call (partcache_begin) empties the cache: no call ever sees
- * a column it was given freed under it, and a cache filled by other
- * questions does not keep a new one from being kept.
+ * At most mirai_ext.part_cache_size is kept (64 MB unless set).  Past
+ * that, new columns are not kept, and the next call (partcache_begin)
+ * empties the cache: no call ever sees a column it was given freed under
+ * it, and a cache filled by other questions does not keep a new one from
+ * being kept.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,9 +29,11 @@
 #include "storage/itemptr.h"
 #include "utils/memutils.h"
 
+#include "mirai_ext.h"
 #include "rollup.h"
 
-#define PART_CACHE_BYTES	(64 * 1024 * 1024)
+/* mirai_ext.part_cache_size, in bytes */
+#define PART_CACHE_BYTES	((Size) mirai_part_cache_size * 1024)
 
 typedef struct PartCacheKey
 {
@@ -78,7 +81,7 @@ partcache_begin(void)
 		part_cache_cxt = AllocSetContextCreate(TopMemoryContext, "mirai_ext part cache",
 											   ALLOCSET_DEFAULT_SIZES);
 	part_cache_churns = part_cache != NULL && part_cache_refused;
-	if (part_cache == NULL || part_cache_refused)
+	if (part_cache == NULL || part_cache_refused || part_cache_bytes > PART_CACHE_BYTES)
 	{
 		MemoryContextReset(part_cache_cxt);
 		part_cache = partcache_create(part_cache_cxt, 256, NULL);
