@@ -110,6 +110,7 @@ typedef struct CachedPart
 	bytea	   *bloom;			/* its Bloom filter, detoasted */
 	bool		have_entries;
 	bytea	   *entries;		/* packed, detoasted */
+	bool		entries_kept;	/* from the part cache: an earlier call read them */
 	bool		have_marks;
 	bytea	   *marks;			/* mx_entries_mark[], or NULL */
 	int			lookups;		/* in this call */
@@ -219,17 +220,22 @@ read_versions(RangeCtx *c)
 		cp = parthash_insert(c->parts, k, &found);
 		cp->xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 3, &isnull));
 		cp->ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 4, &isnull));
-		cp->have_bloom = cp->have_entries = cp->have_marks = false;
+		cp->have_bloom = cp->have_entries = cp->entries_kept = cp->have_marks = false;
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/* A column of a part, from the part cache or read and kept there. */
+/*
+ * A column of a part, from the part cache (*kept true, when kept is not
+ * NULL) or read and kept there.
+ */
 static bytea *
-part_column(RangeCtx *c, CachedPart *cp, PartColumn column)
+part_column(RangeCtx *c, CachedPart *cp, PartColumn column, bool *kept)
 {
 	bytea	   *b = partcache_get(c->relid, cp->key.day, cp->key.part, column, cp->xmin, &cp->ctid);
 
+	if (kept)
+		*kept = b != NULL;
 	if (b == NULL)
 	{
 		b = read_part_column(c, column == PART_BLOOM ? c->pl->bloom_read : c->pl->part_read,
@@ -260,14 +266,14 @@ part_for(RangeCtx *c, int32 day, int part, uint32 src)
 		return NULL;
 	if (!cp->have_bloom)
 	{
-		cp->bloom = part_column(c, cp, PART_BLOOM);
+		cp->bloom = part_column(c, cp, PART_BLOOM, NULL);
 		cp->have_bloom = true;
 	}
 	if (!bloom_may_have(cp->bloom, src))
 		return NULL;
 	if (!cp->have_entries)
 	{
-		cp->entries = part_column(c, cp, PART_ENTRIES_COLUMN);
+		cp->entries = part_column(c, cp, PART_ENTRIES_COLUMN, &cp->entries_kept);
 		cp->have_entries = true;
 	}
 	return cp;
@@ -277,12 +283,13 @@ part_for(RangeCtx *c, int32 day, int part, uint32 src)
  * The marks into a part's entries (mx_entries_marks), so that a lookup
  * decodes a few dozen entries instead of half the part: from the part
  * cache, or made when a batch of mirai_bots' lookups (c->mark_parts) looks
- * a third source up in the part, and kept there for later calls.  Marking
- * reads every entry, about two lookups' worth: not for a call's first
- * lookups of a part, nor when the cache would not keep the marks (every
- * call would make them again), nor for the threshold algorithm's
- * candidates (a call rarely looks up enough of them in one part to pay for
- * marking it).  None for version 1 entries (searched by halves) and
+ * a third source up in the part, or looks one up in a part an earlier call
+ * read (a dashboard asking again), and kept there for later calls.
+ * Marking reads every entry, about two lookups' worth: not for a call's
+ * first lookups of a part it reads first, nor when the cache would not
+ * keep the marks (every call would make them again), nor for the threshold
+ * algorithm's candidates (a call rarely looks up enough of them in one part
+ * to pay for marking it).  None for version 1 entries (searched by halves) and
  * for entries that do not mark whole (a lookup from the start then says
  * what is wrong).
  */
@@ -296,7 +303,7 @@ part_marks(RangeCtx *c, CachedPart *cp, size_t *nmarks)
 		cp->have_marks = true;
 		cp->lookups = 0;
 	}
-	if (cp->marks == NULL && c->mark_parts && ++cp->lookups >= 3)
+	if (cp->marks == NULL && c->mark_parts && (++cp->lookups >= 3 || cp->entries_kept))
 	{
 		const uint8 *buf = (const uint8 *) VARDATA(cp->entries);
 		size_t		len = VARSIZE(cp->entries) - VARHDRSZ,
