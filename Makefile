@@ -156,5 +156,5 @@ bench: deps
 bench-scale: deps
 	@$(MAKE) --no-print-directory all install >/dev/null
 	@BENCH_COPIES=54 BENCH_RAW_RUNS=1 sh test/bench/rollup.sh
-	@BENCH_COPIES=54 BENCH_ROUNDS=1 sh test/bench/flat.sh
+	@BENCH_COPIES=54 BENCH_ROUNDS=3 sh test/bench/flat.sh
 	@BENCH_SCALES="1 10 100" BENCH_FLEET_SCALES="1 10" sh test/bench/growth.sh

@@ -12,6 +12,8 @@
 #                                               the C library's thresholds)
 #   BENCH_LOAD_WORK_MEM=4MB                     work_mem of the load sessions
 #                                               (mirai_load's; empty: the server's)
+#   BENCH_QUERY_KEEP=64MB                       also ask each question in sessions
+#                                               that keep that much freed memory
 #
 # 1. Makes the study-shaped capture (test/bench/rollup_data.sql, BENCH_COPIES
 #    copies with different seeds) and the flooded day, and writes them as
@@ -36,6 +38,7 @@ flood=${BENCH_FLOOD:-1000000}
 rounds=${BENCH_ROUNDS:-5}
 keep=${BENCH_KEEP:-256MB}
 loadmem=${BENCH_LOAD_WORK_MEM-4MB}
+qkeep=${BENCH_QUERY_KEEP:-}
 work=$(mktemp -d /tmp/mirai_flat.XXXXXX)
 chmod 777 "$work"
 trap 'rm -rf "$work"' EXIT INT TERM
@@ -111,8 +114,19 @@ $P -A -t -c "SELECT format('rollups: %s day rows, %s parts (largest %s), diction
 	(SELECT pg_size_pretty(max(octet_length(entries))::bigint) FROM mirai_rollup_part),
 	pg_size_pretty(pg_total_relation_size('mirai_rollup_dict')), pg_size_pretty(pg_total_relation_size('tracked')))"
 
-# fastest of 5 server times (planning + execution), ms
-qtime() { server_ms 5 "$1"; }
+# fastest of 5 server times (planning + execution), ms; with
+# BENCH_QUERY_KEEP, then the same in sessions that keep that much of the
+# memory they free (mirai_ext.keep_free_memory)
+qtime() {
+	server_ms 5 "$1"
+	if [ -n "$qkeep" ]; then
+		(
+			PGOPTIONS="$PGOPTIONS -c mirai_ext.keep_free_memory=$qkeep"
+			export PGOPTIONS
+			server_ms 5 "$1"
+		)
+	fi
+}
 
 # a new packet on the flooded day from a new source, each time
 ins() {
@@ -126,8 +140,19 @@ F1="'2024-12-21 00:00+09'::timestamptz"
 S0="'2024-11-16 00:00+09'::timestamptz"
 S1="'2025-02-16 00:00+09'::timestamptz"
 echo "== questions (fastest of 5, server ms; study $npackets packets plus the flooded day)"
-row() { printf '%-62s %10.2f %8s\n' "$1" "$2" "$3"; }
-printf '%-62s %10s %8s\n' question ms bar
+row() {
+	set -- "$1" $2 "$3"
+	if [ $# -eq 4 ]; then
+		printf '%-62s %10.2f %10.2f %8s\n' "$1" "$2" "$3" "$4"
+	else
+		printf '%-62s %10.2f %8s\n' "$1" "$2" "$3"
+	fi
+}
+if [ -n "$qkeep" ]; then
+	printf '%-62s %10s %10s %8s\n' question ms "ms, $qkeep" bar
+else
+	printf '%-62s %10s %8s\n' question ms bar
+fi
 row "one-row INSERT into the flooded day" "$t_ins" 5
 row "top 10 sources of the flooded day (mirai_top_sources)" \
 	"$(qtime "SELECT * FROM mirai_top_sources($F0, $F1, 10, 'tracked')")" 10
