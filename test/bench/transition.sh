@@ -61,46 +61,47 @@ warm() {
 		echo "COPY plain FROM '$work/flood.bin' (FORMAT binary);"
 		echo "COPY captured FROM '$work/flood.bin' (FORMAT binary);"
 		echo "TRUNCATE plain, captured;"
-		echo '\timing on'
+		printf '%s\n' '\timing on'
 		echo "COPY plain FROM '$work/flood.bin' (FORMAT binary);"
 		echo "COPY captured FROM '$work/flood.bin' (FORMAT binary);"
 	} >"$work/warm.sql"
 	$P -f "$work/warm.sql" | awk '/^Time:/ { printf "%s ", $2 / 1000 } END { print "" }'
 }
 
-echo "== $packets packets a COPY, $rounds rounds, each COPY in a new session"
-printf '%-10s %12s %22s %10s\n' work_mem 'plain (s)' 'transition table (s)' ratio
-for mem in 64MB 4MB; do
-	: >"$work/rounds"
-	r=0
-	while [ "$r" -lt "$rounds" ]; do
+# one round of each way: a new pair of tables, a COPY into each in its own
+# new session ("new"), or a warmed-up session's second COPY into each
+# ("warm"); prints the two times, s
+round() {
+	if [ "$1" = new ]; then
 		$P -c "DROP TABLE IF EXISTS plain, captured" \
 			-c "CREATE TABLE plain (p packet); CREATE TABLE captured (p packet)" \
 			-c "CREATE TRIGGER nothing AFTER INSERT ON captured REFERENCING NEW TABLE AS n
 			    FOR EACH STATEMENT EXECUTE FUNCTION nothing()" -c CHECKPOINT
-		b=$(load plain "$mem")
-		c=$(load captured "$mem")
-		echo "$b $c" >>"$work/rounds"
-		r=$((r + 1))
-	done
-	printf '%-10s %12.3f %22.3f %10.2f\n' "$mem" \
-		"$(awk '{ print $1 }' "$work/rounds" | median)" \
-		"$(awk '{ print $2 - $1 }' "$work/rounds" | median)" \
-		"$(awk '{ print $2 / $1 }' "$work/rounds" | median)"
-done
-echo "== the same, each table's second COPY of a session (its memory faulted in by the first)"
-printf '%-10s %12s %22s %10s\n' work_mem 'plain (s)' 'transition table (s)' ratio
-for mem in 64MB 4MB; do
-	: >"$work/rounds"
-	r=0
-	while [ "$r" -lt "$rounds" ]; do
+		echo "$(load plain "$2") $(load captured "$2")"
+	else
 		$P -c "TRUNCATE plain, captured" -c CHECKPOINT
-		warm "$mem" >>"$work/rounds"
-		r=$((r + 1))
+		warm "$2"
+	fi
+}
+
+for way in new warm; do
+	if [ "$way" = new ]; then
+		echo "== $packets packets a COPY, $rounds rounds, each COPY in a new session"
+	else
+		echo "== the same, each table's second COPY of a session (its memory faulted in by the first)"
+	fi
+	printf '%-10s %12s %22s %10s\n' work_mem 'plain (s)' 'transition table (s)' ratio
+	for mem in 64MB 4MB; do
+		: >"$work/rounds"
+		r=0
+		while [ "$r" -lt "$rounds" ]; do
+			round "$way" "$mem" >>"$work/rounds"
+			r=$((r + 1))
+		done
+		printf '%-10s %12.3f %22.3f %10.2f\n' "$mem" \
+			"$(awk '{ print $1 }' "$work/rounds" | median)" \
+			"$(awk '{ print $2 - $1 }' "$work/rounds" | median)" \
+			"$(awk '{ print $2 / $1 }' "$work/rounds" | median)"
 	done
-	printf '%-10s %12.3f %22.3f %10.2f\n' "$mem" \
-		"$(awk '{ print $1 }' "$work/rounds" | median)" \
-		"$(awk '{ print $2 - $1 }' "$work/rounds" | median)" \
-		"$(awk '{ print $2 / $1 }' "$work/rounds" | median)"
 done
 psql -X -q -d postgres -c "DROP DATABASE $db"
