@@ -114,6 +114,7 @@ typedef struct CachedPart
 	bool		have_marks;
 	bytea	   *marks;			/* mx_entries_mark[], or NULL */
 	int			lookups;		/* in this call */
+	bool		unmarked;		/* not to be marked in this call */
 } CachedPart;
 
 #define SH_PREFIX		parthash
@@ -302,8 +303,10 @@ part_marks(RangeCtx *c, CachedPart *cp, size_t *nmarks)
 								  cp->xmin, &cp->ctid);
 		cp->have_marks = true;
 		cp->lookups = 0;
+		cp->unmarked = false;
 	}
-	if (cp->marks == NULL && c->mark_parts && (++cp->lookups >= 3 || cp->entries_kept))
+	if (cp->marks == NULL && c->mark_parts && !cp->unmarked &&
+		(++cp->lookups >= 3 || cp->entries_kept))
 	{
 		const uint8 *buf = (const uint8 *) VARDATA(cp->entries);
 		size_t		len = VARSIZE(cp->entries) - VARHDRSZ,
@@ -319,7 +322,7 @@ part_marks(RangeCtx *c, CachedPart *cp, size_t *nmarks)
 		/* marks the cache would not keep are made again by every call */
 		if (!partcache_keeps(VARHDRSZ + sizeof(mx_entries_mark) * bound))
 		{
-			cp->lookups = INT_MIN;	/* not asked again in this call */
+			cp->unmarked = true;	/* not asked again in this call */
 			*nmarks = 0;
 			return NULL;
 		}
