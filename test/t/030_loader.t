@@ -616,10 +616,10 @@ sub record_offset
 		'... and leaves a setting the session has');
 }
 
-# ---- a transition table past 4 MB goes to a temporary file -------------------
-# mirai_load lowers work_mem to 4MB when the value comes from the server's
-# configuration, and leaves one the database, the role or PGOPTIONS set, or
-# a lower one.
+# ---- a transition table stays in the memory the session keeps ---------------
+# mirai_load raises work_mem to the session's mirai_ext.keep_free_memory when
+# the value comes from the server's configuration, and leaves one the
+# database, the role or PGOPTIONS set, or a higher one.
 {
 	sql(q{CREATE TABLE mem_seen (setting text)});
 	sql(q{CREATE TABLE mem_cap (p packet)});
@@ -647,16 +647,19 @@ sub record_offset
 		}
 	};
 	$conf->('64MB');
-	is($seen->('', "-j 2 $fx/ether.pcap $fx/vlan.pcap"), '4MB 4MB 0',
-		'mirai_load lowers the configuration\'s work_mem to 4MB in each of its sessions');
+	is($seen->('', "-j 2 $fx/ether.pcap $fx/vlan.pcap"), '256MB 256MB 0',
+		'mirai_load raises the configuration\'s work_mem to the 256MB its sessions keep');
+	is($seen->("PGOPTIONS='-c mirai_ext.keep_free_memory=128MB'", "$fx/ether.pcap"), '128MB 0',
+		'... or to what the session keeps');
 	is($seen->("PGOPTIONS='-c work_mem=32MB'", "$fx/ether.pcap"), '32MB 0',
 		'... and leaves a value PGOPTIONS gives');
 	sql(qq{ALTER DATABASE $db SET work_mem = '16MB'});
 	is($seen->('', "$fx/ether.pcap"), '16MB 0', '... or the database gives');
 	sql(qq{ALTER DATABASE $db RESET work_mem});
-	$conf->('1MB');
-	is($seen->('', "$fx/ether.pcap"), '1MB 0', '... and never raises it');
+	$conf->('1GB');
+	is($seen->('', "$fx/ether.pcap"), '1GB 0', '... and never lowers it');
 	$conf->(undef);
+	is($seen->('', "$fx/ether.pcap"), '256MB 0', '... the default 4MB included');
 }
 
 # ---- pg_dump keeps the ledger ------------------------------------------------

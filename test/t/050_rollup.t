@@ -368,6 +368,41 @@ is(psql("SELECT coalesce(sum(n), 0) FROM rollups_diff('alice_cap', 'Asia/Tokyo')
 is(psql("SELECT count(*) FROM mirai_daily WHERE tbl = 'alice_cap'::regclass", user => 'mx_loader'), '0',
    'but cannot read them');
 
+# A session that keeps memory (mirai_ext.keep_free_memory) takes it at
+# once, in huge pages where the kernel gives them when asked, so that its
+# first statement's transition table does not fault it in: the backend's
+# resident memory, from /proc, before and after the setting (set before the
+# library loads, and raised after).
+SKIP:
+{
+	open(my $thp, '<', '/sys/kernel/mm/transparent_hugepage/enabled')
+	  or skip 'no transparent huge pages on this kernel', 2;
+	my $mode = <$thp> // '';
+	close $thp;
+	skip "transparent huge pages are not given when asked ($mode)", 2
+	  unless $mode =~ /\[(always|madvise)\]/;
+	my $script = "$dir/keep.sql";
+	my $rss = "grep -E '^Rss:' /proc/\$PID/smaps_rollup | tr -s ' ' | cut -d ' ' -f 2";
+	open(my $fh, '>', $script) or die;
+	print $fh <<"SQL";
+SELECT pg_backend_pid() AS pid \\gset
+\\setenv PID :pid
+\\! $rss
+SET mirai_ext.keep_free_memory = '96MB';
+LOAD 'mirai_ext';
+\\! $rss
+SET mirai_ext.keep_free_memory = '192MB';
+\\! $rss
+SQL
+	close $fh;
+	my @kb = grep { /^\d+$/ } split /\n/, `psql -X -A -t -q -d $db -f $script 2>&1`;
+	skip 'the server\'s /proc is not readable here', 2
+	  unless @kb == 3;
+	cmp_ok($kb[1] - $kb[0], '>=', 90 * 1024,
+		'setting mirai_ext.keep_free_memory before the library loads takes the memory at once');
+	cmp_ok($kb[2] - $kb[1], '>=', 90 * 1024, '... and raising it takes the rest');
+}
+
 # clean up
 psql("DROP DATABASE $db2", db => 'postgres');
 psql("DROP DATABASE $db", db => 'postgres');
