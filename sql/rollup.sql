@@ -472,7 +472,14 @@ CREATE FOREIGN TABLE some_fleet_sensor PARTITION OF some_fleet
     FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') SERVER mirai_ext_bots;
 SELECT plan_cost($$SELECT * FROM mirai_bots WHERE src = '10.0.0.1'$$) > current_setting('jit_above_cost')::float8 AS lookup_guessed,
        bots_way($$SELECT * FROM mirai_bots WHERE src = '10.0.0.1'$$) AS one_source_still;
+-- (the answer is kept per backend until the catalogs change: a partition
+-- detached, a table dropped)
+ALTER TABLE some_fleet DETACH PARTITION some_fleet_sensor;
+SELECT plan_cost($$SELECT * FROM mirai_bots WHERE src = '10.0.0.1'$$) < 1000 AS lookup_cheap_again;
+ALTER TABLE some_fleet ATTACH PARTITION some_fleet_sensor FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+SELECT plan_cost($$SELECT * FROM mirai_bots WHERE src = '10.0.0.1'$$) > current_setting('jit_above_cost')::float8 AS lookup_guessed_again;
 DROP TABLE some_fleet;
+SELECT plan_cost($$SELECT * FROM mirai_bots WHERE src = '10.0.0.1'$$) < 1000 AS lookup_cheap_after_drop;
 -- a parameter (a generic plan) is looked up as well; an address that is
 -- not one IPv4 host equals no source
 SET plan_cache_mode = force_generic_plan;

@@ -18,7 +18,10 @@
  * A fleet table has a foreign table in its partition tree, so in a
  * database where no foreign table is a partition no table is a fleet: then
  * mirai_is_fleet keeps no row and each fleet function returns one.  With
- * any foreign partition the defaults (ROWS) stand.
+ * any foreign partition the defaults (ROWS) stand.  The answer is kept per
+ * backend until pg_class or pg_foreign_table changes (an attached or
+ * detached partition, a new or dropped foreign table), which the
+ * catalogs' invalidations say.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,21 +33,50 @@
 #include "catalog/pg_foreign_table.h"
 #include "fmgr.h"
 #include "nodes/supportnodes.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
-/* Is a foreign table a partition?  Reads pg_foreign_table. */
+/* foreign_partition_exists's answer: -1 unknown, else 0 or 1 */
+static int	foreign_partition_known = -1;
+static uint64 foreign_partition_invals = 0;
+
+static void
+forget_foreign_partition(Datum arg, int cacheid, uint32 hashvalue)
+{
+	foreign_partition_known = -1;
+	foreign_partition_invals++;
+}
+
+/* Is a foreign table a partition?  Reads pg_foreign_table, once until it or pg_class changes. */
 static bool
 foreign_partition_exists(void)
 {
-	Relation	ft = table_open(ForeignTableRelationId, AccessShareLock);
-	SysScanDesc scan = systable_beginscan(ft, InvalidOid, false, NULL, 0, NULL);
+	static bool registered = false;
+	Relation	ft;
+	SysScanDesc scan;
 	HeapTuple	tup;
 	bool		any = false;
+	uint64		invals;
 
+	if (!registered)
+	{
+		CacheRegisterSyscacheCallback(FOREIGNTABLEREL, forget_foreign_partition, (Datum) 0);
+		CacheRegisterSyscacheCallback(RELOID, forget_foreign_partition, (Datum) 0);
+		registered = true;
+	}
+	if (foreign_partition_known >= 0)
+		return foreign_partition_known == 1;
+	invals = foreign_partition_invals;
+	ft = table_open(ForeignTableRelationId, AccessShareLock);
+	scan = systable_beginscan(ft, InvalidOid, false, NULL, 0, NULL);
 	while (!any && HeapTupleIsValid(tup = systable_getnext(scan)))
 		any = get_rel_relispartition(((Form_pg_foreign_table) GETSTRUCT(tup))->ftrelid);
 	systable_endscan(scan);
 	table_close(ft, AccessShareLock);
+	/* kept only if no change arrived while the scan ran */
+	if (invals == foreign_partition_invals)
+		foreign_partition_known = any ? 1 : 0;
 	return any;
 }
 
