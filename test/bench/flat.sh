@@ -37,7 +37,7 @@ copies=${BENCH_COPIES:-1}
 flood=${BENCH_FLOOD:-1000000}
 rounds=${BENCH_ROUNDS:-5}
 keep=${BENCH_KEEP:-256MB}
-loadmem=${BENCH_LOAD_WORK_MEM-4MB}
+loadmem=${BENCH_LOAD_WORK_MEM-256MB}
 qkeep=${BENCH_QUERY_KEEP:-}
 work=$(mktemp -d /tmp/mirai_flat.XXXXXX)
 chmod 777 "$work"

@@ -27,7 +27,7 @@ fi
 top=$(cd "$(dirname "$0")/../.." && pwd)
 copies=${BENCH_COPIES:-54}
 keep=${BENCH_KEEP:-256MB}
-loadmem=${BENCH_LOAD_WORK_MEM-4MB}
+loadmem=${BENCH_LOAD_WORK_MEM-256MB}
 set -- ${BENCH_DAYS:-40 43}
 day_from=$1
 day_to=$2
