@@ -92,6 +92,13 @@ INSERT INTO scap (p) VALUES ('2024-12-20T13:00:00Z tcp 10.9.9.9:80 > 203.0.113.7
 SELECT count(*) AS parts_written FROM mirai_rollup_scanner_part
  WHERE tbl = 'scap'::regclass AND xmin = pg_current_xact_id()::xid;
 COMMIT;
+-- as many more sources: the row's parts double, each new part made of one
+-- stored part's sources and the statement's
+INSERT INTO scap (p) SELECT format('2024-12-20T14:00:00Z tcp 10.%s.%s.%s:80 > 203.0.113.7:3000 flags=SA seq=5 ack=6 win=0 ttl=50 id=0 len=60',
+                                   j / 65536, j / 256 % 256, j % 256)::packet
+  FROM generate_series(20001, 40000) j;
+SELECT scanner, packets, sources, parts FROM mirai_rollup_scanner WHERE tbl = 'scap'::regclass AND day = '2024-12-20';
+SELECT scanners_diff('scap', 'Asia/Kolkata') AS after_parts_doubled;
 DELETE FROM scap WHERE packet_src(p) << inet '10.0.0.0/16';
 SELECT scanners_diff('scap', 'Asia/Kolkata') AS after_big_day;
 

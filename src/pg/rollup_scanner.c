@@ -187,12 +187,6 @@ src_cmp(const ScanKey *a, const ScanKey *b)
 	return memcmp(a->addr, b->addr, 16);
 }
 
-static int
-src_qsort_cmp(const void *a, const void *b)
-{
-	return src_cmp(&((const ScanEntry *) a)->key, &((const ScanEntry *) b)->key);
-}
-
 /* Whether two entries are of the same (day, scanner). */
 static inline bool
 same_row(const ScanEntry *a, const ScanEntry *b)
@@ -451,22 +445,51 @@ partidx_cmp(const void *a, const void *b)
 }
 
 /*
- * Every part of a row written again in newparts parts, the batch merged:
- * the row grows past its parts (or a rebuild writes it anew).
+ * e[0..n) (sorted by source) into out by part of parts, a counting sort
+ * that keeps their order within each part: part p's are out[start[p] ..
+ * start[p + 1]).  start has room for parts + 1.
+ */
+static void
+split_by_part(const ScanEntry *e, int n, int parts, ScanEntry *out, int *start)
+{
+	int		   *at = palloc0(sizeof(int) * parts);
+	int			i,
+				p;
+
+	memset(start, 0, sizeof(int) * (parts + 1));
+	for (i = 0; i < n; i++)
+		start[scan_part_of(&e[i].key, parts) + 1]++;
+	for (p = 0; p < parts; p++)
+		start[p + 1] += start[p];
+	for (i = 0; i < n; i++)
+	{
+		p = scan_part_of(&e[i].key, parts);
+		out[start[p] + at[p]++] = e[i];
+	}
+	pfree(at);
+}
+
+/*
+ * Every part of a row written again in newparts parts (more than it had),
+ * the batch merged: the row grows past its parts.  A part's hash bits are
+ * those of its parts before and one more, so each new part's sources come
+ * from one stored part, in its order: split, they are sorted without a
+ * sort (and checked).
  */
 static void
 row_resplit(const ScanPlans *pl, Oid relid, Datum *key, const ScanEntry *b, int nb,
 			int newparts, RowChange *ch)
 {
 	ScanEntry  *s = NULL,
-			   *m,
-			   *buf;
+			   *ss,
+			   *bs,
+			   *m;
 	int			ns = 0,
-				nm,
 				i,
 				p;
 	Size		cap = 0;
-	int		   *count;
+	int		   *sat = palloc(sizeof(int) * (newparts + 1));
+	int		   *bat = palloc(sizeof(int) * (newparts + 1));
 	uint64		r;
 
 	if (SPI_execute_plan(pl->parts_lock, key, NULL, false, 0) != SPI_OK_SELECT)
@@ -480,37 +503,32 @@ row_resplit(const ScanPlans *pl, Oid relid, Datum *key, const ScanEntry *b, int 
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_freetuptable(SPI_tuptable);
-	/* the parts hold disjoint sources: sorted, they are the row's */
-	if (ns > 1)
-		qsort(s, ns, sizeof(ScanEntry), src_qsort_cmp);
-	m = rollup_alloc(sizeof(ScanEntry) * Max(ns + nb, 1));
-	nm = members_merge(s, ns, b, nb, m, ch, relid);
 	if (SPI_execute_plan(pl->parts_delete, key, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "deleting from mirai_rollup_scanner_part failed");
-	/* counting sort of the merged sources by part, order kept within each */
-	count = palloc0(sizeof(int) * (newparts + 1));
-	for (i = 0; i < nm; i++)
-		count[scan_part_of(&m[i].key, newparts) + 1]++;
+	ss = rollup_alloc(sizeof(ScanEntry) * Max(ns, 1));
+	bs = rollup_alloc(sizeof(ScanEntry) * Max(nb, 1));
+	m = rollup_alloc(sizeof(ScanEntry) * Max(ns + nb, 1));
+	split_by_part(s, ns, newparts, ss, sat);
+	split_by_part(b, nb, newparts, bs, bat);
 	for (p = 0; p < newparts; p++)
-		count[p + 1] += count[p];
-	buf = rollup_alloc(sizeof(ScanEntry) * Max(nm, 1));
 	{
-		int		   *at = palloc(sizeof(int) * newparts);
+		int			nm;
 
-		memcpy(at, count, sizeof(int) * newparts);
-		for (i = 0; i < nm; i++)
-			buf[at[scan_part_of(&m[i].key, newparts)]++] = m[i];
-		pfree(at);
-	}
-	for (p = 0; p < newparts; p++)
-	{
-		if (count[p + 1] > count[p])
-			part_write(pl, key, p, buf + count[p], count[p + 1] - count[p]);
+		for (i = sat[p] + 1; i < sat[p + 1]; i++)
+			if (src_cmp(&ss[i - 1].key, &ss[i].key) >= 0)
+				members_corrupt(relid, b[0].key.day, scanner_name(b[0].key.scanner),
+								"a source stored in another part than its hash's, or twice");
+		nm = members_merge(ss + sat[p], sat[p + 1] - sat[p], bs + bat[p], bat[p + 1] - bat[p],
+						   m, ch, relid);
+		if (nm > 0)
+			part_write(pl, key, p, m, nm);
 		if ((p & 255) == 255)
 			CHECK_FOR_INTERRUPTS();
 	}
-	pfree(count);
-	pfree(buf);
+	pfree(sat);
+	pfree(bat);
+	pfree(ss);
+	pfree(bs);
 	pfree(m);
 	if (s)
 		pfree(s);
