@@ -132,10 +132,33 @@ assign_keep_free_memory(int newval, void *extra)
 #endif
 }
 
+/*
+ * Let glibc keep what a query frees, within bounds, as it would after a
+ * large block: it raises its thresholds to the size of a mapped block
+ * when one is freed (blocks up to that size from the heap since, twice as
+ * much kept free at its top), unless they were fixed (mallopt, as
+ * keep_free_memory does).  Without that, a range function over 100 M
+ * packets works in about 2 MB of heap, gives it back to the system at the
+ * end of the call (past the initial 128 kB), and the next call faults it
+ * in again: 6.5 to 9.7 ms a call where it is 1.2 to 1.7 ms otherwise.  So
+ * one block of 8 MB, never touched, is mapped and freed when the library
+ * loads: up to 16 MB kept free a backend.
+ */
+static void
+adapt_malloc_thresholds(void)
+{
+#ifdef __GLIBC__
+	void	   *volatile p = malloc((Size) 8 * 1024 * 1024);
+
+	free(p);
+#endif
+}
+
 /* Called once per backend, when the library is loaded. */
 void
 _PG_init(void)
 {
+	adapt_malloc_thresholds();
 	mirai_geoip_init();
 	DefineCustomIntVariable("mirai_ext.rollup_part_limit",
 							"Largest packed part of a rollup day that may be written.",
