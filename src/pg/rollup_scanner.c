@@ -427,23 +427,6 @@ part_write(const ScanPlans *pl, Datum *key, int part, const ScanEntry *e, int n)
 	pfree(DatumGetPointer(v[5]));
 }
 
-typedef struct PartIdx
-{
-	int			part;
-	int			idx;
-}			PartIdx;
-
-static int
-partidx_cmp(const void *a, const void *b)
-{
-	const PartIdx *x = a;
-	const PartIdx *y = b;
-
-	if (x->part != y->part)
-		return x->part < y->part ? -1 : 1;
-	return x->idx < y->idx ? -1 : (x->idx > y->idx ? 1 : 0);
-}
-
 /*
  * e[0..n) (sorted by source) into out by part of parts, a counting sort
  * that keeps their order within each part: part p's are out[start[p] ..
@@ -585,49 +568,42 @@ row_apply(const ScanPlans *pl, Oid relid, const ScanEntry *b, int nb)
 		row_resplit(pl, relid, key, b, nb, newparts, &ch);
 	else
 	{
-		PartIdx    *pi = palloc(sizeof(PartIdx) * nb);
 		ScanEntry  *sb = palloc(sizeof(ScanEntry) * nb);
-		int			j;
+		int		   *at = palloc(sizeof(int) * (parts + 1));
+		int			p;
 
-		for (i = 0; i < nb; i++)
-		{
-			pi[i].part = scan_part_of(&b[i].key, parts);
-			pi[i].idx = i;
-		}
-		if (parts > 1)
-			qsort(pi, nb, sizeof(PartIdx), partidx_cmp);
-		for (i = 0; i < nb; i++)
-			sb[i] = b[pi[i].idx];
+		split_by_part(b, nb, parts, sb, at);
 		/* each part the batch falls in, ascending */
-		for (i = 0; i < nb; i = j)
+		for (p = 0; p < parts; p++)
 		{
 			ScanEntry  *s = NULL,
 					   *m;
 			int			ns = 0,
-						nm;
+						nm,
+						nb_p = at[p + 1] - at[p];
 			Size		cap = 0;
 
-			for (j = i + 1; j < nb && pi[j].part == pi[i].part; j++)
-				;
+			if (nb_p == 0)
+				continue;
 			v[0] = key[0];
 			v[1] = key[1];
 			v[2] = key[2];
-			v[3] = Int32GetDatum(pi[i].part);
+			v[3] = Int32GetDatum(p);
 			if (SPI_execute_plan(pl->part_lock, v, NULL, false, 1) != SPI_OK_SELECT)
 				elog(ERROR, "reading mirai_rollup_scanner_part failed");
 			if (SPI_processed == 1)
 				members_unpack(DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
 							   relid, b[0].key.day, b[0].key.scanner, &s, &ns, &cap);
 			SPI_freetuptable(SPI_tuptable);
-			m = rollup_alloc(sizeof(ScanEntry) * (ns + (j - i)));
-			nm = members_merge(s, ns, sb + i, j - i, m, &ch, relid);
-			part_write(pl, key, pi[i].part, m, nm);
+			m = rollup_alloc(sizeof(ScanEntry) * (ns + nb_p));
+			nm = members_merge(s, ns, sb + at[p], nb_p, m, &ch, relid);
+			part_write(pl, key, p, m, nm);
 			pfree(m);
 			if (s)
 				pfree(s);
 			CHECK_FOR_INTERRUPTS();
 		}
-		pfree(pi);
+		pfree(at);
 		pfree(sb);
 	}
 
