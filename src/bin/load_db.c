@@ -145,9 +145,9 @@ keep_free_memory(PGconn *conn)
  * that memory ready (the server takes it at once, in huge pages, and keeps
  * it), the file is the dearer of the two (a million-packet statement in a
  * session that loaded before: about 0.05 s less of it; files of 200,000
- * packets, ten times the study: the tracked load +35% over an untracked
- * one instead of +65%).  A loader's sessions sort and hash nothing else.
- * Best effort, like keep_free_memory.
+ * packets, ten times the study: the tracked load +48% over an untracked
+ * one instead of +83%, test/bench/growth.sh).  A loader's sessions sort
+ * and hash nothing else.  Best effort, like keep_free_memory.
  */
 static void
 transition_work_mem(PGconn *conn)

@@ -17,9 +17,9 @@
  * setting fixes the thresholds instead (mallopt): blocks up to 32 MB from
  * the heap, and up to the setting kept free at its top.  It also takes
  * that memory at once, in transparent huge pages where the kernel gives
- * them: 256 MB then costs a few hundred page faults (about 30 ms on a
- * virtual machine, more when the kernel must first compact memory), where
- * 4 kB pages cost 65 thousand (0.7 s), so even a session's first statement
+ * them: 256 MB then costs a few hundred page faults (about 15 ms on a
+ * virtual machine, test/bench/fresh_pages.c; more when the kernel must
+ * first compact memory), where 4 kB pages cost 65 thousand (0.7 s), so even a session's first statement
  * finds its transition table's memory ready.  It is per backend (ALTER
  * ROLE loader SET ..., or SET in the session) and does nothing where the C
  * library is not glibc.
